@@ -1,0 +1,147 @@
+#include "engine/connection.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "engine/appender.h"
+#include "engine/database.h"
+#include "engine/prepared_statement.h"
+#include "engine/query_result.h"
+
+namespace dew::engine {
+namespace {
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = Database::Open(DatabaseOptions{});
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    auto con = db_->Connect();
+    ASSERT_TRUE(con.ok()) << con.status().ToString();
+    con_ = std::move(*con);
+  }
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<Connection> con_;
+};
+
+TEST_F(ConnectionTest, FormatsEveryCommonType) {
+  auto t = con_->QueryText(
+      "SELECT 42::TINYINT a, -7::BIGINT b, 3.5::DOUBLE c, 'x''y' d, DATE '2026-01-31' e, "
+      "TIMESTAMP '2026-01-31 23:59:59.25' f, 123.45::DECIMAL(18,2) g, -0.05::DECIMAL(4,2) h, "
+      "true i, NULL::INTEGER j, [1,2,NULL] k, {'p': 1, 'q': 'z'} l, "
+      "'00000000-0000-4000-8000-000000000001'::UUID m, 170141183460469231731687303715884105727::HUGEINT n, "
+      "TIME '12:34:56' o, INTERVAL '1 year 2 months 3 days' p, MAP {'k': 2} q, '\\x00ab'::BLOB r");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->rows.size(), 1u);
+  const auto& r = t->rows[0];
+  EXPECT_EQ(*r[0], "42");
+  EXPECT_EQ(*r[1], "-7");
+  EXPECT_EQ(*r[2], "3.5");
+  EXPECT_EQ(*r[3], "x'y");
+  EXPECT_EQ(*r[4], "2026-01-31");
+  EXPECT_EQ(*r[5], "2026-01-31 23:59:59.25");
+  EXPECT_EQ(*r[6], "123.45");
+  EXPECT_EQ(*r[7], "-0.05");
+  EXPECT_EQ(*r[8], "true");
+  EXPECT_FALSE(r[9].has_value());
+  EXPECT_EQ(*r[10], "[1, 2, NULL]");
+  EXPECT_EQ(*r[11], "{'p': 1, 'q': z}");
+  EXPECT_EQ(*r[12], "00000000-0000-4000-8000-000000000001");
+  EXPECT_EQ(*r[13], "170141183460469231731687303715884105727");
+  EXPECT_EQ(*r[14], "12:34:56");
+  EXPECT_EQ(*r[15], "1 years 2 months 3 days");
+  EXPECT_EQ(*r[16], "{k=2}");
+  EXPECT_EQ(*r[17], "\\x00ab");
+  EXPECT_EQ(t->types[6].ToSql(), "DECIMAL(18,2)");
+  EXPECT_EQ(t->types[10].ToSql(), "INTEGER[]");
+}
+
+TEST_F(ConnectionTest, ReadsManyChunks) {
+  auto result = con_->Query("SELECT range AS i FROM range(100000)");
+  ASSERT_TRUE(result.ok());
+  int64_t sum = 0, rows = 0, chunks = 0;
+  while (true) {
+    auto chunk = (*result)->Fetch();
+    ASSERT_TRUE(chunk.ok());
+    if (!*chunk) break;
+    chunks++;
+    auto col = (*chunk)->column(0);
+    for (uint64_t i = 0; i < (*chunk)->size(); i++) sum += col.GetInt64(i);
+    rows += static_cast<int64_t>((*chunk)->size());
+  }
+  EXPECT_EQ(rows, 100000);
+  EXPECT_EQ(sum, 4999950000LL);
+  EXPECT_GT(chunks, 1);
+}
+
+TEST_F(ConnectionTest, ErrorsCarryDuckDBMessage) {
+  auto r = con_->QueryText("SELECT * FROM no_such_table");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsNotFound());
+  EXPECT_NE(r.status().message().find("no_such_table"), std::string::npos);
+  auto syntax = con_->Execute("SELEC 1");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(syntax.message().find("syntax error"), std::string::npos);
+}
+
+TEST_F(ConnectionTest, MultipleStatementsReturnLast) {
+  auto t = con_->QueryText("CREATE TABLE t(a INT); INSERT INTO t VALUES (1),(2); SELECT sum(a) FROM t");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(*t->rows[0][0], "3");
+}
+
+TEST_F(ConnectionTest, PreparedStatementTypedBinds) {
+  ASSERT_TRUE(con_->Execute("CREATE TABLE p(a BIGINT, b VARCHAR, c DOUBLE, d BOOLEAN)").ok());
+  auto stmt = con_->Prepare("INSERT INTO p VALUES ($1, $2, $3, $4)");
+  ASSERT_TRUE(stmt.ok());
+  ASSERT_EQ((*stmt)->parameter_count(), 4u);
+  ASSERT_TRUE((*stmt)->BindInt64(1, 9).ok());
+  ASSERT_TRUE((*stmt)->BindString(2, "nine").ok());
+  ASSERT_TRUE((*stmt)->BindDouble(3, 0.5).ok());
+  ASSERT_TRUE((*stmt)->BindNull(4).ok());
+  ASSERT_TRUE((*stmt)->Execute().ok());
+  EXPECT_FALSE((*stmt)->BindInt64(7, 1).ok());
+  auto t = con_->QueryText("SELECT a, b, c, d FROM p");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t->rows[0][1], "nine");
+  EXPECT_FALSE(t->rows[0][3].has_value());
+}
+
+TEST_F(ConnectionTest, AppenderLoadsRows) {
+  ASSERT_TRUE(con_->Execute("CREATE TABLE a(i BIGINT, s VARCHAR)").ok());
+  auto app = con_->CreateAppender("main", "a");
+  ASSERT_TRUE(app.ok()) << app.status().ToString();
+  for (int i = 0; i < 5000; i++) {
+    ASSERT_TRUE((*app)->AppendInt64(i).ok());
+    ASSERT_TRUE((*app)->AppendString("row" + std::to_string(i)).ok());
+    ASSERT_TRUE((*app)->EndRow().ok());
+  }
+  ASSERT_TRUE((*app)->Close().ok());
+  auto n = con_->QueryScalar("SELECT count(*) FROM a");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(**n, "5000");
+  EXPECT_FALSE(con_->CreateAppender("main", "missing").ok());
+}
+
+TEST_F(ConnectionTest, InterruptStopsARunningQuery) {
+  std::atomic<bool> done{false};
+  Status status;
+  std::thread runner([&] {
+    status = con_->Execute(
+        "SELECT count(*) FROM range(10000000000) t(a) WHERE (a * 7) % 13 = 5");
+    done = true;
+  });
+  // Wait until the query is visibly running, then interrupt it.
+  for (int i = 0; i < 200 && con_->progress().percentage < 0 && !done; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  con_->Interrupt();
+  runner.join();
+  EXPECT_TRUE(status.IsInterrupted()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace dew::engine

@@ -1,0 +1,54 @@
+// DataChunk: one batch of rows (up to 2048) of a result, read column by column.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/logical_type.h"
+
+struct _duckdb_data_chunk;
+struct _duckdb_vector;
+
+namespace dew::engine {
+
+//! A column of a chunk: a borrowed view, valid while its DataChunk lives.
+class VectorView {
+ public:
+  VectorView(_duckdb_vector* vec, const LogicalType* type) : vec_(vec), type_(type) {}
+
+  const LogicalType& type() const { return *type_; }
+  bool IsNull(uint64_t row) const;
+  //! Integer types, BOOLEAN, DATE (days), TIMESTAMP* (native unit) and DECIMAL (unscaled).
+  int64_t GetInt64(uint64_t row) const;
+  //! Numeric types, DECIMAL scaled.
+  double GetDouble(uint64_t row) const;
+  //! VARCHAR and BLOB bytes.
+  std::string GetString(uint64_t row) const;
+  //! Any type as text, in DuckDB's own spelling (dates ISO, lists [a, b], structs {'k': v}).
+  std::string Format(uint64_t row) const;
+
+ private:
+  _duckdb_vector* vec_;
+  const LogicalType* type_;
+};
+
+//! Owns a duckdb_data_chunk.
+class DataChunk {
+ public:
+  DataChunk(_duckdb_data_chunk* chunk, const std::vector<LogicalType>* types);
+  ~DataChunk();
+  DataChunk(const DataChunk&) = delete;
+  DataChunk& operator=(const DataChunk&) = delete;
+
+  uint64_t size() const;
+  uint64_t column_count() const { return types_->size(); }
+  VectorView column(uint64_t index) const;
+
+ private:
+  _duckdb_data_chunk* chunk_;
+  const std::vector<LogicalType>* types_;  // owned by the QueryResult, which outlives us
+};
+
+}  // namespace dew::engine
