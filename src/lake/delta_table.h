@@ -1,0 +1,117 @@
+// DeltaTable: writes to one Delta table — create, append, overwrite, merge by key, delete,
+// restore, vacuum — each one atomic commit with optimistic concurrency.
+//
+// Data files are Parquet written by DuckDB (COPY … TO) into the table folder before the commit;
+// the commit (DeltaLog::WriteCommit) makes them visible. When another writer took the version,
+// the transaction reads the commits it missed: a blind append retries on top of them; an
+// operation that read files another writer removed, or whose predicate could match files another
+// writer added, or that races a schema change, fails with a Conflict naming both versions. A
+// writer killed at any moment leaves the table at its last committed version; its orphan files
+// are invisible to readers and removed by Vacuum.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/file_system.h"
+#include "core/id_generator.h"
+#include "lake/delta_log.h"
+#include "lake/schema.h"
+#include "lake/snapshot.h"
+
+namespace dew::engine {
+class Connection;
+}
+
+namespace dew::lake {
+
+//! What a table needs from its surroundings; all borrowed pointers must outlive the table.
+struct TableEnv {
+  std::shared_ptr<FileSystem> fs;
+  std::shared_ptr<Clock> clock;
+  engine::Connection* con = nullptr;  //!< not used by another thread while the table works
+  IdGenerator* ids = nullptr;
+};
+
+//! Provenance and knobs of one write.
+struct WriteOptions {
+  std::string run_id;  //!< recorded in commitInfo as dewRunId
+  std::string user;    //!< recorded in commitInfo as userName
+  //! Allow the write to add new nullable columns to the table.
+  bool merge_schema = false;
+  //! Extra commitInfo.operationParameters (e.g. the source file of a load).
+  std::map<std::string, std::string> parameters;
+  //! Retries after losing a commit race, before giving up with Conflict.
+  int max_commit_attempts = 20;
+};
+
+struct CommitResult {
+  int64_t version = -1;
+  int64_t rows_added = 0;
+  int64_t rows_removed = 0;  //!< rows deleted or replaced
+  int64_t files_added = 0;
+  int64_t files_removed = 0;
+  int attempts = 1;  //!< commit attempts including the successful one
+};
+
+struct VacuumResult {
+  std::vector<std::string> deleted;  //!< relative paths removed (or that would be, on dry run)
+  int64_t bytes = 0;
+};
+
+class DeltaTable {
+ public:
+  //! Creates an empty table (version 0: protocol, metaData, commitInfo CREATE TABLE).
+  //! AlreadyExists when `root` already holds a Delta log.
+  static Result<std::unique_ptr<DeltaTable>> Create(const TableEnv& env, const std::string& root,
+                                                    const std::string& name, const Schema& schema,
+                                                    const std::vector<std::string>& partition_columns,
+                                                    const WriteOptions& options);
+  //! Opens an existing table; NotFound when `root` has no Delta log.
+  static Result<std::unique_ptr<DeltaTable>> Open(const TableEnv& env, const std::string& root);
+
+  const std::string& root() const { return root_; }
+  DeltaLog& log() { return log_; }
+
+  //! The latest snapshot (re-reads the log).
+  Result<Snapshot> Latest();
+
+  //! Appends the rows of `select_sql` (any DuckDB query). The rows' columns must match the table
+  //! by name (see Schema::Merge); missing nullable columns are written as NULL.
+  Result<CommitResult> Append(const std::string& select_sql, const WriteOptions& options);
+
+  //! Replaces the whole table with the rows of `select_sql`, or, with `replace_where`, only the
+  //! rows matching that predicate; every new row must then match it (else InvalidArgument).
+  Result<CommitResult> Overwrite(const std::string& select_sql,
+                                 const std::optional<std::string>& replace_where,
+                                 const WriteOptions& options);
+
+  //! Upserts the rows of `source_sql` by `keys`: rows whose key exists are replaced, others are
+  //! inserted. Duplicate keys in the source are InvalidArgument naming a duplicate key.
+  Result<CommitResult> Merge(const std::string& source_sql, const std::vector<std::string>& keys,
+                             const WriteOptions& options);
+
+  //! Deletes the rows matching `predicate_sql` (a SQL boolean expression over the columns).
+  Result<CommitResult> DeleteWhere(const std::string& predicate_sql, const WriteOptions& options);
+
+  //! Makes the table's content equal to `version` again, as a new commit (history is kept).
+  Result<CommitResult> Restore(int64_t version, const WriteOptions& options);
+
+  //! Deletes files no longer referenced by any version newer than the retention window, and
+  //! files never committed (left by killed writers) once older than it. Retention under 168 hours
+  //! is refused with InvalidArgument unless `force`.
+  Result<VacuumResult> Vacuum(double retention_hours, bool force, bool dry_run);
+
+ private:
+  DeltaTable(TableEnv env, std::string root);
+
+  TableEnv env_;
+  std::string root_;
+  DeltaLog log_;
+};
+
+}  // namespace dew::lake
