@@ -49,5 +49,8 @@ class Schema {
 
 //! The DuckDB SQL type of a Delta type string (primitive name or nested JSON).
 Result<std::string> DuckDbTypeOf(const std::string& delta_type);
+//! The DuckDB SQL type of a column: its "dew.duckdb_type" metadata hint when present (TIMESTAMP
+//! and UUID columns round-trip through Delta's "timestamp"/"string" that way), else the above.
+Result<std::string> DuckDbTypeOf(const Field& field);
 
 }  // namespace dew::lake

@@ -1,0 +1,372 @@
+#include "lake/delta_log.h"
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "lake/checkpoint.h"
+
+namespace dew::lake {
+namespace {
+
+constexpr const char* kLastCheckpoint = "_last_checkpoint";
+
+bool AllDigits(const std::string& s, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  return true;
+}
+
+// The version of a log file named exactly <20 digits><suffix>, or -1.
+int64_t VersionOf(const std::string& name, const std::string& suffix) {
+  if (name.size() != 20 + suffix.size()) return -1;
+  if (name.compare(20, suffix.size(), suffix) != 0) return -1;
+  if (!AllDigits(name, 0, 20)) return -1;
+  return std::stoll(name.substr(0, 20));
+}
+
+// What `_delta_log/` holds; anything not named like a commit or checkpoint is ignored.
+struct LogListing {
+  std::map<int64_t, FileInfo> commits;
+  std::map<int64_t, FileInfo> checkpoints;
+
+  bool empty() const { return commits.empty() && checkpoints.empty(); }
+  int64_t Latest() const {
+    int64_t latest = -1;
+    if (!commits.empty()) latest = commits.rbegin()->first;
+    if (!checkpoints.empty()) latest = std::max(latest, checkpoints.rbegin()->first);
+    return latest;
+  }
+  // The oldest version a snapshot can be built for.
+  int64_t Earliest() const {
+    if (commits.count(0)) return 0;
+    int64_t earliest = Latest();
+    if (!checkpoints.empty()) earliest = std::min(earliest, checkpoints.begin()->first);
+    return earliest;
+  }
+};
+
+// The table as replay builds it up, action by action.
+struct ReplayState {
+  std::optional<Protocol> protocol;
+  std::optional<Metadata> metadata;
+  std::vector<Schema> schema_history;
+  std::string schema_string;                            // of schema_history.back()
+  std::map<std::string, std::pair<AddFile, int>> live;  // path -> file, schema index
+  std::map<std::string, RemoveFile> tombstones;
+  std::map<std::string, int64_t> app_versions;
+
+  Status Apply(const CommitActions& actions, const std::string& source) {
+    if (actions.protocol) protocol = actions.protocol;
+    if (actions.metadata) {
+      if (actions.metadata->schema_string != schema_string || schema_history.empty()) {
+        auto schema = Schema::FromDeltaJson(actions.metadata->schema_string);
+        if (!schema.ok()) return schema.status().WithContext(source);
+        schema_history.push_back(std::move(*schema));
+        schema_string = actions.metadata->schema_string;
+      }
+      metadata = actions.metadata;
+    }
+    for (const auto& txn : actions.txns) app_versions[txn.app_id] = txn.version;
+    for (const auto& r : actions.removes) {
+      live.erase(r.path);
+      tombstones[r.path] = r;
+    }
+    const int schema_index = static_cast<int>(schema_history.size()) - 1;
+    for (const auto& a : actions.adds) {
+      tombstones.erase(a.path);
+      live[a.path] = {a, schema_index};
+    }
+    return Status::OK();
+  }
+
+  // Files of a checkpoint written by dew say which prefix of the schema they were written with
+  // (tag dew.numFields; dew only ever appends columns), so columns added later still read as
+  // NULL after a checkpoint. Files without the tag are taken to have the current schema.
+  Status ApplyCheckpoint(CommitActions actions, const std::string& source) {
+    DEW_RETURN_IF_ERROR(Apply(actions, source));
+    if (schema_history.empty()) return Status::OK();
+    const Schema current = schema_history.back();
+    std::map<size_t, int> prefix_index;  // field count -> schema index
+    std::map<std::string, size_t> file_fields;
+    for (auto& [path, entry] : live) {
+      auto it = entry.first.tags.find(kNumFieldsTag);
+      if (it == entry.first.tags.end()) continue;
+      size_t n = current.fields().size();
+      try {
+        n = std::stoul(it->second);
+      } catch (const std::exception&) {
+      }
+      entry.first.tags.erase(it);
+      if (n >= current.fields().size()) continue;
+      prefix_index[n] = 0;
+      file_fields[path] = n;
+    }
+    if (prefix_index.empty()) return Status::OK();
+    schema_history.clear();
+    for (auto& [n, index] : prefix_index) {
+      index = static_cast<int>(schema_history.size());
+      schema_history.emplace_back(
+          std::vector<Field>(current.fields().begin(), current.fields().begin() + n));
+    }
+    schema_history.push_back(current);
+    for (auto& [path, entry] : live) {
+      auto it = file_fields.find(path);
+      entry.second = it == file_fields.end() ? static_cast<int>(schema_history.size()) - 1
+                                             : prefix_index[it->second];
+    }
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+DeltaLog::DeltaLog(std::shared_ptr<FileSystem> fs, std::string table_root, engine::Connection* con)
+    : fs_(std::move(fs)), table_root_(std::move(table_root)), con_(con) {}
+
+std::string DeltaLog::log_dir() const {
+  return JoinPath(table_root_, "_delta_log");
+}
+
+namespace {
+
+Result<LogListing> ListLog(FileSystem& fs, const std::string& log_dir) {
+  LogListing listing;
+  auto entries = fs.ListDir(log_dir);
+  if (!entries.ok()) {
+    if (entries.status().IsNotFound()) return listing;
+    return entries.status();
+  }
+  for (const auto& e : *entries) {
+    if (e.is_dir) continue;
+    int64_t v = VersionOf(e.name, ".json");
+    if (v >= 0) {
+      listing.commits[v] = e;
+      continue;
+    }
+    v = VersionOf(e.name, ".checkpoint.parquet");
+    if (v >= 0) listing.checkpoints[v] = e;
+  }
+  return listing;
+}
+
+std::string RangeText(const LogListing& listing) {
+  if (listing.empty()) return "the table has no versions";
+  return "available versions are " + std::to_string(listing.Earliest()) + " to " +
+         std::to_string(listing.Latest());
+}
+
+}  // namespace
+
+bool DeltaLog::Exists() {
+  auto listing = ListLog(*fs_, log_dir());
+  return listing.ok() && !listing->empty();
+}
+
+Result<int64_t> DeltaLog::LatestVersion() {
+  // `_last_checkpoint` lets an old table skip listing thousands of commit files: probe forward
+  // from the checkpoint it names instead.
+  auto hint = ReadLastCheckpoint(*fs_, log_dir());
+  if (hint.ok() && fs_->Exists(JoinPath(log_dir(), CheckpointFileName(*hint)))) {
+    int64_t latest = *hint;
+    while (fs_->Exists(JoinPath(log_dir(), CommitFileName(latest + 1)))) ++latest;
+    return latest;
+  }
+  DEW_ASSIGN_OR_RETURN(LogListing listing, ListLog(*fs_, log_dir()));
+  if (listing.empty()) {
+    return Status::NotFound("no Delta table at " + table_root_ + " (no commits in _delta_log)");
+  }
+  return listing.Latest();
+}
+
+Result<CommitActions> DeltaLog::ReadCommit(int64_t version) {
+  const std::string path = JoinPath(log_dir(), CommitFileName(version));
+  auto text = fs_->ReadFile(path);
+  if (!text.ok()) {
+    if (text.status().IsNotFound()) {
+      return Status::NotFound("version " + std::to_string(version) + " of table " + table_root_ +
+                              " has no commit file " + path);
+    }
+    return text.status();
+  }
+  return ParseCommit(*text, path);
+}
+
+Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
+  // Fast path: start from the checkpoint `_last_checkpoint` names when it covers the version.
+  std::optional<int64_t> base;
+  int64_t target = -1;
+  auto hint = ReadLastCheckpoint(*fs_, log_dir());
+  if (hint.ok() && (!version || *version >= *hint) &&
+      fs_->Exists(JoinPath(log_dir(), CheckpointFileName(*hint)))) {
+    int64_t latest = *hint;
+    while (fs_->Exists(JoinPath(log_dir(), CommitFileName(latest + 1)))) ++latest;
+    if (!version || *version <= latest) {
+      base = *hint;
+      target = version.value_or(latest);
+    }
+  }
+
+  LogListing listing;
+  if (target < 0) {
+    DEW_ASSIGN_OR_RETURN(listing, ListLog(*fs_, log_dir()));
+    if (listing.empty()) {
+      return Status::NotFound("no Delta table at " + table_root_ + " (no commits in _delta_log)");
+    }
+    target = version.value_or(listing.Latest());
+    if (target < 0 || target > listing.Latest()) {
+      return Status::NotFound("version " + std::to_string(target) + " of table " + table_root_ +
+                              " does not exist; " + RangeText(listing));
+    }
+    auto cp = listing.checkpoints.upper_bound(target);
+    if (cp != listing.checkpoints.begin()) base = std::prev(cp)->first;
+    const int64_t first = base ? *base + 1 : 0;
+    for (int64_t v = first; v <= target; ++v) {
+      if (listing.commits.count(v)) continue;
+      if (listing.commits.empty() || v < listing.commits.begin()->first) {
+        return Status::NotFound("version " + std::to_string(target) + " of table " + table_root_ +
+                                " can no longer be reconstructed (its commits were cleaned up); " +
+                                RangeText(listing));
+      }
+      return Status::Corruption("the log of table " + table_root_ + " has a gap: commit " +
+                                JoinPath(log_dir(), CommitFileName(v)) + " (version " +
+                                std::to_string(v) + ") is missing");
+    }
+  }
+
+  ReplayState state;
+  if (base) {
+    const std::string source = JoinPath(log_dir(), CheckpointFileName(*base));
+    DEW_ASSIGN_OR_RETURN(CommitActions actions, ReadCheckpoint(con_, source));
+    DEW_RETURN_IF_ERROR(state.ApplyCheckpoint(std::move(actions), source));
+  }
+  std::optional<int64_t> target_timestamp;
+  for (int64_t v = base ? *base + 1 : 0; v <= target; ++v) {
+    auto actions = ReadCommit(v);
+    if (!actions.ok()) {
+      if (actions.status().IsNotFound()) {
+        return Status::Corruption("the log of table " + table_root_ + " has a gap: version " +
+                                  std::to_string(v) + " is missing");
+      }
+      return actions.status();
+    }
+    DEW_RETURN_IF_ERROR(state.Apply(*actions, JoinPath(log_dir(), CommitFileName(v))));
+    if (v == target && actions->commit_info) target_timestamp = actions->commit_info->timestamp;
+  }
+  if (!target_timestamp) {
+    // The version is the checkpoint itself, or its commit has no commitInfo.timestamp.
+    auto commit = ReadCommit(target);
+    if (commit.ok() && commit->commit_info && commit->commit_info->timestamp) {
+      target_timestamp = commit->commit_info->timestamp;
+    } else {
+      auto info = fs_->Stat(JoinPath(log_dir(), CommitFileName(target)));
+      if (!info.ok() && base) info = fs_->Stat(JoinPath(log_dir(), CheckpointFileName(*base)));
+      if (info.ok()) target_timestamp = info->mtime_millis;
+    }
+  }
+
+  if (!state.protocol || !state.metadata) {
+    return Status::Corruption("the log of table " + table_root_ + " up to version " +
+                              std::to_string(target) + " has no " +
+                              (state.protocol ? "metaData" : "protocol") + " action");
+  }
+  if (state.protocol->min_reader_version > 1) {
+    return Status::NotSupported("table " + table_root_ + " needs Delta reader version " +
+                                std::to_string(state.protocol->min_reader_version) +
+                                "; dew reads version 1");
+  }
+
+  Snapshot snap;
+  snap.table_root = table_root_;
+  snap.version = target;
+  snap.timestamp_millis = target_timestamp.value_or(0);
+  snap.protocol = *state.protocol;
+  snap.metadata = std::move(*state.metadata);
+  snap.schema = state.schema_history.back();
+  snap.schema_history = std::move(state.schema_history);
+  for (auto& [path, entry] : state.live) {
+    snap.files.push_back(std::move(entry.first));
+    snap.file_schema_index.push_back(entry.second);
+  }
+  for (auto& [path, r] : state.tombstones) snap.tombstones.push_back(std::move(r));
+  snap.app_versions = std::move(state.app_versions);
+  return snap;
+}
+
+Result<Snapshot> DeltaLog::LoadSnapshotAt(int64_t timestamp_millis) {
+  DEW_ASSIGN_OR_RETURN(LogListing listing, ListLog(*fs_, log_dir()));
+  if (listing.empty()) {
+    return Status::NotFound("no Delta table at " + table_root_ + " (no commits in _delta_log)");
+  }
+  // Commit timestamps grow with versions, so the newest version at or before the time is the
+  // first found walking back from the latest.
+  int64_t first_timestamp = 0;
+  for (auto it = listing.commits.rbegin(); it != listing.commits.rend(); ++it) {
+    if (it->first < listing.Earliest()) break;
+    int64_t ts = it->second.mtime_millis;
+    auto actions = ReadCommit(it->first);
+    if (actions.ok() && actions->commit_info && actions->commit_info->timestamp) {
+      ts = *actions->commit_info->timestamp;
+    }
+    first_timestamp = ts;
+    if (ts <= timestamp_millis) return LoadSnapshot(it->first);
+  }
+  return Status::NotFound("table " + table_root_ + " has no version committed at or before " +
+                          std::to_string(timestamp_millis) +
+                          " ms; its oldest available commit is at " +
+                          std::to_string(first_timestamp) + " ms");
+}
+
+Result<std::vector<HistoryEntry>> DeltaLog::History(size_t limit) {
+  DEW_ASSIGN_OR_RETURN(LogListing listing, ListLog(*fs_, log_dir()));
+  std::vector<HistoryEntry> out;
+  for (auto it = listing.commits.rbegin(); it != listing.commits.rend(); ++it) {
+    if (limit != 0 && out.size() >= limit) break;
+    DEW_ASSIGN_OR_RETURN(CommitActions actions, ReadCommit(it->first));
+    HistoryEntry entry;
+    entry.version = it->first;
+    entry.timestamp_millis = it->second.mtime_millis;
+    if (actions.commit_info) {
+      entry.info = std::move(*actions.commit_info);
+      if (entry.info.timestamp) entry.timestamp_millis = *entry.info.timestamp;
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+Status DeltaLog::WriteCommit(int64_t version, const CommitActions& actions) {
+  if (version < 0) return Status::InvalidArgument("commit version must be >= 0");
+  DEW_RETURN_IF_ERROR(fs_->CreateDirs(log_dir()));
+  if (version > 0 && !fs_->Exists(JoinPath(log_dir(), CommitFileName(version - 1))) &&
+      !fs_->Exists(JoinPath(log_dir(), CheckpointFileName(version - 1)))) {
+    return Status::InvalidArgument("cannot commit version " + std::to_string(version) +
+                                   " of table " + table_root_ + ": version " +
+                                   std::to_string(version - 1) + " does not exist");
+  }
+  const std::string path = JoinPath(log_dir(), CommitFileName(version));
+  Status status = fs_->CreateExclusive(path, SerializeCommit(actions));
+  if (status.IsAlreadyExists()) {
+    return Status::AlreadyExists("version " + std::to_string(version) + " of table " + table_root_ +
+                                 " was committed by another writer (" + path + ")");
+  }
+  return status;
+}
+
+Status DeltaLog::WriteCheckpoint(const Snapshot& snapshot) {
+  const std::string path = JoinPath(log_dir(), CheckpointFileName(snapshot.version));
+  DEW_ASSIGN_OR_RETURN(int64_t rows, lake::WriteCheckpoint(con_, *fs_, snapshot, path));
+  nlohmann::json last = {{"version", snapshot.version}, {"size", rows}};
+  return fs_->WriteFile(JoinPath(log_dir(), kLastCheckpoint), last.dump());
+}
+
+Result<std::vector<int64_t>> DeltaLog::ListCommitVersions() {
+  DEW_ASSIGN_OR_RETURN(LogListing listing, ListLog(*fs_, log_dir()));
+  std::vector<int64_t> out;
+  out.reserve(listing.commits.size());
+  for (const auto& [v, info] : listing.commits) out.push_back(v);
+  return out;
+}
+
+}  // namespace dew::lake

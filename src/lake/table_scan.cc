@@ -1,0 +1,158 @@
+#include "lake/table_scan.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "core/file_system.h"
+#include "engine/connection.h"
+
+namespace dew::lake {
+namespace {
+
+using engine::SqlIdent;
+using engine::SqlString;
+
+constexpr const char* kHiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__";
+// The column read_parquet's filename option adds; named so no table column collides with it.
+constexpr const char* kSourceFileColumn = "_dew_source_file";
+
+struct Column {
+  std::string name;
+  std::string type;  // DuckDB SQL type
+  bool is_partition = false;
+};
+
+const std::optional<std::string>* FindPartitionValue(const PartitionValues& values,
+                                                     const std::string& column) {
+  auto it = values.find(column);
+  if (it != values.end()) return &it->second;
+  // Writers are not consistent about the case of partition column names.
+  for (const auto& [k, v] : values) {
+    if (k.size() == column.size() &&
+        std::equal(k.begin(), k.end(), column.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
+std::string PartitionConstant(const Column& column, const PartitionValues& values) {
+  const std::optional<std::string>* value = FindPartitionValue(values, column.name);
+  if (value == nullptr || !value->has_value() || **value == kHiveDefaultPartition) {
+    return "CAST(NULL AS " + column.type + ")";
+  }
+  // A string cast to BLOB would interpret backslash escapes; encode() keeps the bytes.
+  if (column.type == "BLOB") return "encode(" + SqlString(**value) + ")";
+  return "CAST(" + SqlString(**value) + " AS " + column.type + ")";
+}
+
+std::string AbsolutePath(const std::string& table_root, const std::string& add_path) {
+  // add.path is relative to the table, or an absolute URI (file:///…) for shallow clones.
+  if (add_path.rfind("file://", 0) == 0) return DecodePath(add_path.substr(7));
+  if (add_path.rfind("file:", 0) == 0) return DecodePath(add_path.substr(5));
+  if (!add_path.empty() && add_path[0] == '/') return DecodePath(add_path);
+  return JoinPath(table_root, DecodePath(add_path));
+}
+
+std::string ListLiteral(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += SqlString(values[i]);
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name) {
+  std::vector<Column> columns;
+  for (const auto& field : snapshot.schema.fields()) {
+    Column column;
+    column.name = field.name;
+    DEW_ASSIGN_OR_RETURN(column.type, DuckDbTypeOf(field));
+    for (const auto& p : snapshot.metadata.partition_columns) {
+      if (snapshot.schema.Find(p) == &field) column.is_partition = true;
+    }
+    columns.push_back(std::move(column));
+  }
+  if (columns.empty()) {
+    return Status::Corruption("table " + snapshot.table_root + " has no columns");
+  }
+
+  if (snapshot.files.empty()) {
+    std::string sql = "SELECT ";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) sql += ", ";
+      sql += "CAST(NULL AS " + columns[i].type + ") AS " + SqlIdent(columns[i].name);
+    }
+    if (with_file_name) sql += ", CAST(NULL AS VARCHAR) AS _dew_file";
+    return sql + " WHERE false";
+  }
+
+  // One UNION ALL branch per (schema, partition): partition columns become constants DuckDB
+  // folds into filters, so a query on a partition never opens the other partitions' files.
+  struct Group {
+    std::vector<std::string> abs_paths;
+    std::vector<std::string> add_paths;
+  };
+  std::map<std::pair<int, PartitionValues>, Group> groups;
+  for (size_t i = 0; i < snapshot.files.size(); ++i) {
+    const AddFile& file = snapshot.files[i];
+    int schema_index = i < snapshot.file_schema_index.size() ? snapshot.file_schema_index[i] : -1;
+    if (schema_index < 0 || schema_index >= static_cast<int>(snapshot.schema_history.size())) {
+      schema_index = -1;  // the current schema
+    }
+    PartitionValues key;
+    for (const auto& c : columns) {
+      if (!c.is_partition) continue;
+      const std::optional<std::string>* value = FindPartitionValue(file.partition_values, c.name);
+      key[c.name] = value ? *value : std::nullopt;
+    }
+    Group& group = groups[{schema_index, key}];
+    group.abs_paths.push_back(AbsolutePath(snapshot.table_root, file.path));
+    group.add_paths.push_back(file.path);
+  }
+
+  std::string sql;
+  for (const auto& [key, group] : groups) {
+    const Schema& file_schema =
+        key.first < 0 ? snapshot.schema : snapshot.schema_history[key.first];
+    if (!sql.empty()) sql += "\nUNION ALL\n";
+    sql += "SELECT ";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const Column& c = columns[i];
+      if (i > 0) sql += ", ";
+      if (c.is_partition) {
+        sql += PartitionConstant(c, key.second);
+      } else if (const Field* f = file_schema.Find(c.name)) {
+        sql += "CAST(" + SqlIdent(f->name) + " AS " + c.type + ")";
+      } else {
+        sql += "CAST(NULL AS " + c.type + ")";
+      }
+      sql += " AS " + SqlIdent(c.name);
+    }
+    if (with_file_name) {
+      if (group.abs_paths.size() == 1) {
+        sql += ", " + SqlString(group.add_paths[0]) + " AS _dew_file";
+      } else {
+        sql += ", " + ListLiteral(group.add_paths) + "[list_position(" +
+               ListLiteral(group.abs_paths) + ", " + kSourceFileColumn + ")] AS _dew_file";
+      }
+    }
+    sql += " FROM read_parquet(" + ListLiteral(group.abs_paths) + ", hive_partitioning = false";
+    if (with_file_name && group.abs_paths.size() > 1) {
+      sql += std::string(", filename = ") + SqlString(kSourceFileColumn);
+    }
+    sql += ")";
+  }
+  return sql;
+}
+
+}  // namespace dew::lake
