@@ -1,0 +1,133 @@
+// Lakehouse: a project's lake seen through one in-memory DuckDB.
+//
+// Every Delta table under `<lake>/<layer>/<name>/` appears in SQL as the view `<layer>.<name>`
+// over its latest snapshot (DuckDB schemas bronze, silver, gold, platinum). The lakehouse opens
+// and creates DeltaTable objects, refreshes a table's view after each write made through it,
+// resolves time travel and delta_scan for the SQL rewriter, and stamps every write with the
+// user and run id of the invocation. Not thread-safe: one lakehouse per thread of work.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/file_system.h"
+#include "core/id_generator.h"
+#include "core/status.h"
+#include "engine/connection.h"
+#include "engine/database.h"
+#include "lake/delta_table.h"
+#include "lake/medallion.h"
+#include "lake/snapshot.h"
+#include "lake/sql_rewriter.h"
+
+namespace dew::lake {
+
+struct LakehouseOptions {
+  std::string lake_root;  //!< absolute folder holding <layer>/<table>/
+  std::string cwd;        //!< absolute; relative delta_scan paths resolve against it
+  std::string user;       //!< recorded in every commit
+  std::string run_id;     //!< recorded in every commit; a new UUID when empty
+  engine::DatabaseOptions database;
+};
+
+//! One lake table, as `dew table list` shows it.
+struct TableSummary {
+  TableName name;
+  int64_t version = -1;
+  int64_t files = 0;
+  int64_t rows = -1;  //!< -1 when a file lacks statistics
+  int64_t size_bytes = 0;
+  int64_t modified_millis = 0;  //!< commit time of the latest version
+};
+
+class Lakehouse : public TableResolver {
+ public:
+  //! Opens the lake (the folder need not exist yet), starts DuckDB and registers a view per
+  //! table. A table whose log cannot be read gets no view; the error is kept and reported when
+  //! the table is used. The FileSystem and Clock are shared; nothing else is borrowed.
+  static Result<std::unique_ptr<Lakehouse>> Open(LakehouseOptions options,
+                                                 std::shared_ptr<FileSystem> fs,
+                                                 std::shared_ptr<Clock> clock);
+  ~Lakehouse() override;
+  Lakehouse(const Lakehouse&) = delete;
+  Lakehouse& operator=(const Lakehouse&) = delete;
+
+  //! The connection all lake SQL runs on; valid while the lakehouse lives.
+  engine::Connection& connection() { return *con_; }
+  FileSystem& fs() { return *fs_; }
+  Clock& clock() { return *clock_; }
+  const LakehouseOptions& options() const { return options_; }
+  const std::string& run_id() const { return options_.run_id; }
+
+  //! Provenance for one write: this invocation's user and run id.
+  WriteOptions NewWriteOptions() const;
+
+  //! Every table in the lake, sorted by layer then name.
+  Result<std::vector<TableName>> ListTables();
+  //! Version, files, rows, size and time of each table's latest snapshot.
+  Result<std::vector<TableSummary>> Summaries();
+
+  //! The folder of `table` (whether or not it exists).
+  std::string TableRoot(const TableName& table) const;
+  bool Exists(const TableName& table);
+
+  //! A table the user named: "layer.name", or a bare name when only one layer has it. NotFound
+  //! listing near matches (by edit distance) among the lake's tables.
+  Result<TableName> Resolve(const std::string& name);
+  //! The message for an unknown table `requested`, with near matches.
+  std::string UnknownTableMessage(const std::string& requested);
+
+  //! Opens an existing table; NotFound with near matches otherwise.
+  Result<std::unique_ptr<DeltaTable>> OpenTable(const TableName& table);
+  //! Creates a table after checking the layer's naming convention and that the partition
+  //! columns exist. AlreadyExists when it exists.
+  Result<std::unique_ptr<DeltaTable>> CreateTable(const TableName& table, const Schema& schema,
+                                                  const std::vector<std::string>& partitions);
+  //! Deletes the table's folder (data and history) and its view.
+  Status DropTable(const TableName& table);
+
+  //! Re-creates the table's view over its latest snapshot (drops it when the table is gone).
+  Status RefreshView(const TableName& table);
+
+  //! The snapshot of `table` at `at`. NotFound naming the table and the versions available when
+  //! the version or timestamp is out of range.
+  Result<Snapshot> LoadSnapshot(const TableName& table, const TimeTravel& at);
+
+  //! The column names and types `select_sql` produces (it is planned, and run with LIMIT 0).
+  Result<Schema> QuerySchema(const std::string& select_sql);
+
+  // TableResolver
+  Result<std::string> ScanTable(const std::string& table, const TimeTravel& at) override;
+  Result<std::string> ScanPath(const std::string& path, const TimeTravel& at) override;
+
+ private:
+  Lakehouse(LakehouseOptions options, std::shared_ptr<FileSystem> fs, std::shared_ptr<Clock> clock);
+  TableEnv Env();
+  Result<Snapshot> LoadAt(DeltaLog& log, const std::string& label, const TimeTravel& at);
+  Status RegisterViews();
+
+  LakehouseOptions options_;
+  std::shared_ptr<FileSystem> fs_;
+  std::shared_ptr<Clock> clock_;
+  IdGenerator ids_;
+  std::unique_ptr<engine::Database> db_;
+  std::unique_ptr<engine::Connection> con_;
+  //! Tables whose view could not be made, with the reason.
+  std::map<std::string, Status> broken_;
+};
+
+//! Parses '2026-01-31', '2026-01-31 23:59:59[.123]' or with 'T', and an optional 'Z' or
+//! ±HH[:MM] offset, as milliseconds since the epoch; no offset means UTC. InvalidArgument
+//! naming the text otherwise.
+Result<int64_t> ParseTimestampMillis(std::string_view text);
+//! "2026-01-31 23:59:59.123" (UTC; milliseconds shown only when not zero).
+std::string FormatTimestampMillis(int64_t millis);
+//! Levenshtein distance, for near-match suggestions.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+}  // namespace dew::lake
