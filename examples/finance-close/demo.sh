@@ -149,11 +149,10 @@ sql "SELECT account_code AS code, account_name AS account, account_type AS type,
 done_step
 
 step "Income statement, $CLOSED, with the two months before"
-sql "PIVOT (SELECT section, account_type, period, amount, line_order
-            FROM gold.gold_finance_income_statement
+sql "PIVOT (SELECT section, account_type, period, amount FROM gold.gold_finance_income_statement
             WHERE period >= strftime(DATE '$CLOSED-01' - INTERVAL 2 MONTH, '%Y-%m'))
-     ON period USING sum(amount) GROUP BY line_order, section, account_type
-     ORDER BY line_order, account_type"
+     ON period USING sum(amount) GROUP BY section, account_type
+     ORDER BY CASE section WHEN 'revenue' THEN 1 WHEN 'expenses' THEN 2 ELSE 3 END, account_type"
 done_step
 
 step "History of gold.gold_finance_income_statement"
@@ -175,12 +174,15 @@ dew table history silver.odoo_account_move_line
 done_step
 
 step "Time travel: $CLOSED before (VERSION AS OF $TB_BEFORE) and after the correction"
-sql "SELECT b.account_code AS code, b.account_name AS account,
-            b.closing_balance AS closing_before, a.closing_balance AS closing_after,
-            a.closing_balance - b.closing_balance AS change
-     FROM gold.gold_finance_trial_balance VERSION AS OF $TB_BEFORE AS b
-     JOIN gold.gold_finance_trial_balance AS a USING (period, account_code)
-     WHERE period = '$CLOSED' AND a.closing_balance <> b.closing_balance
+sql "SELECT account_code AS code, coalesce(a.account_name, b.account_name) AS account,
+            coalesce(b.closing_balance, 0) AS closing_before,
+            coalesce(a.closing_balance, 0) AS closing_after,
+            coalesce(a.closing_balance, 0) - coalesce(b.closing_balance, 0) AS change
+     FROM (SELECT * FROM gold.gold_finance_trial_balance VERSION AS OF $TB_BEFORE
+           WHERE period = '$CLOSED') AS b
+     FULL JOIN (SELECT * FROM gold.gold_finance_trial_balance WHERE period = '$CLOSED') AS a
+       USING (account_code)
+     WHERE a.closing_balance IS DISTINCT FROM b.closing_balance
      ORDER BY code"
 sql "SELECT 'version $IS_BEFORE (before)' AS income_statement, amount AS net_income
      FROM gold.gold_finance_income_statement VERSION AS OF $IS_BEFORE
