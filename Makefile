@@ -1,6 +1,7 @@
 # DuckDB's convention: `make` builds build/release; `make debug`; `make test`; `make demo`.
 JOBS ?= $(shell nproc)
-GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+# Evaluated when a recipe runs, i.e. after deps installed ninja on a fresh machine.
+GENERATOR = $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 CMAKE_FLAGS ?=
 
 .PHONY: all release debug asan test test-asan demo bench format clean deps
@@ -32,10 +33,13 @@ test-asan: asan
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest -j $(JOBS) --output-on-failure --timeout 1800
 
-demo: release
+# The demo and the benchmarks need only their own programs, not the test binary.
+demo: deps build/release/build.ninja
+	cmake --build build/release -j $(JOBS) --target dew
 	examples/finance-close/demo.sh
 
-bench: release
+bench: deps build/release/build.ninja
+	cmake --build build/release -j $(JOBS) --target dew lake_open_bench
 	bench/run
 
 format:
