@@ -247,6 +247,8 @@ Result<CommitActions> ParseCommit(const std::string& text, const std::string& so
       const json j = json::parse(line);
       if (!j.is_object()) return Status::Corruption(where + ": an action must be a JSON object");
       for (const auto& [key, value] : j.items()) {
+        // Checkpoint rows read back as JSON carry every action column, null but one.
+        if (value.is_null()) continue;
         if (!value.is_object()) {
           return Status::Corruption(where + ": action '" + key + "' is not an object");
         }

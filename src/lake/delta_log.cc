@@ -195,7 +195,7 @@ Result<CommitActions> DeltaLog::ReadCommit(int64_t version) {
 
 Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
   // Fast path: start from the checkpoint `_last_checkpoint` names when it covers the version.
-  std::optional<int64_t> base;
+  int64_t base = -1;  // the checkpoint replay starts from, or -1
   int64_t target = -1;
   auto hint = ReadLastCheckpoint(*fs_, log_dir());
   if (hint.ok() && (!version || *version >= *hint) &&
@@ -221,7 +221,7 @@ Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
     }
     auto cp = listing.checkpoints.upper_bound(target);
     if (cp != listing.checkpoints.begin()) base = std::prev(cp)->first;
-    const int64_t first = base ? *base + 1 : 0;
+    const int64_t first = base + 1;
     for (int64_t v = first; v <= target; ++v) {
       if (listing.commits.count(v)) continue;
       if (listing.commits.empty() || v < listing.commits.begin()->first) {
@@ -236,13 +236,21 @@ Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
   }
 
   ReplayState state;
-  if (base) {
-    const std::string source = JoinPath(log_dir(), CheckpointFileName(*base));
-    DEW_ASSIGN_OR_RETURN(CommitActions actions, ReadCheckpoint(con_, source));
-    DEW_RETURN_IF_ERROR(state.ApplyCheckpoint(std::move(actions), source));
+  if (base >= 0) {
+    const std::string source = JoinPath(log_dir(), CheckpointFileName(base));
+    auto actions = ReadCheckpoint(con_, source);
+    if (actions.ok()) {
+      DEW_RETURN_IF_ERROR(state.ApplyCheckpoint(std::move(*actions), source));
+    } else {
+      // An unreadable checkpoint is only a shortcut lost when every commit before it is kept.
+      for (int64_t v = 0; v <= base; ++v) {
+        if (!fs_->Exists(JoinPath(log_dir(), CommitFileName(v)))) return actions.status();
+      }
+      base = -1;
+    }
   }
   std::optional<int64_t> target_timestamp;
-  for (int64_t v = base ? *base + 1 : 0; v <= target; ++v) {
+  for (int64_t v = base + 1; v <= target; ++v) {
     auto actions = ReadCommit(v);
     if (!actions.ok()) {
       if (actions.status().IsNotFound()) {
@@ -261,7 +269,7 @@ Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
       target_timestamp = commit->commit_info->timestamp;
     } else {
       auto info = fs_->Stat(JoinPath(log_dir(), CommitFileName(target)));
-      if (!info.ok() && base) info = fs_->Stat(JoinPath(log_dir(), CheckpointFileName(*base)));
+      if (!info.ok() && base >= 0) info = fs_->Stat(JoinPath(log_dir(), CheckpointFileName(base)));
       if (info.ok()) target_timestamp = info->mtime_millis;
     }
   }
@@ -357,6 +365,9 @@ Status DeltaLog::WriteCommit(int64_t version, const CommitActions& actions) {
 Status DeltaLog::WriteCheckpoint(const Snapshot& snapshot) {
   const std::string path = JoinPath(log_dir(), CheckpointFileName(snapshot.version));
   DEW_ASSIGN_OR_RETURN(int64_t rows, lake::WriteCheckpoint(con_, *fs_, snapshot, path));
+  // `_last_checkpoint` only moves forward: a late checkpoint of an older version keeps it.
+  auto current = ReadLastCheckpoint(*fs_, log_dir());
+  if (current.ok() && *current > snapshot.version) return Status::OK();
   nlohmann::json last = {{"version", snapshot.version}, {"size", rows}};
   return fs_->WriteFile(JoinPath(log_dir(), kLastCheckpoint), last.dump());
 }
