@@ -1,0 +1,1159 @@
+#include "lake/delta_table.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
+
+#include "engine/connection.h"
+#include "engine/query_result.h"
+#include "lake/table_scan.h"
+
+namespace dew::lake {
+namespace {
+
+using engine::Connection;
+using engine::SqlIdent;
+using engine::SqlString;
+using nlohmann::json;
+
+constexpr const char* kEngineInfo = "dew/0.1.0";
+constexpr const char* kHiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__";
+constexpr const char* kDeltaLogFolder = "_delta_log";
+// Marker of the error() a replaceWhere overwrite raises on a row outside its predicate.
+constexpr const char* kReplaceWhereMarker = "dew_replace_where_violation";
+constexpr double kDefaultRetentionHours = 168;
+// Unpartitioned writes roll over to a new file past this size; large enough that DuckDB keeps
+// writing in parallel, small enough that rewrites by merge/delete stay bounded.
+constexpr const char* kTargetFileSize = "256MB";
+constexpr int64_t kCheckpointInterval = 10;
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string JsonArray(const std::vector<std::string>& values) {
+  json a = json::array();
+  for (const auto& v : values) a.push_back(v);
+  return a.dump();
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// DuckDB's hive partition folders percent-encode values; this undoes it.
+std::string UrlDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string NormalizeRoot(std::string root) {
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root;
+}
+
+// The schema of a query's rows, without running it (LIMIT 0 only binds and plans).
+Result<Schema> QuerySchema(Connection* con, const std::string& sql) {
+  DEW_ASSIGN_OR_RETURN(auto result, con->Query("SELECT * FROM (" + sql + ") LIMIT 0"));
+  return Schema::FromDuckDb(result->names(), result->types());
+}
+
+// SELECT over `inner_sql` (whose columns are `inner`) giving exactly `target`'s columns, in
+// order, cast to the table's types; columns the rows lack are NULL.
+Result<std::string> AlignedSelect(const std::string& inner_sql, const Schema& inner,
+                                  const Schema& target) {
+  std::string sql = "SELECT ";
+  bool first = true;
+  for (const auto& field : target.fields()) {
+    DEW_ASSIGN_OR_RETURN(std::string type, DuckDbTypeOf(field));
+    if (!first) sql += ", ";
+    first = false;
+    const Field* in = inner.Find(field.name);
+    if (in == nullptr) {
+      if (!field.nullable) {
+        return Status::InvalidArgument(
+            "column '" + field.name +
+            "' is NOT NULL in the table but missing from the rows written");
+      }
+      sql += "CAST(NULL AS " + type + ")";
+    } else {
+      sql += "CAST(_dew_src." + SqlIdent(in->name) + " AS " + type + ")";
+    }
+    sql += " AS " + SqlIdent(field.name);
+  }
+  return sql + " FROM (" + inner_sql + ") AS _dew_src";
+}
+
+// The rows of the files of `snapshot` listed in `paths` (add.path values).
+Snapshot SubSnapshot(const Snapshot& snapshot, const std::set<std::string>& paths) {
+  Snapshot sub = snapshot;
+  sub.files.clear();
+  sub.file_schema_index.clear();
+  for (size_t i = 0; i < snapshot.files.size(); ++i) {
+    if (paths.count(snapshot.files[i].path) == 0) continue;
+    sub.files.push_back(snapshot.files[i]);
+    if (i < snapshot.file_schema_index.size()) {
+      sub.file_schema_index.push_back(snapshot.file_schema_index[i]);
+    }
+  }
+  return sub;
+}
+
+const AddFile* FindFile(const Snapshot& snapshot, const std::string& path) {
+  auto it = std::lower_bound(snapshot.files.begin(), snapshot.files.end(), path,
+                             [](const AddFile& f, const std::string& p) { return f.path < p; });
+  if (it != snapshot.files.end() && it->path == path) return &*it;
+  for (const auto& f : snapshot.files) {  // in case a foreign snapshot is not sorted
+    if (f.path == path) return &f;
+  }
+  return nullptr;
+}
+
+int64_t ParseInt(const std::optional<std::string>& text) {
+  if (!text.has_value() || text->empty()) return 0;
+  return std::stoll(*text);
+}
+
+// Whether the table's column can carry min/max statistics that Delta readers compare safely.
+bool MinMaxStatsType(const std::string& delta_type) {
+  static const std::set<std::string> kTypes = {"byte", "short", "integer",
+                                               "long", "date",  "string"};
+  return kTypes.count(delta_type) > 0 || delta_type.rfind("decimal", 0) == 0;
+}
+
+bool IsPrimitive(const std::string& delta_type) {
+  return !delta_type.empty() && delta_type[0] != '{';
+}
+
+// One commit in the making and what it read, for conflict detection.
+enum class TxnKind { kBlindAppend, kReadWrite, kRestore };
+
+struct PendingCommit {
+  int64_t read_version = -1;
+  TxnKind kind = TxnKind::kReadWrite;
+  CommitActions actions;
+  //! Decoded paths of the files this commit removes: a winner removing one of them conflicts.
+  std::set<std::string> removed_paths;
+  //! Absolute paths of the data files written for this commit, deleted when it cannot commit.
+  std::vector<std::string> written_files;
+};
+
+struct WrittenFiles {
+  std::vector<AddFile> adds;
+  std::vector<std::string> abs_paths;
+  int64_t rows = 0;
+};
+
+// The environment one operation runs in.
+class TableWriter {
+ public:
+  TableWriter(const TableEnv& env, const std::string& root, DeltaLog& log)
+      : env_(env), root_(root), log_(log) {}
+
+  Result<WrittenFiles> WriteFiles(const std::string& select_sql, const Snapshot& snapshot,
+                                  const Schema& schema);
+  Result<CommitResult> Commit(PendingCommit* pending, const WriteOptions& options);
+  CommitInfo NewCommitInfo(const std::string& operation, const WriteOptions& options,
+                           int64_t read_version, bool blind_append);
+  RemoveFile RemoveOf(const AddFile& add, int64_t now);
+  //! Indexes into snapshot.files of the files whose partition values satisfy `predicate`, or
+  //! nullopt when the predicate reads more than partition columns.
+  Result<std::optional<std::set<std::string>>> PartitionMatches(const Snapshot& snapshot,
+                                                                const std::string& predicate);
+  //! add.path -> rows matching `predicate` in that file (only files with matches).
+  Result<std::map<std::string, int64_t>> FilesMatching(const Snapshot& snapshot,
+                                                       const std::string& predicate);
+  void DeleteWritten(const std::vector<std::string>& abs_paths);
+
+  Connection* con() { return env_.con; }
+  int64_t Now() { return env_.clock->NowMillis(); }
+
+ private:
+  Result<std::string> StatsQuery(const std::vector<std::string>& files, const Schema& schema,
+                                 const std::vector<std::string>& partition_columns,
+                                 std::vector<const Field*>* stat_fields);
+  Status CheckWinner(const PendingCommit& pending, int64_t version);
+
+  const TableEnv& env_;
+  const std::string& root_;
+  DeltaLog& log_;
+};
+
+Result<std::string> TableWriter::StatsQuery(const std::vector<std::string>& files,
+                                            const Schema& schema,
+                                            const std::vector<std::string>& partition_columns,
+                                            std::vector<const Field*>* stat_fields) {
+  std::string list = "[";
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i > 0) list += ", ";
+    list += SqlString(files[i]);
+  }
+  list += "]";
+  std::string sql = "SELECT file_name, sum(row_group_num_rows) FILTER (WHERE column_id = 0)";
+  for (const auto& field : schema.fields()) {
+    bool is_partition = false;
+    for (const auto& p : partition_columns) is_partition |= Lower(p) == Lower(field.name);
+    if (is_partition || !IsPrimitive(field.type)) continue;
+    stat_fields->push_back(&field);
+    const std::string where = " FILTER (WHERE path_in_schema = " + SqlString(field.name) + ")";
+    if (MinMaxStatsType(field.type)) {
+      DEW_ASSIGN_OR_RETURN(std::string type, DuckDbTypeOf(field));
+      sql += ", CAST(min(TRY_CAST(stats_min_value AS " + type + "))" + where + " AS VARCHAR)";
+      sql += ", CAST(max(TRY_CAST(stats_max_value AS " + type + "))" + where + " AS VARCHAR)";
+      // A row group with values but no min/max (DuckDB omits long strings) makes them unknown.
+      sql +=
+          ", bool_and((stats_min_value IS NOT NULL AND stats_max_value IS NOT NULL) OR "
+          "stats_null_count = row_group_num_rows)" +
+          where;
+    } else {
+      sql += ", NULL, NULL, false";
+    }
+    sql += ", sum(stats_null_count)" + where;
+    sql += ", bool_and(stats_null_count IS NOT NULL)" + where;
+  }
+  return sql + " FROM parquet_metadata(" + list + ") GROUP BY file_name";
+}
+
+Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
+                                             const Snapshot& snapshot, const Schema& schema) {
+  const auto& partition_columns = snapshot.metadata.partition_columns;
+  std::string sql = "COPY (" + select_sql + ") TO " + SqlString(root_) +
+                    " (FORMAT parquet, RETURN_FILES true, FILENAME_PATTERN 'part-{uuid}', "
+                    "OVERWRITE_OR_IGNORE";
+  if (partition_columns.empty()) {
+    sql += std::string(", FILE_SIZE_BYTES '") + kTargetFileSize + "'";
+  } else {
+    sql += ", PARTITION_BY (";
+    for (size_t i = 0; i < partition_columns.size(); ++i) {
+      if (i > 0) sql += ", ";
+      sql += SqlIdent(partition_columns[i]);
+    }
+    sql += ")";
+  }
+  sql += ")";
+  DEW_ASSIGN_OR_RETURN(auto copied, con()->QueryText(sql));
+  if (copied.rows.size() != 1 || copied.rows[0].size() < 2) {
+    return Status::Internal("COPY into " + root_ + " returned no file list");
+  }
+  WrittenFiles out;
+  out.rows = ParseInt(copied.rows[0][0]);
+  // Files is a list printed as "[/root/a, /root/b]"; every element starts with the root and
+  // DuckDB percent-encodes partition values, so ", <root>/" separates elements unambiguously.
+  std::string text = copied.rows[0][1].value_or("[]");
+  if (text.size() >= 2) text = text.substr(1, text.size() - 2);
+  const std::string prefix = root_ + "/";
+  const std::string separator = ", " + prefix;
+  std::vector<std::string> relative;
+  if (!text.empty()) {
+    if (text.rfind(prefix, 0) != 0) {
+      return Status::Internal("COPY wrote outside the table " + root_ + ": " + text);
+    }
+    size_t pos = prefix.size();
+    while (true) {
+      size_t next = text.find(separator, pos);
+      relative.push_back(
+          text.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+      if (next == std::string::npos) break;
+      pos = next + separator.size();
+    }
+  }
+  for (const auto& r : relative) out.abs_paths.push_back(JoinPath(root_, r));
+  if (relative.empty()) return out;
+
+  std::vector<const Field*> stat_fields;
+  auto stats_sql = StatsQuery(out.abs_paths, schema, partition_columns, &stat_fields);
+  if (!stats_sql.ok()) {
+    DeleteWritten(out.abs_paths);
+    return stats_sql.status();
+  }
+  auto stats = con()->QueryText(*stats_sql);
+  if (!stats.ok()) {
+    DeleteWritten(out.abs_paths);
+    return stats.status().WithContext("reading the statistics of the files written to " + root_);
+  }
+  std::map<std::string, const std::vector<std::optional<std::string>>*> stats_by_file;
+  for (const auto& row : stats->rows) {
+    if (row[0].has_value()) stats_by_file[*row[0]] = &row;
+  }
+
+  const int64_t now = Now();
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < relative.size(); ++i) {
+    const std::string& abs = out.abs_paths[i];
+    auto it = stats_by_file.find(abs);
+    int64_t records = it == stats_by_file.end() ? 0 : ParseInt((*it->second)[1]);
+    if (records == 0) {
+      // An empty query still makes one empty file in an unpartitioned write.
+      Status removed = env_.fs->RemoveFile(abs);
+      (void)removed;
+      continue;
+    }
+    AddFile add;
+    add.path = EncodePath(relative[i]);
+    add.modification_time = now;
+    add.data_change = true;
+    auto info = env_.fs->Stat(abs);
+    if (!info.ok()) {
+      DeleteWritten(out.abs_paths);
+      return info.status();
+    }
+    add.size = static_cast<int64_t>(info->size);
+    // Folders between the root and the file are the partition values: col=value.
+    size_t start = 0;
+    while (true) {
+      size_t slash = relative[i].find('/', start);
+      if (slash == std::string::npos) break;
+      std::string part = relative[i].substr(start, slash - start);
+      start = slash + 1;
+      size_t eq = part.find('=');
+      if (eq == std::string::npos) continue;
+      std::string column = UrlDecode(part.substr(0, eq));
+      std::string value = UrlDecode(part.substr(eq + 1));
+      for (const auto& p : partition_columns) {
+        if (Lower(p) == Lower(column)) column = p;
+      }
+      add.partition_values[column] =
+          value == kHiveDefaultPartition ? std::nullopt : std::optional<std::string>(value);
+    }
+    for (const auto& p : partition_columns) {
+      if (add.partition_values.count(p) == 0) add.partition_values[p] = std::nullopt;
+    }
+    json s = {{"numRecords", records}};
+    json mins = json::object(), maxs = json::object(), nulls = json::object();
+    const auto& row = *it->second;
+    for (size_t f = 0; f < stat_fields.size(); ++f) {
+      const Field& field = *stat_fields[f];
+      const size_t base = 2 + f * 5;
+      const auto& min = row[base];
+      const auto& max = row[base + 1];
+      const bool complete = row[base + 2].value_or("false") == "true";
+      if (complete && min.has_value() && max.has_value()) {
+        const bool quoted = field.type == "string" || field.type == "date";
+        if (!quoted) {
+          mins[field.name] = json::parse(*min, nullptr, false);
+          maxs[field.name] = json::parse(*max, nullptr, false);
+          if (mins[field.name].is_discarded() || maxs[field.name].is_discarded()) {
+            mins.erase(field.name);
+            maxs.erase(field.name);
+          }
+        } else if (field.type != "string" || (min->size() <= 64 && max->size() <= 64)) {
+          mins[field.name] = *min;
+          maxs[field.name] = *max;
+        }
+      }
+      if (row[base + 4].value_or("false") == "true" && row[base + 3].has_value()) {
+        nulls[field.name] = ParseInt(row[base + 3]);
+      }
+    }
+    if (!mins.empty()) s["minValues"] = mins;
+    if (!maxs.empty()) s["maxValues"] = maxs;
+    if (!nulls.empty()) s["nullCount"] = nulls;
+    add.stats = s.dump();
+    out.adds.push_back(std::move(add));
+    kept.push_back(abs);
+  }
+  out.abs_paths = std::move(kept);
+  return out;
+}
+
+void TableWriter::DeleteWritten(const std::vector<std::string>& abs_paths) {
+  for (const auto& path : abs_paths) {
+    Status s = env_.fs->RemoveFile(path);
+    (void)s;  // best effort: vacuum removes what is left
+  }
+}
+
+CommitInfo TableWriter::NewCommitInfo(const std::string& operation, const WriteOptions& options,
+                                      int64_t read_version, bool blind_append) {
+  CommitInfo info;
+  info.timestamp = Now();
+  info.operation = operation;
+  info.operation_parameters = options.parameters;
+  if (read_version >= 0) info.read_version = read_version;
+  info.isolation_level = "Serializable";
+  info.is_blind_append = blind_append;
+  info.engine_info = kEngineInfo;
+  info.user_name = options.user;
+  info.run_id = options.run_id;
+  return info;
+}
+
+RemoveFile TableWriter::RemoveOf(const AddFile& add, int64_t now) {
+  RemoveFile remove;
+  remove.path = add.path;
+  remove.deletion_timestamp = now;
+  remove.data_change = true;
+  remove.extended_file_metadata = true;
+  remove.partition_values = add.partition_values;
+  remove.size = add.size;
+  return remove;
+}
+
+Status TableWriter::CheckWinner(const PendingCommit& pending, int64_t version) {
+  DEW_ASSIGN_OR_RETURN(CommitActions winner, log_.ReadCommit(version));
+  auto conflict = [&](const std::string& reason) {
+    return Status::Conflict("table " + root_ + ": this write read version " +
+                            std::to_string(pending.read_version) + " but version " +
+                            std::to_string(version) + ", committed meanwhile, " + reason +
+                            "; retry the operation");
+  };
+  if (winner.protocol.has_value()) return conflict("changed the protocol");
+  if (winner.metadata.has_value()) return conflict("changed the table's metadata or schema");
+  if (pending.kind == TxnKind::kBlindAppend) return Status::OK();
+  for (const auto& add : winner.adds) {
+    if (add.data_change) {
+      return conflict("added file " + add.path + " that this operation would have had to read");
+    }
+  }
+  for (const auto& remove : winner.removes) {
+    if (pending.kind == TxnKind::kRestore && remove.data_change) {
+      return conflict("removed file " + remove.path);
+    }
+    if (pending.removed_paths.count(DecodePath(remove.path)) > 0) {
+      return conflict("removed file " + remove.path + " that this operation also rewrites");
+    }
+  }
+  return Status::OK();
+}
+
+Result<CommitResult> TableWriter::Commit(PendingCommit* pending, const WriteOptions& options) {
+  CommitResult result;
+  int64_t version = pending->read_version + 1;
+  const int max_attempts = std::max(1, options.max_commit_attempts);
+  for (int attempt = 1;; ++attempt) {
+    Status s = log_.WriteCommit(version, pending->actions);
+    if (s.ok()) {
+      result.version = version;
+      result.attempts = attempt;
+      break;
+    }
+    if (!s.IsAlreadyExists()) {
+      // The commit may or may not have landed; the files stay for vacuum to judge.
+      return s.WithContext("committing version " + std::to_string(version) + " of " + root_);
+    }
+    if (attempt >= max_attempts) {
+      DeleteWritten(pending->written_files);
+      return Status::Conflict("table " + root_ + ": gave up after " + std::to_string(attempt) +
+                              " commit attempts, other writers kept taking the next version "
+                              "(last tried " +
+                              std::to_string(version) + ")");
+    }
+    // Read every commit we missed; rebase on top of them when none collides with ours.
+    while (true) {
+      Status check = CheckWinner(*pending, version);
+      if (check.IsNotFound()) break;
+      if (!check.ok()) {
+        DeleteWritten(pending->written_files);
+        return check;
+      }
+      ++version;
+    }
+  }
+  if (result.version % kCheckpointInterval == 0) {
+    // The commit stands whatever happens here: a missing checkpoint only slows readers down.
+    auto snapshot = log_.LoadSnapshot(result.version);
+    if (snapshot.ok()) {
+      Status s = log_.WriteCheckpoint(*snapshot);
+      (void)s;
+    }
+  }
+  result.files_added = static_cast<int64_t>(pending->actions.adds.size());
+  result.files_removed = static_cast<int64_t>(pending->actions.removes.size());
+  return result;
+}
+
+Result<std::optional<std::set<std::string>>> TableWriter::PartitionMatches(
+    const Snapshot& snapshot, const std::string& predicate) {
+  const auto& partition_columns = snapshot.metadata.partition_columns;
+  if (partition_columns.empty()) return std::optional<std::set<std::string>>();
+  std::vector<std::string> types;
+  for (const auto& p : partition_columns) {
+    const Field* field = snapshot.schema.Find(p);
+    if (field == nullptr) {
+      return Status::Corruption("partition column '" + p + "' is not in the schema of " + root_);
+    }
+    DEW_ASSIGN_OR_RETURN(std::string type, DuckDbTypeOf(*field));
+    types.push_back(type);
+  }
+  // A relation holding only the partition columns: the predicate binds to it only when it reads
+  // nothing else, and then decides whole files from their partition values.
+  std::string rows;
+  for (size_t i = 0; i < snapshot.files.size(); ++i) {
+    rows += i == 0 ? "(" : ", (";
+    rows += SqlString(snapshot.files[i].path);
+    for (size_t c = 0; c < partition_columns.size(); ++c) {
+      rows += ", ";
+      auto it = snapshot.files[i].partition_values.find(partition_columns[c]);
+      if (it == snapshot.files[i].partition_values.end() || !it->second.has_value()) {
+        rows += "CAST(NULL AS " + types[c] + ")";
+      } else {
+        rows += "CAST(" + SqlString(*it->second) + " AS " + types[c] + ")";
+      }
+    }
+    rows += ")";
+  }
+  std::string names = "_dew_file";
+  std::string empty = "SELECT CAST(NULL AS VARCHAR) AS _dew_file";
+  for (size_t c = 0; c < partition_columns.size(); ++c) {
+    names += ", " + SqlIdent(partition_columns[c]);
+    empty += ", CAST(NULL AS " + types[c] + ") AS " + SqlIdent(partition_columns[c]);
+  }
+  // Bind first against an empty relation so that a predicate over other columns is told apart
+  // from a predicate that fails on some values.
+  auto probe = con()->QueryText("SELECT count(*) FROM (" + empty + ") WHERE " + predicate);
+  if (!probe.ok()) return std::optional<std::set<std::string>>();
+  std::set<std::string> matched;
+  if (snapshot.files.empty()) return std::optional<std::set<std::string>>(matched);
+  DEW_ASSIGN_OR_RETURN(auto table, con()->QueryText("SELECT _dew_file FROM (VALUES " + rows +
+                                                    ") AS t(" + names + ") WHERE " + predicate));
+  for (const auto& row : table.rows) {
+    if (row[0].has_value()) matched.insert(*row[0]);
+  }
+  return std::optional<std::set<std::string>>(matched);
+}
+
+Result<std::map<std::string, int64_t>> TableWriter::FilesMatching(const Snapshot& snapshot,
+                                                                  const std::string& predicate) {
+  std::map<std::string, int64_t> out;
+  if (snapshot.files.empty()) return out;
+  DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, /*with_file_name=*/true));
+  DEW_ASSIGN_OR_RETURN(auto table, con()->QueryText("SELECT _dew_file, count(*) FROM (" + scan +
+                                                    ") WHERE " + predicate + " GROUP BY 1"));
+  for (const auto& row : table.rows) {
+    if (row[0].has_value()) out[*row[0]] = ParseInt(row[1]);
+  }
+  return out;
+}
+
+// Checks `predicate` is a valid boolean expression over the table's columns.
+Status CheckPredicate(Connection* con, const Schema& schema, const std::string& predicate,
+                      const std::string& root) {
+  if (predicate.find_first_not_of(" \t\n\r") == std::string::npos) {
+    return Status::InvalidArgument("empty predicate for table " + root);
+  }
+  std::string sql = "SELECT ";
+  bool first = true;
+  for (const auto& field : schema.fields()) {
+    DEW_ASSIGN_OR_RETURN(std::string type, DuckDbTypeOf(field));
+    if (!first) sql += ", ";
+    first = false;
+    sql += "CAST(NULL AS " + type + ") AS " + SqlIdent(field.name);
+  }
+  auto probe =
+      con->QueryText("SELECT count(*) FROM (" + sql + " WHERE false) WHERE (" + predicate + ")");
+  if (!probe.ok()) {
+    return Status::InvalidArgument("invalid predicate '" + predicate + "' for table " + root +
+                                   ": " + probe.status().message());
+  }
+  return Status::OK();
+}
+
+// The table's files touched by a predicate: whole files to drop and files to rewrite.
+struct Affected {
+  std::set<std::string> dropped;    // add.path of files whose every row matches
+  std::set<std::string> rewritten;  // add.path of files with some matching rows
+  int64_t rows_matched = 0;
+};
+
+Result<Affected> FindAffected(TableWriter& writer, const Snapshot& snapshot,
+                              const std::string& predicate) {
+  Affected affected;
+  DEW_ASSIGN_OR_RETURN(auto by_partition, writer.PartitionMatches(snapshot, predicate));
+  if (by_partition.has_value()) {
+    affected.dropped = std::move(*by_partition);
+    for (const auto& path : affected.dropped) {
+      const AddFile* f = FindFile(snapshot, path);
+      if (f != nullptr && f->NumRecords() > 0) affected.rows_matched += f->NumRecords();
+    }
+    return affected;
+  }
+  DEW_ASSIGN_OR_RETURN(auto matching, writer.FilesMatching(snapshot, predicate));
+  for (const auto& [path, count] : matching) {
+    const AddFile* f = FindFile(snapshot, path);
+    if (f == nullptr) continue;
+    affected.rows_matched += count;
+    if (f->NumRecords() == count) {
+      affected.dropped.insert(path);
+    } else {
+      affected.rewritten.insert(path);
+    }
+  }
+  return affected;
+}
+
+}  // namespace
+
+DeltaTable::DeltaTable(TableEnv env, std::string root)
+    : env_(std::move(env)), root_(NormalizeRoot(std::move(root))), log_(env_.fs, root_, env_.con) {}
+
+Result<std::unique_ptr<DeltaTable>> DeltaTable::Create(
+    const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,
+    const std::vector<std::string>& partition_columns, const WriteOptions& options) {
+  std::unique_ptr<DeltaTable> table(new DeltaTable(env, root));
+  if (table->log_.Exists()) {
+    return Status::AlreadyExists("a Delta table already exists at " + table->root_);
+  }
+  if (schema.fields().empty()) {
+    return Status::InvalidArgument("table " + name + " needs at least one column");
+  }
+  std::set<std::string> seen;
+  for (const auto& field : schema.fields()) {
+    if (!seen.insert(Lower(field.name)).second) {
+      return Status::InvalidArgument("column '" + field.name + "' appears twice in table " + name);
+    }
+    DEW_ASSIGN_OR_RETURN(std::string type, DuckDbTypeOf(field));
+    (void)type;
+  }
+  Metadata metadata;
+  std::set<std::string> partitions;
+  for (const auto& p : partition_columns) {
+    const Field* field = schema.Find(p);
+    if (field == nullptr) {
+      return Status::InvalidArgument("partition column '" + p + "' is not a column of table " +
+                                     name);
+    }
+    if (!IsPrimitive(field->type)) {
+      return Status::InvalidArgument("partition column '" + p + "' of table " + name +
+                                     " must have a primitive type, not " + field->type);
+    }
+    if (!partitions.insert(Lower(p)).second) {
+      return Status::InvalidArgument("partition column '" + p + "' is listed twice");
+    }
+    metadata.partition_columns.push_back(field->name);
+  }
+  if (partitions.size() == schema.fields().size()) {
+    return Status::InvalidArgument("table " + name +
+                                   " needs at least one column that is not a partition column");
+  }
+  const int64_t now = env.clock->NowMillis();
+  metadata.id = env.ids->NewUuid();
+  metadata.name = name;
+  metadata.schema_string = schema.ToDeltaJson();
+  metadata.created_time = now;
+
+  CommitActions actions;
+  actions.protocol = Protocol{1, 2};
+  actions.metadata = metadata;
+  TableWriter writer(table->env_, table->root_, table->log_);
+  CommitInfo info = writer.NewCommitInfo("CREATE TABLE", options, -1, /*blind_append=*/true);
+  info.operation_parameters["isManaged"] = "false";
+  info.operation_parameters["description"] = "null";
+  info.operation_parameters["partitionBy"] = JsonArray(metadata.partition_columns);
+  info.operation_parameters["properties"] = "{}";
+  actions.commit_info = info;
+  DEW_RETURN_IF_ERROR(env.fs->CreateDirs(table->log_.log_dir()));
+  Status s = table->log_.WriteCommit(0, actions);
+  if (s.IsAlreadyExists()) {
+    return Status::AlreadyExists("a Delta table already exists at " + table->root_);
+  }
+  DEW_RETURN_IF_ERROR(s);
+  return table;
+}
+
+Result<std::unique_ptr<DeltaTable>> DeltaTable::Open(const TableEnv& env, const std::string& root) {
+  std::unique_ptr<DeltaTable> table(new DeltaTable(env, root));
+  if (!table->log_.Exists()) return Status::NotFound("no Delta table at " + table->root_);
+  return table;
+}
+
+Result<Snapshot> DeltaTable::Latest() {
+  return log_.LoadSnapshot();
+}
+
+Result<CommitResult> DeltaTable::Append(const std::string& select_sql,
+                                        const WriteOptions& options) {
+  TableWriter writer(env_, root_, log_);
+  DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_ASSIGN_OR_RETURN(Schema incoming, QuerySchema(env_.con, select_sql));
+  auto merged = snapshot.schema.Merge(incoming, options.merge_schema);
+  if (!merged.ok()) return merged.status().WithContext("appending to " + root_);
+  DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, incoming, *merged));
+
+  PendingCommit pending;
+  pending.read_version = snapshot.version;
+  pending.kind = TxnKind::kBlindAppend;
+  if (merged->ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
+    Metadata metadata = snapshot.metadata;
+    metadata.schema_string = merged->ToDeltaJson();
+    pending.actions.metadata = metadata;
+  }
+  DEW_ASSIGN_OR_RETURN(WrittenFiles written, writer.WriteFiles(aligned, snapshot, *merged));
+  pending.written_files = written.abs_paths;
+  pending.actions.adds = std::move(written.adds);
+  CommitInfo info = writer.NewCommitInfo("WRITE", options, snapshot.version, true);
+  info.operation_parameters["mode"] = "Append";
+  info.operation_parameters["partitionBy"] = JsonArray(snapshot.metadata.partition_columns);
+  info.operation_metrics["numFiles"] = std::to_string(pending.actions.adds.size());
+  info.operation_metrics["numOutputRows"] = std::to_string(written.rows);
+  int64_t bytes = 0;
+  for (const auto& a : pending.actions.adds) bytes += a.size;
+  info.operation_metrics["numOutputBytes"] = std::to_string(bytes);
+  pending.actions.commit_info = info;
+  DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
+  result.rows_added = written.rows;
+  return result;
+}
+
+Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
+                                           const std::optional<std::string>& replace_where,
+                                           const WriteOptions& options) {
+  TableWriter writer(env_, root_, log_);
+  DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_ASSIGN_OR_RETURN(Schema incoming, QuerySchema(env_.con, select_sql));
+  auto merged = snapshot.schema.Merge(incoming, options.merge_schema);
+  if (!merged.ok()) return merged.status().WithContext("overwriting " + root_);
+  DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, incoming, *merged));
+
+  PendingCommit pending;
+  pending.read_version = snapshot.version;
+  pending.kind = TxnKind::kReadWrite;
+  if (merged->ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
+    Metadata metadata = snapshot.metadata;
+    metadata.schema_string = merged->ToDeltaJson();
+    pending.actions.metadata = metadata;
+  }
+  const int64_t now = writer.Now();
+  std::set<std::string> removed;
+  int64_t rows_removed = 0;
+  std::string to_write = aligned;
+  if (!replace_where.has_value()) {
+    for (const auto& f : snapshot.files) removed.insert(f.path);
+    rows_removed = snapshot.NumRecords();
+  } else {
+    const std::string& predicate = *replace_where;
+    DEW_RETURN_IF_ERROR(CheckPredicate(env_.con, *merged, predicate, root_));
+    DEW_ASSIGN_OR_RETURN(Affected affected, FindAffected(writer, snapshot, predicate));
+    rows_removed = affected.rows_matched;
+    removed = affected.dropped;
+    removed.insert(affected.rewritten.begin(), affected.rewritten.end());
+    // error() stops the write at the first row outside the predicate without a second pass.
+    to_write = "SELECT * FROM (" + aligned + ") AS _dew_new WHERE CASE WHEN coalesce((" +
+               predicate + "), false) THEN true ELSE error('" + kReplaceWhereMarker + "') END";
+    if (!affected.rewritten.empty()) {
+      DEW_ASSIGN_OR_RETURN(std::string kept_scan,
+                           ScanSql(SubSnapshot(snapshot, affected.rewritten)));
+      DEW_ASSIGN_OR_RETURN(
+          std::string kept,
+          AlignedSelect("SELECT * FROM (" + kept_scan + ") AS _dew_old WHERE NOT coalesce((" +
+                            predicate + "), false)",
+                        snapshot.schema, *merged));
+      to_write += " UNION ALL " + kept;
+    }
+  }
+  auto written = writer.WriteFiles(to_write, snapshot, *merged);
+  if (!written.ok()) {
+    if (replace_where.has_value() &&
+        written.status().message().find(kReplaceWhereMarker) != std::string::npos) {
+      auto count = env_.con->QueryScalar("SELECT count(*) FROM (" + aligned +
+                                         ") AS _dew_new WHERE NOT coalesce((" + *replace_where +
+                                         "), false)");
+      return Status::InvalidArgument(
+          (count.ok() && count->has_value() ? **count : std::string("some")) + " rows written to " +
+          root_ + " do not match the replace_where predicate '" + *replace_where +
+          "'; nothing was written");
+    }
+    return written.status();
+  }
+  for (const auto& path : removed) {
+    const AddFile* f = FindFile(snapshot, path);
+    if (f == nullptr) continue;
+    pending.actions.removes.push_back(writer.RemoveOf(*f, now));
+    pending.removed_paths.insert(DecodePath(path));
+  }
+  pending.written_files = written->abs_paths;
+  pending.actions.adds = std::move(written->adds);
+  CommitInfo info = writer.NewCommitInfo("WRITE", options, snapshot.version, false);
+  info.operation_parameters["mode"] = "Overwrite";
+  info.operation_parameters["partitionBy"] = JsonArray(snapshot.metadata.partition_columns);
+  if (replace_where.has_value()) {
+    info.operation_parameters["predicate"] = JsonArray({*replace_where});
+  }
+  info.operation_metrics["numFiles"] = std::to_string(pending.actions.adds.size());
+  info.operation_metrics["numOutputRows"] = std::to_string(written->rows);
+  info.operation_metrics["numRemovedFiles"] = std::to_string(pending.actions.removes.size());
+  info.operation_metrics["numDeletedRows"] = std::to_string(std::max<int64_t>(rows_removed, 0));
+  pending.actions.commit_info = info;
+  DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
+  result.rows_added = written->rows;
+  result.rows_removed = std::max<int64_t>(rows_removed, 0);
+  return result;
+}
+
+Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
+                                       const std::vector<std::string>& keys,
+                                       const WriteOptions& options) {
+  TableWriter writer(env_, root_, log_);
+  if (keys.empty()) return Status::InvalidArgument("merge into " + root_ + " needs key columns");
+  DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_ASSIGN_OR_RETURN(Schema incoming, QuerySchema(env_.con, source_sql));
+  auto merged = snapshot.schema.Merge(incoming, options.merge_schema);
+  if (!merged.ok()) return merged.status().WithContext("merging into " + root_);
+  std::vector<std::string> key_names;
+  for (const auto& k : keys) {
+    const Field* field = snapshot.schema.Find(k);
+    if (field == nullptr) {
+      return Status::InvalidArgument("merge key '" + k + "' is not a column of " + root_);
+    }
+    if (incoming.Find(k) == nullptr) {
+      return Status::InvalidArgument("merge key '" + k + "' is missing from the merge source");
+    }
+    key_names.push_back(field->name);
+  }
+  DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(source_sql, incoming, *merged));
+
+  // The source is read several times (duplicates, matches, the write): materialise it once so
+  // that every step sees the same rows.
+  std::string temp = "_dew_merge_source_" + env_.ids->NewUuid();
+  std::replace(temp.begin(), temp.end(), '-', '_');
+  DEW_RETURN_IF_ERROR(env_.con->Execute("CREATE TEMP TABLE " + SqlIdent(temp) + " AS " + aligned));
+  struct DropTemp {
+    Connection* con;
+    std::string name;
+    ~DropTemp() {
+      Status s = con->Execute("DROP TABLE IF EXISTS " + SqlIdent(name));
+      (void)s;
+    }
+  } drop_temp{env_.con, temp};
+
+  std::string key_list, not_null, on;
+  for (size_t i = 0; i < key_names.size(); ++i) {
+    const std::string k = SqlIdent(key_names[i]);
+    if (i > 0) {
+      key_list += ", ";
+      not_null += " AND ";
+      on += " AND ";
+    }
+    key_list += k;
+    not_null += k + " IS NOT NULL";
+    on += "_dew_t." + k + " = _dew_s." + k;
+  }
+  std::string duplicates_sql = "SELECT ";
+  for (size_t i = 0; i < key_names.size(); ++i) {
+    if (i > 0) duplicates_sql += " || ', ' || ";
+    duplicates_sql +=
+        SqlString(key_names[i] + "=") + " || CAST(" + SqlIdent(key_names[i]) + " AS VARCHAR)";
+  }
+  duplicates_sql += " FROM " + SqlIdent(temp) + " WHERE " + not_null + " GROUP BY " + key_list +
+                    " HAVING count(*) > 1 LIMIT 1";
+  DEW_ASSIGN_OR_RETURN(auto duplicate, env_.con->QueryText(duplicates_sql));
+  if (!duplicate.rows.empty()) {
+    return Status::InvalidArgument("merge source for " + root_ + " has duplicate key (" +
+                                   duplicate.rows[0][0].value_or("NULL") +
+                                   "): each key may appear once");
+  }
+  DEW_ASSIGN_OR_RETURN(auto source_count,
+                       env_.con->QueryScalar("SELECT count(*) FROM " + SqlIdent(temp)));
+  const int64_t source_rows = ParseInt(source_count);
+
+  std::set<std::string> touched;
+  int64_t target_matched = 0;
+  int64_t source_matched = 0;
+  std::string to_write = "SELECT * FROM " + SqlIdent(temp);
+  if (!snapshot.files.empty()) {
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, /*with_file_name=*/true));
+    DEW_ASSIGN_OR_RETURN(auto matches,
+                         env_.con->QueryText("SELECT _dew_t._dew_file, count(*) FROM (" + scan +
+                                             ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +
+                                             " AS _dew_s ON " + on + " GROUP BY 1"));
+    for (const auto& row : matches.rows) {
+      if (!row[0].has_value()) continue;
+      touched.insert(*row[0]);
+      target_matched += ParseInt(row[1]);
+    }
+    if (!touched.empty()) {
+      DEW_ASSIGN_OR_RETURN(std::string old_scan, ScanSql(SubSnapshot(snapshot, touched)));
+      DEW_ASSIGN_OR_RETURN(
+          auto matched,
+          env_.con->QueryScalar("SELECT count(*) FROM " + SqlIdent(temp) +
+                                " AS _dew_s SEMI JOIN (" + old_scan + ") AS _dew_t ON " + on));
+      source_matched = ParseInt(matched);
+      DEW_ASSIGN_OR_RETURN(
+          std::string kept,
+          AlignedSelect("SELECT _dew_t.* FROM (" + old_scan + ") AS _dew_t ANTI JOIN " +
+                            SqlIdent(temp) + " AS _dew_s ON " + on,
+                        snapshot.schema, *merged));
+      to_write += " UNION ALL " + kept;
+    }
+  }
+
+  PendingCommit pending;
+  pending.read_version = snapshot.version;
+  pending.kind = TxnKind::kReadWrite;
+  if (merged->ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
+    Metadata metadata = snapshot.metadata;
+    metadata.schema_string = merged->ToDeltaJson();
+    pending.actions.metadata = metadata;
+  }
+  DEW_ASSIGN_OR_RETURN(WrittenFiles written, writer.WriteFiles(to_write, snapshot, *merged));
+  const int64_t now = writer.Now();
+  for (const auto& path : touched) {
+    const AddFile* f = FindFile(snapshot, path);
+    if (f == nullptr) continue;
+    pending.actions.removes.push_back(writer.RemoveOf(*f, now));
+    pending.removed_paths.insert(DecodePath(path));
+  }
+  pending.written_files = written.abs_paths;
+  pending.actions.adds = std::move(written.adds);
+  CommitInfo info = writer.NewCommitInfo("MERGE", options, snapshot.version, false);
+  std::string predicate;
+  for (size_t i = 0; i < key_names.size(); ++i) {
+    if (i > 0) predicate += " AND ";
+    predicate += "target." + key_names[i] + " = source." + key_names[i];
+  }
+  info.operation_parameters["predicate"] = JsonArray({predicate});
+  info.operation_parameters["keys"] = JsonArray(key_names);
+  info.operation_parameters["matchedPredicates"] = R"([{"actionType":"update"}])";
+  info.operation_parameters["notMatchedPredicates"] = R"([{"actionType":"insert"}])";
+  const int64_t copied = written.rows - source_rows;
+  info.operation_metrics["numSourceRows"] = std::to_string(source_rows);
+  info.operation_metrics["numTargetRowsInserted"] = std::to_string(source_rows - source_matched);
+  info.operation_metrics["numTargetRowsUpdated"] = std::to_string(source_matched);
+  info.operation_metrics["numTargetRowsDeleted"] = std::to_string(target_matched - source_matched);
+  info.operation_metrics["numTargetRowsCopied"] = std::to_string(copied);
+  info.operation_metrics["numOutputRows"] = std::to_string(written.rows);
+  info.operation_metrics["numTargetFilesAdded"] = std::to_string(pending.actions.adds.size());
+  info.operation_metrics["numTargetFilesRemoved"] = std::to_string(pending.actions.removes.size());
+  pending.actions.commit_info = info;
+  DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
+  result.rows_added = source_rows;
+  result.rows_removed = target_matched;
+  return result;
+}
+
+Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
+                                             const WriteOptions& options) {
+  TableWriter writer(env_, root_, log_);
+  DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_RETURN_IF_ERROR(CheckPredicate(env_.con, snapshot.schema, predicate_sql, root_));
+  DEW_ASSIGN_OR_RETURN(Affected affected, FindAffected(writer, snapshot, predicate_sql));
+  if (affected.dropped.empty() && affected.rewritten.empty()) {
+    CommitResult unchanged;
+    unchanged.version = snapshot.version;
+    unchanged.attempts = 0;
+    return unchanged;
+  }
+  PendingCommit pending;
+  pending.read_version = snapshot.version;
+  pending.kind = TxnKind::kReadWrite;
+  int64_t copied = 0;
+  if (!affected.rewritten.empty()) {
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(SubSnapshot(snapshot, affected.rewritten)));
+    DEW_ASSIGN_OR_RETURN(
+        WrittenFiles written,
+        writer.WriteFiles("SELECT * FROM (" + scan + ") AS _dew_old WHERE NOT coalesce((" +
+                              predicate_sql + "), false)",
+                          snapshot, snapshot.schema));
+    copied = written.rows;
+    pending.written_files = written.abs_paths;
+    pending.actions.adds = std::move(written.adds);
+  }
+  const int64_t now = writer.Now();
+  for (const auto* set : {&affected.dropped, &affected.rewritten}) {
+    for (const auto& path : *set) {
+      const AddFile* f = FindFile(snapshot, path);
+      if (f == nullptr) continue;
+      pending.actions.removes.push_back(writer.RemoveOf(*f, now));
+      pending.removed_paths.insert(DecodePath(path));
+    }
+  }
+  CommitInfo info = writer.NewCommitInfo("DELETE", options, snapshot.version, false);
+  info.operation_parameters["predicate"] = JsonArray({predicate_sql});
+  info.operation_metrics["numRemovedFiles"] = std::to_string(pending.actions.removes.size());
+  info.operation_metrics["numAddedFiles"] = std::to_string(pending.actions.adds.size());
+  info.operation_metrics["numDeletedRows"] = std::to_string(affected.rows_matched);
+  info.operation_metrics["numCopiedRows"] = std::to_string(copied);
+  pending.actions.commit_info = info;
+  DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
+  result.rows_added = 0;
+  result.rows_removed = affected.rows_matched;
+  return result;
+}
+
+Result<CommitResult> DeltaTable::Restore(int64_t version, const WriteOptions& options) {
+  TableWriter writer(env_, root_, log_);
+  DEW_ASSIGN_OR_RETURN(Snapshot current, Latest());
+  if (version < 0 || version > current.version) {
+    return Status::InvalidArgument("cannot restore " + root_ + " to version " +
+                                   std::to_string(version) + ": versions run from 0 to " +
+                                   std::to_string(current.version));
+  }
+  auto target = log_.LoadSnapshot(version);
+  if (!target.ok()) return target.status().WithContext("restoring " + root_);
+  const int64_t now = writer.Now();
+
+  PendingCommit pending;
+  pending.read_version = current.version;
+  pending.kind = TxnKind::kRestore;
+  std::set<std::string> target_paths, current_paths;
+  for (const auto& f : target->files) target_paths.insert(DecodePath(f.path));
+  for (const auto& f : current.files) current_paths.insert(DecodePath(f.path));
+  int64_t removed_bytes = 0, restored_bytes = 0, size_after = 0;
+  for (const auto& f : current.files) {
+    if (target_paths.count(DecodePath(f.path)) > 0) continue;
+    pending.actions.removes.push_back(writer.RemoveOf(f, now));
+    pending.removed_paths.insert(DecodePath(f.path));
+    removed_bytes += f.size;
+  }
+  for (const auto& f : target->files) {
+    size_after += f.size;
+    if (current_paths.count(DecodePath(f.path)) > 0) continue;
+    const std::string abs = JoinPath(root_, DecodePath(f.path));
+    if (!env_.fs->Exists(abs)) {
+      return Status::NotFound("cannot restore " + root_ + " to version " + std::to_string(version) +
+                              ": its data file " + f.path +
+                              " no longer exists (removed by vacuum?)");
+    }
+    AddFile add = f;
+    add.data_change = true;
+    pending.actions.adds.push_back(std::move(add));
+    restored_bytes += f.size;
+  }
+  const Metadata& tm = target->metadata;
+  const Metadata& cm = current.metadata;
+  if (tm.schema_string != cm.schema_string || tm.partition_columns != cm.partition_columns ||
+      tm.configuration != cm.configuration || tm.name != cm.name ||
+      tm.description != cm.description) {
+    pending.actions.metadata = tm;
+  }
+  if (target->protocol.min_reader_version > current.protocol.min_reader_version ||
+      target->protocol.min_writer_version > current.protocol.min_writer_version) {
+    pending.actions.protocol = target->protocol;
+  }
+  CommitInfo info = writer.NewCommitInfo("RESTORE", options, current.version, false);
+  info.operation_parameters["version"] = std::to_string(version);
+  info.operation_parameters["timestamp"] = "null";
+  info.operation_metrics["numRestoredFiles"] = std::to_string(pending.actions.adds.size());
+  info.operation_metrics["numRemovedFiles"] = std::to_string(pending.actions.removes.size());
+  info.operation_metrics["restoredFilesSize"] = std::to_string(restored_bytes);
+  info.operation_metrics["removedFilesSize"] = std::to_string(removed_bytes);
+  info.operation_metrics["numOfFilesAfterRestore"] = std::to_string(target->files.size());
+  info.operation_metrics["tableSizeAfterRestore"] = std::to_string(size_after);
+  pending.actions.commit_info = info;
+  // Files re-added by a restore belong to older commits: never delete them on a conflict.
+  DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
+  int64_t added_rows = 0, removed_rows = 0;
+  for (const auto& a : pending.actions.adds) added_rows += std::max<int64_t>(a.NumRecords(), 0);
+  for (const auto& f : current.files) {
+    if (pending.removed_paths.count(DecodePath(f.path)) > 0) {
+      removed_rows += std::max<int64_t>(f.NumRecords(), 0);
+    }
+  }
+  result.rows_added = added_rows;
+  result.rows_removed = removed_rows;
+  return result;
+}
+
+Result<VacuumResult> DeltaTable::Vacuum(double retention_hours, bool force, bool dry_run) {
+  if (retention_hours < 0) {
+    return Status::InvalidArgument("vacuum retention must not be negative (got " +
+                                   std::to_string(retention_hours) + " hours)");
+  }
+  if (retention_hours < kDefaultRetentionHours && !force) {
+    return Status::InvalidArgument(
+        "vacuum of " + root_ + " with a retention of " + std::to_string(retention_hours) +
+        " hours refused: under 168 hours (7 days) it can delete files that readers of recent "
+        "versions or running writers still need; force it to proceed");
+  }
+  DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  const int64_t now = env_.clock->NowMillis();
+  const int64_t cutoff = now - static_cast<int64_t>(retention_hours * 3600.0 * 1000.0);
+
+  std::set<std::string> live;
+  for (const auto& f : snapshot.files) live.insert(DecodePath(f.path));
+  std::map<std::string, std::optional<int64_t>> tombstones;
+  for (const auto& t : snapshot.tombstones) tombstones[DecodePath(t.path)] = t.deletion_timestamp;
+
+  // Walk the table folder ourselves: we need the folders too, to drop emptied partitions.
+  std::vector<FileInfo> files;
+  std::vector<std::string> dirs;
+  std::vector<std::string> pending_dirs = {""};
+  while (!pending_dirs.empty()) {
+    std::string rel = pending_dirs.back();
+    pending_dirs.pop_back();
+    auto entries = env_.fs->ListDir(rel.empty() ? root_ : JoinPath(root_, rel));
+    if (!entries.ok()) {
+      if (entries.status().IsNotFound()) continue;  // removed meanwhile
+      return entries.status();
+    }
+    for (auto& e : *entries) {
+      std::string child = rel.empty() ? e.name : rel + "/" + e.name;
+      if (rel.empty() && e.name == kDeltaLogFolder) continue;
+      if (e.is_dir) {
+        dirs.push_back(child);
+        pending_dirs.push_back(child);
+      } else {
+        e.name = child;
+        files.push_back(std::move(e));
+      }
+    }
+  }
+
+  VacuumResult result;
+  for (const auto& f : files) {
+    if (live.count(f.name) > 0) continue;
+    int64_t stamp = f.mtime_millis;
+    auto t = tombstones.find(f.name);
+    if (t != tombstones.end() && t->second.has_value()) stamp = *t->second;
+    if (stamp >= cutoff) continue;  // not older than the retention
+    if (!dry_run) {
+      Status s = env_.fs->RemoveFile(JoinPath(root_, f.name));
+      if (!s.ok() && !s.IsNotFound()) return s.WithContext("vacuum of " + root_);
+    }
+    result.deleted.push_back(f.name);
+    result.bytes += static_cast<int64_t>(f.size);
+  }
+  std::sort(result.deleted.begin(), result.deleted.end());
+  if (!dry_run) {
+    // Deepest first so a parent empties after its children go. A folder still holding a file
+    // (or just refilled by a writer) is kept by RemoveEmptyDir.
+    std::sort(dirs.begin(), dirs.end(), [](const std::string& a, const std::string& b) {
+      return std::count(a.begin(), a.end(), '/') > std::count(b.begin(), b.end(), '/');
+    });
+    // A young empty folder may be a writer's partition about to receive its file: only the
+    // folders this vacuum emptied, or older than the retention, go.
+    std::set<std::string> emptied;
+    for (const auto& name : result.deleted) {
+      for (size_t slash = name.find('/'); slash != std::string::npos;
+           slash = name.find('/', slash + 1)) {
+        emptied.insert(name.substr(0, slash));
+      }
+    }
+    for (const auto& d : dirs) {
+      auto info = env_.fs->Stat(JoinPath(root_, d));
+      if (!info.ok()) continue;
+      if (emptied.count(d) == 0 && info->mtime_millis >= cutoff) continue;
+      Status s = env_.fs->RemoveEmptyDir(JoinPath(root_, d));
+      (void)s;
+    }
+    // Temporary files killed writers left in the log folder (never read) go as well.
+    auto log_entries = env_.fs->ListDir(log_.log_dir());
+    if (log_entries.ok()) {
+      for (const auto& e : *log_entries) {
+        if (e.is_dir || e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".tmp") != 0 ||
+            e.mtime_millis >= cutoff) {
+          continue;
+        }
+        Status s = env_.fs->RemoveFile(JoinPath(log_.log_dir(), e.name));
+        (void)s;
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace dew::lake

@@ -1,0 +1,657 @@
+#include "lake/delta_table.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "core/file_system.h"
+#include "engine/connection.h"
+#include "engine/database.h"
+#include "lake/table_scan.h"
+
+namespace dew::lake {
+namespace {
+
+constexpr int64_t kDay = 24LL * 3600 * 1000;
+
+std::string MakeTempDir() {
+  char tmpl[] = "/tmp/dew_delta_table_XXXXXX";
+  const char* made = mkdtemp(tmpl);
+  EXPECT_NE(made, nullptr);
+  return made ? made : "";
+}
+
+// Lets a test run another writer's commit just before ours is attempted, to lose a race on
+// purpose.
+class RacingFileSystem : public FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  std::function<void()> before_commit;  // run once, on the next commit attempt
+
+  Status CreateExclusive(const std::string& path, const std::string& contents) override {
+    if (before_commit && path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
+      auto hook = std::move(before_commit);
+      before_commit = nullptr;
+      hook();
+    }
+    return FileSystemWrapper::CreateExclusive(path, contents);
+  }
+};
+
+class DeltaTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    root_ = dir_ + "/table";
+    auto db = engine::Database::Open(engine::DatabaseOptions{});
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    auto con = db_->Connect();
+    ASSERT_TRUE(con.ok());
+    con_ = std::move(*con);
+    auto con2 = db_->Connect();
+    ASSERT_TRUE(con2.ok());
+    con2_ = std::move(*con2);
+    fs_ = std::make_shared<RacingFileSystem>(FileSystem::Posix());
+    // Wall-clock start so that file modification times and the manual clock agree.
+    clock_ = std::make_shared<ManualClock>(Clock::System()->NowMillis());
+    env_ = TableEnv{fs_, clock_, con_.get(), &ids_};
+    options_.run_id = "run-1";
+    options_.user = "alice";
+  }
+  void TearDown() override {
+    con_.reset();
+    con2_.reset();
+    if (!dir_.empty()) (void)FileSystem::Posix()->RemoveAll(dir_);
+  }
+
+  static Schema IdNameSchema() {
+    return Schema({Field{"id", "long", true, "{}"}, Field{"name", "string", true, "{}"}});
+  }
+
+  std::unique_ptr<DeltaTable> CreateTable(const Schema& schema,
+                                          const std::vector<std::string>& partitions = {}) {
+    auto table = DeltaTable::Create(env_, root_, "t", schema, partitions, options_);
+    EXPECT_TRUE(table.ok()) << table.status().ToString();
+    return table.ok() ? std::move(*table) : nullptr;
+  }
+
+  // Rows of a version as "a,b|c,d", ordered by the first column then the rest.
+  std::string RowsAt(DeltaTable& table, std::optional<int64_t> version,
+                     const std::string& columns = "*") {
+    auto snapshot = table.log().LoadSnapshot(version);
+    EXPECT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+    if (!snapshot.ok()) return "<error>";
+    return RowsOf(*snapshot, columns);
+  }
+  std::string RowsOf(const Snapshot& snapshot, const std::string& columns = "*") {
+    auto scan = ScanSql(snapshot);
+    EXPECT_TRUE(scan.ok()) << scan.status().ToString();
+    if (!scan.ok()) return "<error>";
+    auto rows = con_->QueryText("SELECT " + columns + " FROM (" + *scan + ") ORDER BY ALL");
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    if (!rows.ok()) return "<error>";
+    std::string out;
+    for (const auto& row : rows->rows) {
+      if (!out.empty()) out += "|";
+      for (size_t i = 0; i < row.size(); ++i) {
+        if (i > 0) out += ",";
+        out += row[i].value_or("NULL");
+      }
+    }
+    return out;
+  }
+
+  std::set<std::string> LivePaths(DeltaTable& table) {
+    auto snapshot = table.Latest();
+    EXPECT_TRUE(snapshot.ok());
+    std::set<std::string> out;
+    if (snapshot.ok()) {
+      for (const auto& f : snapshot->files) out.insert(f.path);
+    }
+    return out;
+  }
+
+  CommitInfo InfoAt(DeltaTable& table, int64_t version) {
+    auto actions = table.log().ReadCommit(version);
+    EXPECT_TRUE(actions.ok()) << actions.status().ToString();
+    if (!actions.ok() || !actions->commit_info.has_value()) return CommitInfo{};
+    return *actions->commit_info;
+  }
+
+  std::string dir_;
+  std::string root_;
+  std::unique_ptr<engine::Database> db_;
+  std::unique_ptr<engine::Connection> con_;
+  std::unique_ptr<engine::Connection> con2_;
+  std::shared_ptr<RacingFileSystem> fs_;
+  std::shared_ptr<ManualClock> clock_;
+  IdGenerator ids_{42};
+  TableEnv env_;
+  WriteOptions options_;
+};
+
+TEST_F(DeltaTableTest, CreateWritesVersionZero) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  auto snapshot = table->Latest();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  EXPECT_EQ(snapshot->version, 0);
+  EXPECT_EQ(snapshot->protocol.min_reader_version, 1);
+  EXPECT_EQ(snapshot->protocol.min_writer_version, 2);
+  EXPECT_EQ(snapshot->metadata.id.size(), 36u);
+  EXPECT_EQ(snapshot->metadata.created_time.value_or(0), clock_->NowMillis());
+  EXPECT_EQ(snapshot->schema.Names(), (std::vector<std::string>{"id", "name"}));
+  EXPECT_TRUE(snapshot->files.empty());
+  CommitInfo info = InfoAt(*table, 0);
+  EXPECT_EQ(info.operation, "CREATE TABLE");
+  EXPECT_EQ(info.engine_info, "dew/0.1.0");
+  EXPECT_EQ(info.run_id, "run-1");
+  EXPECT_EQ(info.user_name, "alice");
+  EXPECT_EQ(RowsAt(*table, 0), "");
+
+  auto again = DeltaTable::Create(env_, root_, "t", IdNameSchema(), {}, options_);
+  EXPECT_TRUE(again.status().IsAlreadyExists()) << again.status().ToString();
+  auto opened = DeltaTable::Open(env_, root_);
+  EXPECT_TRUE(opened.ok());
+  auto missing = DeltaTable::Open(env_, dir_ + "/nothing");
+  EXPECT_TRUE(missing.status().IsNotFound());
+  auto bad = DeltaTable::Create(env_, dir_ + "/bad", "t", IdNameSchema(), {"nope"}, options_);
+  EXPECT_TRUE(bad.status().IsInvalidArgument());
+  EXPECT_NE(bad.status().message().find("nope"), std::string::npos);
+}
+
+TEST_F(DeltaTableTest, AppendsAreVisibleAtEachVersion) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  auto v1 = table->Append("SELECT 1 AS id, 'a' AS name UNION ALL SELECT 2, 'b'", options_);
+  ASSERT_TRUE(v1.ok()) << v1.status().ToString();
+  EXPECT_EQ(v1->version, 1);
+  EXPECT_EQ(v1->rows_added, 2);
+  EXPECT_EQ(v1->files_added, 1);
+  EXPECT_EQ(v1->attempts, 1);
+  // Columns by name, in any order; a missing nullable column is NULL.
+  auto v2 = table->Append("SELECT 'c' AS name, 3::INTEGER AS id", options_);
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  auto v3 = table->Append("SELECT 4 AS id", options_);
+  ASSERT_TRUE(v3.ok()) << v3.status().ToString();
+  EXPECT_EQ(v3->version, 3);
+
+  EXPECT_EQ(RowsAt(*table, 1), "1,a|2,b");
+  EXPECT_EQ(RowsAt(*table, 2), "1,a|2,b|3,c");
+  EXPECT_EQ(RowsAt(*table, 3), "1,a|2,b|3,c|4,NULL");
+
+  CommitInfo info = InfoAt(*table, 2);
+  EXPECT_EQ(info.operation, "WRITE");
+  EXPECT_EQ(info.operation_parameters["mode"], "Append");
+  EXPECT_EQ(info.operation_metrics["numOutputRows"], "1");
+  EXPECT_EQ(info.operation_metrics["numFiles"], "1");
+  EXPECT_EQ(info.read_version.value_or(-1), 1);
+  EXPECT_TRUE(info.is_blind_append.value_or(false));
+  EXPECT_EQ(info.timestamp.value_or(0), clock_->NowMillis());
+
+  auto snapshot = table->Latest();
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_EQ(snapshot->NumRecords(), 4);
+  for (const auto& f : snapshot->files) {
+    EXPECT_EQ(f.path.rfind("part-", 0), 0u) << f.path;
+    auto info = FileSystem::Posix()->Stat(root_ + "/" + f.path);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(static_cast<int64_t>(info->size), f.size);
+  }
+  // Statistics of the first file: two rows, ids 1..2.
+  auto first = table->log().ReadCommit(1);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->adds.size(), 1u);
+  EXPECT_NE(first->adds[0].stats.find("\"numRecords\":2"), std::string::npos)
+      << first->adds[0].stats;
+  EXPECT_NE(first->adds[0].stats.find("\"minValues\":{\"id\":1,\"name\":\"a\"}"), std::string::npos)
+      << first->adds[0].stats;
+  EXPECT_NE(first->adds[0].stats.find("\"maxValues\":{\"id\":2,\"name\":\"b\"}"), std::string::npos)
+      << first->adds[0].stats;
+}
+
+TEST_F(DeltaTableTest, EmptyAppendCommitsWithoutFiles) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  auto r = table->Append("SELECT 1 AS id, 'a' AS name WHERE false", options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->version, 1);
+  EXPECT_EQ(r->files_added, 0);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "");
+  auto files = FileSystem::Posix()->ListRecursive(root_);
+  ASSERT_TRUE(files.ok());
+  for (const auto& f : *files) EXPECT_EQ(f.name.rfind("_delta_log/", 0), 0u) << f.name;
+}
+
+TEST_F(DeltaTableTest, SchemaEvolutionNeedsMergeSchemaAndRefusesTypeChanges) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT 1 AS id, 'a' AS name", options_).ok());
+
+  auto refused = table->Append("SELECT 2 AS id, 'b' AS name, 9.5 AS score", options_);
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("score"), std::string::npos);
+
+  auto mismatch = table->Append("SELECT 'x' AS id, 'b' AS name", options_);
+  EXPECT_TRUE(mismatch.status().IsInvalidArgument()) << mismatch.status().ToString();
+  EXPECT_NE(mismatch.status().message().find("'id'"), std::string::npos);
+  EXPECT_NE(mismatch.status().message().find("BIGINT"), std::string::npos);
+  EXPECT_NE(mismatch.status().message().find("VARCHAR"), std::string::npos);
+
+  WriteOptions evolve = options_;
+  evolve.merge_schema = true;
+  auto added = table->Append("SELECT 2 AS id, 'b' AS name, 9.5::DOUBLE AS score", evolve);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  auto actions = table->log().ReadCommit(added->version);
+  ASSERT_TRUE(actions.ok());
+  EXPECT_TRUE(actions->metadata.has_value());
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,a,NULL|2,b,9.5");
+  EXPECT_EQ(RowsAt(*table, 1), "1,a");
+  // Later appends without the new column fill it with NULL.
+  ASSERT_TRUE(table->Append("SELECT 3 AS id", options_).ok());
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,a,NULL|2,b,9.5|3,NULL,NULL");
+}
+
+TEST_F(DeltaTableTest, OverwriteWholeTableAndReplaceWhere) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT range AS id, 'old' AS name FROM range(1, 4)", options_).ok());
+  ASSERT_TRUE(
+      table->Append("SELECT range AS id, 'old2' AS name FROM range(10, 12)", options_).ok());
+
+  auto whole = table->Overwrite("SELECT 7 AS id, 'new' AS name", std::nullopt, options_);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole->files_removed, 2);
+  EXPECT_EQ(whole->rows_removed, 5);
+  EXPECT_EQ(RowsAt(*table, whole->version), "7,new");
+  EXPECT_EQ(RowsAt(*table, 2), "1,old|2,old|3,old|10,old2|11,old2");
+  CommitInfo info = InfoAt(*table, whole->version);
+  EXPECT_EQ(info.operation_parameters["mode"], "Overwrite");
+  EXPECT_FALSE(info.is_blind_append.value_or(true));
+
+  ASSERT_TRUE(table->Append("SELECT range AS id, 'x' AS name FROM range(1, 6)", options_).ok());
+  // Rows 2..3 replaced: the file is rewritten keeping 1, 4, 5.
+  auto replaced = table->Overwrite("SELECT 2 AS id, 'r' AS name UNION ALL SELECT 3, 'r'",
+                                   std::string("id BETWEEN 2 AND 3"), options_);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(replaced->rows_removed, 2);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,x|2,r|3,r|4,x|5,x|7,new");
+  info = InfoAt(*table, replaced->version);
+  EXPECT_EQ(info.operation_parameters["predicate"], "[\"id BETWEEN 2 AND 3\"]");
+
+  auto violation = table->Overwrite(
+      "SELECT 2 AS id, 'ok' AS name UNION ALL SELECT 8, 'bad' "
+      "UNION ALL SELECT 9, 'bad'",
+      std::string("id BETWEEN 2 AND 3"), options_);
+  EXPECT_TRUE(violation.status().IsInvalidArgument()) << violation.status().ToString();
+  EXPECT_NE(violation.status().message().find("2 rows"), std::string::npos)
+      << violation.status().message();
+  auto latest = table->Latest();
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->version, replaced->version);
+}
+
+TEST_F(DeltaTableTest, ReplaceWhereOnPartitionsDropsWholeFiles) {
+  Schema schema({Field{"day", "string", true, "{}"}, Field{"id", "long", true, "{}"}});
+  auto table = CreateTable(schema, {"day"});
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table
+                  ->Append("SELECT CASE WHEN range < 3 THEN 'mon' ELSE 'tue' END AS day, "
+                           "range AS id FROM range(6)",
+                           options_)
+                  .ok());
+  auto before = LivePaths(*table);
+  ASSERT_EQ(before.size(), 2u);
+  auto replaced =
+      table->Overwrite("SELECT 'tue' AS day, 100 AS id", std::string("day = 'tue'"), options_);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(replaced->files_removed, 1);
+  EXPECT_EQ(replaced->rows_removed, 3);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "mon,0|mon,1|mon,2|tue,100");
+  auto after = LivePaths(*table);
+  int kept = 0;
+  for (const auto& p : after) kept += before.count(p);
+  EXPECT_EQ(kept, 1);  // the 'mon' file is untouched
+}
+
+TEST_F(DeltaTableTest, MergeUpsertsByKey) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT range AS id, 'v1' AS name FROM range(1, 4)", options_).ok());
+  ASSERT_TRUE(table->Append("SELECT range AS id, 'v1' AS name FROM range(10, 12)", options_).ok());
+  auto untouched = LivePaths(*table);
+
+  auto merged =
+      table->Merge("SELECT 2 AS id, 'v2' AS name UNION ALL SELECT 5, 'new'", {"id"}, options_);
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  EXPECT_EQ(merged->version, 3);
+  EXPECT_EQ(merged->rows_added, 2);
+  EXPECT_EQ(merged->rows_removed, 1);
+  EXPECT_EQ(merged->files_removed, 1);
+  EXPECT_EQ(RowsAt(*table, 3), "1,v1|2,v2|3,v1|5,new|10,v1|11,v1");
+  EXPECT_EQ(RowsAt(*table, 2), "1,v1|2,v1|3,v1|10,v1|11,v1");
+  // Only the file holding id 2 was rewritten.
+  int still_live = 0;
+  for (const auto& p : LivePaths(*table)) still_live += untouched.count(p);
+  EXPECT_EQ(still_live, 1);
+  CommitInfo info = InfoAt(*table, 3);
+  EXPECT_EQ(info.operation, "MERGE");
+  EXPECT_EQ(info.operation_metrics["numTargetRowsInserted"], "1");
+  EXPECT_EQ(info.operation_metrics["numTargetRowsUpdated"], "1");
+  EXPECT_EQ(info.operation_metrics["numTargetRowsCopied"], "2");
+  EXPECT_EQ(info.operation_parameters["keys"], "[\"id\"]");
+
+  auto duplicate =
+      table->Merge("SELECT 7 AS id, 'a' AS name UNION ALL SELECT 7, 'b'", {"id"}, options_);
+  EXPECT_TRUE(duplicate.status().IsInvalidArgument()) << duplicate.status().ToString();
+  EXPECT_NE(duplicate.status().message().find("id=7"), std::string::npos)
+      << duplicate.status().message();
+  auto bad_key = table->Merge("SELECT 7 AS id, 'a' AS name", {"nope"}, options_);
+  EXPECT_TRUE(bad_key.status().IsInvalidArgument());
+
+  // A merge into an empty table inserts everything.
+  auto table2 = DeltaTable::Create(env_, dir_ + "/t2", "t2", IdNameSchema(), {}, options_);
+  ASSERT_TRUE(table2.ok());
+  auto into_empty = (*table2)->Merge("SELECT 1 AS id, 'a' AS name", {"id"}, options_);
+  ASSERT_TRUE(into_empty.ok()) << into_empty.status().ToString();
+  EXPECT_EQ(RowsAt(**table2, std::nullopt), "1,a");
+}
+
+TEST_F(DeltaTableTest, DeleteRewritesOnlyMatchingFiles) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT range AS id, 'a' AS name FROM range(1, 4)", options_).ok());
+  ASSERT_TRUE(table->Append("SELECT range AS id, 'b' AS name FROM range(10, 13)", options_).ok());
+  ASSERT_TRUE(table->Append("SELECT range AS id, 'c' AS name FROM range(20, 22)", options_).ok());
+  auto before = LivePaths(*table);
+
+  auto nothing = table->DeleteWhere("id > 1000", options_);
+  ASSERT_TRUE(nothing.ok()) << nothing.status().ToString();
+  EXPECT_EQ(nothing->version, 3);
+  EXPECT_EQ(nothing->rows_removed, 0);
+  EXPECT_EQ(table->Latest()->version, 3);
+
+  auto deleted = table->DeleteWhere("id = 11 OR name = 'c'", options_);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(deleted->version, 4);
+  EXPECT_EQ(deleted->rows_removed, 3);
+  EXPECT_EQ(deleted->files_removed, 2);  // 'b' rewritten, 'c' dropped whole
+  EXPECT_EQ(deleted->files_added, 1);
+  EXPECT_EQ(RowsAt(*table, 4), "1,a|2,a|3,a|10,b|12,b");
+  EXPECT_EQ(RowsAt(*table, 3), "1,a|2,a|3,a|10,b|11,b|12,b|20,c|21,c");
+  int still_live = 0;
+  for (const auto& p : LivePaths(*table)) still_live += before.count(p);
+  EXPECT_EQ(still_live, 1);
+  CommitInfo info = InfoAt(*table, 4);
+  EXPECT_EQ(info.operation, "DELETE");
+  EXPECT_EQ(info.operation_metrics["numDeletedRows"], "3");
+  EXPECT_EQ(info.operation_parameters["predicate"], "[\"id = 11 OR name = 'c'\"]");
+
+  auto bad = table->DeleteWhere("no_such_column = 1", options_);
+  EXPECT_TRUE(bad.status().IsInvalidArgument()) << bad.status().ToString();
+}
+
+TEST_F(DeltaTableTest, PartitionedTableWithAwkwardValues) {
+  Schema schema({Field{"id", "long", true, "{}"}, Field{"s", "string", true, "{}"}});
+  auto table = CreateTable(schema, {"s"});
+  ASSERT_NE(table, nullptr);
+  auto r = table->Append(
+      "SELECT * FROM (VALUES (1, 'a/b'), (2, '100%'), (3, 'with space'), (4, NULL), (5, 'a/b'), "
+      "(6, 'x=y, z')) t(id, s)",
+      options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->files_added, 5);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,a/b|2,100%|3,with space|4,NULL|5,a/b|6,x=y, z");
+  auto snapshot = table->Latest();
+  ASSERT_TRUE(snapshot.ok());
+  std::set<std::optional<std::string>> values;
+  for (const auto& f : snapshot->files) {
+    ASSERT_EQ(f.partition_values.count("s"), 1u);
+    values.insert(f.partition_values.at("s"));
+    // add.path is a URI: decoding it gives the file DuckDB wrote.
+    EXPECT_TRUE(FileSystem::Posix()->Exists(root_ + "/" + DecodePath(f.path))) << f.path;
+    EXPECT_EQ(f.path.find(' '), std::string::npos) << f.path;
+  }
+  EXPECT_EQ(values, (std::set<std::optional<std::string>>{std::nullopt, "a/b", "100%", "with space",
+                                                          "x=y, z"}));
+  // Partition-only delete drops files without reading them.
+  auto deleted = table->DeleteWhere("s = '100%' OR s IS NULL", options_);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(deleted->files_removed, 2);
+  EXPECT_EQ(deleted->files_added, 0);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,a/b|3,with space|5,a/b|6,x=y, z");
+  auto merged = table->Merge("SELECT 1 AS id, 'with space' AS s", {"id"}, options_);
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,with space|3,with space|5,a/b|6,x=y, z");
+}
+
+TEST_F(DeltaTableTest, RestoreMakesAnOlderVersionCurrent) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT 1 AS id, 'a' AS name", options_).ok());  // v1
+  ASSERT_TRUE(table->Append("SELECT 2 AS id, 'b' AS name", options_).ok());  // v2
+  ASSERT_TRUE(table->DeleteWhere("id = 1", options_).ok());                  // v3
+  WriteOptions evolve = options_;
+  evolve.merge_schema = true;
+  ASSERT_TRUE(table->Append("SELECT 3 AS id, 'c' AS name, true AS flag", evolve).ok());  // v4
+  EXPECT_EQ(RowsAt(*table, 4), "2,b,NULL|3,c,true");
+
+  auto restored = table->Restore(2, options_);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(restored->version, 5);
+  EXPECT_EQ(RowsAt(*table, 5), "1,a|2,b");
+  EXPECT_EQ(RowsAt(*table, 4), "2,b,NULL|3,c,true");  // history kept
+  auto snapshot = table->Latest();
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_EQ(snapshot->schema.Names(), (std::vector<std::string>{"id", "name"}));
+  CommitInfo info = InfoAt(*table, 5);
+  EXPECT_EQ(info.operation, "RESTORE");
+  EXPECT_EQ(info.operation_parameters["version"], "2");
+  EXPECT_EQ(info.operation_metrics["numRestoredFiles"], "1");
+
+  auto out_of_range = table->Restore(99, options_);
+  EXPECT_TRUE(out_of_range.status().IsInvalidArgument());
+
+  // Once vacuum removed the files of version 4, restoring it names the missing file.
+  clock_->Advance(8 * kDay);
+  auto vacuumed = table->Vacuum(168, false, false);
+  ASSERT_TRUE(vacuumed.ok()) << vacuumed.status().ToString();
+  EXPECT_EQ(vacuumed->deleted.size(), 1u);  // v4's file; v3's tombstone was restored live
+  auto gone = table->Restore(4, options_);
+  EXPECT_TRUE(gone.status().IsNotFound()) << gone.status().ToString();
+  EXPECT_NE(gone.status().message().find(vacuumed->deleted[0]), std::string::npos)
+      << gone.status().message();
+}
+
+TEST_F(DeltaTableTest, VacuumKeepsRetainedAndLiveFiles) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT 1 AS id, 'a' AS name", options_).ok());
+  ASSERT_TRUE(table->Append("SELECT 2 AS id, 'b' AS name", options_).ok());
+  auto short_retention = table->Vacuum(1, false, false);
+  EXPECT_TRUE(short_retention.status().IsInvalidArgument());
+  EXPECT_NE(short_retention.status().message().find("168"), std::string::npos);
+
+  clock_->Advance(kDay);
+  ASSERT_TRUE(table->DeleteWhere("id = 1", options_).ok());  // tombstone at day 1
+  // An orphan a killed writer left: never committed.
+  ASSERT_TRUE(FileSystem::Posix()->WriteFile(root_ + "/part-orphan.parquet", "junk").ok());
+  ASSERT_TRUE(FileSystem::Posix()->CreateDirs(root_ + "/p=1").ok());
+  ASSERT_TRUE(FileSystem::Posix()->WriteFile(root_ + "/p=1/part-orphan2.parquet", "junk").ok());
+
+  auto young = table->Vacuum(168, false, false);
+  ASSERT_TRUE(young.ok()) << young.status().ToString();
+  EXPECT_TRUE(young->deleted.empty());
+
+  clock_->Advance(7 * kDay);  // orphans are 8 days old, the tombstone 7 days
+  auto dry = table->Vacuum(168, false, /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok());
+  EXPECT_EQ(dry->deleted,
+            (std::vector<std::string>{"p=1/part-orphan2.parquet", "part-orphan.parquet"}));
+  EXPECT_TRUE(FileSystem::Posix()->Exists(root_ + "/part-orphan.parquet"));
+
+  auto old = table->Vacuum(168, false, false);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->deleted.size(), 2u);
+  EXPECT_EQ(old->bytes, 8);
+  EXPECT_FALSE(FileSystem::Posix()->Exists(root_ + "/part-orphan.parquet"));
+  EXPECT_FALSE(FileSystem::Posix()->Exists(root_ + "/p=1"));
+
+  clock_->Advance(kDay + 1);
+  auto expired = table->Vacuum(168, false, false);
+  ASSERT_TRUE(expired.ok());
+  ASSERT_EQ(expired->deleted.size(), 1u);  // the file removed by the delete
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "2,b");
+  // Every remaining file outside the log is live.
+  auto files = FileSystem::Posix()->ListRecursive(root_);
+  ASSERT_TRUE(files.ok());
+  auto live = LivePaths(*table);
+  for (const auto& f : *files) {
+    if (f.name.rfind("_delta_log/", 0) == 0) continue;
+    EXPECT_EQ(live.count(EncodePath(f.name)), 1u) << f.name;
+  }
+  auto forced = table->Vacuum(0, /*force=*/true, false);
+  EXPECT_TRUE(forced.ok());
+}
+
+TEST_F(DeltaTableTest, CheckpointsEveryTenCommits) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  for (int i = 1; i <= 21; ++i) {
+    auto r = table->Append("SELECT " + std::to_string(i) + " AS id, 'n' AS name", options_);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->version, i);
+  }
+  ASSERT_TRUE(table->DeleteWhere("id % 3 = 0", options_).ok());  // v22
+  auto fs = FileSystem::Posix();
+  const std::string log = root_ + "/_delta_log/";
+  EXPECT_TRUE(fs->Exists(log + "00000000000000000010.checkpoint.parquet"));
+  EXPECT_TRUE(fs->Exists(log + "00000000000000000020.checkpoint.parquet"));
+  EXPECT_TRUE(fs->Exists(log + "_last_checkpoint"));
+  auto with = table->Latest();
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  auto with15 = table->log().LoadSnapshot(15);
+  ASSERT_TRUE(with15.ok());
+
+  // The same table without its checkpoints replays every JSON commit.
+  for (const char* name : {"00000000000000000010.checkpoint.parquet",
+                           "00000000000000000020.checkpoint.parquet", "_last_checkpoint"}) {
+    ASSERT_TRUE(fs->RemoveFile(log + name).ok());
+  }
+  auto reopened = DeltaTable::Open(env_, root_);
+  ASSERT_TRUE(reopened.ok());
+  auto without = (*reopened)->Latest();
+  ASSERT_TRUE(without.ok()) << without.status().ToString();
+  EXPECT_EQ(with->version, without->version);
+  ASSERT_EQ(with->files.size(), without->files.size());
+  for (size_t i = 0; i < with->files.size(); ++i) {
+    EXPECT_EQ(with->files[i].path, without->files[i].path);
+    EXPECT_EQ(with->files[i].size, without->files[i].size);
+    EXPECT_EQ(with->files[i].NumRecords(), without->files[i].NumRecords());
+    EXPECT_EQ(with->files[i].partition_values, without->files[i].partition_values);
+  }
+  EXPECT_EQ(with->metadata.id, without->metadata.id);
+  EXPECT_EQ(with->schema.ToDeltaJson(), without->schema.ToDeltaJson());
+  EXPECT_EQ(RowsOf(*with), RowsOf(*without));
+  EXPECT_EQ(RowsOf(*with, "count(*)"), "14");
+  auto without15 = (*reopened)->log().LoadSnapshot(15);
+  ASSERT_TRUE(without15.ok());
+  EXPECT_EQ(RowsOf(*with15), RowsOf(*without15));
+}
+
+TEST_F(DeltaTableTest, TimeTravelByTimestamp) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  const int64_t t0 = clock_->NowMillis();
+  clock_->Advance(1000);
+  ASSERT_TRUE(table->Append("SELECT 1 AS id, 'a' AS name", options_).ok());
+  clock_->Advance(1000);
+  ASSERT_TRUE(table->Append("SELECT 2 AS id, 'b' AS name", options_).ok());
+  auto at = table->log().LoadSnapshotAt(t0 + 1500);
+  ASSERT_TRUE(at.ok()) << at.status().ToString();
+  EXPECT_EQ(at->version, 1);
+  EXPECT_EQ(RowsOf(*at), "1,a");
+}
+
+TEST_F(DeltaTableTest, BlindAppendRebasesAfterLosingTheRace) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  TableEnv other_env{FileSystem::Posix(), clock_, con2_.get(), &ids_};
+  auto other = DeltaTable::Open(other_env, root_);
+  ASSERT_TRUE(other.ok());
+  fs_->before_commit = [&] {
+    auto r = (*other)->Append("SELECT 100 AS id, 'other' AS name", options_);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  };
+  auto r = table->Append("SELECT 1 AS id, 'mine' AS name", options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->version, 2);
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,mine|100,other");
+  EXPECT_EQ(InfoAt(*table, 2).read_version.value_or(-1), 0);
+}
+
+TEST_F(DeltaTableTest, RacingDeletesOfTheSameFileConflict) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT range AS id, 'a' AS name FROM range(10)", options_).ok());
+  TableEnv other_env{FileSystem::Posix(), clock_, con2_.get(), &ids_};
+  auto other = DeltaTable::Open(other_env, root_);
+  ASSERT_TRUE(other.ok());
+  fs_->before_commit = [&] {
+    auto r = (*other)->DeleteWhere("id = 1", options_);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  };
+  auto lost = table->DeleteWhere("id = 2", options_);
+  EXPECT_TRUE(lost.status().IsConflict()) << lost.status().ToString();
+  EXPECT_NE(lost.status().message().find("version 1"), std::string::npos)
+      << lost.status().message();
+  EXPECT_NE(lost.status().message().find("version 2"), std::string::npos)
+      << lost.status().message();
+  EXPECT_EQ(RowsAt(*table, std::nullopt, "count(*)"), "9");
+  // The loser's files are gone, so nothing but the winner's files is in the folder.
+  auto files = FileSystem::Posix()->ListRecursive(root_);
+  ASSERT_TRUE(files.ok());
+  auto live = LivePaths(*table);
+  int data_files = 0;
+  for (const auto& f : *files) data_files += f.name.rfind("_delta_log/", 0) != 0;
+  EXPECT_EQ(data_files, 2);  // the original file (tombstoned) and the winner's rewrite
+  EXPECT_EQ(live.size(), 1u);
+
+  // A retry after the conflict succeeds.
+  auto retried = table->DeleteWhere("id = 2", options_);
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(RowsAt(*table, std::nullopt, "count(*)"), "8");
+}
+
+TEST_F(DeltaTableTest, MergeConflictsWithConcurrentAppendAndSchemaChange) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT 1 AS id, 'a' AS name", options_).ok());
+  TableEnv other_env{FileSystem::Posix(), clock_, con2_.get(), &ids_};
+  auto other = DeltaTable::Open(other_env, root_);
+  ASSERT_TRUE(other.ok());
+  fs_->before_commit = [&] {
+    ASSERT_TRUE((*other)->Append("SELECT 2 AS id, 'b' AS name", options_).ok());
+  };
+  auto merge = table->Merge("SELECT 2 AS id, 'm' AS name", {"id"}, options_);
+  EXPECT_TRUE(merge.status().IsConflict()) << merge.status().ToString();
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,a|2,b");
+
+  WriteOptions evolve = options_;
+  evolve.merge_schema = true;
+  fs_->before_commit = [&] {
+    ASSERT_TRUE((*other)->Append("SELECT 3 AS id, 1.5 AS x", evolve).ok());
+  };
+  auto append = table->Append("SELECT 4 AS id", options_);
+  EXPECT_TRUE(append.status().IsConflict()) << append.status().ToString();
+  EXPECT_NE(append.status().message().find("metadata"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dew::lake
