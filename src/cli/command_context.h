@@ -1,0 +1,79 @@
+// CommandContext: what every verb shares — global options, the working folder, the output
+// writer, and opening the project and its lakehouse.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/output.h"
+#include "core/file_system.h"
+#include "core/status.h"
+#include "lake/lakehouse.h"
+#include "lake/project.h"
+
+namespace dew::cli {
+
+struct GlobalOptions {
+  std::string project;           //!< --project DIR; empty: discover from the working folder
+  std::string format = "table";  //!< --format for results
+  std::string run_id;            //!< --run-id; empty: a new UUID per invocation
+  std::string user;              //!< --user; empty: $DEW_USER, $USER or the login name
+};
+
+//! The options every verb accepts besides its own.
+const std::vector<OptionSpec>& GlobalOptionSpecs();
+
+//! One invocation's surroundings. Not thread-safe.
+class CommandContext {
+ public:
+  CommandContext(GlobalOptions options, std::string cwd, std::FILE* out);
+
+  //! Applies those of --project/--format/--run-id/--user in `names` found among a verb's
+  //! parsed options (a verb may give one of these names its own meaning).
+  void ApplyOverrides(const ParsedArgs& args, const std::vector<std::string>& names);
+
+  const GlobalOptions& options() const { return options_; }
+  const std::string& cwd() const { return cwd_; }
+  std::FILE* out() const { return out_; }
+  FileSystem& fs() { return *fs_; }
+  std::shared_ptr<FileSystem> shared_fs() { return fs_; }
+
+  //! The output format; InvalidArgument for an unknown name.
+  Result<OutputFormat> Format() const { return ParseOutputFormat(options_.format); }
+
+  //! The project named by --project, or found walking up from the working folder.
+  Result<lake::Project> FindProject();
+  //! The project's lakehouse, with this invocation's user and run id.
+  Result<std::unique_ptr<lake::Lakehouse>> OpenLakehouse();
+
+  //! Prints `table` in the chosen format.
+  Status Print(const engine::TextTable& table);
+
+ private:
+  GlobalOptions options_;
+  std::string cwd_;
+  std::FILE* out_;
+  std::shared_ptr<FileSystem> fs_;
+};
+
+//! A verb: runs with its arguments (after the verb name); returns an exit code or an error.
+using VerbFn = Status (*)(CommandContext& ctx, const std::vector<std::string>& args);
+
+Status RunInit(CommandContext& ctx, const std::vector<std::string>& args);
+Status RunSql(CommandContext& ctx, const std::vector<std::string>& args);
+Status RunLoad(CommandContext& ctx, const std::vector<std::string>& args);
+Status RunTable(CommandContext& ctx, const std::vector<std::string>& args);
+
+//! Thrown-free signal that a verb printed its help: ends the invocation with exit code 0.
+Status HelpShown();
+bool IsHelpShown(const Status& s);
+
+//! Parses a verb's args with its specs plus the global ones, printing help on --help.
+Result<ParsedArgs> ParseVerbArgs(CommandContext& ctx, const std::vector<std::string>& args,
+                                 std::vector<OptionSpec> specs, const std::string& usage,
+                                 const std::string& description);
+
+}  // namespace dew::cli
