@@ -55,10 +55,10 @@ sql_file() {
   sql -f "$rendered"
 }
 # A single value from a query (CSV output without its header).
-scalar() { sql --format csv "$1" | sed -n 2p | tr -d '"\r'; }
+scalar() { dew --format csv sql "$1" | sed -n 2p | tr -d '"\r'; }
 # The latest version of a lake table, from `dew table history` (newest first).
 latest_version() {
-  dew table history "$1" --format csv | awk -F, 'NR == 2 { gsub(/"/, "", $1); print $1; exit }'
+  dew --format csv table history "$1" | awk -F, 'NR == 2 { gsub(/"/, "", $1); print $1; exit }'
 }
 
 # --- 1. project --------------------------------------------------------------------------------
@@ -84,7 +84,9 @@ note "24 months of posted entries: customer invoices and credit notes, vendor bi
 note "payroll, rent, bank fees, tax returns; every entry balances. Two export batches:"
 note "a full export on 2026-10-20 and an incremental one on 2026-11-05."
 sql_file generate_odoo_export.sql
-ls -l "$EXPORT_DIR"/*/ | sed 's/^/   /'
+(cd "$EXPORT_DIR" && find . -type f -printf '%P %s\n' | sort |
+  awk '{ if ($2 < 1e6) printf "   exports/odoo/%-36s %7.1f kB\n", $1, $2 / 1e3;
+         else printf "   exports/odoo/%-36s %7.1f MB\n", $1, $2 / 1e6 }')
 done_step
 
 # --- 3. bronze ---------------------------------------------------------------------------------
@@ -94,7 +96,7 @@ for batch in 2026-10-20 2026-11-05; do
     entity=$(basename "$f"); entity=${entity%%.*}
     t0=$EPOCHREALTIME
     dew load "$f" "bronze.raw_odoo_$entity" >/dev/null
-    printf '   %-12s %-22s -> bronze.raw_odoo_%-20s (%ss)\n' "$batch" "$(basename "$f")" "$entity" \
+    printf '   %-12s %-26s -> bronze.raw_odoo_%-18s (%ss)\n' "$batch" "$(basename "$f")" "$entity" \
       "$(elapsed "$t0")"
   done
 done
@@ -139,13 +141,15 @@ CLOSED=$(scalar "SELECT max(period) FROM gold.gold_finance_trial_balance")
 
 # --- 6. reports --------------------------------------------------------------------------------
 step "Trial balance, $CLOSED (the last closed month)"
-sql "SELECT account_code AS code, account_name AS account, account_type AS type,
-            opening_balance AS opening, debit, credit, closing_balance AS closing
-     FROM gold.gold_finance_trial_balance WHERE period = '$CLOSED'
-     UNION ALL
-     SELECT NULL, 'Total', NULL, sum(opening_balance), sum(debit), sum(credit), sum(closing_balance)
-     FROM gold.gold_finance_trial_balance WHERE period = '$CLOSED'
-     ORDER BY code NULLS LAST"
+sql "SELECT code, account, type, opening, debit, credit, closing FROM (
+       SELECT 0 AS sort, account_code AS code, account_name AS account, account_type AS type,
+              opening_balance AS opening, debit, credit, closing_balance AS closing
+       FROM gold.gold_finance_trial_balance WHERE period = '$CLOSED'
+       UNION ALL
+       SELECT 1, '', 'Total', '', sum(opening_balance), sum(debit), sum(credit),
+              sum(closing_balance)
+       FROM gold.gold_finance_trial_balance WHERE period = '$CLOSED')
+     ORDER BY sort, code"
 done_step
 
 step "Income statement, $CLOSED, with the two months before"
@@ -170,7 +174,7 @@ sql_file correction/late_adjustment.sql
 for t in gold_finance_trial_balance gold_finance_income_statement; do
   sql_file "gold/$t.sql" >/dev/null
 done
-dew table history silver.odoo_account_move_line
+dew table history silver.odoo_account_move_line --limit 2
 done_step
 
 step "Time travel: $CLOSED before (VERSION AS OF $TB_BEFORE) and after the correction"
@@ -193,9 +197,9 @@ sql "SELECT 'version $IS_BEFORE (before)' AS income_statement, amount AS net_inc
 done_step
 
 step "Roll the correction back with dew table restore"
-dew table restore silver.odoo_account_move_line "$SILVER_BEFORE"
-dew table restore gold.gold_finance_trial_balance "$TB_BEFORE"
-dew table restore gold.gold_finance_income_statement "$IS_BEFORE"
+dew table restore silver.odoo_account_move_line --version "$SILVER_BEFORE"
+dew table restore gold.gold_finance_trial_balance --version "$TB_BEFORE"
+dew table restore gold.gold_finance_income_statement --version "$IS_BEFORE"
 sql "SELECT 'restored' AS income_statement, amount AS net_income
      FROM gold.gold_finance_income_statement
      WHERE period = '$CLOSED' AND section = 'net_income'"
