@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -188,6 +189,8 @@ TEST_F(LakeKillTest, SigkillAtRandomMomentsNeverBreaksTheTable) {
     EXPECT_EQ(live.count(f.name), 1u) << "orphan left after vacuum: " << f.name;
   }
   EXPECT_EQ(data_files, live.size());
+  std::printf("kill test: %d kills, %lld versions checked, vacuum removed %zu orphan files\n",
+              kills, static_cast<long long>(checked), vacuumed->deleted.size());
   CheckVersion(table, latest->version, expected, /*every_id=*/true);
 }
 
