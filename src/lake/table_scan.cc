@@ -124,6 +124,10 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name) {
   for (const auto& [key, group] : groups) {
     const Schema& file_schema =
         key.first < 0 ? snapshot.schema : snapshot.schema_history[key.first];
+    // Several files need each row's add.path looked up from the file DuckDB read it from: a
+    // hash join on a small VALUES table, as a per-row list search costs rows x files.
+    const bool join_paths = with_file_name && group.abs_paths.size() > 1;
+    const std::string qualifier = join_paths ? "r." : "";
     if (!sql.empty()) sql += "\nUNION ALL\n";
     sql += "SELECT ";
     for (size_t i = 0; i < columns.size(); ++i) {
@@ -132,25 +136,28 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name) {
       if (c.is_partition) {
         sql += PartitionConstant(c, key.second);
       } else if (const Field* f = file_schema.Find(c.name)) {
-        sql += "CAST(" + SqlIdent(f->name) + " AS " + c.type + ")";
+        sql += "CAST(" + qualifier + SqlIdent(f->name) + " AS " + c.type + ")";
       } else {
         sql += "CAST(NULL AS " + c.type + ")";
       }
       sql += " AS " + SqlIdent(c.name);
     }
     if (with_file_name) {
-      if (group.abs_paths.size() == 1) {
-        sql += ", " + SqlString(group.add_paths[0]) + " AS _dew_file";
-      } else {
-        sql += ", " + ListLiteral(group.add_paths) + "[list_position(" +
-               ListLiteral(group.abs_paths) + ", " + kSourceFileColumn + ")] AS _dew_file";
-      }
+      sql += join_paths ? ", m._dew_add_path AS _dew_file"
+                        : ", " + SqlString(group.add_paths[0]) + " AS _dew_file";
     }
     sql += " FROM read_parquet(" + ListLiteral(group.abs_paths) + ", hive_partitioning = false";
-    if (with_file_name && group.abs_paths.size() > 1) {
-      sql += std::string(", filename = ") + SqlString(kSourceFileColumn);
+    if (join_paths) {
+      sql += std::string(", filename = ") + SqlString(kSourceFileColumn) + ") AS r JOIN (VALUES ";
+      for (size_t i = 0; i < group.abs_paths.size(); ++i) {
+        if (i > 0) sql += ", ";
+        sql += "(" + SqlString(group.abs_paths[i]) + ", " + SqlString(group.add_paths[i]) + ")";
+      }
+      sql += std::string(") AS m(_dew_abs_path, _dew_add_path) ON r.") + kSourceFileColumn +
+             " = m._dew_abs_path";
+    } else {
+      sql += ")";
     }
-    sql += ")";
   }
   return sql;
 }
