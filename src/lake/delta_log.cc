@@ -307,23 +307,40 @@ Result<Snapshot> DeltaLog::LoadSnapshotAt(int64_t timestamp_millis) {
   if (listing.empty()) {
     return Status::NotFound("no Delta table at " + table_root_ + " (no commits in _delta_log)");
   }
-  // Commit timestamps grow with versions, so the newest version at or before the time is the
-  // first found walking back from the latest.
-  int64_t first_timestamp = 0;
-  for (auto it = listing.commits.rbegin(); it != listing.commits.rend(); ++it) {
-    if (it->first < listing.Earliest()) break;
-    int64_t ts = it->second.mtime_millis;
-    auto actions = ReadCommit(it->first);
-    if (actions.ok() && actions->commit_info && actions->commit_info->timestamp) {
-      ts = *actions->commit_info->timestamp;
-    }
-    first_timestamp = ts;
-    if (ts <= timestamp_millis) return LoadSnapshot(it->first);
+  std::vector<std::pair<int64_t, int64_t>> commits;  // version, mtime
+  for (const auto& [v, info] : listing.commits) {
+    if (v >= listing.Earliest()) commits.emplace_back(v, info.mtime_millis);
   }
-  return Status::NotFound("table " + table_root_ + " has no version committed at or before " +
-                          std::to_string(timestamp_millis) +
-                          " ms; its oldest available commit is at " +
-                          std::to_string(first_timestamp) + " ms");
+  if (commits.empty()) {
+    return Status::NotFound("table " + table_root_ + " keeps no commit timestamps; " +
+                            RangeText(listing));
+  }
+  auto timestamp_of = [&](size_t i) -> int64_t {
+    auto actions = ReadCommit(commits[i].first);
+    if (actions.ok() && actions->commit_info && actions->commit_info->timestamp) {
+      return *actions->commit_info->timestamp;
+    }
+    return commits[i].second;
+  };
+  // Commit timestamps grow with versions, so a binary search reads O(log n) commit files.
+  const int64_t first_timestamp = timestamp_of(0);
+  if (first_timestamp > timestamp_millis) {
+    return Status::NotFound(
+        "table " + table_root_ + " has no version committed at or before " +
+        std::to_string(timestamp_millis) + " ms; its oldest available commit (version " +
+        std::to_string(commits[0].first) + ") is at " + std::to_string(first_timestamp) + " ms");
+  }
+  size_t lo = 0;  // timestamp_of(lo) <= timestamp_millis
+  size_t hi = commits.size();
+  while (hi - lo > 1) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (timestamp_of(mid) <= timestamp_millis) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return LoadSnapshot(commits[lo].first);
 }
 
 Result<std::vector<HistoryEntry>> DeltaLog::History(size_t limit) {

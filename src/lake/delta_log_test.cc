@@ -239,6 +239,22 @@ TEST_F(DeltaLogTest, TimeTravelByCommitTimestamp) {
   EXPECT_TRUE(before.status().IsNotFound());
 }
 
+TEST_F(DeltaLogTest, TimeTravelFindsEveryVersionAmongMany) {
+  ASSERT_TRUE(log_.WriteCommit(0, CreateCommit()).ok());
+  for (int v = 1; v < 37; ++v) {
+    CommitActions a = Commit(1000 * (v + 1), "WRITE");
+    a.adds = {MakeAdd("f" + std::to_string(v) + ".parquet", 1)};
+    ASSERT_TRUE(log_.WriteCommit(v, a).ok());
+  }
+  for (int v = 0; v < 37; ++v) {
+    auto at = log_.LoadSnapshotAt(1000 * (v + 1) + 500);
+    ASSERT_TRUE(at.ok()) << at.status().ToString();
+    EXPECT_EQ(at->version, v);
+    EXPECT_EQ(at->timestamp_millis, 1000 * (v + 1));
+    EXPECT_EQ(log_.LoadSnapshotAt(1000 * (v + 1))->version, v);
+  }
+}
+
 TEST_F(DeltaLogTest, ReadCommitOfMissingVersionIsNotFound) {
   WriteThreeVersions();
   auto commit = log_.ReadCommit(1);
