@@ -237,7 +237,15 @@ Status Vacuum(CommandContext& ctx, const std::vector<std::string>& args) {
   DEW_ASSIGN_OR_RETURN(auto lakehouse, OpenWithTable(ctx, parsed, usage, &name));
   DEW_ASSIGN_OR_RETURN(auto table, lakehouse->OpenTable(name));
   const bool dry_run = parsed.Has("dry-run");
-  DEW_ASSIGN_OR_RETURN(lake::VacuumResult r, table->Vacuum(hours, parsed.Has("force"), dry_run));
+  auto vacuumed = table->Vacuum(hours, parsed.Has("force"), dry_run);
+  if (!vacuumed.ok()) {
+    if (vacuumed.status().IsInvalidArgument() && !parsed.Has("force")) {
+      return Status::InvalidArgument("table " + name.ToString() + ": " +
+                                     vacuumed.status().message() + " (pass --force)");
+    }
+    return vacuumed.status();
+  }
+  const lake::VacuumResult& r = *vacuumed;
   TextTable t;
   t.names = {"file", "action"};
   t.types = {kText, kText};

@@ -155,7 +155,7 @@ Result<LoadResult> FileLoader::Load(const LoadRequest& request) {
     if (!IsGlob(path) && !IsCompressed(path))
       delimiter = GuessCsvDelimiter(FirstLine(path), kQuote);
     reader = "read_csv(" + SqlString(path) + ", delim=" + SqlString(std::string(1, delimiter)) +
-             ", quote='\"', escape='\"', header=true)";
+             ", quote='\"', escape='\"', header=true, skip=0)";
   } else if (format == "json") {
     reader = "read_json_auto(" + SqlString(path) + ")";
   } else if (format == "parquet") {
@@ -203,7 +203,15 @@ Result<LoadResult> FileLoader::Load(const LoadRequest& request) {
   }
   auto commit =
       request.overwrite ? delta->Overwrite(select, std::nullopt, w) : delta->Append(select, w);
-  if (!commit.ok()) return explain(commit.status());
+  if (!commit.ok()) {
+    if (result.created) {
+      // Leave no empty table behind a failed first load, unless someone wrote to it meanwhile.
+      auto latest = delta->log().LatestVersion();
+      delta.reset();
+      if (latest.ok() && *latest == 0) (void)lake_->DropTable(table);
+    }
+    return explain(commit.status());
+  }
   result.commit = *commit;
   delta.reset();
   DEW_RETURN_IF_ERROR(lake_->RefreshView(table));

@@ -363,9 +363,14 @@ Result<Snapshot> Lakehouse::LoadAt(DeltaLog& log, const std::string& label, cons
     DEW_ASSIGN_OR_RETURN(int64_t millis, ParseTimestampMillis(*at.timestamp));
     auto snap = log.LoadSnapshotAt(millis);
     if (!snap.ok() && snap.status().IsNotFound()) {
+      std::string first;
+      auto history = log.History();
+      if (history.ok() && !history->empty()) {
+        first = ", the oldest committed at " +
+                FormatTimestampMillis(history->back().timestamp_millis) + " UTC";
+      }
       return Status::NotFound(label + " has no version at or before '" + *at.timestamp +
-                              "' (UTC): " + snap.status().message() + "; available versions are " +
-                              VersionRange(log));
+                              "' (UTC): available versions are " + VersionRange(log) + first);
     }
     return snap;
   }
