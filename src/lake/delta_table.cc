@@ -21,7 +21,6 @@ using nlohmann::json;
 
 constexpr const char* kEngineInfo = "dew/0.1.0";
 constexpr const char* kHiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__";
-constexpr const char* kDeltaLogFolder = "_delta_log";
 // Marker of the error() a replaceWhere overwrite raises on a row outside its predicate.
 constexpr const char* kReplaceWhereMarker = "dew_replace_where_violation";
 constexpr double kDefaultRetentionHours = 168;
@@ -596,6 +595,19 @@ Result<Affected> FindAffected(TableWriter& writer, const Snapshot& snapshot,
   return affected;
 }
 
+// dew writes protocol reader 1 / writer 2; a table needing more (column mapping, deletion
+// vectors, change data feed…) would be corrupted by a writer that ignores those features.
+Status CheckWritable(const Snapshot& snapshot) {
+  if (snapshot.protocol.min_writer_version > 2 || snapshot.protocol.min_reader_version > 1) {
+    return Status::NotSupported("table " + snapshot.table_root + " needs Delta reader version " +
+                                std::to_string(snapshot.protocol.min_reader_version) +
+                                " / writer version " +
+                                std::to_string(snapshot.protocol.min_writer_version) +
+                                "; dew writes only tables of reader version 1 / writer version 2");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 DeltaTable::DeltaTable(TableEnv env, std::string root)
@@ -652,7 +664,6 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::Create(
   TableWriter writer(table->env_, table->root_, table->log_);
   CommitInfo info = writer.NewCommitInfo("CREATE TABLE", options, -1, /*blind_append=*/true);
   info.operation_parameters["isManaged"] = "false";
-  info.operation_parameters["description"] = "null";
   info.operation_parameters["partitionBy"] = JsonArray(metadata.partition_columns);
   info.operation_parameters["properties"] = "{}";
   actions.commit_info = info;
@@ -679,6 +690,7 @@ Result<CommitResult> DeltaTable::Append(const std::string& select_sql,
                                         const WriteOptions& options) {
   TableWriter writer(env_, root_, log_);
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
   DEW_ASSIGN_OR_RETURN(Schema incoming, QuerySchema(env_.con, select_sql));
   auto merged = snapshot.schema.Merge(incoming, options.merge_schema);
   if (!merged.ok()) return merged.status().WithContext("appending to " + root_);
@@ -714,6 +726,7 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
                                            const WriteOptions& options) {
   TableWriter writer(env_, root_, log_);
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
   DEW_ASSIGN_OR_RETURN(Schema incoming, QuerySchema(env_.con, select_sql));
   auto merged = snapshot.schema.Merge(incoming, options.merge_schema);
   if (!merged.ok()) return merged.status().WithContext("overwriting " + root_);
@@ -800,6 +813,7 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
   TableWriter writer(env_, root_, log_);
   if (keys.empty()) return Status::InvalidArgument("merge into " + root_ + " needs key columns");
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
   DEW_ASSIGN_OR_RETURN(Schema incoming, QuerySchema(env_.con, source_sql));
   auto merged = snapshot.schema.Merge(incoming, options.merge_schema);
   if (!merged.ok()) return merged.status().WithContext("merging into " + root_);
@@ -939,6 +953,7 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
                                              const WriteOptions& options) {
   TableWriter writer(env_, root_, log_);
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
   DEW_RETURN_IF_ERROR(CheckPredicate(env_.con, snapshot.schema, predicate_sql, root_));
   DEW_ASSIGN_OR_RETURN(Affected affected, FindAffected(writer, snapshot, predicate_sql));
   if (affected.dropped.empty() && affected.rewritten.empty()) {
@@ -987,6 +1002,7 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
 Result<CommitResult> DeltaTable::Restore(int64_t version, const WriteOptions& options) {
   TableWriter writer(env_, root_, log_);
   DEW_ASSIGN_OR_RETURN(Snapshot current, Latest());
+  DEW_RETURN_IF_ERROR(CheckWritable(current));
   if (version < 0 || version > current.version) {
     return Status::InvalidArgument("cannot restore " + root_ + " to version " +
                                    std::to_string(version) + ": versions run from 0 to " +
@@ -1070,6 +1086,7 @@ Result<VacuumResult> DeltaTable::Vacuum(double retention_hours, bool force, bool
         "versions or running writers still need; force it to proceed");
   }
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
   const int64_t now = env_.clock->NowMillis();
   const int64_t cutoff = now - static_cast<int64_t>(retention_hours * 3600.0 * 1000.0);
 
@@ -1092,7 +1109,12 @@ Result<VacuumResult> DeltaTable::Vacuum(double retention_hours, bool force, bool
     }
     for (auto& e : *entries) {
       std::string child = rel.empty() ? e.name : rel + "/" + e.name;
-      if (rel.empty() && e.name == kDeltaLogFolder) continue;
+      // As Delta's vacuum: names starting with '_' or '.' are not data (the log, _SUCCESS,
+      // .crc checksums), except partition folders, whose column name may start so.
+      if ((e.name[0] == '_' || e.name[0] == '.') &&
+          !(e.is_dir && e.name.find('=') != std::string::npos)) {
+        continue;
+      }
       if (e.is_dir) {
         dirs.push_back(child);
         pending_dirs.push_back(child);

@@ -560,8 +560,12 @@ TEST_F(DeltaTableTest, VacuumKeepsRetainedAndLiveFiles) {
     if (f.name.rfind("_delta_log/", 0) == 0) continue;
     EXPECT_EQ(live.count(EncodePath(f.name)), 1u) << f.name;
   }
+  // Names starting with '_' or '.' are not data files (as in Delta's vacuum).
+  ASSERT_TRUE(FileSystem::Posix()->WriteFile(root_ + "/_SUCCESS", "").ok());
   auto forced = table->Vacuum(0, /*force=*/true, false);
-  EXPECT_TRUE(forced.ok());
+  ASSERT_TRUE(forced.ok());
+  EXPECT_TRUE(forced->deleted.empty());
+  EXPECT_TRUE(FileSystem::Posix()->Exists(root_ + "/_SUCCESS"));
 }
 
 TEST_F(DeltaTableTest, CheckpointsEveryTenCommits) {
@@ -621,6 +625,21 @@ TEST_F(DeltaTableTest, TimeTravelByTimestamp) {
   ASSERT_TRUE(at.ok()) << at.status().ToString();
   EXPECT_EQ(at->version, 1);
   EXPECT_EQ(RowsOf(*at), "1,a");
+}
+
+TEST_F(DeltaTableTest, RefusesToWriteTablesOfANewerProtocol) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  CommitActions upgrade;
+  upgrade.protocol = Protocol{1, 4};
+  upgrade.commit_info = CommitInfo{};
+  upgrade.commit_info->operation = "UPGRADE PROTOCOL";
+  ASSERT_TRUE(table->log().WriteCommit(1, upgrade).ok());
+  auto append = table->Append("SELECT 1 AS id, 'a' AS name", options_);
+  EXPECT_EQ(append.status().code(), Status::Code::kNotSupported) << append.status().ToString();
+  EXPECT_NE(append.status().message().find("writer version 4"), std::string::npos);
+  EXPECT_EQ(table->DeleteWhere("id = 1", options_).status().code(), Status::Code::kNotSupported);
+  EXPECT_EQ(table->Latest()->version, 1);
 }
 
 TEST_F(DeltaTableTest, BlindAppendRebasesAfterLosingTheRace) {
