@@ -16,6 +16,7 @@
 #include "core/id_generator.h"
 #include "engine/connection.h"
 #include "engine/database.h"
+#include "lake/conformance.h"
 #include "lake/delta_table.h"
 #include "lake/table_scan.h"
 
@@ -68,6 +69,8 @@ class LakeConcurrencyTest : public ::testing::Test {
     EXPECT_TRUE(agg.ok()) << agg.status().ToString();
     if (!agg.ok()) return -1;
     EXPECT_EQ(agg->rows[0][0], agg->rows[0][1]) << what << ": duplicate ids";
+    Status valid = ValidateDeltaLog(*fs_, root_, cons_[0].get());
+    EXPECT_TRUE(valid.ok()) << what << ": " << valid.ToString();
     return std::stoll(agg->rows[0][0].value_or("-1"));
   }
 

@@ -21,6 +21,7 @@
 #include "core/id_generator.h"
 #include "engine/connection.h"
 #include "engine/database.h"
+#include "lake/conformance.h"
 #include "lake/delta_table.h"
 #include "lake/table_scan.h"
 
@@ -192,6 +193,8 @@ TEST_F(LakeKillTest, SigkillAtRandomMomentsNeverBreaksTheTable) {
   std::printf("kill test: %d kills, %lld versions checked, vacuum removed %zu orphan files\n",
               kills, static_cast<long long>(checked), vacuumed->deleted.size());
   CheckVersion(table, latest->version, expected, /*every_id=*/true);
+  Status valid = ValidateDeltaLog(*FileSystem::Posix(), root_, con_.get());
+  EXPECT_TRUE(valid.ok()) << valid.ToString();
 }
 
 }  // namespace
