@@ -60,34 +60,125 @@ CommitActions CheckpointActions(const Snapshot& snapshot) {
 
 }  // namespace
 
-Result<CommitActions> ReadCheckpoint(engine::Connection* con, const std::string& path) {
-  if (con == nullptr) return Status::Internal("reading checkpoint " + path + " needs a connection");
-  // Each row as JSON goes through the same parser as commit files, so checkpoints from other
-  // writers (extra columns, missing struct fields) read without a schema of their own.
-  auto result =
-      con->Query("SELECT to_json(t)::VARCHAR FROM read_parquet(" + SqlString(path) + ") AS t");
-  if (!result.ok()) {
-    return Status::Corruption("cannot read checkpoint " + path + ": " + result.status().message());
+namespace {
+
+// Checkpoint columns read one by one, for the layout dew writes (and Spark's): avoids turning
+// every row into JSON, which dominates opening a table with many files.
+constexpr const char* kFlatColumns =
+    "add.path, to_json(add.partitionValues)::VARCHAR, add.size, add.modificationTime, "
+    "add.dataChange, add.stats, to_json(add.tags)::VARCHAR, "
+    "remove.path, remove.deletionTimestamp, remove.dataChange, remove.extendedFileMetadata, "
+    "to_json(remove.partitionValues)::VARCHAR, remove.size, "
+    "txn.appId, txn.version, txn.lastUpdated, "
+    "CASE WHEN metaData IS NOT NULL THEN json_object('metaData', metaData)::VARCHAR END, "
+    "CASE WHEN protocol IS NOT NULL THEN json_object('protocol', protocol)::VARCHAR END";
+
+std::optional<int64_t> OptInt(const engine::VectorView& v, uint64_t row) {
+  if (v.IsNull(row)) return std::nullopt;
+  return v.GetInt64(row);
+}
+
+// A JSON object of strings (a MAP as to_json prints it) into a partition-values map.
+Status ParseStringMap(const engine::VectorView& v, uint64_t row, PartitionValues* out) {
+  if (v.IsNull(row)) return Status::OK();
+  const std::string text = v.GetString(row);
+  if (text == "{}") return Status::OK();
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Status::Corruption("map column is not a JSON object: " + text);
+  for (const auto& [k, value] : j.items()) {
+    if (value.is_null()) {
+      (*out)[k] = std::nullopt;
+    } else {
+      (*out)[k] = value.is_string() ? value.get<std::string>() : value.dump();
+    }
   }
+  return Status::OK();
+}
+
+// Reads with kFlatColumns; any bind error (a foreign checkpoint lacking a column) comes back
+// as a Status so the caller can fall back to the generic reader.
+Result<CommitActions> ReadFlat(engine::Connection* con, const std::string& path) {
+  DEW_ASSIGN_OR_RETURN(auto result, con->Query(std::string("SELECT ") + kFlatColumns +
+                                               " FROM read_parquet(" + SqlString(path) + ")"));
+  CommitActions actions;
+  std::string other_lines;
+  while (true) {
+    DEW_ASSIGN_OR_RETURN(auto chunk, result->Fetch());
+    if (chunk == nullptr) break;
+    std::vector<engine::VectorView> c;
+    for (uint64_t i = 0; i < chunk->column_count(); ++i) c.push_back(chunk->column(i));
+    for (uint64_t row = 0; row < chunk->size(); ++row) {
+      if (!c[0].IsNull(row)) {
+        AddFile add;
+        add.path = c[0].GetString(row);
+        DEW_RETURN_IF_ERROR(ParseStringMap(c[1], row, &add.partition_values));
+        add.size = OptInt(c[2], row).value_or(0);
+        add.modification_time = OptInt(c[3], row).value_or(0);
+        add.data_change = OptInt(c[4], row).value_or(1) != 0;
+        if (!c[5].IsNull(row)) add.stats = c[5].GetString(row);
+        PartitionValues tags;
+        DEW_RETURN_IF_ERROR(ParseStringMap(c[6], row, &tags));
+        for (auto& [k, v] : tags) {
+          if (v) add.tags[k] = *v;
+        }
+        actions.adds.push_back(std::move(add));
+      } else if (!c[7].IsNull(row)) {
+        RemoveFile rm;
+        rm.path = c[7].GetString(row);
+        rm.deletion_timestamp = OptInt(c[8], row);
+        rm.data_change = OptInt(c[9], row).value_or(1) != 0;
+        rm.extended_file_metadata = OptInt(c[10], row).value_or(0) != 0;
+        DEW_RETURN_IF_ERROR(ParseStringMap(c[11], row, &rm.partition_values));
+        rm.size = OptInt(c[12], row);
+        actions.removes.push_back(std::move(rm));
+      } else if (!c[13].IsNull(row)) {
+        actions.txns.push_back(
+            Txn{c[13].GetString(row), OptInt(c[14], row).value_or(0), OptInt(c[15], row)});
+      } else if (!c[16].IsNull(row)) {
+        other_lines += c[16].GetString(row) + "\n";
+      } else if (!c[17].IsNull(row)) {
+        other_lines += c[17].GetString(row) + "\n";
+      }
+    }
+  }
+  DEW_ASSIGN_OR_RETURN(CommitActions other, ParseCommit(other_lines, path));
+  actions.protocol = other.protocol;
+  actions.metadata = other.metadata;
+  return actions;
+}
+
+// Each row as JSON goes through the commit parser, so checkpoints of any layout (extra
+// columns, missing struct fields) read without a schema of their own.
+Result<CommitActions> ReadAsJson(engine::Connection* con, const std::string& path) {
+  DEW_ASSIGN_OR_RETURN(auto result, con->Query("SELECT to_json(t)::VARCHAR FROM read_parquet(" +
+                                               SqlString(path) + ") AS t"));
   std::string text;
   while (true) {
-    auto chunk = (*result)->Fetch();
-    if (!chunk.ok()) {
-      return Status::Corruption("cannot read checkpoint " + path + ": " + chunk.status().message());
-    }
-    if (*chunk == nullptr) break;
-    const engine::VectorView column = (*chunk)->column(0);
-    for (uint64_t row = 0; row < (*chunk)->size(); ++row) {
+    DEW_ASSIGN_OR_RETURN(auto chunk, result->Fetch());
+    if (chunk == nullptr) break;
+    const engine::VectorView column = chunk->column(0);
+    for (uint64_t row = 0; row < chunk->size(); ++row) {
       if (column.IsNull(row)) continue;
       text += column.GetString(row);
       text += '\n';
     }
   }
-  DEW_ASSIGN_OR_RETURN(CommitActions actions, ParseCommit(text, path));
-  actions.commit_info.reset();
-  if (!actions.protocol || !actions.metadata) {
+  return ParseCommit(text, path);
+}
+
+}  // namespace
+
+Result<CommitActions> ReadCheckpoint(engine::Connection* con, const std::string& path) {
+  if (con == nullptr) return Status::Internal("reading checkpoint " + path + " needs a connection");
+  auto actions = ReadFlat(con, path);
+  if (!actions.ok()) actions = ReadAsJson(con, path);
+  if (!actions.ok()) {
+    return Status::Corruption("cannot read checkpoint " + path + ": " + actions.status().message());
+  }
+  actions->commit_info.reset();
+  if (!actions->protocol || !actions->metadata) {
     return Status::Corruption("checkpoint " + path + " has no " +
-                              (actions.protocol ? "metaData" : "protocol") + " row");
+                              (actions->protocol ? "metaData" : "protocol") + " row");
   }
   return actions;
 }

@@ -167,6 +167,29 @@ TEST_F(CheckpointTest, SnapshotFromCheckpointEqualsReplay) {
   ExpectSameState(*replayed12, *listed);
 }
 
+TEST_F(CheckpointTest, PastVersionStartsFromOlderCheckpoint) {
+  WriteVersions(23);
+  auto replayed15 = log_.LoadSnapshot(15);
+  ASSERT_TRUE(replayed15.ok());
+  for (int64_t v : {10, 20}) {
+    auto snap = log_.LoadSnapshot(v);
+    ASSERT_TRUE(snap.ok());
+    ASSERT_TRUE(log_.WriteCheckpoint(*snap).ok());
+  }
+  for (int v = 0; v <= 10; ++v) {
+    ASSERT_TRUE(fs_->RemoveFile(JoinPath(log_.log_dir(), CommitFileName(v))).ok());
+  }
+  auto from_cp = log_.LoadSnapshot(15);
+  ASSERT_TRUE(from_cp.ok()) << from_cp.status().ToString();
+  ExpectSameState(*replayed15, *from_cp);
+
+  ASSERT_TRUE(fs_->RemoveFile(JoinPath(log_.log_dir(), CommitFileName(13))).ok());
+  auto gap = log_.LoadSnapshot(15);
+  ASSERT_FALSE(gap.ok());
+  EXPECT_EQ(gap.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(gap.status().message().find("version 13"), std::string::npos) << gap.status().message();
+}
+
 TEST_F(CheckpointTest, UnreadableCheckpointFallsBackToCommits) {
   WriteVersions(11);
   auto snap = log_.LoadSnapshot();
@@ -196,6 +219,29 @@ TEST_F(CheckpointTest, ReadsForeignCheckpoint) {
   ASSERT_TRUE(actions->metadata.has_value());
   EXPECT_EQ(actions->metadata->id, "cf3741a3-5f93-434f-99ac-9a4bebcdf06c");
   EXPECT_EQ(actions->protocol->min_reader_version, 1);
+}
+
+TEST_F(CheckpointTest, ReadsCheckpointMissingOptionalColumns) {
+  WriteVersions(11);
+  auto snap = log_.LoadSnapshot(10);
+  ASSERT_TRUE(snap.ok());
+  ASSERT_TRUE(log_.WriteCheckpoint(*snap).ok());
+  // Another writer may leave out columns it has no rows for (here txn and remove).
+  const std::string cp = JoinPath(log_.log_dir(), CheckpointFileName(10));
+  const std::string slim = JoinPath(dir_.path(), "slim.parquet");
+  ASSERT_TRUE(engine_.con
+                  ->Execute("COPY (SELECT add, metaData, protocol FROM read_parquet(" +
+                            SqlString(cp) + ")) TO " + SqlString(slim) + " (FORMAT parquet)")
+                  .ok());
+  auto actions = ReadCheckpoint(engine_.con.get(), slim);
+  ASSERT_TRUE(actions.ok()) << actions.status().ToString();
+  EXPECT_EQ(actions->adds.size(), 10u);
+  EXPECT_TRUE(actions->removes.empty());
+  EXPECT_TRUE(actions->txns.empty());
+  EXPECT_EQ(actions->metadata->partition_columns, std::vector<std::string>{"p"});
+  size_t null_partitions = 0;
+  for (const auto& add : actions->adds) null_partitions += !add.partition_values.at("p");
+  EXPECT_EQ(null_partitions, 6u);  // even versions 0 to 10
 }
 
 TEST_F(CheckpointTest, LastCheckpointNeedsAVersion) {

@@ -10,6 +10,8 @@ namespace dew::lake {
 namespace {
 
 constexpr const char* kLastCheckpoint = "_last_checkpoint";
+// How many versions below a past version LoadSnapshot probes for a checkpoint before listing.
+constexpr int64_t kCheckpointProbes = 20;
 
 bool AllDigits(const std::string& s, size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) {
@@ -205,6 +207,16 @@ Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
     if (!version || *version <= latest) {
       base = *hint;
       target = version.value_or(latest);
+    }
+  } else if (hint.ok() && version && *version >= 0 && *version < *hint) {
+    // A past version: a nearby older checkpoint (dew writes one every 10 commits) saves
+    // listing a log of thousands of files.
+    for (int64_t v = *version; v >= 0 && v > *version - kCheckpointProbes; --v) {
+      if (fs_->Exists(JoinPath(log_dir(), CheckpointFileName(v)))) {
+        base = v;
+        target = *version;
+        break;
+      }
     }
   }
 
