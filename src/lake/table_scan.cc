@@ -42,6 +42,13 @@ const std::optional<std::string>* FindPartitionValue(const PartitionValues& valu
   return nullptr;
 }
 
+// Whether a timestamp text ends with a zone: "…Z", "…+02", "…-05:30".
+bool HasUtcOffset(const std::string& value) {
+  const size_t time = value.find_first_of(" T");
+  if (time == std::string::npos) return false;
+  return value.find_first_of("Z+-", time) != std::string::npos;
+}
+
 std::string PartitionConstant(const Column& column, const PartitionValues& values) {
   const std::optional<std::string>* value = FindPartitionValue(values, column.name);
   if (value == nullptr || !value->has_value() || **value == kHiveDefaultPartition) {
@@ -49,6 +56,11 @@ std::string PartitionConstant(const Column& column, const PartitionValues& value
   }
   // A string cast to BLOB would interpret backslash escapes; encode() keeps the bytes.
   if (column.type == "BLOB") return "encode(" + SqlString(**value) + ")";
+  // The protocol writes timestamp partition values in UTC, often without an offset; the
+  // session time zone must not shift them.
+  if (column.type == "TIMESTAMP WITH TIME ZONE" && !HasUtcOffset(**value)) {
+    return "timezone('UTC', CAST(" + SqlString(**value) + " AS TIMESTAMP))";
+  }
   return "CAST(" + SqlString(**value) + " AS " + column.type + ")";
 }
 

@@ -130,6 +130,24 @@ TEST_F(TableScanTest, FileNameColumnHoldsAddPath) {
   EXPECT_EQ(*table.rows[2][1], "region=y/three.parquet");
 }
 
+TEST_F(TableScanTest, TimestampPartitionValuesAreUtc) {
+  constexpr const char* kSchema =
+      R"({"type":"struct","fields":[{"name":"n","type":"long","nullable":true,"metadata":{}},)"
+      R"({"name":"ts","type":"timestamp","nullable":true,"metadata":{}}]})";
+  Snapshot snap = MakeSnapshot(kSchema, {"ts"});
+  AddTo(&snap,
+        WriteFile("ts=a/f.parquet", "SELECT 1::BIGINT AS n", {{"ts", "2024-01-01 10:00:00"}}));
+  AddTo(&snap, WriteFile("ts=b/f.parquet", "SELECT 2::BIGINT AS n",
+                         {{"ts", "2024-01-01 10:00:00+02:00"}}));
+  ASSERT_TRUE(engine_.con->Execute("SET TimeZone = 'America/New_York'").ok());
+  auto sql = ScanSql(snap);
+  ASSERT_TRUE(sql.ok());
+  auto table = Run("SELECT n, epoch(ts)::BIGINT FROM (" + *sql + ") ORDER BY n");
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(*table.rows[0][1], "1704103200");  // 2024-01-01 10:00:00 UTC
+  EXPECT_EQ(*table.rows[1][1], "1704096000");  // 08:00 UTC
+}
+
 TEST_F(TableScanTest, CastsToTheTableType) {
   // A TIMESTAMP column round-trips through Delta's "timestamp" via the field's hint.
   constexpr const char* kSchema =
