@@ -1178,4 +1178,87 @@ Result<VacuumResult> DeltaTable::Vacuum(double retention_hours, bool force, bool
   return result;
 }
 
+// CREATE TABLE AS SELECT in one commit (added for the lakehouse's SQL, which must match Delta's
+// CTAS: version 0 holds the rows).
+Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
+    const TableEnv& env, const std::string& root, const std::string& name,
+    const std::string& select_sql, const std::vector<std::string>& partition_columns,
+    const WriteOptions& options, CommitResult* result) {
+  std::unique_ptr<DeltaTable> table(new DeltaTable(env, root));
+  if (table->log_.Exists()) {
+    return Status::AlreadyExists("a Delta table already exists at " + table->root_);
+  }
+  DEW_ASSIGN_OR_RETURN(Schema schema, QuerySchema(env.con, select_sql));
+  std::set<std::string> seen;
+  for (const auto& field : schema.fields()) {
+    if (!seen.insert(Lower(field.name)).second) {
+      return Status::InvalidArgument("column '" + field.name + "' appears twice in table " + name);
+    }
+  }
+  Metadata metadata;
+  std::set<std::string> partitions;
+  for (const auto& p : partition_columns) {
+    const Field* field = schema.Find(p);
+    if (field == nullptr) {
+      return Status::InvalidArgument("partition column '" + p + "' is not a column of table " +
+                                     name);
+    }
+    if (!IsPrimitive(field->type)) {
+      return Status::InvalidArgument("partition column '" + p + "' of table " + name +
+                                     " must have a primitive type, not " + field->type);
+    }
+    if (!partitions.insert(Lower(p)).second) {
+      return Status::InvalidArgument("partition column '" + p + "' is listed twice");
+    }
+    metadata.partition_columns.push_back(field->name);
+  }
+  if (partitions.size() == schema.fields().size()) {
+    return Status::InvalidArgument("table " + name +
+                                   " needs at least one column that is not a partition column");
+  }
+  metadata.id = env.ids->NewUuid();
+  metadata.name = name;
+  metadata.schema_string = schema.ToDeltaJson();
+  metadata.created_time = env.clock->NowMillis();
+
+  Snapshot empty;
+  empty.table_root = table->root_;
+  empty.metadata = metadata;
+  empty.schema = schema;
+  TableWriter writer(table->env_, table->root_, table->log_);
+  DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, schema, schema));
+  DEW_RETURN_IF_ERROR(env.fs->CreateDirs(table->log_.log_dir()));
+  DEW_ASSIGN_OR_RETURN(WrittenFiles written, writer.WriteFiles(aligned, empty, schema));
+  PendingCommit pending;
+  pending.read_version = -1;
+  pending.written_files = written.abs_paths;
+  pending.actions.protocol = Protocol{1, 2};
+  pending.actions.metadata = metadata;
+  pending.actions.adds = std::move(written.adds);
+  CommitInfo info = writer.NewCommitInfo("CREATE TABLE AS SELECT", options, -1, false);
+  info.operation_parameters["isManaged"] = "false";
+  info.operation_parameters["partitionBy"] = JsonArray(metadata.partition_columns);
+  info.operation_parameters["properties"] = "{}";
+  info.operation_metrics["numFiles"] = std::to_string(pending.actions.adds.size());
+  info.operation_metrics["numOutputRows"] = std::to_string(written.rows);
+  int64_t bytes = 0;
+  for (const auto& a : pending.actions.adds) bytes += a.size;
+  info.operation_metrics["numOutputBytes"] = std::to_string(bytes);
+  pending.actions.commit_info = info;
+  WriteOptions once = options;
+  once.max_commit_attempts = 1;  // a lost race for version 0 means the table exists
+  auto committed = writer.Commit(&pending, once);
+  if (!committed.ok()) {
+    if (committed.status().IsConflict()) {
+      return Status::AlreadyExists("a Delta table already exists at " + table->root_);
+    }
+    return committed.status();
+  }
+  if (result != nullptr) {
+    *result = *committed;
+    result->rows_added = written.rows;
+  }
+  return table;
+}
+
 }  // namespace dew::lake

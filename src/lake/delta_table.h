@@ -71,6 +71,14 @@ class DeltaTable {
                                                     const std::string& name, const Schema& schema,
                                                     const std::vector<std::string>& partition_columns,
                                                     const WriteOptions& options);
+  //! Creates a table holding the rows of `select_sql`, its schema the query's, in one commit
+  //! (version 0: protocol, metaData, the data files, commitInfo CREATE TABLE AS SELECT), as
+  //! Delta's CTAS does. AlreadyExists when `root` already holds a Delta log (also when another
+  //! writer creates it first); the files written are then removed. Fills `result` when given.
+  static Result<std::unique_ptr<DeltaTable>> CreateAs(
+      const TableEnv& env, const std::string& root, const std::string& name,
+      const std::string& select_sql, const std::vector<std::string>& partition_columns,
+      const WriteOptions& options, CommitResult* result = nullptr);
   //! Opens an existing table; NotFound when `root` has no Delta log.
   static Result<std::unique_ptr<DeltaTable>> Open(const TableEnv& env, const std::string& root);
 

@@ -192,28 +192,18 @@ Result<LoadResult> FileLoader::Load(const LoadRequest& request) {
   w.parameters["source_file"] = request.path;
   w.parameters["format"] = format;
   w.parameters["mode"] = request.overwrite ? "overwrite" : "append";
-  std::unique_ptr<DeltaTable> delta;
+  Result<CommitResult> commit = Status::Internal("no write");
   if (lake_->Exists(table)) {
-    DEW_ASSIGN_OR_RETURN(delta, lake_->OpenTable(table));
+    DEW_ASSIGN_OR_RETURN(auto delta, lake_->OpenTable(table));
+    commit =
+        request.overwrite ? delta->Overwrite(select, std::nullopt, w) : delta->Append(select, w);
   } else {
-    auto schema = lake_->QuerySchema(select);
-    if (!schema.ok()) return explain(schema.status());
-    DEW_ASSIGN_OR_RETURN(delta, lake_->CreateTable(table, *schema, {"_ingest_date"}));
+    // The first load creates the table and its rows in one commit; a failure leaves nothing.
     result.created = true;
+    commit = lake_->CreateTableAs(table, select, {"_ingest_date"}, w);
   }
-  auto commit =
-      request.overwrite ? delta->Overwrite(select, std::nullopt, w) : delta->Append(select, w);
-  if (!commit.ok()) {
-    if (result.created) {
-      // Leave no empty table behind a failed first load, unless someone wrote to it meanwhile.
-      auto latest = delta->log().LatestVersion();
-      delta.reset();
-      if (latest.ok() && *latest == 0) (void)lake_->DropTable(table);
-    }
-    return explain(commit.status());
-  }
+  if (!commit.ok()) return explain(commit.status());
   result.commit = *commit;
-  delta.reset();
   DEW_RETURN_IF_ERROR(lake_->RefreshView(table));
   return result;
 }

@@ -319,6 +319,20 @@ Result<std::unique_ptr<DeltaTable>> Lakehouse::CreateTable(
   return DeltaTable::Create(Env(), TableRoot(table), table.name, schema, canonical, w);
 }
 
+Result<CommitResult> Lakehouse::CreateTableAs(const TableName& table, const std::string& select_sql,
+                                              const std::vector<std::string>& partitions,
+                                              const WriteOptions& options) {
+  DEW_RETURN_IF_ERROR(CheckNamingConvention(table));
+  if (Exists(table)) return Status::AlreadyExists("table " + table.ToString() + " already exists");
+  CommitResult result;
+  auto created = DeltaTable::CreateAs(Env(), TableRoot(table), table.name, select_sql, partitions,
+                                      options, &result);
+  if (!created.ok()) return created.status().WithContext("creating table " + table.ToString());
+  created->reset();
+  DEW_RETURN_IF_ERROR(RefreshView(table));
+  return result;
+}
+
 Status Lakehouse::DropTable(const TableName& table) {
   if (!Exists(table)) return Status::NotFound(UnknownTableMessage(table.ToString()));
   DEW_RETURN_IF_ERROR(con_->Execute("DROP VIEW IF EXISTS " + ViewName(table)));

@@ -88,6 +88,12 @@ class Lakehouse : public TableResolver {
   //! columns exist. AlreadyExists when it exists.
   Result<std::unique_ptr<DeltaTable>> CreateTable(const TableName& table, const Schema& schema,
                                                   const std::vector<std::string>& partitions);
+  //! Creates a table holding the rows of `select_sql` in one commit (DeltaTable::CreateAs)
+  //! after checking the layer's naming convention; refreshes its view. AlreadyExists when it
+  //! exists. `options` carries the provenance (see NewWriteOptions).
+  Result<CommitResult> CreateTableAs(const TableName& table, const std::string& select_sql,
+                                     const std::vector<std::string>& partitions,
+                                     const WriteOptions& options);
   //! Deletes the table's folder (data and history) and its view.
   Status DropTable(const TableName& table);
 

@@ -223,8 +223,7 @@ Result<engine::TextTable> SqlExecutor::CreateTableAs(const LakeStatement& st,
   } else {
     auto schema = Schema::FromDuckDb(cols.names, cols.types);
     if (!schema.ok()) return schema.status().WithContext("CREATE TABLE " + label);
-    DEW_ASSIGN_OR_RETURN(auto table, lake_->CreateTable(name, *schema, st.partition_by));
-    DEW_ASSIGN_OR_RETURN(r, table->Append(query, w));
+    DEW_ASSIGN_OR_RETURN(r, lake_->CreateTableAs(name, query, st.partition_by, w));
   }
   DEW_RETURN_IF_ERROR(lake_->RefreshView(name));
   return WriteSummary(label, exists ? "CREATE OR REPLACE TABLE" : "CREATE TABLE", r.version,

@@ -326,20 +326,21 @@ TEST_F(CliTest, WritesRouteToTheLake) {
 
 TEST_F(CliTest, TimeTravelByVersionTimestampAndPath) {
   InitProject();
-  LoadItems();  // v0 create, v1 load
-  Ok({"sql", "INSERT INTO bronze.raw_test_items BY NAME SELECT 9 AS id, 'i' AS name"});  // v2
-  EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_test_items VERSION AS OF 1"), "3\n");
-  EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_test_items@v2"), "4\n");
-  EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_test_items VERSION AS OF 0"), "0\n");
-  EXPECT_EQ(Csv("SELECT a.id FROM bronze.raw_test_items VERSION AS OF 2 AS a LEFT JOIN "
-                "bronze.raw_test_items VERSION AS OF 1 b ON a.id = b.id WHERE b.id IS NULL"),
+  LoadItems();  // v0: the table and its first rows in one commit
+  Ok({"sql", "INSERT INTO bronze.raw_test_items BY NAME SELECT 9 AS id, 'i' AS name"});  // v1
+  Ok({"sql", "DELETE FROM bronze.raw_test_items WHERE id = 1"});                         // v2
+  EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_test_items VERSION AS OF 0"), "3\n");
+  EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_test_items@v1"), "4\n");
+  EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_test_items"), "3\n");
+  EXPECT_EQ(Csv("SELECT a.id FROM bronze.raw_test_items VERSION AS OF 1 AS a LEFT JOIN "
+                "bronze.raw_test_items VERSION AS OF 0 b ON a.id = b.id WHERE b.id IS NULL"),
             "9\n");
-  // Timestamps: the commit time of version 1, from the history.
+  // Timestamps: the commit time of version 0, from the history.
   auto history =
       nlohmann::json::parse(Ok({"table", "history", "bronze.raw_test_items", "--format", "json"}));
   ASSERT_EQ(history.size(), 3u);
   EXPECT_EQ(history[0]["version"], 2);
-  std::string ts = history[1]["timestamp"];
+  std::string ts = history[2]["timestamp"];
   EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_test_items TIMESTAMP AS OF '" + ts + "'"), "3\n");
   DewRun before = Dew({"sql", "SELECT * FROM bronze.raw_test_items TIMESTAMP AS OF '2001-01-01'"});
   EXPECT_EQ(before.code, 1);
@@ -355,11 +356,11 @@ TEST_F(CliTest, TimeTravelByVersionTimestampAndPath) {
   EXPECT_EQ(Csv("SELECT id FROM delta_scan('" + golden + "', version => 0) ORDER BY id"),
             "0\n1\n2\n3\n4\n");
   EXPECT_EQ(Csv("SELECT id FROM delta_scan('" + golden + "') ORDER BY id"), "5\n7\n9\n");
-  EXPECT_EQ(Csv("SELECT count(*) FROM delta_scan('lake/bronze/raw_test_items', version => 1) t"),
+  EXPECT_EQ(Csv("SELECT count(*) FROM delta_scan('lake/bronze/raw_test_items', version => 0) t"),
             "3\n");
-  std::string v2_ts = history[0]["timestamp"];
+  std::string v1_ts = history[1]["timestamp"];
   EXPECT_EQ(Csv("SELECT count(*) FROM delta_scan('lake/bronze/raw_test_items', timestamp => '" +
-                v2_ts + "')"),
+                v1_ts + "')"),
             "4\n");
   DewRun nopath = Dew({"sql", "SELECT * FROM delta_scan('no/such/table')"});
   EXPECT_EQ(nopath.code, 1);
@@ -397,7 +398,7 @@ TEST_F(CliTest, TableVerbs) {
   EXPECT_EQ(list[0]["layer"], "bronze");
   EXPECT_EQ(list[0]["rows"], 3);
   EXPECT_EQ(list[1]["name"], "silver.items");
-  EXPECT_EQ(list[1]["version"], 2);
+  EXPECT_EQ(list[1]["version"], 1);
   EXPECT_EQ(list[1]["rows"], 2);
   EXPECT_GT(list[1]["size_bytes"].get<int64_t>(), 0);
   auto silver =
@@ -407,7 +408,7 @@ TEST_F(CliTest, TableVerbs) {
   std::string describe = Ok({"table", "describe", "silver.items"});
   EXPECT_NE(describe.find("location:    " + project_ + "/lake/silver/items"), std::string::npos)
       << describe;
-  EXPECT_NE(describe.find("version:     2"), std::string::npos);
+  EXPECT_NE(describe.find("version:     1"), std::string::npos);
   EXPECT_NE(describe.find("id     | BIGINT"), std::string::npos) << describe;
   auto d = nlohmann::json::parse(Ok({"table", "describe", "items", "--format", "json"}));
   EXPECT_EQ(d["table"], "silver.items");
@@ -424,18 +425,18 @@ TEST_F(CliTest, TableVerbs) {
   EXPECT_FALSE(history[0]["user"].is_null());
   EXPECT_EQ(history[0]["run_id"].get<std::string>().size(), 36u);
 
-  // Restore to version 1 (before the delete), as a new commit made by a named run and user.
+  // Restore to version 0 (before the delete), as a new commit made by a named run and user.
   Ok({"--run-id", "run-42", "--user", "alice", "table", "restore", "silver.items", "--version",
-      "1"});
+      "0"});
   EXPECT_EQ(Csv("SELECT count(*) FROM silver.items"), "3\n");
   auto after = nlohmann::json::parse(Ok({"table", "history", "silver.items", "--format", "json"}));
-  EXPECT_EQ(after[0]["version"], 3);
+  EXPECT_EQ(after[0]["version"], 2);
   EXPECT_EQ(after[0]["operation"], "RESTORE");
   EXPECT_EQ(after[0]["user"], "alice");
   EXPECT_EQ(after[0]["run_id"], "run-42");
   DewRun range = Dew({"table", "restore", "silver.items", "--version", "9"});
   EXPECT_EQ(range.code, 1);
-  EXPECT_NE(range.err.find("available versions are 0 to 3"), std::string::npos) << range.err;
+  EXPECT_NE(range.err.find("available versions are 0 to 2"), std::string::npos) << range.err;
 
   // Vacuum: the default retention keeps everything; a short one needs --force.
   EXPECT_NE(Ok({"table", "vacuum", "silver.items"}).find("deleted 0 files"), std::string::npos);
