@@ -161,20 +161,104 @@ std::string RangeText(const LogListing& listing) {
 
 }  // namespace
 
+namespace {
+
+// Where a snapshot's replay starts (a checkpoint, or -1 for version 0) and ends.
+struct ReplayPlan {
+  int64_t base = -1;
+  int64_t target = -1;
+};
+
+// Finds the checkpoint to start from without listing the log when `_last_checkpoint` allows:
+// for the latest version or one after the hint, and for a past version with a checkpoint a few
+// versions below it. Nullopt when the log must be listed.
+std::optional<ReplayPlan> PlanFromHint(FileSystem& fs, const std::string& log_dir,
+                                       std::optional<int64_t> version) {
+  auto hint = ReadLastCheckpoint(fs, log_dir);
+  if (!hint.ok()) return std::nullopt;
+  if ((!version || *version >= *hint) && fs.Exists(JoinPath(log_dir, CheckpointFileName(*hint)))) {
+    int64_t latest = *hint;
+    while (fs.Exists(JoinPath(log_dir, CommitFileName(latest + 1)))) ++latest;
+    if (version && *version > latest) return std::nullopt;
+    return ReplayPlan{*hint, version.value_or(latest)};
+  }
+  if (version && *version >= 0 && *version < *hint) {
+    for (int64_t v = *version; v >= 0 && v > *version - kCheckpointProbes; --v) {
+      if (fs.Exists(JoinPath(log_dir, CheckpointFileName(v)))) return ReplayPlan{v, *version};
+    }
+  }
+  return std::nullopt;
+}
+
+// Plans from a listing of the log: NotFound naming the available range for a version that does
+// not exist or can no longer be rebuilt, Corruption naming the missing commit for a gap.
+Result<ReplayPlan> PlanFromListing(FileSystem& fs, const std::string& log_dir,
+                                   const std::string& table_root, std::optional<int64_t> version) {
+  DEW_ASSIGN_OR_RETURN(LogListing listing, ListLog(fs, log_dir));
+  if (listing.empty()) {
+    return Status::NotFound("no Delta table at " + table_root + " (no commits in _delta_log)");
+  }
+  ReplayPlan plan;
+  plan.target = version.value_or(listing.Latest());
+  if (plan.target < 0 || plan.target > listing.Latest()) {
+    return Status::NotFound("version " + std::to_string(plan.target) + " of table " + table_root +
+                            " does not exist; " + RangeText(listing));
+  }
+  auto cp = listing.checkpoints.upper_bound(plan.target);
+  if (cp != listing.checkpoints.begin()) plan.base = std::prev(cp)->first;
+  for (int64_t v = plan.base + 1; v <= plan.target; ++v) {
+    if (listing.commits.count(v)) continue;
+    if (listing.commits.empty() || v < listing.commits.begin()->first) {
+      return Status::NotFound("version " + std::to_string(plan.target) + " of table " + table_root +
+                              " can no longer be reconstructed (its commits were cleaned up); " +
+                              RangeText(listing));
+    }
+    return Status::Corruption("the log of table " + table_root + " has a gap: commit " +
+                              JoinPath(log_dir, CommitFileName(v)) + " (version " +
+                              std::to_string(v) + ") is missing");
+  }
+  return plan;
+}
+
+Result<Snapshot> ToSnapshot(ReplayState state, const std::string& table_root, int64_t version,
+                            int64_t timestamp_millis) {
+  if (!state.protocol || !state.metadata) {
+    return Status::Corruption("the log of table " + table_root + " up to version " +
+                              std::to_string(version) + " has no " +
+                              (state.protocol ? "metaData" : "protocol") + " action");
+  }
+  if (state.protocol->min_reader_version > 1) {
+    return Status::NotSupported("table " + table_root + " needs Delta reader version " +
+                                std::to_string(state.protocol->min_reader_version) +
+                                "; dew reads version 1");
+  }
+  Snapshot snap;
+  snap.table_root = table_root;
+  snap.version = version;
+  snap.timestamp_millis = timestamp_millis;
+  snap.protocol = *state.protocol;
+  snap.metadata = std::move(*state.metadata);
+  snap.schema = state.schema_history.back();
+  snap.schema_history = std::move(state.schema_history);
+  for (auto& [path, entry] : state.live) {
+    snap.files.push_back(std::move(entry.first));
+    snap.file_schema_index.push_back(entry.second);
+  }
+  for (auto& [path, r] : state.tombstones) snap.tombstones.push_back(std::move(r));
+  snap.app_versions = std::move(state.app_versions);
+  return snap;
+}
+
+}  // namespace
+
 bool DeltaLog::Exists() {
   auto listing = ListLog(*fs_, log_dir());
   return listing.ok() && !listing->empty();
 }
 
 Result<int64_t> DeltaLog::LatestVersion() {
-  // `_last_checkpoint` lets an old table skip listing thousands of commit files: probe forward
-  // from the checkpoint it names instead.
-  auto hint = ReadLastCheckpoint(*fs_, log_dir());
-  if (hint.ok() && fs_->Exists(JoinPath(log_dir(), CheckpointFileName(*hint)))) {
-    int64_t latest = *hint;
-    while (fs_->Exists(JoinPath(log_dir(), CommitFileName(latest + 1)))) ++latest;
-    return latest;
-  }
+  // `_last_checkpoint` lets an old table skip listing thousands of commit files.
+  if (auto fast = PlanFromHint(*fs_, log_dir(), std::nullopt)) return fast->target;
   DEW_ASSIGN_OR_RETURN(LogListing listing, ListLog(*fs_, log_dir()));
   if (listing.empty()) {
     return Status::NotFound("no Delta table at " + table_root_ + " (no commits in _delta_log)");
@@ -196,73 +280,29 @@ Result<CommitActions> DeltaLog::ReadCommit(int64_t version) {
 }
 
 Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
-  // Fast path: start from the checkpoint `_last_checkpoint` names when it covers the version.
-  int64_t base = -1;  // the checkpoint replay starts from, or -1
-  int64_t target = -1;
-  auto hint = ReadLastCheckpoint(*fs_, log_dir());
-  if (hint.ok() && (!version || *version >= *hint) &&
-      fs_->Exists(JoinPath(log_dir(), CheckpointFileName(*hint)))) {
-    int64_t latest = *hint;
-    while (fs_->Exists(JoinPath(log_dir(), CommitFileName(latest + 1)))) ++latest;
-    if (!version || *version <= latest) {
-      base = *hint;
-      target = version.value_or(latest);
-    }
-  } else if (hint.ok() && version && *version >= 0 && *version < *hint) {
-    // A past version: a nearby older checkpoint (dew writes one every 10 commits) saves
-    // listing a log of thousands of files.
-    for (int64_t v = *version; v >= 0 && v > *version - kCheckpointProbes; --v) {
-      if (fs_->Exists(JoinPath(log_dir(), CheckpointFileName(v)))) {
-        base = v;
-        target = *version;
-        break;
-      }
-    }
-  }
-
-  LogListing listing;
-  if (target < 0) {
-    DEW_ASSIGN_OR_RETURN(listing, ListLog(*fs_, log_dir()));
-    if (listing.empty()) {
-      return Status::NotFound("no Delta table at " + table_root_ + " (no commits in _delta_log)");
-    }
-    target = version.value_or(listing.Latest());
-    if (target < 0 || target > listing.Latest()) {
-      return Status::NotFound("version " + std::to_string(target) + " of table " + table_root_ +
-                              " does not exist; " + RangeText(listing));
-    }
-    auto cp = listing.checkpoints.upper_bound(target);
-    if (cp != listing.checkpoints.begin()) base = std::prev(cp)->first;
-    const int64_t first = base + 1;
-    for (int64_t v = first; v <= target; ++v) {
-      if (listing.commits.count(v)) continue;
-      if (listing.commits.empty() || v < listing.commits.begin()->first) {
-        return Status::NotFound("version " + std::to_string(target) + " of table " + table_root_ +
-                                " can no longer be reconstructed (its commits were cleaned up); " +
-                                RangeText(listing));
-      }
-      return Status::Corruption("the log of table " + table_root_ + " has a gap: commit " +
-                                JoinPath(log_dir(), CommitFileName(v)) + " (version " +
-                                std::to_string(v) + ") is missing");
-    }
+  ReplayPlan plan;
+  if (auto fast = PlanFromHint(*fs_, log_dir(), version)) {
+    plan = *fast;
+  } else {
+    DEW_ASSIGN_OR_RETURN(plan, PlanFromListing(*fs_, log_dir(), table_root_, version));
   }
 
   ReplayState state;
-  if (base >= 0) {
-    const std::string source = JoinPath(log_dir(), CheckpointFileName(base));
+  if (plan.base >= 0) {
+    const std::string source = JoinPath(log_dir(), CheckpointFileName(plan.base));
     auto actions = ReadCheckpoint(con_, source);
     if (actions.ok()) {
       DEW_RETURN_IF_ERROR(state.ApplyCheckpoint(std::move(*actions), source));
     } else {
       // An unreadable checkpoint is only a shortcut lost when every commit before it is kept.
-      for (int64_t v = 0; v <= base; ++v) {
+      for (int64_t v = 0; v <= plan.base; ++v) {
         if (!fs_->Exists(JoinPath(log_dir(), CommitFileName(v)))) return actions.status();
       }
-      base = -1;
+      plan.base = -1;
     }
   }
   std::optional<int64_t> target_timestamp;
-  for (int64_t v = base + 1; v <= target; ++v) {
+  for (int64_t v = plan.base + 1; v <= plan.target; ++v) {
     auto actions = ReadCommit(v);
     if (!actions.ok()) {
       if (actions.status().IsNotFound()) {
@@ -272,46 +312,24 @@ Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
       return actions.status();
     }
     DEW_RETURN_IF_ERROR(state.Apply(*actions, JoinPath(log_dir(), CommitFileName(v))));
-    if (v == target && actions->commit_info) target_timestamp = actions->commit_info->timestamp;
+    if (v == plan.target && actions->commit_info) {
+      target_timestamp = actions->commit_info->timestamp;
+    }
   }
   if (!target_timestamp) {
     // The version is the checkpoint itself, or its commit has no commitInfo.timestamp.
-    auto commit = ReadCommit(target);
+    auto commit = ReadCommit(plan.target);
     if (commit.ok() && commit->commit_info && commit->commit_info->timestamp) {
       target_timestamp = commit->commit_info->timestamp;
     } else {
-      auto info = fs_->Stat(JoinPath(log_dir(), CommitFileName(target)));
-      if (!info.ok() && base >= 0) info = fs_->Stat(JoinPath(log_dir(), CheckpointFileName(base)));
+      auto info = fs_->Stat(JoinPath(log_dir(), CommitFileName(plan.target)));
+      if (!info.ok() && plan.base >= 0) {
+        info = fs_->Stat(JoinPath(log_dir(), CheckpointFileName(plan.base)));
+      }
       if (info.ok()) target_timestamp = info->mtime_millis;
     }
   }
-
-  if (!state.protocol || !state.metadata) {
-    return Status::Corruption("the log of table " + table_root_ + " up to version " +
-                              std::to_string(target) + " has no " +
-                              (state.protocol ? "metaData" : "protocol") + " action");
-  }
-  if (state.protocol->min_reader_version > 1) {
-    return Status::NotSupported("table " + table_root_ + " needs Delta reader version " +
-                                std::to_string(state.protocol->min_reader_version) +
-                                "; dew reads version 1");
-  }
-
-  Snapshot snap;
-  snap.table_root = table_root_;
-  snap.version = target;
-  snap.timestamp_millis = target_timestamp.value_or(0);
-  snap.protocol = *state.protocol;
-  snap.metadata = std::move(*state.metadata);
-  snap.schema = state.schema_history.back();
-  snap.schema_history = std::move(state.schema_history);
-  for (auto& [path, entry] : state.live) {
-    snap.files.push_back(std::move(entry.first));
-    snap.file_schema_index.push_back(entry.second);
-  }
-  for (auto& [path, r] : state.tombstones) snap.tombstones.push_back(std::move(r));
-  snap.app_versions = std::move(state.app_versions);
-  return snap;
+  return ToSnapshot(std::move(state), table_root_, plan.target, target_timestamp.value_or(0));
 }
 
 Result<Snapshot> DeltaLog::LoadSnapshotAt(int64_t timestamp_millis) {
