@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -150,6 +151,12 @@ struct PendingCommit {
   std::set<std::string> removed_paths;
   //! Absolute paths of the data files written for this commit, deleted when it cannot commit.
   std::vector<std::string> written_files;
+  //! The snapshot the operation read, and for operations that read rows through a predicate,
+  //! the SQL counting the rows of a scan (its argument) that the predicate would have touched.
+  //! Files a winner added conflict only when that count is not 0; without it any added file
+  //! conflicts.
+  const Snapshot* read_snapshot = nullptr;
+  std::function<std::string(const std::string& scan)> count_matching;
 };
 
 struct WrittenFiles {
@@ -414,10 +421,22 @@ Status TableWriter::CheckWinner(const PendingCommit& pending, int64_t version) {
   if (winner.protocol.has_value()) return conflict("changed the protocol");
   if (winner.metadata.has_value()) return conflict("changed the table's metadata or schema");
   if (pending.kind == TxnKind::kBlindAppend) return Status::OK();
+  std::vector<AddFile> added;
   for (const auto& add : winner.adds) {
-    if (add.data_change) {
-      return conflict("added file " + add.path + " that this operation would have had to read");
-    }
+    if (add.data_change) added.push_back(add);
+  }
+  if (!added.empty()) {
+    const std::string reason =
+        "added file " + added[0].path + " holding rows this operation would have had to read";
+    if (!pending.count_matching || pending.read_snapshot == nullptr) return conflict(reason);
+    // Would our predicate have matched any row the winner added? Scan just those files.
+    Snapshot theirs = *pending.read_snapshot;
+    theirs.files = added;
+    theirs.file_schema_index.clear();  // the schema is unchanged, or metadata conflicted above
+    auto scan = ScanSql(theirs);
+    if (!scan.ok()) return conflict(reason);
+    auto count = con()->QueryScalar(pending.count_matching(*scan));
+    if (!count.ok() || ParseInt(*count) != 0) return conflict(reason);
   }
   for (const auto& remove : winner.removes) {
     if (pending.kind == TxnKind::kRestore && remove.data_change) {
@@ -463,7 +482,7 @@ Result<CommitResult> TableWriter::Commit(PendingCommit* pending, const WriteOpti
       ++version;
     }
   }
-  if (result.version % kCheckpointInterval == 0) {
+  if (result.version > 0 && result.version % kCheckpointInterval == 0) {
     // The commit stands whatever happens here: a missing checkpoint only slows readers down.
     auto snapshot = log_.LoadSnapshot(result.version);
     if (snapshot.ok()) {
@@ -750,6 +769,10 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
   } else {
     const std::string& predicate = *replace_where;
     DEW_RETURN_IF_ERROR(CheckPredicate(env_.con, *merged, predicate, root_));
+    pending.read_snapshot = &snapshot;
+    pending.count_matching = [predicate](const std::string& scan) {
+      return "SELECT count(*) FROM (" + scan + ") AS _dew_t WHERE (" + predicate + ")";
+    };
     DEW_ASSIGN_OR_RETURN(Affected affected, FindAffected(writer, snapshot, predicate));
     rows_removed = affected.rows_matched;
     removed = affected.dropped;
@@ -908,6 +931,13 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
   PendingCommit pending;
   pending.read_version = snapshot.version;
   pending.kind = TxnKind::kReadWrite;
+  // A winner's new rows matter only when they hold one of our keys (the source table still
+  // exists while we commit).
+  pending.read_snapshot = &snapshot;
+  pending.count_matching = [temp, on](const std::string& scan) {
+    return "SELECT count(*) FROM (" + scan + ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +
+           " AS _dew_s ON " + on;
+  };
   if (merged->ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
     Metadata metadata = snapshot.metadata;
     metadata.schema_string = merged->ToDeltaJson();
@@ -965,6 +995,10 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
   PendingCommit pending;
   pending.read_version = snapshot.version;
   pending.kind = TxnKind::kReadWrite;
+  pending.read_snapshot = &snapshot;
+  pending.count_matching = [predicate_sql](const std::string& scan) {
+    return "SELECT count(*) FROM (" + scan + ") AS _dew_t WHERE (" + predicate_sql + ")";
+  };
   int64_t copied = 0;
   if (!affected.rewritten.empty()) {
     DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(SubSnapshot(snapshot, affected.rewritten)));

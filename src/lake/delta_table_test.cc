@@ -701,6 +701,30 @@ TEST_F(DeltaTableTest, RacingDeletesOfTheSameFileConflict) {
   EXPECT_EQ(RowsAt(*table, std::nullopt, "count(*)"), "8");
 }
 
+TEST_F(DeltaTableTest, DeletesOfDifferentPartitionsBothCommit) {
+  Schema schema({Field{"day", "string", true, "{}"}, Field{"id", "long", true, "{}"}});
+  auto table = CreateTable(schema, {"day"});
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table
+                  ->Append("SELECT CASE WHEN range < 5 THEN 'mon' ELSE 'tue' END AS day, "
+                           "range AS id FROM range(10)",
+                           options_)
+                  .ok());
+  TableEnv other_env{FileSystem::Posix(), clock_, con2_.get(), &ids_};
+  auto other = DeltaTable::Open(other_env, root_);
+  ASSERT_TRUE(other.ok());
+  fs_->before_commit = [&] {
+    auto r = (*other)->DeleteWhere("id = 1", options_);  // rewrites the 'mon' file
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  };
+  // Reads and rewrites only the 'tue' file: the winner touched nothing it read.
+  auto r = table->DeleteWhere("id = 7", options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->version, 3);
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(RowsAt(*table, std::nullopt, "id"), "0|2|3|4|5|6|8|9");
+}
+
 TEST_F(DeltaTableTest, MergeConflictsWithConcurrentAppendAndSchemaChange) {
   auto table = CreateTable(IdNameSchema());
   ASSERT_NE(table, nullptr);
@@ -714,6 +738,14 @@ TEST_F(DeltaTableTest, MergeConflictsWithConcurrentAppendAndSchemaChange) {
   auto merge = table->Merge("SELECT 2 AS id, 'm' AS name", {"id"}, options_);
   EXPECT_TRUE(merge.status().IsConflict()) << merge.status().ToString();
   EXPECT_EQ(RowsAt(*table, std::nullopt), "1,a|2,b");
+  // An append of other keys does not collide: the merge rebases.
+  fs_->before_commit = [&] {
+    ASSERT_TRUE((*other)->Append("SELECT 5 AS id, 'e' AS name", options_).ok());
+  };
+  auto rebased = table->Merge("SELECT 1 AS id, 'm' AS name", {"id"}, options_);
+  ASSERT_TRUE(rebased.ok()) << rebased.status().ToString();
+  EXPECT_EQ(rebased->attempts, 2);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,m|2,b|5,e");
 
   WriteOptions evolve = options_;
   evolve.merge_schema = true;
