@@ -173,6 +173,25 @@ TEST_F(DeltaTableTest, CreateWritesVersionZero) {
   EXPECT_NE(bad.status().message().find("nope"), std::string::npos);
 }
 
+TEST_F(DeltaTableTest, CreateAsWritesRowsInVersionZero) {
+  CommitResult result;
+  auto table = DeltaTable::CreateAs(env_, root_, "t",
+                                    "SELECT range AS id, 'p' || (range % 2) AS part FROM range(4)",
+                                    {"part"}, options_, &result);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  EXPECT_EQ(result.version, 0);
+  EXPECT_EQ(result.rows_added, 4);
+  EXPECT_EQ(result.files_added, 2);
+  EXPECT_EQ(RowsAt(**table, 0), "0,p0|1,p1|2,p0|3,p1");
+  EXPECT_EQ(InfoAt(**table, 0).operation, "CREATE TABLE AS SELECT");
+  EXPECT_FALSE(
+      FileSystem::Posix()->Exists(root_ + "/_delta_log/00000000000000000000.checkpoint.parquet"));
+  auto again =
+      DeltaTable::CreateAs(env_, root_, "t", "SELECT 1 AS id, 'x' AS part", {"part"}, options_);
+  EXPECT_TRUE(again.status().IsAlreadyExists()) << again.status().ToString();
+  EXPECT_EQ(RowsAt(**table, std::nullopt), "0,p0|1,p1|2,p0|3,p1");
+}
+
 TEST_F(DeltaTableTest, AppendsAreVisibleAtEachVersion) {
   auto table = CreateTable(IdNameSchema());
   ASSERT_NE(table, nullptr);
