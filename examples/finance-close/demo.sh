@@ -45,10 +45,11 @@ note() { printf '%s-- %s%s\n' "$DIM" "$*" "$RESET"; }
 
 dew() { "$DEW" --project "$DEMO_DIR" "$@"; }
 sql() { dew sql "$@"; }
-# Runs a SQL file of this example, with {{…}} placeholders filled in.
+# Runs a SQL file of this example, with {{…}} placeholders filled in; the rendered copy stays in
+# the project's sql/ folder to be read or re-run.
 sql_file() {
   local rendered
-  rendered="$DEMO_DIR/.dew/demo-sql/$(basename "$1")"
+  rendered="$DEMO_DIR/sql/$1"
   mkdir -p "$(dirname "$rendered")"
   sed -e "s|{{EXPORT_DIR}}|$EXPORT_DIR|g" -e "s|{{COA_CSV}}|$COA_CSV|g" \
     -e "s|{{INVOICES}}|$INVOICES|g" -e "s|{{BILLS}}|$BILLS|g" "$HERE/sql/$1" >"$rendered"
