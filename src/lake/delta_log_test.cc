@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "lake/lake_test_util.h"
 
 namespace dew::lake {
@@ -148,6 +150,34 @@ TEST_F(DeltaLogTest, LosingACommitRaceIsAlreadyExists) {
   EXPECT_EQ(snap->files[0].path, "theirs.parquet");
 }
 
+TEST_F(DeltaLogTest, ConcurrentWritersOfOneVersionHaveOneWinner) {
+  ASSERT_TRUE(log_.WriteCommit(0, CreateCommit()).ok());
+  constexpr int kWriters = 8;
+  std::vector<Status> results(kWriters);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      DeltaLog mine(fs_, dir_.path(), nullptr);
+      CommitActions a = Commit(2000, "WRITE");
+      a.adds = {MakeAdd("w" + std::to_string(i) + ".parquet", 1)};
+      results[i] = mine.WriteCommit(1, a);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int winners = 0;
+  for (const auto& st : results) {
+    if (st.ok()) {
+      ++winners;
+    } else {
+      EXPECT_TRUE(st.IsAlreadyExists()) << st.ToString();
+    }
+  }
+  EXPECT_EQ(winners, 1);
+  auto snap = log_.LoadSnapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  EXPECT_EQ(snap->files.size(), 1u);
+}
+
 TEST_F(DeltaLogTest, RefusesCommitAfterMissingVersion) {
   ASSERT_TRUE(log_.WriteCommit(0, CreateCommit()).ok());
   Status skipped = log_.WriteCommit(2, Commit(1, "WRITE"));
@@ -253,6 +283,21 @@ TEST_F(DeltaLogTest, TimeTravelFindsEveryVersionAmongMany) {
     EXPECT_EQ(at->timestamp_millis, 1000 * (v + 1));
     EXPECT_EQ(log_.LoadSnapshotAt(1000 * (v + 1))->version, v);
   }
+}
+
+TEST_F(DeltaLogTest, TimeTravelFallsBackToFileTimes) {
+  // A foreign writer may leave out commitInfo; the commit file's modification time stands in.
+  WriteRaw(CommitFileName(0),
+           std::string(R"({"protocol":{"minReaderVersion":1,"minWriterVersion":2}})") + "\n" +
+               SerializeCommit(CreateCommit())
+                   .substr(SerializeCommit(CreateCommit()).find("{\"metaData")));
+  auto info = fs_->Stat(JoinPath(log_.log_dir(), CommitFileName(0)));
+  ASSERT_TRUE(info.ok());
+  auto at = log_.LoadSnapshotAt(info->mtime_millis);
+  ASSERT_TRUE(at.ok()) << at.status().ToString();
+  EXPECT_EQ(at->version, 0);
+  EXPECT_EQ(at->timestamp_millis, info->mtime_millis);
+  EXPECT_TRUE(log_.LoadSnapshotAt(info->mtime_millis - 1).status().IsNotFound());
 }
 
 TEST_F(DeltaLogTest, ReadCommitOfMissingVersionIsNotFound) {
