@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -133,7 +134,12 @@ int64_t ParseInt(const std::optional<std::string>& text) {
 bool MinMaxStatsType(const std::string& delta_type) {
   static const std::set<std::string> kTypes = {"byte", "short", "integer",
                                                "long", "date",  "string"};
-  return kTypes.count(delta_type) > 0 || delta_type.rfind("decimal", 0) == 0;
+  if (kTypes.count(delta_type) > 0) return true;
+  // Statistics travel as JSON numbers, read back as doubles: only decimals of up to 15 digits
+  // survive that exactly (a rounded minimum could make a reader skip a file it needs).
+  int precision = 0, scale = 0;
+  return std::sscanf(delta_type.c_str(), "decimal(%d,%d)", &precision, &scale) == 2 &&
+         precision <= 15;
 }
 
 bool IsPrimitive(const std::string& delta_type) {
@@ -177,8 +183,8 @@ class TableWriter {
   CommitInfo NewCommitInfo(const std::string& operation, const WriteOptions& options,
                            int64_t read_version, bool blind_append);
   RemoveFile RemoveOf(const AddFile& add, int64_t now);
-  //! Indexes into snapshot.files of the files whose partition values satisfy `predicate`, or
-  //! nullopt when the predicate reads more than partition columns.
+  //! add.path of the files whose partition values satisfy `predicate`, or nullopt when the
+  //! predicate reads more than partition columns (or the table has none).
   Result<std::optional<std::set<std::string>>> PartitionMatches(const Snapshot& snapshot,
                                                                 const std::string& predicate);
   //! add.path -> rows matching `predicate` in that file (only files with matches).
