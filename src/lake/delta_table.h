@@ -89,7 +89,9 @@ class DeltaTable {
   Result<Snapshot> Latest();
 
   //! Appends the rows of `select_sql` (any DuckDB query). The rows' columns must match the table
-  //! by name (see Schema::Merge); missing nullable columns are written as NULL.
+  //! by name (see Schema::Merge); missing nullable columns are written as NULL. Zero rows still
+  //! make a commit (WRITE without files), so the run shows in the history. Losing the race for a
+  //! version, a blind append retries on top of the winner unless that changed the schema.
   Result<CommitResult> Append(const std::string& select_sql, const WriteOptions& options);
 
   //! Replaces the whole table with the rows of `select_sql`, or, with `replace_where`, only the
@@ -104,6 +106,8 @@ class DeltaTable {
                              const WriteOptions& options);
 
   //! Deletes the rows matching `predicate_sql` (a SQL boolean expression over the columns).
+  //! Only files holding matching rows are rewritten. When no row matches, nothing is committed
+  //! and the result carries the current version with `attempts` 0.
   Result<CommitResult> DeleteWhere(const std::string& predicate_sql, const WriteOptions& options);
 
   //! Makes the table's content equal to `version` again, as a new commit (history is kept).
@@ -111,7 +115,8 @@ class DeltaTable {
 
   //! Deletes files no longer referenced by any version newer than the retention window, and
   //! files never committed (left by killed writers) once older than it. Retention under 168 hours
-  //! is refused with InvalidArgument unless `force`.
+  //! is refused with InvalidArgument unless `force`. Names starting with '_' or '.' (the log,
+  //! _SUCCESS, checksums) are never deleted; emptied partition folders are. Writes no commit.
   Result<VacuumResult> Vacuum(double retention_hours, bool force, bool dry_run);
 
  private:
