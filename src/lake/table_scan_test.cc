@@ -148,6 +148,25 @@ TEST_F(TableScanTest, TimestampPartitionValuesAreUtc) {
   EXPECT_EQ(*table.rows[1][1], "1704096000");  // 08:00 UTC
 }
 
+TEST_F(TableScanTest, QuotesNamesValuesAndPaths) {
+  constexpr const char* kSchema =
+      R"({"type":"struct","fields":[{"name":"my \"odd\" col","type":"long","nullable":true,"metadata":{}},)"
+      R"({"name":"p","type":"string","nullable":true,"metadata":{}}]})";
+  Snapshot snap = MakeSnapshot(kSchema, {"p"});
+  AddTo(&snap, WriteFile("p=it's/o'clock.parquet", "SELECT 5::BIGINT AS \"my \"\"odd\"\" col\"",
+                         {{"p", "it's"}}));
+  AddTo(&snap, WriteFile("p=it's/two.parquet", "SELECT 6::BIGINT AS \"my \"\"odd\"\" col\"",
+                         {{"p", "it's"}}));
+  auto sql = ScanSql(snap, /*with_file_name=*/true);
+  ASSERT_TRUE(sql.ok()) << sql.status().ToString();
+  auto table = Run("SELECT * FROM (" + *sql + ") ORDER BY 1");
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.names[0], "my \"odd\" col");
+  EXPECT_EQ(*table.rows[0][0], "5");
+  EXPECT_EQ(*table.rows[0][1], "it's");
+  EXPECT_EQ(*table.rows[0][2], "p=it%27s/o%27clock.parquet");
+}
+
 TEST_F(TableScanTest, CastsToTheTableType) {
   // A TIMESTAMP column round-trips through Delta's "timestamp" via the field's hint.
   constexpr const char* kSchema =
