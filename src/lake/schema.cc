@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
 
 #include "engine/connection.h"
 
@@ -233,13 +235,37 @@ int IntegerRank(const std::string& sql) {
   return -1;
 }
 
-// Whether values of DuckDB type `from` can be written into a column of type `to` without loss.
+// DECIMAL(p,s) -> {p, s}; integers as the decimals that hold them; nullopt otherwise.
+std::optional<std::pair<int, int>> DecimalShape(const std::string& sql) {
+  static const int kIntegerDigits[] = {3, 5, 10, 19};
+  const int rank = IntegerRank(sql);
+  if (rank >= 0) return std::make_pair(kIntegerDigits[rank], 0);
+  int precision = 0;
+  int scale = 0;
+  char close = 0;
+  if (std::sscanf(sql.c_str(), "DECIMAL(%d,%d%c", &precision, &scale, &close) == 3 &&
+      close == ')') {
+    return std::make_pair(precision, scale);
+  }
+  return std::nullopt;
+}
+
+// Whether values of DuckDB type `from` can be written into a column of type `to` without loss
+// (an INSERT of 75.25, a DECIMAL(4,2), into a DECIMAL(18,2) column; an INTEGER into BIGINT).
 bool Widens(const std::string& from, const std::string& to) {
   if (from == to || from == "\"NULL\"") return true;
   const int from_rank = IntegerRank(from);
   const int to_rank = IntegerRank(to);
   if (from_rank >= 0 && to_rank >= 0) return from_rank <= to_rank;
-  return from == "FLOAT" && to == "DOUBLE";
+  if (to == "DOUBLE") return from == "FLOAT" || (from_rank >= 0 && from_rank <= 2);
+  const auto from_decimal = DecimalShape(from);
+  const auto to_decimal = DecimalShape(to);
+  if (from_decimal && to_decimal && to_rank < 0) {
+    const int from_integer_digits = from_decimal->first - from_decimal->second;
+    const int to_integer_digits = to_decimal->first - to_decimal->second;
+    return to_decimal->second >= from_decimal->second && to_integer_digits >= from_integer_digits;
+  }
+  return false;
 }
 
 }  // namespace

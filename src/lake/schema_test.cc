@@ -133,6 +133,27 @@ TEST_F(SchemaTest, MergeAddsNullableColumnsOnlyWhenAsked) {
   EXPECT_TRUE(table->Merge(*small, false).ok());
 }
 
+TEST_F(SchemaTest, MergeAcceptsLosslessWidening) {
+  auto table =
+      SchemaOf("SELECT 1::BIGINT a, 1.5::DECIMAL(18,2) b, 1.0::DOUBLE c, 1::DECIMAL(12,0) d");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  for (const std::string ok :
+       {"SELECT 1::TINYINT a, 75.25 b, 1::INTEGER c, 7::INTEGER d",
+        "SELECT 1::SMALLINT a, 1::INTEGER b, 1::FLOAT c, 7::DECIMAL(5,0) d"}) {
+    auto incoming = SchemaOf(ok);
+    ASSERT_TRUE(incoming.ok()) << incoming.status().ToString();
+    auto merged = table->Merge(*incoming, false);
+    EXPECT_TRUE(merged.ok()) << ok << ": " << merged.status().ToString();
+  }
+  for (const std::string bad :
+       {"SELECT 1.5::DOUBLE a", "SELECT 1.555::DECIMAL(5,3) b", "SELECT 1::BIGINT c",
+        "SELECT 1::BIGINT d", "SELECT 1::DECIMAL(20,0) b"}) {
+    auto incoming = SchemaOf(bad);
+    ASSERT_TRUE(incoming.ok()) << incoming.status().ToString();
+    EXPECT_FALSE(table->Merge(*incoming, false).ok()) << bad;
+  }
+}
+
 TEST_F(SchemaTest, MergeTypeMismatchNamesColumnAndBothTypes) {
   auto table = SchemaOf("SELECT 1::BIGINT id, TIMESTAMP '2024-01-01' ts");
   auto text_id = SchemaOf("SELECT 'x' id");
