@@ -90,6 +90,23 @@ TEST_F(ConformanceTest, LogWrittenByDeltaLogWithCheckpointPasses) {
   EXPECT_TRUE(st.ok()) << st.ToString();
 }
 
+TEST_F(ConformanceTest, CleanedUpLogStartsAtACheckpoint) {
+  WriteGoodLog();
+  DeltaLog log(fs_, dir_.path(), engine_.con.get());
+  auto snap = log.LoadSnapshot();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_TRUE(log.WriteCheckpoint(*snap).ok());
+  WriteCommit(2, {kInfo, Remove("p=a/f2.parquet")});
+  for (int v : {0, 1}) {
+    ASSERT_TRUE(fs_->RemoveFile(JoinPath(dir_.path(), "_delta_log/" + CommitFileName(v))).ok());
+  }
+  Status st = ValidateDeltaLog(*fs_, dir_.path(), engine_.con.get());
+  EXPECT_TRUE(st.ok()) << st.ToString();
+
+  ASSERT_TRUE(fs_->RemoveFile(JoinPath(dir_.path(), "_delta_log/" + CheckpointFileName(1))).ok());
+  ExpectProblem({"commits start at version 2 with no checkpoint at version 1"});
+}
+
 TEST_F(ConformanceTest, Gap) {
   WriteGoodLog();
   WriteCommit(3, {kInfo});
