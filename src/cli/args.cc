@@ -38,14 +38,12 @@ Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
         if (s.name == name) spec = &s;
       }
     } else {
-      if (a.size() != 2) {
-        // A negative number is a value, not an option.
-        if (std::isdigit(static_cast<unsigned char>(a[1]))) {
-          out.positional.push_back(a);
-          continue;
-        }
-        return Status::InvalidArgument("unknown option '" + a + "'");
+      // A negative number is a value, not an option.
+      if (std::isdigit(static_cast<unsigned char>(a[1]))) {
+        out.positional.push_back(a);
+        continue;
       }
+      if (a.size() != 2) return Status::InvalidArgument("unknown option '" + a + "'");
       for (const auto& s : specs) {
         if (s.short_name == a[1]) spec = &s;
       }

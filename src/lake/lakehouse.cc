@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <tuple>
 
 #include "engine/query_result.h"
 #include "lake/delta_log.h"
@@ -245,19 +246,21 @@ std::string Lakehouse::UnknownTableMessage(const std::string& requested) {
            "layer.name AS …)";
   }
   const std::string bare = requested.substr(requested.find('.') + 1);
-  std::vector<std::pair<size_t, std::string>> scored;
+  // Closest by name first; among equals, the one whose layer also matches.
+  std::vector<std::tuple<size_t, size_t, std::string>> scored;
   for (const TableName& t : *tables) {
     std::string q = t.ToString();
-    size_t d = std::min(EditDistance(requested, q), EditDistance(bare, t.name));
+    size_t full = EditDistance(requested, q);
+    size_t d = std::min(full, EditDistance(bare, t.name));
     size_t limit = std::max<size_t>(2, bare.size() / 3);
     bool contains = bare.size() >= 3 && t.name.find(bare) != std::string::npos;
-    if (d <= limit || contains) scored.emplace_back(contains ? std::min<size_t>(d, 1) : d, q);
+    if (d <= limit || contains) scored.emplace_back(contains ? std::min<size_t>(d, 1) : d, full, q);
   }
   std::sort(scored.begin(), scored.end());
   if (!scored.empty()) {
     msg += "; did you mean ";
     for (size_t i = 0; i < scored.size() && i < 5; i++) {
-      msg += (i ? ", " : "") + scored[i].second;
+      msg += (i ? ", " : "") + std::get<2>(scored[i]);
     }
     return msg + "?";
   }
