@@ -1,8 +1,10 @@
 #include "cli/command_context.h"
 
 #include <pwd.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 
 #include "core/clock.h"
@@ -21,7 +23,28 @@ std::string DefaultUser() {
   return "unknown";
 }
 
+std::atomic<engine::Connection*> g_interruptible{nullptr};
+
+void OnInterrupt(int) {
+  engine::Connection* con = g_interruptible.load();
+  if (con != nullptr) con->Interrupt();  // sets a flag DuckDB polls; safe in a handler
+}
+
 }  // namespace
+
+InterruptGuard::InterruptGuard(engine::Connection* con) {
+  g_interruptible.store(con);
+  struct sigaction sa = {};
+  sa.sa_handler = OnInterrupt;
+  sa.sa_flags = SA_RESETHAND;  // the second Ctrl-C gets the default action
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+InterruptGuard::~InterruptGuard() {
+  signal(SIGINT, SIG_DFL);
+  g_interruptible.store(nullptr);
+}
 
 const std::vector<OptionSpec>& GlobalOptionSpecs() {
   static const std::vector<OptionSpec> kSpecs = {

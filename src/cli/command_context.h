@@ -59,6 +59,17 @@ class CommandContext {
   std::shared_ptr<FileSystem> fs_;
 };
 
+//! While alive, Ctrl-C (SIGINT) interrupts the query running on `con` instead of killing the
+//! process, so a write stops before its commit and the lake stays at its last version; a
+//! second Ctrl-C ends the process. One at a time.
+class InterruptGuard {
+ public:
+  explicit InterruptGuard(engine::Connection* con);
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+};
+
 //! A verb: runs with its arguments (after the verb name); returns an exit code or an error.
 using VerbFn = Status (*)(CommandContext& ctx, const std::vector<std::string>& args);
 

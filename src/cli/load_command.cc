@@ -45,6 +45,7 @@ Status RunLoad(CommandContext& ctx, const std::vector<std::string>& args) {
   req.stream = parsed.Get("stream");
   DEW_ASSIGN_OR_RETURN(OutputFormat format, ctx.Format());
   DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
+  InterruptGuard interrupt(&lakehouse->connection());
   lake::FileLoader loader(lakehouse.get());
   DEW_ASSIGN_OR_RETURN(lake::LoadResult r, loader.Load(req));
   engine::TextTable t;

@@ -49,6 +49,7 @@ Status RunSql(CommandContext& ctx, const std::vector<std::string>& args) {
   }
   DEW_ASSIGN_OR_RETURN(OutputFormat format, ctx.Format());
   DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
+  InterruptGuard interrupt(&lakehouse->connection());
   lake::SqlExecutor executor(lakehouse.get());
   DEW_ASSIGN_OR_RETURN(lake::StatementOutput output, executor.Run(sql));
   ResultWriter writer(format, ctx.out());
