@@ -244,8 +244,12 @@ Result<std::string> TableWriter::StatsQuery(const std::vector<std::string>& file
 Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
                                              const Snapshot& snapshot, const Schema& schema) {
   const auto& partition_columns = snapshot.metadata.partition_columns;
+  // Every file of this write carries the same prefix, so that a COPY failing half-way (bad
+  // input, interrupt) can remove the files it already wrote.
+  const std::string write_id = env_.ids->NewUuid().substr(0, 8);
   std::string sql = "COPY (" + select_sql + ") TO " + SqlString(root_) +
-                    " (FORMAT parquet, RETURN_FILES true, FILENAME_PATTERN 'part-{uuid}', "
+                    " (FORMAT parquet, RETURN_FILES true, FILENAME_PATTERN 'part-" + write_id +
+                    "-{uuid}', "
                     "OVERWRITE_OR_IGNORE";
   if (partition_columns.empty()) {
     sql += std::string(", FILE_SIZE_BYTES '") + kTargetFileSize + "'";
@@ -258,15 +262,27 @@ Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
     sql += ")";
   }
   sql += ")";
-  DEW_ASSIGN_OR_RETURN(auto copied, con()->QueryText(sql));
-  if (copied.rows.size() != 1 || copied.rows[0].size() < 2) {
+  auto copied = con()->QueryText(sql);
+  if (!copied.ok()) {
+    auto files = env_.fs->ListRecursive(root_);
+    if (files.ok()) {
+      const std::string marker = "part-" + write_id + "-";
+      for (const auto& f : *files) {
+        const size_t slash = f.name.rfind('/');
+        const std::string base = slash == std::string::npos ? f.name : f.name.substr(slash + 1);
+        if (base.rfind(marker, 0) == 0) DeleteWritten({JoinPath(root_, f.name)});
+      }
+    }
+    return copied.status();
+  }
+  if (copied->rows.size() != 1 || copied->rows[0].size() < 2) {
     return Status::Internal("COPY into " + root_ + " returned no file list");
   }
   WrittenFiles out;
-  out.rows = ParseInt(copied.rows[0][0]);
+  out.rows = ParseInt(copied->rows[0][0]);
   // Files is a list printed as "[/root/a, /root/b]"; every element starts with the root and
   // DuckDB percent-encodes partition values, so ", <root>/" separates elements unambiguously.
-  std::string text = copied.rows[0][1].value_or("[]");
+  std::string text = copied->rows[0][1].value_or("[]");
   if (text.size() >= 2) text = text.substr(1, text.size() - 2);
   const std::string prefix = root_ + "/";
   const std::string separator = ", " + prefix;

@@ -299,6 +299,23 @@ TEST_F(DeltaTableTest, EmptyAppendCommitsWithoutFiles) {
   for (const auto& f : *files) EXPECT_EQ(f.name.rfind("_delta_log/", 0), 0u) << f.name;
 }
 
+TEST_F(DeltaTableTest, FailedWriteLeavesNoFiles) {
+  Schema schema({Field{"id", "long", true, "{}"}, Field{"p", "long", true, "{}"}});
+  auto table = CreateTable(schema, {"p"});
+  ASSERT_NE(table, nullptr);
+  // Fails after DuckDB has written the files of several partitions.
+  auto r = table->Append(
+      "SELECT range AS id, CASE WHEN range = 900000 THEN error('boom') ELSE range % 4 END AS p "
+      "FROM range(1000000)",
+      options_);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("boom"), std::string::npos) << r.status().ToString();
+  auto files = FileSystem::Posix()->ListRecursive(root_);
+  ASSERT_TRUE(files.ok());
+  for (const auto& f : *files) EXPECT_EQ(f.name.rfind("_delta_log/", 0), 0u) << f.name;
+  EXPECT_EQ(table->Latest()->version, 0);
+}
+
 TEST_F(DeltaTableTest, SchemaEvolutionNeedsMergeSchemaAndRefusesTypeChanges) {
   auto table = CreateTable(IdNameSchema());
   ASSERT_NE(table, nullptr);
