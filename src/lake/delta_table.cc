@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -580,6 +582,73 @@ Result<std::map<std::string, int64_t>> TableWriter::FilesMatching(const Snapshot
   return out;
 }
 
+// Compares a statistics value (JSON) with a value printed by DuckDB, for a column of a type
+// MinMaxStatsType accepts. nullopt when they cannot be compared.
+std::optional<int> CompareStat(const json& stat, const std::string& value,
+                               const std::string& delta_type) {
+  if (delta_type == "string" || delta_type == "date") {
+    if (!stat.is_string()) return std::nullopt;
+    const int c = stat.get<std::string>().compare(value);
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  if (!stat.is_number()) return std::nullopt;
+  if (stat.is_number_integer() && value.find_first_of(".eE") == std::string::npos) {
+    errno = 0;
+    char* end = nullptr;
+    const long long v = std::strtoll(value.c_str(), &end, 10);
+    if (errno != 0 || end == value.c_str() || *end != '\0') return std::nullopt;
+    const long long st = stat.get<long long>();
+    return st < v ? -1 : (st > v ? 1 : 0);
+  }
+  char* end = nullptr;
+  const long double v = std::strtold(value.c_str(), &end);
+  if (end == value.c_str() || *end != '\0') return std::nullopt;
+  const long double st = stat.get<double>();
+  return st < v ? -1 : (st > v ? 1 : 0);
+}
+
+// The add.path of the files a merge must scan for the source's keys: with one key column,
+// files whose min/max statistics exclude every source key are skipped; files without usable
+// statistics are always scanned.
+Result<std::set<std::string>> FilesInKeyRange(Connection* con, const Snapshot& snapshot,
+                                              const std::vector<std::string>& keys,
+                                              const std::string& source_table) {
+  std::set<std::string> all;
+  for (const auto& f : snapshot.files) all.insert(f.path);
+  if (keys.size() != 1 || all.empty()) return all;
+  const Field* field = snapshot.schema.Find(keys[0]);
+  if (field == nullptr || !MinMaxStatsType(field->type)) return all;
+  DEW_ASSIGN_OR_RETURN(auto range, con->QueryText("SELECT CAST(min(" + SqlIdent(keys[0]) +
+                                                  ") AS VARCHAR), CAST(max(" + SqlIdent(keys[0]) +
+                                                  ") AS VARCHAR) FROM " + SqlIdent(source_table)));
+  if (range.rows.size() != 1) return all;
+  const auto& low = range.rows[0][0];
+  const auto& high = range.rows[0][1];
+  if (!low.has_value() || !high.has_value()) return std::set<std::string>();  // only NULL keys
+  std::set<std::string> out;
+  for (const auto& f : snapshot.files) {
+    json stats = json::parse(f.stats, nullptr, /*allow_exceptions=*/false);
+    const json* file_min = nullptr;
+    const json* file_max = nullptr;
+    if (stats.is_object() && stats.contains("minValues") && stats.contains("maxValues") &&
+        stats["minValues"].is_object() && stats["maxValues"].is_object()) {
+      auto mn = stats["minValues"].find(field->name);
+      auto mx = stats["maxValues"].find(field->name);
+      if (mn != stats["minValues"].end()) file_min = &*mn;
+      if (mx != stats["maxValues"].end()) file_max = &*mx;
+    }
+    if (file_min != nullptr && file_max != nullptr) {
+      auto max_below = CompareStat(*file_max, *low, field->type);
+      auto min_above = CompareStat(*file_min, *high, field->type);
+      if (max_below.has_value() && min_above.has_value() && (*max_below < 0 || *min_above > 0)) {
+        continue;  // every key of this file lies outside the source's range
+      }
+    }
+    out.insert(f.path);
+  }
+  return out;
+}
+
 // Checks `predicate` is a valid boolean expression over the table's columns.
 Status CheckPredicate(Connection* con, const Schema& schema, const std::string& predicate,
                       const std::string& root) {
@@ -923,8 +992,11 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
   int64_t target_matched = 0;
   int64_t source_matched = 0;
   std::string to_write = "SELECT * FROM " + SqlIdent(temp);
-  if (!snapshot.files.empty()) {
-    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, /*with_file_name=*/true));
+  DEW_ASSIGN_OR_RETURN(std::set<std::string> candidates,
+                       FilesInKeyRange(env_.con, snapshot, key_names, temp));
+  if (!candidates.empty()) {
+    DEW_ASSIGN_OR_RETURN(std::string scan,
+                         ScanSql(SubSnapshot(snapshot, candidates), /*with_file_name=*/true));
     DEW_ASSIGN_OR_RETURN(auto matches,
                          env_.con->QueryText("SELECT _dew_t._dew_file, count(*) FROM (" + scan +
                                              ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +

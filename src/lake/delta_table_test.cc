@@ -450,6 +450,27 @@ TEST_F(DeltaTableTest, MergeUpsertsByKey) {
   EXPECT_EQ(RowsAt(**table2, std::nullopt), "1,a");
 }
 
+TEST_F(DeltaTableTest, MergeSkipsFilesOutsideTheKeyRangeOnly) {
+  Schema schema({Field{"code", "string", true, "{}"}, Field{"v", "long", true, "{}"}});
+  auto table = CreateTable(schema);
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append("SELECT * FROM (VALUES ('a', 1), ('m', 1)) t(code, v)", options_).ok());
+  ASSERT_TRUE(table->Append("SELECT * FROM (VALUES ('n', 1), ('z', 1)) t(code, v)", options_).ok());
+  auto nulls = table->Append("SELECT NULL::VARCHAR AS code, 1 AS v", options_);
+  ASSERT_TRUE(nulls.ok()) << nulls.status().ToString();
+  // 'c' lies inside the first file's range without being in it; 'z' is the second's maximum.
+  auto r = table->Merge("SELECT * FROM (VALUES ('c', 2), ('z', 2), (NULL, 2)) t(code, v)", {"code"},
+                        options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rows_removed, 1);
+  EXPECT_EQ(r->files_removed, 1);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "a,1|c,2|m,1|n,1|z,2|NULL,1|NULL,2");
+  auto only_null = table->Merge("SELECT NULL::VARCHAR AS code, 3 AS v", {"code"}, options_);
+  ASSERT_TRUE(only_null.ok()) << only_null.status().ToString();
+  EXPECT_EQ(only_null->files_removed, 0);
+  EXPECT_EQ(RowsAt(*table, std::nullopt, "count(*)"), "8");
+}
+
 TEST_F(DeltaTableTest, DeleteRewritesOnlyMatchingFiles) {
   auto table = CreateTable(IdNameSchema());
   ASSERT_NE(table, nullptr);
