@@ -7,7 +7,7 @@ namespace dew::cli {
 Status RunLoad(CommandContext& ctx, const std::vector<std::string>& args) {
   const std::string usage =
       "dew load FILE TABLE [--format csv|json|parquet] [--mode append|overwrite] [--source S] "
-      "[--stream S]";
+      "[--stream S] [--merge-schema]";
   DEW_ASSIGN_OR_RETURN(
       ParsedArgs parsed,
       ParseVerbArgs(
@@ -17,7 +17,8 @@ Status RunLoad(CommandContext& ctx, const std::vector<std::string>& args) {
             "from the extension)"},
            {"mode", 0, true, "MODE", "append (default) or overwrite"},
            {"source", 0, true, "S", "_source value (default: from raw_<source>_<stream>)"},
-           {"stream", 0, true, "S", "_stream value (default: from raw_<source>_<stream>)"}},
+           {"stream", 0, true, "S", "_stream value (default: from raw_<source>_<stream>)"},
+           {"merge-schema", 0, false, "", "let the file add new columns to the table"}},
           usage,
           "Loads FILE (a path or a glob) into the bronze table TABLE "
           "(bronze.raw_<source>_<stream>),\ncreating it (partitioned by _ingest_date) "
@@ -43,11 +44,18 @@ Status RunLoad(CommandContext& ctx, const std::vector<std::string>& args) {
   req.overwrite = mode == "overwrite";
   req.source = parsed.Get("source");
   req.stream = parsed.Get("stream");
+  req.merge_schema = parsed.Has("merge-schema");
   DEW_ASSIGN_OR_RETURN(OutputFormat format, ctx.Format());
   DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
   InterruptGuard interrupt(&lakehouse->connection());
   lake::FileLoader loader(lakehouse.get());
-  DEW_ASSIGN_OR_RETURN(lake::LoadResult r, loader.Load(req));
+  auto loaded = loader.Load(req);
+  if (!loaded.ok()) {
+    const Status& s = loaded.status();
+    if (s.message().find("merge_schema") == std::string::npos) return s;
+    return s.WithContext("pass --merge-schema to add the new columns");
+  }
+  const lake::LoadResult& r = *loaded;
   engine::TextTable t;
   auto type = [](engine::TypeId id) {
     engine::LogicalType lt;

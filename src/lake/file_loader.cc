@@ -181,14 +181,22 @@ Result<LoadResult> FileLoader::Load(const LoadRequest& request) {
     if (msg.find("No files found that match the pattern") != std::string::npos) {
       return Status::NotFound("no input files match " + request.path);
     }
-    if (format == "csv") return DiagnoseCsv(error, path, request.path, delimiter);
-    return Status(error).WithContext("loading " + request.path + " as " + format);
+    // Reader failures get a position; others (a schema that does not fit the table, a lost
+    // commit race) are not the file's fault and keep their own message.
+    const bool reader_error = msg.find("CSV") != std::string::npos ||
+                              msg.find("sniff") != std::string::npos ||
+                              msg.find("Conversion Error") != std::string::npos;
+    if (format == "csv" && reader_error) {
+      return DiagnoseCsv(error, path, request.path, delimiter);
+    }
+    return Status(error).WithContext("loading " + request.path + " into " + table.ToString());
   };
 
   LoadResult result;
   result.table = table;
   result.format = format;
   WriteOptions w = lake_->NewWriteOptions();
+  w.merge_schema = request.merge_schema;
   w.parameters["source_file"] = request.path;
   w.parameters["format"] = format;
   w.parameters["mode"] = request.overwrite ? "overwrite" : "append";

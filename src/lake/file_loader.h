@@ -21,6 +21,7 @@ struct LoadRequest {
   bool overwrite = false;  //!< replace the table's rows instead of appending
   std::string source;      //!< _source; empty: <source> of the table name
   std::string stream;      //!< _stream; empty: <stream> of the table name
+  bool merge_schema = false;  //!< let the file add new (nullable) columns to the table
 };
 
 struct LoadResult {

@@ -45,6 +45,25 @@ std::string ColumnList(const Schema& schema) {
   return out;
 }
 
+// DuckDB's "LINE 1: …" excerpt points into the SQL dew generated for a write, not the user's.
+Status WithoutSqlContext(const Status& s) {
+  size_t at = s.message().find("\n\nLINE ");
+  if (at == std::string::npos) return s;
+  std::string msg = s.message().substr(0, at);
+  switch (s.code()) {
+    case Status::Code::kNotFound:
+      return Status::NotFound(msg);
+    case Status::Code::kIOError:
+      return Status::IOError(msg);
+    case Status::Code::kInterrupted:
+      return Status::Interrupted(msg);
+    case Status::Code::kConflict:
+      return Status::Conflict(msg);
+    default:
+      return Status::InvalidArgument(msg);
+  }
+}
+
 }  // namespace
 
 engine::TextTable WriteSummary(const std::string& table, const std::string& operation,
@@ -81,7 +100,9 @@ Result<StatementOutput> SqlExecutor::RunStatement(const std::string& statement,
   DEW_ASSIGN_OR_RETURN(LakeStatement st, ParseStatement(statement, *lake_));
   StatementOutput out;
   if (st.kind != StatementKind::kPassThrough) {
-    DEW_ASSIGN_OR_RETURN(out.table, RunWrite(st));
+    auto table = RunWrite(st);
+    if (!table.ok()) return WithoutSqlContext(table.status());
+    out.table = std::move(*table);
     return out;
   }
   engine::Connection& con = lake_->connection();
@@ -281,7 +302,8 @@ Result<std::string> SqlExecutor::ConformInsert(const LakeStatement& st, const Ta
   }
   std::string aliases, select;
   for (size_t i = 0; i < cols.names.size(); i++) {
-    std::string src = "_c" + std::to_string(i);
+    // Naming the positional columns after their targets makes cast errors name the column.
+    std::string src = SqlIdent(targets[i]->name);
     aliases += (i ? ", " : "") + src;
     DEW_ASSIGN_OR_RETURN(std::string type, DuckDbTypeOf(*targets[i]));
     select += (i ? ", " : "") + std::string("CAST(") + src + " AS " + type + ") AS " +

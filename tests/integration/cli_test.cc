@@ -176,6 +176,14 @@ TEST_F(CliTest, LoadsCsvJsonAndParquetWithLineage) {
   EXPECT_EQ(Csv("SELECT count(*), count(DISTINCT _run_id) FROM bronze.raw_test_items"), "6,2\n");
   Ok({"load", "items.csv", "bronze.raw_test_items", "--mode", "overwrite"});
   EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_test_items"), "3\n");
+  // New columns need --merge-schema.
+  WriteText(project_ + "/wider.csv", "id,name,amount,note\n8,h,1.5,late\n");
+  DewRun narrow = Dew({"load", "wider.csv", "bronze.raw_test_items"});
+  EXPECT_EQ(narrow.code, 1);
+  EXPECT_NE(narrow.err.find("--merge-schema"), std::string::npos) << narrow.err;
+  EXPECT_NE(narrow.err.find("note"), std::string::npos) << narrow.err;
+  Ok({"load", "wider.csv", "bronze.raw_test_items", "--merge-schema"});
+  EXPECT_EQ(Csv("SELECT count(*), count(note) FROM bronze.raw_test_items"), "4,1\n");
   // Explicit format for an unknown extension.
   WriteText(project_ + "/items.data", "id\n7\n");
   DewRun unknown = Dew({"load", "items.data", "bronze.raw_test_more"});
