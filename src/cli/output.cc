@@ -117,6 +117,7 @@ void ResultWriter::Begin(const std::vector<std::string>& names,
   types_ = types;
   rows_.clear();
   written_ = 0;
+  dropped_ = 0;
   if (format_ == OutputFormat::kCsv && !names.empty()) {
     std::string line;
     for (size_t i = 0; i < names.size(); i++) line += (i ? "," : "") + CsvField(names[i]);
@@ -128,7 +129,11 @@ void ResultWriter::Begin(const std::vector<std::string>& names,
 
 void ResultWriter::Row(const std::vector<std::optional<std::string>>& values) {
   if (format_ == OutputFormat::kTable) {
-    rows_.push_back(values);
+    if (rows_.size() < kMaxTableRows) {
+      rows_.push_back(values);
+    } else {
+      dropped_++;
+    }
     return;
   }
   std::string line;
@@ -195,6 +200,12 @@ void ResultWriter::End() {
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     Put(out_, line + "\n");
+  }
+  if (dropped_ > 0) {
+    std::fprintf(
+        notes_,
+        "dew: showed the first %zu rows; %zu more not shown (use --format csv or json for all)\n",
+        rows_.size(), dropped_);
   }
   rows_.clear();
 }

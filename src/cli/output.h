@@ -17,10 +17,14 @@ enum class OutputFormat { kTable, kCsv, kJson };
 Result<OutputFormat> ParseOutputFormat(const std::string& name);
 
 //! Writes rows to a FILE it borrows. Begin once, Row per row, End once. CSV and JSON rows are
-//! written as they come (constant memory); the table format keeps rows until End to align them.
+//! written as they come (constant memory); the table format keeps rows until End to align them,
+//! at most kMaxTableRows of them (End then says on `notes` how many more there were).
 class ResultWriter {
  public:
-  ResultWriter(OutputFormat format, std::FILE* out) : format_(format), out_(out) {}
+  static constexpr size_t kMaxTableRows = 10000;
+
+  ResultWriter(OutputFormat format, std::FILE* out, std::FILE* notes = stderr)
+      : format_(format), out_(out), notes_(notes) {}
 
   void Begin(const std::vector<std::string>& names, const std::vector<engine::LogicalType>& types);
   void Row(const std::vector<std::optional<std::string>>& values);
@@ -34,6 +38,8 @@ class ResultWriter {
  private:
   OutputFormat format_;
   std::FILE* out_;
+  std::FILE* notes_;
+  size_t dropped_ = 0;  // table rows beyond kMaxTableRows
   std::vector<std::string> names_;
   std::vector<engine::LogicalType> types_;
   std::vector<std::vector<std::optional<std::string>>> rows_;  // table format only

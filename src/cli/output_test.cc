@@ -46,6 +46,24 @@ TEST(OutputTest, TableAlignsAndRightAlignsNumbers) {
             "100 | NULL     | NULL\n");
 }
 
+TEST(OutputTest, TableShowsAtMostMaxRowsAndSaysSo) {
+  engine::TextTable t;
+  t.names = {"n"};
+  t.types = {TypeOf(TypeId::kBigInt)};
+  for (size_t i = 0; i < ResultWriter::kMaxTableRows + 5; i++) t.rows.push_back({"1"});
+  char* note = nullptr;
+  size_t note_size = 0;
+  FILE* notes = open_memstream(&note, &note_size);
+  FILE* out = std::fopen("/dev/null", "w");
+  ResultWriter writer(OutputFormat::kTable, out, notes);
+  writer.Write(t);
+  std::fclose(out);
+  std::fclose(notes);
+  std::string text(note, note_size);
+  std::free(note);
+  EXPECT_NE(text.find("5 more not shown"), std::string::npos) << text;
+}
+
 TEST(OutputTest, CsvFollowsRfc4180) {
   EXPECT_EQ(Render(OutputFormat::kCsv, Sample()), "id,name,ok\n1,\"a,\"\"q\"\"\nb\",true\n100,,\n");
 }
