@@ -164,6 +164,26 @@ Status History(CommandContext& ctx, const std::vector<std::string>& args) {
   DEW_ASSIGN_OR_RETURN(auto lakehouse, OpenWithTable(ctx, parsed, usage, &name));
   DEW_ASSIGN_OR_RETURN(auto table, lakehouse->OpenTable(name));
   DEW_ASSIGN_OR_RETURN(auto history, table->log().History(static_cast<size_t>(limit)));
+  DEW_ASSIGN_OR_RETURN(OutputFormat format, ctx.Format());
+  if (format == OutputFormat::kJson) {
+    // Parameters and metrics as objects, so that consumers need not parse JSON inside JSON.
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& h : history) {
+      auto opt = [](const std::string& s) {
+        return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+      };
+      out.push_back({{"version", h.version},
+                     {"timestamp", lake::FormatTimestampMillis(h.timestamp_millis)},
+                     {"operation", opt(h.info.operation)},
+                     {"parameters", h.info.operation_parameters},
+                     {"metrics", h.info.operation_metrics},
+                     {"user", opt(h.info.user_name)},
+                     {"run_id", opt(h.info.run_id)}});
+    }
+    std::string text = out.dump(2) + "\n";
+    std::fwrite(text.data(), 1, text.size(), ctx.out());
+    return Status::OK();
+  }
   TextTable t;
   t.names = {"version", "timestamp", "operation", "parameters", "metrics", "user", "run_id"};
   t.types = {kNumber, kText, kText, kText, kText, kText, kText};

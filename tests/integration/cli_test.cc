@@ -442,6 +442,8 @@ TEST_F(CliTest, TableVerbs) {
   EXPECT_EQ(after[0]["operation"], "RESTORE");
   EXPECT_EQ(after[0]["user"], "alice");
   EXPECT_EQ(after[0]["run_id"], "run-42");
+  EXPECT_EQ(after[0]["parameters"]["version"], "0");
+  EXPECT_TRUE(after[0]["metrics"].is_object());
   DewRun range = Dew({"table", "restore", "silver.items", "--version", "9"});
   EXPECT_EQ(range.code, 1);
   EXPECT_NE(range.err.find("available versions are 0 to 2"), std::string::npos) << range.err;
