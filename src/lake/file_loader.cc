@@ -152,10 +152,24 @@ Result<LoadResult> FileLoader::Load(const LoadRequest& request) {
   char delimiter = ',';
   std::string reader, cursor = "CAST(NULL AS VARCHAR)", exclude;
   if (format == "csv") {
-    if (!IsGlob(path) && !IsCompressed(path))
-      delimiter = GuessCsvDelimiter(FirstLine(path), kQuote);
-    reader = "read_csv(" + SqlString(path) + ", delim=" + SqlString(std::string(1, delimiter)) +
-             ", quote='\"', escape='\"', header=true, skip=0)";
+    // The dialect comes from the header of the (first) file, not from DuckDB's sniffer, which
+    // would rather skip malformed leading rows or read them as one column than fail.
+    std::string first = path;
+    if (IsGlob(path)) {
+      auto listed = lake_->connection().QueryScalar("SELECT file FROM glob(" + SqlString(path) +
+                                                    ") ORDER BY file LIMIT 1");
+      if (!listed.ok() || !listed->has_value()) {
+        return Status::NotFound("no input files match " + request.path);
+      }
+      first = **listed;
+    }
+    if (IsCompressed(first)) {
+      reader = "read_csv(" + SqlString(path) + ", header=true)";
+    } else {
+      delimiter = GuessCsvDelimiter(FirstLine(first), kQuote);
+      reader = "read_csv(" + SqlString(path) + ", delim=" + SqlString(std::string(1, delimiter)) +
+               ", quote='\"', escape='\"', header=true, skip=0)";
+    }
   } else if (format == "json") {
     reader = "read_json_auto(" + SqlString(path) + ")";
   } else if (format == "parquet") {

@@ -176,6 +176,16 @@ TEST_F(CliTest, LoadsCsvJsonAndParquetWithLineage) {
   EXPECT_EQ(Csv("SELECT count(*), count(DISTINCT _run_id) FROM bronze.raw_test_items"), "6,2\n");
   Ok({"load", "items.csv", "bronze.raw_test_items", "--mode", "overwrite"});
   EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_test_items"), "3\n");
+  // Globs, other delimiters and compressed files.
+  (void)std::system(("mkdir -p " + ShellQuote(project_ + "/in")).c_str());
+  WriteText(project_ + "/in/a.tsv", "k\tv\n1\tx\n");
+  WriteText(project_ + "/in/b.tsv", "k\tv\n2\ty\n");
+  Ok({"load", "in/*.tsv", "bronze.raw_tab_kv"});
+  EXPECT_EQ(Csv("SELECT k, v FROM bronze.raw_tab_kv ORDER BY k"), "1,x\n2,y\n");
+  WriteText(project_ + "/in/c.csv", "k;v\n3;z\n");
+  (void)std::system(("gzip " + ShellQuote(project_ + "/in/c.csv")).c_str());
+  Ok({"load", "in/c.csv.gz", "bronze.raw_tab_kv"});
+  EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_tab_kv WHERE v = 'z'"), "1\n");
   // New columns need --merge-schema.
   WriteText(project_ + "/wider.csv", "id,name,amount,note\n8,h,1.5,late\n");
   DewRun narrow = Dew({"load", "wider.csv", "bronze.raw_test_items"});
