@@ -567,8 +567,6 @@ Result<LakeStatement> ParseStatement(std::string_view statement, TableResolver& 
   Parser p(statement, std::move(tokens));
   LakeStatement st;
   bool lake = false;
-  size_t start = 0;
-  // A leading EXPLAIN keeps the statement a read.
   if (p.AcceptWord("create")) {
     DEW_RETURN_IF_ERROR(ParseCreate(p, resolver, &st, &lake));
   } else if (p.AcceptWord("insert")) {
@@ -608,7 +606,6 @@ Result<LakeStatement> ParseStatement(std::string_view statement, TableResolver& 
                   : "; recreate it with CREATE OR REPLACE TABLE … AS SELECT"));
     }
   }
-  (void)start;
   if (!lake) {
     DEW_ASSIGN_OR_RETURN(std::string sql, RewriteReads(statement, resolver));
     return PassThrough(std::move(sql));
