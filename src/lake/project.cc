@@ -102,6 +102,7 @@ Result<Project> Project::Init(FileSystem& fs, const std::string& dir, std::strin
   for (const char* folder : kFolders) DEW_RETURN_IF_ERROR(fs.CreateDirs(JoinPath(dir, folder)));
   ProjectConfig config;
   config.name = name;
+  DEW_RETURN_IF_ERROR(fs.CreateDirs(JoinPath(dir, config.lake)));
   const std::string gitignore = JoinPath(dir, ".gitignore");
   if (!fs.Exists(gitignore)) {
     DEW_RETURN_IF_ERROR(fs.WriteFile(gitignore,

@@ -33,7 +33,8 @@ class Project {
  public:
   static constexpr const char* kConfigFile = "dew.yml";
 
-  //! Lays out a new project in `dir` (created when absent; may already hold other files) named
+  //! Lays out a new project in `dir` (created when absent; may already hold other files): the
+  //! folders above, an empty lake/, a .gitignore and dew.yml last. Named
   //! `name` (the folder's name when empty). AlreadyExists when `dir` holds a dew.yml already.
   static Result<Project> Init(FileSystem& fs, const std::string& dir, std::string name);
 

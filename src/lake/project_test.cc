@@ -24,7 +24,8 @@ TEST_F(ProjectTest, InitLaysOutFoldersConfigAndGitignore) {
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->config().name, "acme");
   EXPECT_EQ(p->lake_root(), dir_ + "/acme/lake");
-  for (const char* f : {"connections", "pipelines", "models", "notebooks", "seeds", ".dew"}) {
+  for (const char* f :
+       {"connections", "pipelines", "models", "notebooks", "seeds", ".dew", "lake"}) {
     auto info = fs_->Stat(dir_ + "/acme/" + f);
     ASSERT_TRUE(info.ok()) << f;
     EXPECT_TRUE(info->is_dir);
