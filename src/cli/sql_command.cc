@@ -52,6 +52,8 @@ Status RunSql(CommandContext& ctx, const std::vector<std::string>& args) {
   InterruptGuard interrupt(&lakehouse->connection());
   lake::SqlExecutor executor(lakehouse.get());
   DEW_ASSIGN_OR_RETURN(lake::StatementOutput output, executor.Run(sql));
+  for (const std::string& note : output.notes)
+    std::fprintf(stderr, "dew: note: %s\n", note.c_str());
   ResultWriter writer(format, ctx.out());
   if (output.stream) return writer.Write(*output.stream);
   writer.Write(output.table);

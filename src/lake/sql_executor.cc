@@ -92,6 +92,8 @@ Result<StatementOutput> SqlExecutor::Run(const std::string& script) {
   if (!last.ok() && statements.size() > 1) {
     return last.status().WithContext("statement " + std::to_string(statements.size()));
   }
+  if (last.ok()) last->notes = std::move(notes_);
+  notes_.clear();
   return last;
 }
 
@@ -104,6 +106,13 @@ Result<StatementOutput> SqlExecutor::RunStatement(const std::string& statement,
     if (!table.ok()) return WithoutSqlContext(table.status());
     out.table = std::move(*table);
     return out;
+  }
+  if (!st.session_table.empty()) {
+    notes_.push_back("table " + st.session_table +
+                     " lives in this session's in-memory database and is gone when dew exits; "
+                     "name it <layer>.<name> (e.g. silver." +
+                     st.session_table.substr(st.session_table.rfind('.') + 1) +
+                     ") to make it a lake table");
   }
   engine::Connection& con = lake_->connection();
   if (!stream_result) {

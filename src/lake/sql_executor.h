@@ -19,6 +19,8 @@ namespace dew::lake {
 struct StatementOutput {
   std::unique_ptr<engine::QueryResult> stream;  //!< set for statements DuckDB ran
   engine::TextTable table;                      //!< used when `stream` is null
+  //! Things the user should know that are not errors (over the whole script).
+  std::vector<std::string> notes;
 };
 
 //! Borrows the lakehouse, which must outlive it. Not thread-safe.
@@ -48,6 +50,7 @@ class SqlExecutor {
   Status ExplainError(const Status& error, const std::string& statement);
 
   Lakehouse* lake_;
+  std::vector<std::string> notes_;
 };
 
 //! The summary row of a lake write: table, operation, version, rows_added, rows_removed.

@@ -333,8 +333,14 @@ Status ParseCreate(Parser& p, TableResolver& resolver, LakeStatement* st, bool* 
     p.set_pos(p.pos() + 3);
     st->if_not_exists = true;
   }
-  st->table = LakeTarget(p.Name());
-  if (st->table.empty()) return Status::OK();
+  std::vector<std::string> parts = p.Name();
+  st->table = LakeTarget(parts);
+  if (st->table.empty()) {
+    // CREATE TABLE without TEMP (that path returned above) makes a table in the in-memory
+    // database: worth a note, since it is gone when the process ends.
+    st->session_table = Joined(parts);
+    return Status::OK();
+  }
   *lake = true;
   const std::string ctx = "CREATE TABLE " + st->table;
   if (p.Peek().IsSymbol('(')) {
@@ -608,7 +614,9 @@ Result<LakeStatement> ParseStatement(std::string_view statement, TableResolver& 
   }
   if (!lake) {
     DEW_ASSIGN_OR_RETURN(std::string sql, RewriteReads(statement, resolver));
-    return PassThrough(std::move(sql));
+    LakeStatement out = PassThrough(std::move(sql));
+    out.session_table = st.session_table;
+    return out;
   }
   return st;
 }

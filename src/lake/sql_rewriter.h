@@ -66,6 +66,9 @@ struct LakeStatement {
   std::string query;                      //!< CTAS / INSERT / MERGE source
   std::string column_defs;                //!< kCreateTable: text inside the parentheses
   std::string predicate;                  //!< DELETE: the WHERE text; empty for all rows
+  //! kPassThrough CREATE TABLE outside the lake: the (non-temporary) DuckDB table it makes,
+  //! which lives only as long as the session.
+  std::string session_table;
 };
 
 //! Rewrites the time-travel spellings and delta_scan calls in `sql` (one or more statements).

@@ -180,6 +180,13 @@ TEST(SqlRewriterTest, OtherSchemasPassThrough) {
   }
 }
 
+TEST(SqlRewriterTest, NotesTablesCreatedOutsideTheLake) {
+  EXPECT_EQ(Parse("CREATE TABLE totals AS SELECT 1").session_table, "totals");
+  EXPECT_EQ(Parse("CREATE OR REPLACE TABLE main.t (a INT)").session_table, "main.t");
+  EXPECT_EQ(Parse("CREATE TEMP TABLE t AS SELECT 1").session_table, "");
+  EXPECT_EQ(Parse("CREATE TABLE silver.t AS SELECT 1").session_table, "");
+}
+
 TEST(SqlRewriterTest, ParsesInsertForms) {
   LakeStatement a = Parse("INSERT INTO silver.s (id, name) VALUES (1, 'a'), (2, 'b')");
   EXPECT_EQ(a.kind, StatementKind::kInsert);

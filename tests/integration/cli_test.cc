@@ -327,6 +327,10 @@ TEST_F(CliTest, WritesRouteToTheLake) {
   EXPECT_EQ(Csv("CREATE TEMP TABLE scratch AS SELECT 1 AS a; INSERT INTO scratch VALUES (2); "
                 "SELECT sum(a) FROM scratch"),
             "3\n");
+  DewRun session = Dew({"sql", "CREATE TABLE scratch2 AS SELECT 1 AS a"});
+  EXPECT_EQ(session.code, 0);
+  EXPECT_NE(session.err.find("dew: note: table scratch2 lives in this session"), std::string::npos)
+      << session.err;
   // Naming conventions hold on create.
   DewRun naming = Dew({"sql", "CREATE TABLE gold.totals AS SELECT 1 AS a"});
   EXPECT_EQ(naming.code, 1);
