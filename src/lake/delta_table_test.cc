@@ -34,13 +34,23 @@ class RacingFileSystem : public FileSystemWrapper {
   using FileSystemWrapper::FileSystemWrapper;
   std::function<void()> before_commit;  // run once, on the next commit attempt
 
+  bool fail_commits = false;           // commit files cannot be created (a full disk)
+  std::string fail_writes_containing;  // WriteFile of such paths fails
+
   Status CreateExclusive(const std::string& path, const std::string& contents) override {
     if (before_commit && path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
       auto hook = std::move(before_commit);
       before_commit = nullptr;
       hook();
     }
+    if (fail_commits) return Status::IOError("injected: cannot create " + path);
     return FileSystemWrapper::CreateExclusive(path, contents);
+  }
+  Status WriteFile(const std::string& path, const std::string& contents) override {
+    if (!fail_writes_containing.empty() && path.find(fail_writes_containing) != std::string::npos) {
+      return Status::IOError("injected: cannot write " + path);
+    }
+    return FileSystemWrapper::WriteFile(path, contents);
   }
 };
 
@@ -780,6 +790,60 @@ TEST_F(DeltaTableTest, DeletesOfDifferentPartitionsBothCommit) {
   EXPECT_EQ(r->version, 3);
   EXPECT_EQ(r->attempts, 2);
   EXPECT_EQ(RowsAt(*table, std::nullopt, "id"), "0|2|3|4|5|6|8|9");
+}
+
+TEST_F(DeltaTableTest, FailedCommitLeavesTheTableAndVacuumTakesTheFiles) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  fs_->fail_commits = true;
+  auto r = table->Append("SELECT 1 AS id, 'a' AS name", options_);
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("version 1"), std::string::npos) << r.status().message();
+  fs_->fail_commits = false;
+  EXPECT_EQ(table->Latest()->version, 0);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "");
+  // Whether such a commit landed is unknown to the writer, so its file stays for vacuum.
+  clock_->Advance(8 * kDay);
+  auto vacuumed = table->Vacuum(168, false, false);
+  ASSERT_TRUE(vacuumed.ok());
+  EXPECT_EQ(vacuumed->deleted.size(), 1u);
+}
+
+TEST_F(DeltaTableTest, CheckpointFailureDoesNotFailTheCommit) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  fs_->fail_writes_containing = "checkpoint";
+  for (int i = 1; i <= 10; ++i) {
+    auto r = table->Append("SELECT " + std::to_string(i) + " AS id, 'x' AS name", options_);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->version, i);
+  }
+  EXPECT_FALSE(
+      FileSystem::Posix()->Exists(root_ + "/_delta_log/00000000000000000010.checkpoint.parquet"));
+  EXPECT_EQ(RowsAt(*table, std::nullopt, "count(*)"), "10");
+}
+
+TEST_F(DeltaTableTest, GivesUpAfterMaxCommitAttempts) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  TableEnv other_env{FileSystem::Posix(), clock_, con2_.get(), &ids_};
+  auto other = DeltaTable::Open(other_env, root_);
+  ASSERT_TRUE(other.ok());
+  fs_->before_commit = [&] {
+    ASSERT_TRUE((*other)->Append("SELECT 100 AS id, 'other' AS name", options_).ok());
+  };
+  WriteOptions once = options_;
+  once.max_commit_attempts = 1;
+  auto r = table->Append("SELECT 1 AS id, 'mine' AS name", once);
+  EXPECT_TRUE(r.status().IsConflict()) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("1 commit attempts"), std::string::npos);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "100,other");
+  // The loser removed its own file: only the winner's is left.
+  auto files = FileSystem::Posix()->ListRecursive(root_);
+  ASSERT_TRUE(files.ok());
+  int data_files = 0;
+  for (const auto& f : *files) data_files += f.name.rfind("_delta_log/", 0) != 0;
+  EXPECT_EQ(data_files, 1);
 }
 
 TEST_F(DeltaTableTest, MergeConflictsWithConcurrentAppendAndSchemaChange) {
