@@ -2,10 +2,13 @@
 // exactly once at contiguous versions; racing merges and deletes on the same files give one
 // winner and a Conflict (or a clean success when no collision), never a broken log.
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <barrier>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
@@ -19,6 +22,8 @@
 #include "lake/conformance.h"
 #include "lake/delta_table.h"
 #include "lake/table_scan.h"
+
+extern char** environ;
 
 namespace dew::lake {
 namespace {
@@ -198,6 +203,58 @@ TEST_F(LakeConcurrencyTest, RacingMergesAndDeletesOneWinsOrConflicts) {
   }
   EXPECT_EQ(rows, expected);
   std::printf("racing merges/deletes: %d committed, %d conflicts\n", wins.load(), conflicts.load());
+}
+
+// Two dew_lake_writer processes on one table, on disjoint batches: their appends, merges and
+// deletes never touch each other's rows, so every operation commits (rebasing when it loses a
+// race) and the table ends with exactly the rows both logs say.
+TEST_F(LakeConcurrencyTest, TwoWriterProcessesCommitEverything) {
+  constexpr int kBatches = 15;
+  std::vector<pid_t> pids;
+  for (int first : {1000, 2000}) {
+    std::vector<std::string> args = {DEW_LAKE_WRITER, root_, std::to_string(first),
+                                     std::to_string(kBatches)};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    ASSERT_EQ(posix_spawn(&pid, DEW_LAKE_WRITER, nullptr, nullptr, argv.data(), environ), 0);
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << "writer failed: " << wstatus;
+  }
+  auto table = DeltaTable::Open(Env(0), root_);
+  ASSERT_TRUE(table.ok());
+  auto latest = (*table)->Latest();
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  // Batch b holds ids [b*1000, b*1000 + 50 + (b*37) % 200), as the writer makes them.
+  std::set<int64_t> expected;
+  int64_t commits = 0;
+  for (int64_t v = 1; v <= latest->version; ++v) {
+    auto actions = (*table)->log().ReadCommit(v);
+    ASSERT_TRUE(actions.ok());
+    ++commits;
+    const auto& params = actions->commit_info->operation_parameters;
+    for (const char* key : {"dewTestAdded", "dewTestDeleted"}) {
+      auto it = params.find(key);
+      if (it == params.end()) continue;
+      for (const auto& b : nlohmann::json::parse(it->second)) {
+        const int64_t batch = b.get<int64_t>();
+        for (int64_t i = 0; i < 50 + (batch * 37) % 200; ++i) {
+          if (std::string(key) == "dewTestAdded") {
+            expected.insert(batch * 1000 + i);
+          } else {
+            expected.erase(batch * 1000 + i);
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(commits, 2 * kBatches);  // no delete found nothing: each batch is one commit
+  EXPECT_EQ(CheckLog("two processes"), static_cast<int64_t>(expected.size()));
 }
 
 }  // namespace
