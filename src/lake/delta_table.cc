@@ -1203,7 +1203,7 @@ Result<CommitResult> DeltaTable::Restore(int64_t version, const WriteOptions& op
 }
 
 Result<VacuumResult> DeltaTable::Vacuum(double retention_hours, bool force, bool dry_run) {
-  if (retention_hours < 0) {
+  if (!(retention_hours >= 0)) {  // also NaN
     return Status::InvalidArgument("vacuum retention must not be negative (got " +
                                    std::to_string(retention_hours) + " hours)");
   }
@@ -1216,7 +1216,9 @@ Result<VacuumResult> DeltaTable::Vacuum(double retention_hours, bool force, bool
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
   DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
   const int64_t now = env_.clock->NowMillis();
-  const int64_t cutoff = now - static_cast<int64_t>(retention_hours * 3600.0 * 1000.0);
+  // Beyond a century nothing is old enough; the clamp keeps the conversion defined.
+  const double retention_ms = std::min(retention_hours, 1e6) * 3600.0 * 1000.0;
+  const int64_t cutoff = now - static_cast<int64_t>(retention_ms);
 
   std::set<std::string> live;
   for (const auto& f : snapshot.files) live.insert(DecodePath(f.path));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <set>
@@ -595,6 +596,11 @@ TEST_F(DeltaTableTest, VacuumKeepsRetainedAndLiveFiles) {
   auto short_retention = table->Vacuum(1, false, false);
   EXPECT_TRUE(short_retention.status().IsInvalidArgument());
   EXPECT_NE(short_retention.status().message().find("168"), std::string::npos);
+  EXPECT_TRUE(table->Vacuum(-1, true, false).status().IsInvalidArgument());
+  EXPECT_TRUE(table->Vacuum(std::nan(""), true, false).status().IsInvalidArgument());
+  auto forever = table->Vacuum(1e300, false, true);
+  ASSERT_TRUE(forever.ok());
+  EXPECT_TRUE(forever->deleted.empty());
 
   clock_->Advance(kDay);
   ASSERT_TRUE(table->DeleteWhere("id = 1", options_).ok());  // tombstone at day 1
