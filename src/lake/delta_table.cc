@@ -41,7 +41,7 @@ std::string Lower(std::string s) {
 std::string JsonArray(const std::vector<std::string>& values) {
   json a = json::array();
   for (const auto& v : values) a.push_back(v);
-  return a.dump();
+  return a.dump(-1, ' ', false, json::error_handler_t::replace);  // never throws
 }
 
 int HexValue(char c) {
@@ -127,9 +127,10 @@ const AddFile* FindFile(const Snapshot& snapshot, const std::string& path) {
   return nullptr;
 }
 
+// A count DuckDB printed; 0 when absent (NULL sum) or not a number.
 int64_t ParseInt(const std::optional<std::string>& text) {
   if (!text.has_value() || text->empty()) return 0;
-  return std::stoll(*text);
+  return std::strtoll(text->c_str(), nullptr, 10);
 }
 
 // Whether the table's column can carry min/max statistics that Delta readers compare safely.
@@ -393,7 +394,7 @@ Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
     if (!mins.empty()) s["minValues"] = mins;
     if (!maxs.empty()) s["maxValues"] = maxs;
     if (!nulls.empty()) s["nullCount"] = nulls;
-    add.stats = s.dump();
+    add.stats = s.dump(-1, ' ', false, json::error_handler_t::replace);
     out.adds.push_back(std::move(add));
     kept.push_back(abs);
   }
