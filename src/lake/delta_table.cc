@@ -166,6 +166,9 @@ struct PendingCommit {
   //! conflicts.
   const Snapshot* read_snapshot = nullptr;
   std::function<std::string(const std::string& scan)> count_matching;
+  //! Commit time of the newest version known: ours must be later, so that timestamps grow with
+  //! versions (time travel by timestamp searches them) even across writers' clocks.
+  int64_t last_timestamp = 0;
 };
 
 struct WrittenFiles {
@@ -202,7 +205,7 @@ class TableWriter {
   Result<std::string> StatsQuery(const std::vector<std::string>& files, const Schema& schema,
                                  const std::vector<std::string>& partition_columns,
                                  std::vector<const Field*>* stat_fields);
-  Status CheckWinner(const PendingCommit& pending, int64_t version);
+  Status CheckWinner(const PendingCommit& pending, int64_t version, int64_t* winner_timestamp);
 
   const TableEnv& env_;
   const std::string& root_;
@@ -435,8 +438,12 @@ RemoveFile TableWriter::RemoveOf(const AddFile& add, int64_t now) {
   return remove;
 }
 
-Status TableWriter::CheckWinner(const PendingCommit& pending, int64_t version) {
+Status TableWriter::CheckWinner(const PendingCommit& pending, int64_t version,
+                                int64_t* winner_timestamp) {
   DEW_ASSIGN_OR_RETURN(CommitActions winner, log_.ReadCommit(version));
+  if (winner.commit_info.has_value() && winner.commit_info->timestamp.has_value()) {
+    *winner_timestamp = std::max(*winner_timestamp, *winner.commit_info->timestamp);
+  }
   auto conflict = [&](const std::string& reason) {
     return Status::Conflict("table " + root_ + ": this write read version " +
                             std::to_string(pending.read_version) + " but version " +
@@ -479,6 +486,9 @@ Result<CommitResult> TableWriter::Commit(PendingCommit* pending, const WriteOpti
   int64_t version = pending->read_version + 1;
   const int max_attempts = std::max(1, options.max_commit_attempts);
   for (int attempt = 1;; ++attempt) {
+    if (pending->actions.commit_info.has_value()) {
+      pending->actions.commit_info->timestamp = std::max(Now(), pending->last_timestamp + 1);
+    }
     Status s = log_.WriteCommit(version, pending->actions);
     if (s.ok()) {
       result.version = version;
@@ -498,7 +508,7 @@ Result<CommitResult> TableWriter::Commit(PendingCommit* pending, const WriteOpti
     }
     // Read every commit we missed; rebase on top of them when none collides with ours.
     while (true) {
-      Status check = CheckWinner(*pending, version);
+      Status check = CheckWinner(*pending, version, &pending->last_timestamp);
       if (check.IsNotFound()) break;
       if (!check.ok()) {
         DeleteWritten(pending->written_files);
@@ -809,6 +819,7 @@ Result<CommitResult> DeltaTable::Append(const std::string& select_sql,
 
   PendingCommit pending;
   pending.read_version = snapshot.version;
+  pending.last_timestamp = snapshot.timestamp_millis;
   pending.kind = TxnKind::kBlindAppend;
   if (merged->ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
     Metadata metadata = snapshot.metadata;
@@ -845,6 +856,7 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
 
   PendingCommit pending;
   pending.read_version = snapshot.version;
+  pending.last_timestamp = snapshot.timestamp_millis;
   pending.kind = TxnKind::kReadWrite;
   if (merged->ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
     Metadata metadata = snapshot.metadata;
@@ -1025,6 +1037,7 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
 
   PendingCommit pending;
   pending.read_version = snapshot.version;
+  pending.last_timestamp = snapshot.timestamp_millis;
   pending.kind = TxnKind::kReadWrite;
   // A winner's new rows matter only when they hold one of our keys (the source table still
   // exists while we commit).
@@ -1089,6 +1102,7 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
   }
   PendingCommit pending;
   pending.read_version = snapshot.version;
+  pending.last_timestamp = snapshot.timestamp_millis;
   pending.kind = TxnKind::kReadWrite;
   pending.read_snapshot = &snapshot;
   pending.count_matching = [predicate_sql](const std::string& scan) {
@@ -1143,6 +1157,7 @@ Result<CommitResult> DeltaTable::Restore(int64_t version, const WriteOptions& op
 
   PendingCommit pending;
   pending.read_version = current.version;
+  pending.last_timestamp = current.timestamp_millis;
   pending.kind = TxnKind::kRestore;
   std::set<std::string> target_paths, current_paths;
   for (const auto& f : target->files) target_paths.insert(DecodePath(f.path));

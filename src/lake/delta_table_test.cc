@@ -230,7 +230,8 @@ TEST_F(DeltaTableTest, AppendsAreVisibleAtEachVersion) {
   EXPECT_EQ(info.operation_metrics["numFiles"], "1");
   EXPECT_EQ(info.read_version.value_or(-1), 1);
   EXPECT_TRUE(info.is_blind_append.value_or(false));
-  EXPECT_EQ(info.timestamp.value_or(0), clock_->NowMillis());
+  // The clock stood still: each commit is still 1 ms after the previous one.
+  EXPECT_EQ(info.timestamp.value_or(0), clock_->NowMillis() + 2);
 
   auto snapshot = table->Latest();
   ASSERT_TRUE(snapshot.ok());
@@ -721,6 +722,21 @@ TEST_F(DeltaTableTest, RefusesToWriteTablesOfANewerProtocol) {
   EXPECT_NE(append.status().message().find("writer version 4"), std::string::npos);
   EXPECT_EQ(table->DeleteWhere("id = 1", options_).status().code(), Status::Code::kNotSupported);
   EXPECT_EQ(table->Latest()->version, 1);
+}
+
+TEST_F(DeltaTableTest, CommitTimestampsGrowWithVersionsWhateverTheClock) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  const int64_t t0 = clock_->NowMillis();
+  clock_->Advance(60000);
+  ASSERT_TRUE(table->Append("SELECT 1 AS id, 'a' AS name", options_).ok());
+  clock_->Set(t0 - 3600000);  // another writer's clock, an hour behind
+  ASSERT_TRUE(table->Append("SELECT 2 AS id, 'b' AS name", options_).ok());
+  EXPECT_EQ(InfoAt(*table, 1).timestamp.value_or(0), t0 + 60000);
+  EXPECT_EQ(InfoAt(*table, 2).timestamp.value_or(0), t0 + 60001);
+  auto at = table->log().LoadSnapshotAt(t0 + 60000);
+  ASSERT_TRUE(at.ok()) << at.status().ToString();
+  EXPECT_EQ(at->version, 1);
 }
 
 TEST_F(DeltaTableTest, BlindAppendRebasesAfterLosingTheRace) {
