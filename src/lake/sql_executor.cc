@@ -83,10 +83,7 @@ Result<StatementOutput> SqlExecutor::Run(const std::string& script) {
   if (statements.empty()) return Status::InvalidArgument("no SQL statement given");
   for (size_t i = 0; i + 1 < statements.size(); i++) {
     auto out = RunStatement(statements[i], /*stream_result=*/false);
-    if (!out.ok()) {
-      if (statements.size() == 1) return out.status();
-      return out.status().WithContext("statement " + std::to_string(i + 1));
-    }
+    if (!out.ok()) return out.status().WithContext("statement " + std::to_string(i + 1));
   }
   auto last = RunStatement(statements.back(), /*stream_result=*/true);
   if (!last.ok() && statements.size() > 1) {
