@@ -100,7 +100,7 @@ Result<StatementOutput> SqlExecutor::RunStatement(const std::string& statement,
   StatementOutput out;
   if (st.kind != StatementKind::kPassThrough) {
     auto table = RunWrite(st);
-    if (!table.ok()) return WithoutSqlContext(table.status());
+    if (!table.ok()) return ExplainError(WithoutSqlContext(table.status()), statement);
     out.table = std::move(*table);
     return out;
   }

@@ -403,6 +403,12 @@ TEST_F(CliTest, UnknownTablesListNearMatches) {
   DewRun hist = Dew({"table", "history", "silver.raw_test_items"});
   EXPECT_EQ(hist.code, 1);
   EXPECT_NE(hist.err.find("bronze.raw_test_items"), std::string::npos) << hist.err;
+  DewRun from = Dew({"sql", "CREATE TABLE silver.copy AS SELECT * FROM bronze.raw_tst_items"});
+  EXPECT_EQ(from.code, 1);
+  EXPECT_NE(from.err.find("unknown table 'bronze.raw_tst_items'; did you mean "
+                          "bronze.raw_test_items"),
+            std::string::npos)
+      << from.err;
   DewRun ins = Dew({"sql", "INSERT INTO bronze.raw_test_itms VALUES (1)"});
   EXPECT_EQ(ins.code, 1);
   EXPECT_NE(ins.err.find("did you mean bronze.raw_test_items"), std::string::npos) << ins.err;
