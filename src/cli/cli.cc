@@ -104,6 +104,12 @@ int Main(int argc, char** argv) {
     Status s = v.run(ctx, rest);
     std::fflush(stdout);
     if (IsHelpShown(s)) return 0;
+    if (s.IsInterrupted()) {
+      return Fail(
+          "interrupted: the running statement stopped before committing (statements "
+          "before it stay committed)",
+          130);
+    }
     if (!s.ok())
       return Fail(s.message(),
                   s.IsInvalidArgument() && s.message().find("usage:") != std::string::npos ? 2 : 1);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 
 #include "core/clock.h"
@@ -23,17 +24,16 @@ std::string DefaultUser() {
   return "unknown";
 }
 
-std::atomic<engine::Connection*> g_interruptible{nullptr};
+std::atomic<bool> g_interrupt_requested{false};
 
 void OnInterrupt(int) {
-  engine::Connection* con = g_interruptible.load();
-  if (con != nullptr) con->Interrupt();  // sets a flag DuckDB polls; safe in a handler
+  g_interrupt_requested.store(true);
 }
 
 }  // namespace
 
-InterruptGuard::InterruptGuard(engine::Connection* con) {
-  g_interruptible.store(con);
+InterruptGuard::InterruptGuard() {
+  g_interrupt_requested.store(false);
   struct sigaction sa = {};
   sa.sa_handler = OnInterrupt;
   sa.sa_flags = SA_RESETHAND;  // the second Ctrl-C gets the default action
@@ -43,7 +43,20 @@ InterruptGuard::InterruptGuard(engine::Connection* con) {
 
 InterruptGuard::~InterruptGuard() {
   signal(SIGINT, SIG_DFL);
-  g_interruptible.store(nullptr);
+}
+
+InterruptWatcher::InterruptWatcher(engine::Connection* con) {
+  thread_ = std::thread([this, con] {
+    while (!stop_.load()) {
+      if (g_interrupt_requested.load()) con->Interrupt();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+}
+
+InterruptWatcher::~InterruptWatcher() {
+  stop_.store(true);
+  thread_.join();
 }
 
 const std::vector<OptionSpec>& GlobalOptionSpecs() {

@@ -2,9 +2,11 @@
 // writer, and opening the project and its lakehouse.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/args.h"
@@ -59,15 +61,31 @@ class CommandContext {
   std::shared_ptr<FileSystem> fs_;
 };
 
-//! While alive, Ctrl-C (SIGINT) interrupts the query running on `con` instead of killing the
-//! process, so a write stops before its commit and the lake stays at its last version; a
-//! second Ctrl-C ends the process. One at a time.
+//! While alive, Ctrl-C (SIGINT) is recorded instead of killing the process (a second Ctrl-C
+//! does kill it); an InterruptWatcher turns the record into interrupts of a connection's
+//! queries, so a write stops before its commit and the lake stays at its last version. One
+//! guard at a time.
 class InterruptGuard {
  public:
-  explicit InterruptGuard(engine::Connection* con);
+  InterruptGuard();
   ~InterruptGuard();
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
+};
+
+//! Interrupts `con`'s queries from the moment Ctrl-C was pressed until it is destroyed, which
+//! must happen before `con` is. A Ctrl-C that comes before or between queries interrupts the
+//! next one: DuckDB forgets an interrupt when a query starts, so a thread repeats it.
+class InterruptWatcher {
+ public:
+  explicit InterruptWatcher(engine::Connection* con);
+  ~InterruptWatcher();
+  InterruptWatcher(const InterruptWatcher&) = delete;
+  InterruptWatcher& operator=(const InterruptWatcher&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 //! A verb: runs with its arguments (after the verb name); returns an exit code or an error.

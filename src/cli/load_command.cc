@@ -46,8 +46,9 @@ Status RunLoad(CommandContext& ctx, const std::vector<std::string>& args) {
   req.stream = parsed.Get("stream");
   req.merge_schema = parsed.Has("merge-schema");
   DEW_ASSIGN_OR_RETURN(OutputFormat format, ctx.Format());
+  InterruptGuard interrupt;
   DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
-  InterruptGuard interrupt(&lakehouse->connection());
+  InterruptWatcher watcher(&lakehouse->connection());
   lake::FileLoader loader(lakehouse.get());
   auto loaded = loader.Load(req);
   if (!loaded.ok()) {

@@ -48,8 +48,9 @@ Status RunSql(CommandContext& ctx, const std::vector<std::string>& args) {
         "give the SQL as one argument (quote it) or with -f FILE\nusage: " + usage);
   }
   DEW_ASSIGN_OR_RETURN(OutputFormat format, ctx.Format());
+  InterruptGuard interrupt;
   DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
-  InterruptGuard interrupt(&lakehouse->connection());
+  InterruptWatcher watcher(&lakehouse->connection());
   lake::SqlExecutor executor(lakehouse.get());
   DEW_ASSIGN_OR_RETURN(lake::StatementOutput output, executor.Run(sql));
   for (const std::string& note : output.notes)
