@@ -415,7 +415,9 @@ Result<std::string> Lakehouse::ScanTable(const std::string& table, const TimeTra
 }
 
 Result<std::string> Lakehouse::ScanPath(const std::string& path, const TimeTravel& at) {
-  std::string root = AbsolutePath(path, options_.cwd);
+  std::string local = path;
+  if (local.rfind("file://", 0) == 0) local = local.substr(7);  // file:///abs/path
+  std::string root = AbsolutePath(local, options_.cwd);
   DeltaLog log(fs_, root, con_.get());
   if (!log.Exists()) {
     return Status::NotFound("delta_scan('" + path + "'): no Delta table at " + root +

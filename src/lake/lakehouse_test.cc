@@ -162,6 +162,10 @@ TEST_F(LakehouseTest, ScansGoldenTablesByPath) {
   ASSERT_TRUE(scan.ok()) << scan.status().ToString();
   EXPECT_EQ(Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM (" + *scan + ")"),
             "0,1,2,3,4");
+  auto uri = lake_->ScanPath(
+      "file://" + std::string(DEW_SHARED_DIR) + "/data/delta/delta-rs/simple_table/", TimeTravel{});
+  ASSERT_TRUE(uri.ok()) << uri.status().ToString();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM (" + *uri + ")"), "3");
   auto missing = lake_->ScanPath("no/table", TimeTravel{});
   ASSERT_TRUE(missing.status().IsNotFound());
   EXPECT_NE(missing.status().message().find(dir_ + "/no/table"), std::string::npos);

@@ -277,6 +277,12 @@ TEST_F(CliTest, SqlScriptsAndFiles) {
             "-- a comment; with a semicolon\nCREATE TEMP TABLE t AS SELECT 1 AS a;\n"
             "SELECT a + 1 AS b FROM t; -- trailing\n");
   EXPECT_EQ(Ok({"sql", "-f", "q.sql", "--format", "csv"}), "b\n2\n");
+  // "-f -" and no SQL at all read stdin.
+  const std::string piped = "cd " + ShellQuote(project_) + " && echo 'SELECT 5 AS five' | " +
+                            ShellQuote(DEW_BINARY) + " sql --format csv -f - > " +
+                            ShellQuote(dir_ + "/piped.txt");
+  ASSERT_EQ(std::system(piped.c_str()), 0);
+  EXPECT_EQ(ReadAll(dir_ + "/piped.txt"), "five\n5\n");
   DewRun missing = Dew({"sql", "-f", "none.sql"});
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.err.find("none.sql"), std::string::npos);
