@@ -150,7 +150,9 @@ Result<LoadResult> FileLoader::Load(const LoadRequest& request) {
   std::string stream = request.stream.empty() ? rest.substr(rest.find('_') + 1) : request.stream;
 
   char delimiter = ',';
-  std::string reader, cursor = "CAST(NULL AS VARCHAR)", exclude;
+  std::string reader, cursor = "CAST(NULL AS VARCHAR)";
+  // Input columns named like a lineage column are replaced by this load's lineage.
+  std::string dropped = "'_emitted_at', '_source', '_stream', '_cursor', '_ingest_date', '_run_id'";
   if (format == "csv") {
     // The dialect comes from the header of the (first) file, not from DuckDB's sniffer, which
     // would rather skip malformed leading rows or read them as one column than fail.
@@ -175,7 +177,7 @@ Result<LoadResult> FileLoader::Load(const LoadRequest& request) {
   } else if (format == "parquet") {
     reader = "read_parquet(" + SqlString(path) + ", filename=true, file_row_number=true)";
     cursor = "filename || ':' || CAST(file_row_number + 1 AS VARCHAR)";
-    exclude = " EXCLUDE (filename, file_row_number)";
+    dropped += ", 'filename', 'file_row_number'";
   } else {
     return Status::InvalidArgument("unknown format '" + format +
                                    "': expected csv, json or parquet");
@@ -183,12 +185,12 @@ Result<LoadResult> FileLoader::Load(const LoadRequest& request) {
 
   const int64_t now = lake_->clock().NowMillis();
   const std::string ts = FormatTimestampMillis(now);
-  const std::string select = "SELECT *" + exclude + ", CAST(" + SqlString(ts + "+00") +
-                             " AS TIMESTAMPTZ) AS _emitted_at, " + SqlString(source) +
-                             " AS _source, " + SqlString(stream) + " AS _stream, " + cursor +
-                             " AS _cursor, CAST(" + SqlString(ts.substr(0, 10)) +
-                             " AS DATE) AS _ingest_date, " + SqlString(lake_->run_id()) +
-                             " AS _run_id FROM " + reader;
+  const std::string select = "SELECT COLUMNS(c -> c NOT IN (" + dropped + ")), CAST(" +
+                             SqlString(ts + "+00") + " AS TIMESTAMPTZ) AS _emitted_at, " +
+                             SqlString(source) + " AS _source, " + SqlString(stream) +
+                             " AS _stream, " + cursor + " AS _cursor, CAST(" +
+                             SqlString(ts.substr(0, 10)) + " AS DATE) AS _ingest_date, " +
+                             SqlString(lake_->run_id()) + " AS _run_id FROM " + reader;
 
   auto explain = [&](const Status& error) -> Status {
     const std::string& msg = error.message();

@@ -186,6 +186,10 @@ TEST_F(CliTest, LoadsCsvJsonAndParquetWithLineage) {
   (void)std::system(("gzip " + ShellQuote(project_ + "/in/c.csv")).c_str());
   Ok({"load", "in/c.csv.gz", "bronze.raw_tab_kv"});
   EXPECT_EQ(Csv("SELECT count(*) FROM bronze.raw_tab_kv WHERE v = 'z'"), "1\n");
+  // Input columns named like lineage columns give way to this load's lineage.
+  WriteText(project_ + "/lineage.csv", "id,_source,_run_id\n1,old,old\n");
+  Ok({"--run-id", "r-7", "load", "lineage.csv", "bronze.raw_re_load"});
+  EXPECT_EQ(Csv("SELECT id, _source, _run_id FROM bronze.raw_re_load"), "1,re,r-7\n");
   // New columns need --merge-schema.
   WriteText(project_ + "/wider.csv", "id,name,amount,note\n8,h,1.5,late\n");
   DewRun narrow = Dew({"load", "wider.csv", "bronze.raw_test_items"});
