@@ -88,7 +88,8 @@ class InterruptWatcher {
   std::thread thread_;
 };
 
-//! A verb: runs with its arguments (after the verb name); returns an exit code or an error.
+//! A verb: runs with its arguments (after the verb name), printing to ctx.out(); the Status
+//! becomes the exit code (see cli.cc) and, when not OK, the `dew: error:` line.
 using VerbFn = Status (*)(CommandContext& ctx, const std::vector<std::string>& args);
 
 Status RunInit(CommandContext& ctx, const std::vector<std::string>& args);
@@ -96,7 +97,7 @@ Status RunSql(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunLoad(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunTable(CommandContext& ctx, const std::vector<std::string>& args);
 
-//! Thrown-free signal that a verb printed its help: ends the invocation with exit code 0.
+//! The Status a verb returns after printing its help: the invocation ends with exit code 0.
 Status HelpShown();
 bool IsHelpShown(const Status& s);
 

@@ -59,9 +59,11 @@ class Lakehouse : public TableResolver {
 
   //! The connection all lake SQL runs on; valid while the lakehouse lives.
   engine::Connection& connection() { return *con_; }
+  //! The file system and clock the lakehouse was opened with.
   FileSystem& fs() { return *fs_; }
   Clock& clock() { return *clock_; }
   const LakehouseOptions& options() const { return options_; }
+  //! This invocation's run id (given, or the UUID made at Open).
   const std::string& run_id() const { return options_.run_id; }
 
   //! Provenance for one write: this invocation's user and run id.
