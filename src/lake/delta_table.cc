@@ -52,6 +52,25 @@ int HexValue(char c) {
 }
 
 // DuckDB's hive partition folders percent-encode values; this undoes it.
+// A partition folder name as DuckDB writes it: col=value with the value percent-encoded, and
+// null as Hive's default partition.
+std::string PartitionFolderName(const std::string& column,
+                                const std::optional<std::string>& value) {
+  if (!value.has_value()) return column + "=" + kHiveDefaultPartition;
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out = column + "=";
+  for (unsigned char c : *value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::string UrlDecode(const std::string& s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -183,8 +202,10 @@ class TableWriter {
   TableWriter(const TableEnv& env, const std::string& root, DeltaLog& log)
       : env_(env), root_(root), log_(log) {}
 
+  //! Writes the rows of `select_sql` as data files. `constant`, when it gives a value for every
+  //! partition column, names the single partition all rows belong to.
   Result<WrittenFiles> WriteFiles(const std::string& select_sql, const Snapshot& snapshot,
-                                  const Schema& schema);
+                                  const Schema& schema, const PartitionValues* constant = nullptr);
   Result<CommitResult> Commit(PendingCommit* pending, const WriteOptions& options);
   CommitInfo NewCommitInfo(const std::string& operation, const WriteOptions& options,
                            int64_t read_version, bool blind_append);
@@ -248,16 +269,42 @@ Result<std::string> TableWriter::StatsQuery(const std::vector<std::string>& file
 }
 
 Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
-                                             const Snapshot& snapshot, const Schema& schema) {
+                                             const Snapshot& snapshot, const Schema& schema,
+                                             const PartitionValues* constant) {
   const auto& partition_columns = snapshot.metadata.partition_columns;
   // Every file of this write carries the same prefix, so that a COPY failing half-way (bad
   // input, interrupt) can remove the files it already wrote.
   const std::string write_id = env_.ids->NewUuid().substr(0, 8);
-  std::string sql = "COPY (" + select_sql + ") TO " + SqlString(root_) +
+  // One known partition: write plainly into its folder, which is cheaper than DuckDB's
+  // partitioned writer and lets files be split by size.
+  std::string single_partition_dir;
+  if (!partition_columns.empty() && constant != nullptr) {
+    for (const auto& p : partition_columns) {
+      auto it = constant->find(p);
+      if (it == constant->end()) {
+        single_partition_dir.clear();
+        break;
+      }
+      single_partition_dir +=
+          (single_partition_dir.empty() ? "" : "/") + PartitionFolderName(p, it->second);
+    }
+  }
+  std::string target = root_;
+  std::string query = select_sql;
+  if (!single_partition_dir.empty()) {
+    target = JoinPath(root_, single_partition_dir);
+    DEW_RETURN_IF_ERROR(env_.fs->CreateDirs(target));
+    query = "SELECT * EXCLUDE (";
+    for (size_t i = 0; i < partition_columns.size(); ++i) {
+      query += (i > 0 ? ", " : "") + SqlIdent(partition_columns[i]);
+    }
+    query += ") FROM (" + select_sql + ") AS _dew_rows";
+  }
+  std::string sql = "COPY (" + query + ") TO " + SqlString(target) +
                     " (FORMAT parquet, RETURN_FILES true, FILENAME_PATTERN 'part-" + write_id +
                     "-{uuid}', "
                     "OVERWRITE_OR_IGNORE";
-  if (partition_columns.empty()) {
+  if (partition_columns.empty() || !single_partition_dir.empty()) {
     sql += std::string(", FILE_SIZE_BYTES '") + kTargetFileSize + "'";
   } else {
     sql += ", PARTITION_BY (";
@@ -826,7 +873,8 @@ Result<CommitResult> DeltaTable::Append(const std::string& select_sql,
     metadata.schema_string = merged->ToDeltaJson();
     pending.actions.metadata = metadata;
   }
-  DEW_ASSIGN_OR_RETURN(WrittenFiles written, writer.WriteFiles(aligned, snapshot, *merged));
+  DEW_ASSIGN_OR_RETURN(WrittenFiles written,
+                       writer.WriteFiles(aligned, snapshot, *merged, &options.constant_partitions));
   pending.written_files = written.abs_paths;
   pending.actions.adds = std::move(written.adds);
   CommitInfo info = writer.NewCommitInfo("WRITE", options, snapshot.version, true);
@@ -1374,7 +1422,8 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
   TableWriter writer(table->env_, table->root_, table->log_);
   DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, schema, schema));
   DEW_RETURN_IF_ERROR(env.fs->CreateDirs(table->log_.log_dir()));
-  DEW_ASSIGN_OR_RETURN(WrittenFiles written, writer.WriteFiles(aligned, empty, schema));
+  DEW_ASSIGN_OR_RETURN(WrittenFiles written,
+                       writer.WriteFiles(aligned, empty, schema, &options.constant_partitions));
   PendingCommit pending;
   pending.read_version = -1;
   pending.written_files = written.abs_paths;

@@ -47,6 +47,11 @@ struct WriteOptions {
   std::map<std::string, std::string> parameters;
   //! Retries after losing a commit race, before giving up with Conflict.
   int max_commit_attempts = 20;
+  //! For Append and CreateAs on a partitioned table: the caller guarantees that every row has
+  //! these values in these partition columns (e.g. a load's `_ingest_date`). When they cover
+  //! every partition column, the files are written straight into that partition's folder,
+  //! skipping DuckDB's partitioned writer. The rows are not checked against them.
+  PartitionValues constant_partitions;
 };
 
 struct CommitResult {
@@ -67,10 +72,9 @@ class DeltaTable {
  public:
   //! Creates an empty table (version 0: protocol, metaData, commitInfo CREATE TABLE).
   //! AlreadyExists when `root` already holds a Delta log.
-  static Result<std::unique_ptr<DeltaTable>> Create(const TableEnv& env, const std::string& root,
-                                                    const std::string& name, const Schema& schema,
-                                                    const std::vector<std::string>& partition_columns,
-                                                    const WriteOptions& options);
+  static Result<std::unique_ptr<DeltaTable>> Create(
+      const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,
+      const std::vector<std::string>& partition_columns, const WriteOptions& options);
   //! Creates a table holding the rows of `select_sql`, its schema the query's, in one commit
   //! (version 0: protocol, metaData, the data files, commitInfo CREATE TABLE AS SELECT), as
   //! Delta's CTAS does. AlreadyExists when `root` already holds a Delta log (also when another

@@ -902,3 +902,34 @@ TEST_F(DeltaTableTest, MergeConflictsWithConcurrentAppendAndSchemaChange) {
 
 }  // namespace
 }  // namespace dew::lake
+
+namespace dew::lake {
+namespace {
+
+TEST_F(DeltaTableTest, ConstantPartitionWritesStraightIntoItsFolder) {
+  Schema schema({Field{"day", "string", true, "{}"}, Field{"id", "long", true, "{}"}});
+  auto table = CreateTable(schema, {"day"});
+  ASSERT_NE(table, nullptr);
+  WriteOptions options = options_;
+  options.constant_partitions["day"] = "a/b c%";
+  auto appended = table->Append("SELECT 'a/b c%' AS day, range AS id FROM range(4)", options);
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  // The same rows through DuckDB's partitioned writer, for comparison.
+  ASSERT_TRUE(table->Append("SELECT 'x' AS day, range + 10 AS id FROM range(2)", options_).ok());
+  auto snapshot = table->Latest();
+  ASSERT_TRUE(snapshot.ok());
+  ASSERT_EQ(snapshot->files.size(), 2u);
+  int constant_files = 0;
+  for (const auto& f : snapshot->files) {
+    if (f.partition_values.at("day") == std::optional<std::string>("a/b c%")) {
+      constant_files++;
+      EXPECT_EQ(DecodePath(f.path).rfind("day=a%2Fb%20c%25/part-", 0), 0u) << f.path;
+      EXPECT_EQ(f.NumRecords(), 4);
+    }
+  }
+  EXPECT_EQ(constant_files, 1);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "a/b c%,0|a/b c%,1|a/b c%,2|a/b c%,3|x,10|x,11");
+}
+
+}  // namespace
+}  // namespace dew::lake

@@ -216,6 +216,8 @@ Result<LoadResult> FileLoader::Load(const LoadRequest& request) {
   w.parameters["source_file"] = request.path;
   w.parameters["format"] = format;
   w.parameters["mode"] = request.overwrite ? "overwrite" : "append";
+  // Every row of a load has the same _ingest_date, so the write needs no partitioned writer.
+  w.constant_partitions["_ingest_date"] = ts.substr(0, 10);
   Result<CommitResult> commit = Status::Internal("no write");
   if (lake_->Exists(table)) {
     DEW_ASSIGN_OR_RETURN(auto delta, lake_->OpenTable(table));
