@@ -186,6 +186,14 @@ std::optional<ReplayPlan> PlanFromHint(FileSystem& fs, const std::string& log_di
     for (int64_t v = *version; v >= 0 && v > *version - kCheckpointProbes; --v) {
       if (fs.Exists(JoinPath(log_dir, CheckpointFileName(v)))) return ReplayPlan{v, *version};
     }
+    // A version below the first checkpoint replays from version 0 when all its commits are
+    // still there; probing them by name keeps this cheap however long the log has grown.
+    if (*version < kCheckpointProbes) {
+      for (int64_t v = 0; v <= *version; ++v) {
+        if (!fs.Exists(JoinPath(log_dir, CommitFileName(v)))) return std::nullopt;
+      }
+      return ReplayPlan{-1, *version};
+    }
   }
   return std::nullopt;
 }
