@@ -778,16 +778,12 @@ Status CheckWritable(const Snapshot& snapshot) {
 
 }  // namespace
 
-DeltaTable::DeltaTable(TableEnv env, std::string root)
-    : env_(std::move(env)), root_(NormalizeRoot(std::move(root))), log_(env_.fs, root_, env_.con) {}
+namespace {
 
-Result<std::unique_ptr<DeltaTable>> DeltaTable::Create(
-    const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,
-    const std::vector<std::string>& partition_columns, const WriteOptions& options) {
-  std::unique_ptr<DeltaTable> table(new DeltaTable(env, root));
-  if (table->log_.Exists()) {
-    return Status::AlreadyExists("a Delta table already exists at " + table->root_);
-  }
+// The metaData of a new table, after checking its columns and partition columns.
+Result<Metadata> NewTableMetadata(const TableEnv& env, const std::string& name,
+                                  const Schema& schema,
+                                  const std::vector<std::string>& partition_columns) {
   if (schema.fields().empty()) {
     return Status::InvalidArgument("table " + name + " needs at least one column");
   }
@@ -820,11 +816,26 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::Create(
     return Status::InvalidArgument("table " + name +
                                    " needs at least one column that is not a partition column");
   }
-  const int64_t now = env.clock->NowMillis();
   metadata.id = env.ids->NewUuid();
   metadata.name = name;
   metadata.schema_string = schema.ToDeltaJson();
-  metadata.created_time = now;
+  metadata.created_time = env.clock->NowMillis();
+  return metadata;
+}
+
+}  // namespace
+
+DeltaTable::DeltaTable(TableEnv env, std::string root)
+    : env_(std::move(env)), root_(NormalizeRoot(std::move(root))), log_(env_.fs, root_, env_.con) {}
+
+Result<std::unique_ptr<DeltaTable>> DeltaTable::Create(
+    const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,
+    const std::vector<std::string>& partition_columns, const WriteOptions& options) {
+  std::unique_ptr<DeltaTable> table(new DeltaTable(env, root));
+  if (table->log_.Exists()) {
+    return Status::AlreadyExists("a Delta table already exists at " + table->root_);
+  }
+  DEW_ASSIGN_OR_RETURN(Metadata metadata, NewTableMetadata(env, name, schema, partition_columns));
 
   CommitActions actions;
   actions.protocol = Protocol{1, 2};
@@ -1383,37 +1394,7 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
     return Status::AlreadyExists("a Delta table already exists at " + table->root_);
   }
   DEW_ASSIGN_OR_RETURN(Schema schema, QuerySchema(env.con, select_sql));
-  std::set<std::string> seen;
-  for (const auto& field : schema.fields()) {
-    if (!seen.insert(Lower(field.name)).second) {
-      return Status::InvalidArgument("column '" + field.name + "' appears twice in table " + name);
-    }
-  }
-  Metadata metadata;
-  std::set<std::string> partitions;
-  for (const auto& p : partition_columns) {
-    const Field* field = schema.Find(p);
-    if (field == nullptr) {
-      return Status::InvalidArgument("partition column '" + p + "' is not a column of table " +
-                                     name);
-    }
-    if (!IsPrimitive(field->type)) {
-      return Status::InvalidArgument("partition column '" + p + "' of table " + name +
-                                     " must have a primitive type, not " + field->type);
-    }
-    if (!partitions.insert(Lower(p)).second) {
-      return Status::InvalidArgument("partition column '" + p + "' is listed twice");
-    }
-    metadata.partition_columns.push_back(field->name);
-  }
-  if (partitions.size() == schema.fields().size()) {
-    return Status::InvalidArgument("table " + name +
-                                   " needs at least one column that is not a partition column");
-  }
-  metadata.id = env.ids->NewUuid();
-  metadata.name = name;
-  metadata.schema_string = schema.ToDeltaJson();
-  metadata.created_time = env.clock->NowMillis();
+  DEW_ASSIGN_OR_RETURN(Metadata metadata, NewTableMetadata(env, name, schema, partition_columns));
 
   Snapshot empty;
   empty.table_root = table->root_;
