@@ -117,7 +117,7 @@ class Parser {
     if (!map.IsMap()) return WrongType(map, field, "a mapping");
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& key = it->first;
+      const YAML::Node key = it->first;
       std::string k = key.IsScalar() ? key.Scalar() : "?";
       std::string path = field.empty() ? k : field + "." + k;
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
@@ -231,15 +231,18 @@ Status Parser::ParseParams(const YAML::Node& n) {
   if (n.IsNull()) return Status::OK();
   if (!n.IsMap()) return WrongType(n, "params", "a mapping of name: default");
   for (auto it = n.begin(); it != n.end(); ++it) {
-    DEW_ASSIGN_OR_RETURN(std::string name, Scalar(it->first, "params"));
+    // Copies: yaml-cpp iterators hand out proxies that die with the expression.
+    const YAML::Node key_node = it->first;
+    const YAML::Node value_node = it->second;
+    DEW_ASSIGN_OR_RETURN(std::string name, Scalar(key_node, "params"));
     std::string field = "params." + name;
     if (!IsName(name, false)) {
-      return Error(it->first.Mark(), field,
+      return Error(key_node.Mark(), field,
                    "param names are letters, digits and _, not starting with a digit");
     }
-    if (spec_.params.count(name)) return Error(it->first.Mark(), field, "duplicate param");
-    if (!it->second.IsScalar()) return WrongType(it->second, field, "a scalar default value");
-    spec_.params[name] = it->second.Scalar();
+    if (spec_.params.count(name)) return Error(key_node.Mark(), field, "duplicate param");
+    if (!value_node.IsScalar()) return WrongType(value_node, field, "a scalar default value");
+    spec_.params[name] = value_node.Scalar();
   }
   return Status::OK();
 }
@@ -290,14 +293,17 @@ Status Parser::ParseEnv(const YAML::Node& n, const std::string& field, TaskSpec*
   }
   if (!n.IsMap()) return WrongType(n, field, "a list of names or a mapping of name: value");
   for (auto it = n.begin(); it != n.end(); ++it) {
-    if (it->second.IsNull()) {
-      DEW_RETURN_IF_ERROR(add(it->first, std::nullopt));
+    // Copies: yaml-cpp iterators hand out proxies that die with the expression.
+    const YAML::Node key_node = it->first;
+    const YAML::Node value_node = it->second;
+    if (value_node.IsNull()) {
+      DEW_RETURN_IF_ERROR(add(key_node, std::nullopt));
       continue;
     }
-    std::string sub = field + "." + (it->first.IsScalar() ? it->first.Scalar() : "?");
-    DEW_ASSIGN_OR_RETURN(std::string value, Scalar(it->second, sub));
-    DEW_RETURN_IF_ERROR(CheckRefs(it->second, sub, value));
-    DEW_RETURN_IF_ERROR(add(it->first, value));
+    std::string sub = field + "." + (key_node.IsScalar() ? key_node.Scalar() : "?");
+    DEW_ASSIGN_OR_RETURN(std::string value, Scalar(value_node, sub));
+    DEW_RETURN_IF_ERROR(CheckRefs(value_node, sub, value));
+    DEW_RETURN_IF_ERROR(add(key_node, value));
   }
   return Status::OK();
 }
