@@ -1,0 +1,77 @@
+#include "control/control_store.h"
+
+namespace dew::control {
+
+const char* RunStatusName(RunStatus status) {
+  switch (status) {
+    case RunStatus::kQueued:
+      return "queued";
+    case RunStatus::kRunning:
+      return "running";
+    case RunStatus::kSucceeded:
+      return "succeeded";
+    case RunStatus::kFailed:
+      return "failed";
+    case RunStatus::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+Result<RunStatus> ParseRunStatus(std::string_view text) {
+  for (RunStatus s : {RunStatus::kQueued, RunStatus::kRunning, RunStatus::kSucceeded,
+                      RunStatus::kFailed, RunStatus::kCancelled}) {
+    if (text == RunStatusName(s)) return s;
+  }
+  return Status::InvalidArgument("unknown run status '" + std::string(text) +
+                                 "' (expected queued, running, succeeded, failed or cancelled)");
+}
+
+const char* TriggerKindName(TriggerKind kind) {
+  switch (kind) {
+    case TriggerKind::kUser:
+      return "user";
+    case TriggerKind::kSchedule:
+      return "schedule";
+    case TriggerKind::kBackfill:
+      return "backfill";
+  }
+  return "unknown";
+}
+
+Result<TriggerKind> ParseTriggerKind(std::string_view text) {
+  for (TriggerKind k : {TriggerKind::kUser, TriggerKind::kSchedule, TriggerKind::kBackfill}) {
+    if (text == TriggerKindName(k)) return k;
+  }
+  return Status::InvalidArgument("unknown trigger kind '" + std::string(text) +
+                                 "' (expected user, schedule or backfill)");
+}
+
+const char* CatchUpPolicyName(CatchUpPolicy policy) {
+  return policy == CatchUpPolicy::kCatchUp ? "catch_up" : "skip";
+}
+
+Result<CatchUpPolicy> ParseCatchUpPolicy(std::string_view text) {
+  if (text == "skip") return CatchUpPolicy::kSkip;
+  if (text == "catch_up") return CatchUpPolicy::kCatchUp;
+  return Status::InvalidArgument("unknown catch-up policy '" + std::string(text) +
+                                 "' (expected skip or catch_up)");
+}
+
+bool IsFinished(RunStatus status) {
+  return status == RunStatus::kSucceeded || status == RunStatus::kFailed ||
+         status == RunStatus::kCancelled;
+}
+
+bool IsAllowedTransition(RunStatus from, RunStatus to) {
+  switch (from) {
+    case RunStatus::kQueued:
+      return to == RunStatus::kRunning || to == RunStatus::kFailed || to == RunStatus::kCancelled;
+    case RunStatus::kRunning:
+      return IsFinished(to);
+    default:
+      return false;
+  }
+}
+
+}  // namespace dew::control

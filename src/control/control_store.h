@@ -1,0 +1,190 @@
+// ControlStore: the control plane's durable state (DESIGN decision 3: one interface, SQLite now,
+// PostgreSQL later). It holds pipelines, runs, task attempts, schedules, connector state and
+// events. The interface carries no database types so both implementations share every caller and
+// every test; times come from the Clock the store was built with, never from now() inside.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace dew::control {
+
+enum class RunStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+enum class TriggerKind { kUser, kSchedule, kBackfill };
+//! Task attempts share the run states: queued → running → succeeded | failed | cancelled.
+using AttemptStatus = RunStatus;
+//! What the scheduler does with fire times missed while it was down.
+enum class CatchUpPolicy { kSkip, kCatchUp };
+
+//! "queued", "running", … (the text stored in the database).
+const char* RunStatusName(RunStatus status);
+Result<RunStatus> ParseRunStatus(std::string_view text);
+const char* TriggerKindName(TriggerKind kind);
+Result<TriggerKind> ParseTriggerKind(std::string_view text);
+const char* CatchUpPolicyName(CatchUpPolicy policy);
+Result<CatchUpPolicy> ParseCatchUpPolicy(std::string_view text);
+
+//! succeeded, failed and cancelled are final: nothing leaves them.
+bool IsFinished(RunStatus status);
+//! Whether a run or attempt may move from `from` to `to`: queued → running | failed | cancelled,
+//! running → succeeded | failed | cancelled. Staying in the same state is not a transition.
+bool IsAllowedTransition(RunStatus from, RunStatus to);
+
+struct PipelineRecord {
+  std::string name;
+  std::string spec_hash;
+  int64_t updated_at_ms = 0;
+};
+
+//! What a caller supplies to create a run; the store fills the times and the queued status.
+struct NewRun {
+  std::string id;
+  std::string pipeline;
+  TriggerKind trigger = TriggerKind::kUser;
+  std::string triggered_by;
+  std::string params_json = "{}";
+  std::string logical_date;  // empty when the run has none
+};
+
+struct RunRecord {
+  std::string id;
+  std::string pipeline;
+  RunStatus status = RunStatus::kQueued;
+  TriggerKind trigger = TriggerKind::kUser;
+  std::string triggered_by;
+  std::string params_json;
+  std::string logical_date;
+  int64_t created_at_ms = 0;
+  std::optional<int64_t> started_at_ms;
+  std::optional<int64_t> finished_at_ms;
+  std::string error;
+};
+
+struct RunFilter {
+  std::string pipeline;  // empty: every pipeline
+  std::optional<RunStatus> status;
+  int limit = 100;
+};
+
+struct AttemptRecord {
+  int64_t id = 0;
+  std::string run_id;
+  std::string task;
+  int attempt = 1;
+  AttemptStatus status = AttemptStatus::kQueued;
+  std::string worker;  // empty until claimed
+  int64_t created_at_ms = 0;
+  std::optional<int64_t> heartbeat_at_ms;
+  std::optional<int64_t> started_at_ms;
+  std::optional<int64_t> finished_at_ms;
+  int64_t rows_read = 0;
+  int64_t rows_written = 0;
+  std::string error;
+};
+
+struct ScheduleRecord {
+  std::string pipeline;
+  std::string cron;
+  std::string timezone = "UTC";
+  int64_t next_fire_at_ms = 0;
+  CatchUpPolicy catch_up = CatchUpPolicy::kSkip;
+};
+
+struct ConnectorState {
+  std::string connection;
+  std::string stream;
+  std::string state_json;
+  int64_t updated_at_ms = 0;  // set by the store on Put
+  std::string run_id;         // the run that wrote it; empty when none
+};
+
+struct EventRecord {
+  int64_t id = 0;
+  std::string kind;
+  std::string payload_json;
+  int64_t created_at_ms = 0;
+};
+
+//! Every method is safe to call from several threads on one object (implementations serialize
+//! calls on their connection); several objects on one database (several processes) coordinate
+//! through the database. Errors name the operation and the object involved.
+class ControlStore {
+ public:
+  virtual ~ControlStore() = default;
+
+  // --- pipelines ---
+  //! Inserts or replaces the pipeline's spec hash; updated_at is the store clock's now.
+  virtual Status UpsertPipeline(const std::string& name, const std::string& spec_hash) = 0;
+  //! NotFound when no pipeline has that name.
+  virtual Result<PipelineRecord> GetPipeline(const std::string& name) = 0;
+  //! All pipelines by name.
+  virtual Result<std::vector<PipelineRecord>> ListPipelines() = 0;
+
+  // --- runs ---
+  //! Creates a queued run. AlreadyExists when the id is taken; InvalidArgument on an empty id or
+  //! pipeline. The pipeline need not be registered (a one-off run of a file is allowed).
+  virtual Status CreateRun(const NewRun& run) = 0;
+  //! Moves a run to `to`, atomically checking IsAllowedTransition against its current state;
+  //! InvalidArgument naming the run and both states when refused, NotFound for an unknown id.
+  //! Entering running sets started_at; entering a final state sets finished_at and `error`.
+  virtual Status UpdateRunStatus(const std::string& run_id, RunStatus to,
+                                 const std::string& error = "") = 0;
+  virtual Result<RunRecord> GetRun(const std::string& run_id) = 0;
+  //! Runs matching the filter, newest first (created_at, then insertion order), at most limit.
+  virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
+
+  // --- task attempts ---
+  //! Adds a queued attempt of `task` for a run, to be claimed by a worker; returns its id.
+  //! NotFound when the run does not exist; AlreadyExists when (run, task, attempt) exists.
+  virtual Result<int64_t> EnqueueAttempt(const std::string& run_id, const std::string& task,
+                                         int attempt) = 0;
+  //! Adds an attempt already running on `worker` (in-process execution); returns its id.
+  virtual Result<int64_t> StartAttempt(const std::string& run_id, const std::string& task,
+                                       int attempt, const std::string& worker) = 0;
+  //! Atomically claims the oldest queued attempt for `worker` (it becomes running, with started
+  //! and heartbeat times); nullopt when none is queued. Two stores on one database never claim
+  //! the same attempt.
+  virtual Result<std::optional<AttemptRecord>> ClaimNextAttempt(const std::string& worker) = 0;
+  //! Records that `worker` is still running the attempt. InvalidArgument when the attempt is not
+  //! running or belongs to another worker (it was reassigned), NotFound for an unknown id.
+  virtual Status Heartbeat(int64_t attempt_id, const std::string& worker) = 0;
+  //! Moves an attempt to a final state with its row counts and error; InvalidArgument when the
+  //! state is not final or the attempt is already finished.
+  virtual Status FinishAttempt(int64_t attempt_id, AttemptStatus status, int64_t rows_read,
+                               int64_t rows_written, const std::string& error = "") = 0;
+  virtual Result<AttemptRecord> GetAttempt(int64_t attempt_id) = 0;
+  //! A run's attempts ordered by task, then attempt number.
+  virtual Result<std::vector<AttemptRecord>> ListAttempts(const std::string& run_id) = 0;
+  //! Orphan recovery: every running attempt whose last heartbeat (or start) is more than
+  //! `older_than_ms` before now is marked failed with an error saying so. Returns those attempts
+  //! as they are after the change, so the caller can retry them by policy.
+  virtual Result<std::vector<AttemptRecord>> FailStaleAttempts(int64_t older_than_ms) = 0;
+
+  // --- schedules ---
+  //! Inserts or replaces the schedule of `schedule.pipeline`.
+  virtual Status UpsertSchedule(const ScheduleRecord& schedule) = 0;
+  //! All schedules by pipeline name.
+  virtual Result<std::vector<ScheduleRecord>> ListSchedules() = 0;
+  //! Schedules whose next_fire_at is at or before `now_ms`, earliest first.
+  virtual Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now_ms) = 0;
+
+  // --- connector state ---
+  //! Inserts or replaces the state of (connection, stream); updated_at is the clock's now.
+  virtual Status PutConnectorState(const ConnectorState& state) = 0;
+  //! NotFound when (connection, stream) has no state yet.
+  virtual Result<ConnectorState> GetConnectorState(const std::string& connection,
+                                                   const std::string& stream) = 0;
+
+  // --- events ---
+  //! Appends an event and returns its id (increasing).
+  virtual Result<int64_t> AppendEvent(const std::string& kind, const std::string& payload_json) = 0;
+  //! Events with id > after_id in id order, at most limit.
+  virtual Result<std::vector<EventRecord>> ListEvents(int64_t after_id, int limit) = 0;
+};
+
+}  // namespace dew::control

@@ -1,0 +1,725 @@
+#include "control/sqlite_control_store.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "control/migrations.h"
+
+namespace dew::control {
+
+// A cached prepared statement borrowed for one use; reset and unbound when the use ends.
+class SqliteControlStore::Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), bind_rc_(other.bind_rc_) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+
+  Statement& Bind(int index, const std::string& value) {
+    Check(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                            SQLITE_TRANSIENT));
+    return *this;
+  }
+  Statement& Bind(int index, int64_t value) {
+    Check(sqlite3_bind_int64(stmt_, index, value));
+    return *this;
+  }
+  Statement& BindNull(int index) {
+    Check(sqlite3_bind_null(stmt_, index));
+    return *this;
+  }
+
+  //! true with a row, false when done; the error carries SQLite's code and message.
+  Result<bool> Step(const std::string& path, const std::string& op) {
+    if (bind_rc_ != SQLITE_OK) {
+      return Status::Internal("control store " + path + ": " + op +
+                              ": binding parameters: " + sqlite3_errstr(bind_rc_));
+    }
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    // The extended code tells a duplicate key from a missing foreign row.
+    const int ext = sqlite3_extended_errcode(db_);
+    std::string msg = "control store " + path + ": " + op + ": " + sqlite3_errmsg(db_);
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE) {
+      return Status::AlreadyExists(std::move(msg));
+    }
+    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY) return Status::NotFound(std::move(msg));
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+      return Status::Corruption(std::move(msg));
+    }
+    return Status::IOError(std::move(msg));
+  }
+  //! Steps a statement that returns no rows.
+  Status Run(const std::string& path, const std::string& op) {
+    for (;;) {
+      auto row = Step(path, op);
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::OK();
+    }
+  }
+
+  std::string Text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(p),
+                                      static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::optional<int64_t> OptInt(int col) const {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(stmt_, col);
+  }
+
+ private:
+  void Check(int rc) {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+SqliteControlStore::SqliteControlStore(std::string path, sqlite3* db, std::shared_ptr<Clock> clock)
+    : path_(std::move(path)), db_(db), clock_(std::move(clock)) {}
+
+SqliteControlStore::~SqliteControlStore() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Result<std::unique_ptr<SqliteControlStore>> SqliteControlStore::Open(
+    const std::string& path, std::shared_ptr<Clock> clock, SqliteControlStoreOptions options) {
+  sqlite3* db = nullptr;
+  const int flags =
+      options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = "control store " + path +
+                      ": opening: " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return Status::IOError(std::move(msg));
+  }
+  sqlite3_extended_result_codes(db, 1);
+  std::unique_ptr<SqliteControlStore> store(new SqliteControlStore(path, db, std::move(clock)));
+  std::lock_guard<std::mutex> lock(store->mu_);
+  if (sqlite3_busy_timeout(db, options.busy_timeout_ms) != SQLITE_OK) {
+    return store->Error("setting busy_timeout");
+  }
+  DEW_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys = ON", "enabling foreign keys"));
+  if (!options.read_only) {
+    // The first statement that reads the file: a file that is not a database fails here.
+    DEW_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode = WAL", "enabling WAL"));
+    if (!sqlite3_db_readonly(db, "main")) {
+      DEW_RETURN_IF_ERROR(
+          Migrate(db, path, ControlStoreMigrations(), store->clock_->NowMillis()).status());
+      return store;
+    }
+    return Status::IOError("control store " + path + ": opening: the file is read-only");
+  }
+  DEW_ASSIGN_OR_RETURN(int version, CurrentSchemaVersion(db, path));
+  const int latest = LatestVersion(ControlStoreMigrations());
+  if (version != latest) {
+    return Status::NotSupported("control store " + path + " opened read-only has schema version " +
+                                std::to_string(version) + ", this dew needs " +
+                                std::to_string(latest) +
+                                (version < latest ? " (open it writable once to migrate it)"
+                                                  : " (it was written by a newer dew)"));
+  }
+  return store;
+}
+
+Status SqliteControlStore::Error(const std::string& op) const {
+  const int code = sqlite3_errcode(db_);
+  std::string msg = "control store " + path_ + ": " + op + ": " + sqlite3_errmsg(db_);
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Status::Corruption(std::move(msg));
+  return Status::IOError(std::move(msg));
+}
+
+Status SqliteControlStore::Exec(const char* sql, const std::string& op) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return Error(op);
+  return Status::OK();
+}
+
+Result<SqliteControlStore::Statement> SqliteControlStore::Prepare(const char* sql,
+                                                                  const std::string& op) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+      return Error(op + ": preparing");
+    }
+    it = statements_.emplace(sql, stmt).first;
+  }
+  return Statement(db_, it->second);
+}
+
+template <typename Body>
+Status SqliteControlStore::InTransaction(const std::string& op, Body&& body) {
+  DEW_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", op + ": beginning a transaction"));
+  Status s = body();
+  if (s.ok()) s = Exec("COMMIT", op + ": committing");
+  if (!s.ok()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
+}
+
+// --- pipelines ---
+
+Status SqliteControlStore::UpsertPipeline(const std::string& name, const std::string& spec_hash) {
+  const std::string op = "upserting pipeline " + name;
+  if (name.empty()) return Status::InvalidArgument(op + ": the name is empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st, Prepare("INSERT INTO pipelines (name, spec_hash, updated_at) VALUES (?, ?, ?) "
+                            "ON CONFLICT (name) DO UPDATE SET spec_hash = excluded.spec_hash, "
+                            "updated_at = excluded.updated_at",
+                            op));
+  st.Bind(1, name).Bind(2, spec_hash).Bind(3, clock_->NowMillis());
+  return st.Run(path_, op);
+}
+
+Result<PipelineRecord> SqliteControlStore::GetPipeline(const std::string& name) {
+  const std::string op = "reading pipeline " + name;
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("SELECT name, spec_hash, updated_at FROM pipelines WHERE name = ?", op));
+  st.Bind(1, name);
+  DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+  if (!row) return Status::NotFound("control store " + path_ + ": no pipeline " + name);
+  return PipelineRecord{st.Text(0), st.Text(1), st.Int(2)};
+}
+
+Result<std::vector<PipelineRecord>> SqliteControlStore::ListPipelines() {
+  const std::string op = "listing pipelines";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st, Prepare("SELECT name, spec_hash, updated_at FROM pipelines ORDER BY name", op));
+  std::vector<PipelineRecord> out;
+  for (;;) {
+    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+    if (!row) break;
+    out.push_back(PipelineRecord{st.Text(0), st.Text(1), st.Int(2)});
+  }
+  return out;
+}
+
+// --- runs ---
+
+static Result<RunRecord> ReadRun(const SqliteControlStore::Statement& st, const std::string& path) {
+  RunRecord r;
+  r.id = st.Text(0);
+  r.pipeline = st.Text(1);
+  auto status = ParseRunStatus(st.Text(2));
+  if (!status.ok()) {
+    return Status::Corruption("control store " + path + ": run " + r.id + ": " +
+                              status.status().message());
+  }
+  r.status = *status;
+  auto trigger = ParseTriggerKind(st.Text(3));
+  if (!trigger.ok()) {
+    return Status::Corruption("control store " + path + ": run " + r.id + ": " +
+                              trigger.status().message());
+  }
+  r.trigger = *trigger;
+  r.triggered_by = st.Text(4);
+  r.params_json = st.Text(5);
+  r.logical_date = st.Text(6);
+  r.created_at_ms = st.Int(7);
+  r.started_at_ms = st.OptInt(8);
+  r.finished_at_ms = st.OptInt(9);
+  r.error = st.Text(10);
+  return r;
+}
+
+static Result<AttemptRecord> ReadAttempt(const SqliteControlStore::Statement& st,
+                                         const std::string& path) {
+  AttemptRecord a;
+  a.id = st.Int(0);
+  a.run_id = st.Text(1);
+  a.task = st.Text(2);
+  a.attempt = static_cast<int>(st.Int(3));
+  auto status = ParseRunStatus(st.Text(4));
+  if (!status.ok()) {
+    return Status::Corruption("control store " + path + ": attempt " + std::to_string(a.id) + ": " +
+                              status.status().message());
+  }
+  a.status = *status;
+  a.worker = st.Text(5);
+  a.created_at_ms = st.Int(6);
+  a.heartbeat_at_ms = st.OptInt(7);
+  a.started_at_ms = st.OptInt(8);
+  a.finished_at_ms = st.OptInt(9);
+  a.rows_read = st.Int(10);
+  a.rows_written = st.Int(11);
+  a.error = st.Text(12);
+  return a;
+}
+
+static ScheduleRecord ReadSchedule(const SqliteControlStore::Statement& st) {
+  ScheduleRecord s;
+  s.pipeline = st.Text(0);
+  s.cron = st.Text(1);
+  s.timezone = st.Text(2);
+  s.next_fire_at_ms = st.Int(3);
+  auto policy = ParseCatchUpPolicy(st.Text(4));
+  s.catch_up = policy.ok() ? *policy : CatchUpPolicy::kSkip;
+  return s;
+}
+
+Status SqliteControlStore::CreateRun(const NewRun& run) {
+  const std::string op = "creating run " + run.id;
+  if (run.id.empty()) return Status::InvalidArgument("creating a run: the id is empty");
+  if (run.pipeline.empty()) return Status::InvalidArgument(op + ": the pipeline is empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("INSERT INTO runs (id, pipeline, status, trigger_kind, triggered_by, params, "
+              "logical_date, created_at, started_at, finished_at, error) "
+              "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, NULL, NULL, '')",
+              op));
+  st.Bind(1, run.id)
+      .Bind(2, run.pipeline)
+      .Bind(3, std::string(TriggerKindName(run.trigger)))
+      .Bind(4, run.triggered_by)
+      .Bind(5, run.params_json.empty() ? std::string("{}") : run.params_json)
+      .Bind(6, run.logical_date)
+      .Bind(7, clock_->NowMillis());
+  return st.Run(path_, op);
+}
+
+Result<RunRecord> SqliteControlStore::GetRunLocked(const std::string& run_id) {
+  const std::string op = "reading run " + run_id;
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("SELECT id, pipeline, status, trigger_kind, triggered_by, params, "
+                               "logical_date, created_at, started_at, finished_at, error "
+                               "FROM runs WHERE id = ?",
+                               op));
+  st.Bind(1, run_id);
+  DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+  if (!row) return Status::NotFound("control store " + path_ + ": no run " + run_id);
+  return ReadRun(st, path_);
+}
+
+Result<RunRecord> SqliteControlStore::GetRun(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return GetRunLocked(run_id);
+}
+
+Status SqliteControlStore::UpdateRunStatus(const std::string& run_id, RunStatus to,
+                                           const std::string& error) {
+  const std::string op = std::string("moving run ") + run_id + " to " + RunStatusName(to);
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction(op, [&]() -> Status {
+    DEW_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(run_id));
+    if (!IsAllowedTransition(run.status, to)) {
+      return Status::InvalidArgument("run " + run_id + " cannot move from " +
+                                     RunStatusName(run.status) + " to " + RunStatusName(to));
+    }
+    const int64_t now = clock_->NowMillis();
+    DEW_ASSIGN_OR_RETURN(
+        Statement st, Prepare("UPDATE runs SET status = ?, started_at = coalesce(?, started_at), "
+                              "finished_at = ?, error = ? WHERE id = ?",
+                              op));
+    st.Bind(1, std::string(RunStatusName(to))).Bind(4, error).Bind(5, run_id);
+    if (to == RunStatus::kRunning) {
+      st.Bind(2, now);
+    } else {
+      st.BindNull(2);
+    }
+    if (IsFinished(to)) {
+      st.Bind(3, now);
+    } else {
+      st.BindNull(3);
+    }
+    return st.Run(path_, op);
+  });
+}
+
+Result<std::vector<RunRecord>> SqliteControlStore::ListRuns(const RunFilter& filter) {
+  const std::string op = "listing runs";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("SELECT id, pipeline, status, trigger_kind, triggered_by, params, logical_date, "
+              "created_at, started_at, finished_at, error FROM runs "
+              "WHERE (? = '' OR pipeline = ?) AND (? = '' OR status = ?) "
+              "ORDER BY created_at DESC, id DESC LIMIT ?",
+              op));
+  const std::string status = filter.status ? RunStatusName(*filter.status) : "";
+  st.Bind(1, filter.pipeline)
+      .Bind(2, filter.pipeline)
+      .Bind(3, status)
+      .Bind(4, status)
+      .Bind(5, static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit));
+  std::vector<RunRecord> out;
+  for (;;) {
+    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+    if (!row) break;
+    DEW_ASSIGN_OR_RETURN(RunRecord r, ReadRun(st, path_));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// --- task attempts ---
+
+Result<int64_t> SqliteControlStore::InsertAttemptLocked(const std::string& run_id,
+                                                        const std::string& task, int attempt,
+                                                        const std::string& worker, bool running) {
+  const std::string op =
+      "adding attempt " + std::to_string(attempt) + " of task " + task + " to run " + run_id;
+  if (task.empty()) return Status::InvalidArgument(op + ": the task name is empty");
+  if (attempt < 1) return Status::InvalidArgument(op + ": attempt numbers start at 1");
+  const int64_t now = clock_->NowMillis();
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("INSERT INTO task_attempts (run_id, task, attempt, status, worker, created_at, "
+              "heartbeat_at, started_at, finished_at, rows_read, rows_written, error) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, 0, '') RETURNING id",
+              op));
+  st.Bind(1, run_id)
+      .Bind(2, task)
+      .Bind(3, static_cast<int64_t>(attempt))
+      .Bind(4, std::string(running ? "running" : "queued"))
+      .Bind(5, worker)
+      .Bind(6, now);
+  if (running) {
+    st.Bind(7, now).Bind(8, now);
+  } else {
+    st.BindNull(7).BindNull(8);
+  }
+  auto row = st.Step(path_, op);
+  if (!row.ok()) {
+    if (row.status().IsNotFound()) {
+      return Status::NotFound("control store " + path_ + ": " + op + ": no run " + run_id);
+    }
+    return row.status();
+  }
+  const int64_t id = st.Int(0);
+  DEW_RETURN_IF_ERROR(st.Run(path_, op));
+  return id;
+}
+
+Result<int64_t> SqliteControlStore::EnqueueAttempt(const std::string& run_id,
+                                                   const std::string& task, int attempt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InsertAttemptLocked(run_id, task, attempt, "", /*running=*/false);
+}
+
+Result<int64_t> SqliteControlStore::StartAttempt(const std::string& run_id, const std::string& task,
+                                                 int attempt, const std::string& worker) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InsertAttemptLocked(run_id, task, attempt, worker, /*running=*/true);
+}
+
+Result<AttemptRecord> SqliteControlStore::GetAttemptLocked(int64_t attempt_id) {
+  const std::string op = "reading attempt " + std::to_string(attempt_id);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("SELECT id, run_id, task, attempt, status, worker, created_at, heartbeat_at, "
+              "started_at, finished_at, rows_read, rows_written, error "
+              "FROM task_attempts WHERE id = ?",
+              op));
+  st.Bind(1, attempt_id);
+  DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+  if (!row) {
+    return Status::NotFound("control store " + path_ + ": no attempt " +
+                            std::to_string(attempt_id));
+  }
+  return ReadAttempt(st, path_);
+}
+
+Result<AttemptRecord> SqliteControlStore::GetAttempt(int64_t attempt_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return GetAttemptLocked(attempt_id);
+}
+
+Result<std::optional<AttemptRecord>> SqliteControlStore::ClaimNextAttempt(
+    const std::string& worker) {
+  const std::string op = "claiming an attempt for worker " + worker;
+  if (worker.empty()) return Status::InvalidArgument("claiming an attempt: the worker is empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<AttemptRecord> claimed;
+  // BEGIN IMMEDIATE holds SQLite's single write lock from the SELECT to the UPDATE, so no other
+  // connection can pick the same row in between (PostgreSQL: FOR UPDATE SKIP LOCKED).
+  DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    int64_t id = 0;
+    {
+      DEW_ASSIGN_OR_RETURN(Statement st,
+                           Prepare("SELECT id FROM task_attempts WHERE status = 'queued' "
+                                   "ORDER BY created_at, id LIMIT 1",
+                                   op));
+      DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+      if (!row) return Status::OK();
+      id = st.Int(0);
+    }
+    const int64_t now = clock_->NowMillis();
+    {
+      DEW_ASSIGN_OR_RETURN(Statement st,
+                           Prepare("UPDATE task_attempts SET status = 'running', worker = ?, "
+                                   "started_at = ?, heartbeat_at = ? "
+                                   "WHERE id = ? AND status = 'queued'",
+                                   op));
+      st.Bind(1, worker).Bind(2, now).Bind(3, now).Bind(4, id);
+      DEW_RETURN_IF_ERROR(st.Run(path_, op));
+      if (sqlite3_changes(db_) != 1) {
+        return Status::Internal("control store " + path_ + ": " + op + ": attempt " +
+                                std::to_string(id) + " changed under the write lock");
+      }
+    }
+    DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(id));
+    claimed = std::move(a);
+    return Status::OK();
+  }));
+  return claimed;
+}
+
+Status SqliteControlStore::Heartbeat(int64_t attempt_id, const std::string& worker) {
+  const std::string op = "heartbeat of attempt " + std::to_string(attempt_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st, Prepare("UPDATE task_attempts SET heartbeat_at = ? "
+                                             "WHERE id = ? AND status = 'running' AND worker = ?",
+                                             op));
+  st.Bind(1, clock_->NowMillis()).Bind(2, attempt_id).Bind(3, worker);
+  DEW_RETURN_IF_ERROR(st.Run(path_, op));
+  if (sqlite3_changes(db_) == 1) return Status::OK();
+  DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(attempt_id));
+  return Status::InvalidArgument("attempt " + std::to_string(attempt_id) + " is " +
+                                 RunStatusName(a.status) + " on worker '" + a.worker +
+                                 "', not running on worker '" + worker + "'");
+}
+
+Status SqliteControlStore::FinishAttempt(int64_t attempt_id, AttemptStatus status,
+                                         int64_t rows_read, int64_t rows_written,
+                                         const std::string& error) {
+  const std::string op = std::string("finishing attempt ") + std::to_string(attempt_id) + " as " +
+                         RunStatusName(status);
+  if (!IsFinished(status)) {
+    return Status::InvalidArgument(op + ": " + RunStatusName(status) + " is not a final state");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction(op, [&]() -> Status {
+    DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(attempt_id));
+    if (!IsAllowedTransition(a.status, status)) {
+      return Status::InvalidArgument("attempt " + std::to_string(attempt_id) + " (task " + a.task +
+                                     " of run " + a.run_id + ") cannot move from " +
+                                     RunStatusName(a.status) + " to " + RunStatusName(status));
+    }
+    DEW_ASSIGN_OR_RETURN(Statement st,
+                         Prepare("UPDATE task_attempts SET status = ?, finished_at = ?, "
+                                 "rows_read = ?, rows_written = ?, error = ? WHERE id = ?",
+                                 op));
+    st.Bind(1, std::string(RunStatusName(status)))
+        .Bind(2, clock_->NowMillis())
+        .Bind(3, rows_read)
+        .Bind(4, rows_written)
+        .Bind(5, error)
+        .Bind(6, attempt_id);
+    return st.Run(path_, op);
+  });
+}
+
+Result<std::vector<AttemptRecord>> SqliteControlStore::ListAttempts(const std::string& run_id) {
+  const std::string op = "listing attempts of run " + run_id;
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("SELECT id, run_id, task, attempt, status, worker, created_at, heartbeat_at, "
+              "started_at, finished_at, rows_read, rows_written, error "
+              "FROM task_attempts WHERE run_id = ? ORDER BY task, attempt",
+              op));
+  st.Bind(1, run_id);
+  std::vector<AttemptRecord> out;
+  for (;;) {
+    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+    if (!row) break;
+    DEW_ASSIGN_OR_RETURN(AttemptRecord a, ReadAttempt(st, path_));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<std::vector<AttemptRecord>> SqliteControlStore::FailStaleAttempts(int64_t older_than_ms) {
+  const std::string op = "failing stale attempts";
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<AttemptRecord> failed;
+  DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    const int64_t now = clock_->NowMillis();
+    const int64_t cutoff = now - older_than_ms;
+    std::vector<int64_t> ids;
+    {
+      DEW_ASSIGN_OR_RETURN(Statement st,
+                           Prepare("SELECT id FROM task_attempts WHERE status = 'running' AND "
+                                   "coalesce(heartbeat_at, started_at, created_at) < ? ORDER BY id",
+                                   op));
+      st.Bind(1, cutoff);
+      for (;;) {
+        DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+        if (!row) break;
+        ids.push_back(st.Int(0));
+      }
+    }
+    for (int64_t id : ids) {
+      DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(id));
+      const int64_t last = a.heartbeat_at_ms.value_or(a.started_at_ms.value_or(a.created_at_ms));
+      const std::string error = "worker '" + a.worker + "' stopped heartbeating: last heartbeat " +
+                                std::to_string(now - last) + " ms ago, limit " +
+                                std::to_string(older_than_ms) + " ms";
+      {
+        DEW_ASSIGN_OR_RETURN(Statement st,
+                             Prepare("UPDATE task_attempts SET status = 'failed', finished_at = ?, "
+                                     "error = ? WHERE id = ? AND status = 'running'",
+                                     op));
+        st.Bind(1, now).Bind(2, error).Bind(3, id);
+        DEW_RETURN_IF_ERROR(st.Run(path_, op));
+      }
+      DEW_ASSIGN_OR_RETURN(AttemptRecord after, GetAttemptLocked(id));
+      failed.push_back(std::move(after));
+    }
+    return Status::OK();
+  }));
+  return failed;
+}
+
+// --- schedules ---
+
+Status SqliteControlStore::UpsertSchedule(const ScheduleRecord& schedule) {
+  const std::string op = "upserting the schedule of pipeline " + schedule.pipeline;
+  if (schedule.pipeline.empty()) {
+    return Status::InvalidArgument("upserting a schedule: the pipeline is empty");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("INSERT INTO schedules (pipeline, cron, timezone, next_fire_at, catch_up) "
+              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (pipeline) DO UPDATE SET cron = excluded.cron, "
+              "timezone = excluded.timezone, next_fire_at = excluded.next_fire_at, "
+              "catch_up = excluded.catch_up",
+              op));
+  st.Bind(1, schedule.pipeline)
+      .Bind(2, schedule.cron)
+      .Bind(3, schedule.timezone)
+      .Bind(4, schedule.next_fire_at_ms)
+      .Bind(5, std::string(CatchUpPolicyName(schedule.catch_up)));
+  return st.Run(path_, op);
+}
+
+Result<std::vector<ScheduleRecord>> SqliteControlStore::ListSchedules() {
+  const std::string op = "listing schedules";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("SELECT pipeline, cron, timezone, next_fire_at, catch_up "
+                               "FROM schedules ORDER BY pipeline",
+                               op));
+  std::vector<ScheduleRecord> out;
+  for (;;) {
+    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+    if (!row) break;
+    out.push_back(ReadSchedule(st));
+  }
+  return out;
+}
+
+Result<std::vector<ScheduleRecord>> SqliteControlStore::DueSchedules(int64_t now_ms) {
+  const std::string op = "listing due schedules";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("SELECT pipeline, cron, timezone, next_fire_at, catch_up "
+                               "FROM schedules WHERE next_fire_at <= ? "
+                               "ORDER BY next_fire_at, pipeline",
+                               op));
+  st.Bind(1, now_ms);
+  std::vector<ScheduleRecord> out;
+  for (;;) {
+    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+    if (!row) break;
+    out.push_back(ReadSchedule(st));
+  }
+  return out;
+}
+
+// --- connector state ---
+
+Status SqliteControlStore::PutConnectorState(const ConnectorState& state) {
+  const std::string op = "writing the state of " + state.connection + "/" + state.stream;
+  if (state.connection.empty()) {
+    return Status::InvalidArgument("writing connector state: the connection is empty");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("INSERT INTO connector_state (connection, stream, state, updated_at, run_id) "
+              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (connection, stream) DO UPDATE SET "
+              "state = excluded.state, updated_at = excluded.updated_at, run_id = excluded.run_id",
+              op));
+  st.Bind(1, state.connection)
+      .Bind(2, state.stream)
+      .Bind(3, state.state_json)
+      .Bind(4, clock_->NowMillis())
+      .Bind(5, state.run_id);
+  return st.Run(path_, op);
+}
+
+Result<ConnectorState> SqliteControlStore::GetConnectorState(const std::string& connection,
+                                                             const std::string& stream) {
+  const std::string op = "reading the state of " + connection + "/" + stream;
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("SELECT connection, stream, state, updated_at, run_id "
+                               "FROM connector_state WHERE connection = ? AND stream = ?",
+                               op));
+  st.Bind(1, connection).Bind(2, stream);
+  DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+  if (!row) {
+    return Status::NotFound("control store " + path_ + ": no state for connection " + connection +
+                            " stream " + stream);
+  }
+  return ConnectorState{st.Text(0), st.Text(1), st.Text(2), st.Int(3), st.Text(4)};
+}
+
+// --- events ---
+
+Result<int64_t> SqliteControlStore::AppendEvent(const std::string& kind,
+                                                const std::string& payload_json) {
+  const std::string op = "appending event " + kind;
+  if (kind.empty()) return Status::InvalidArgument("appending an event: the kind is empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("INSERT INTO events (kind, payload, created_at) VALUES (?, ?, ?) "
+                               "RETURNING id",
+                               op));
+  st.Bind(1, kind).Bind(2, payload_json).Bind(3, clock_->NowMillis());
+  DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+  if (!row) return Status::Internal("control store " + path_ + ": " + op + ": no id returned");
+  const int64_t id = st.Int(0);
+  DEW_RETURN_IF_ERROR(st.Run(path_, op));
+  return id;
+}
+
+Result<std::vector<EventRecord>> SqliteControlStore::ListEvents(int64_t after_id, int limit) {
+  const std::string op = "listing events";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("SELECT id, kind, payload, created_at FROM events WHERE id > ? "
+                               "ORDER BY id LIMIT ?",
+                               op));
+  st.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit < 0 ? 0 : limit));
+  std::vector<EventRecord> out;
+  for (;;) {
+    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+    if (!row) break;
+    out.push_back(EventRecord{st.Int(0), st.Text(1), st.Text(2), st.Int(3)});
+  }
+  return out;
+}
+
+}  // namespace dew::control

@@ -1,0 +1,106 @@
+// SqliteControlStore: the ControlStore on one SQLite file (default `.dew/control.db`) in WAL mode.
+//
+// Each object owns one connection. Calls on one object are serialized by a mutex; several objects
+// (threads or processes) on one file coordinate through SQLite's locks: every read-modify-write
+// runs in a BEGIN IMMEDIATE transaction, and busy_timeout makes a writer wait instead of failing.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "control/control_store.h"
+#include "core/clock.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace dew::control {
+
+struct SqliteControlStoreOptions {
+  //! Open without writing: no migration; fails unless the schema is at the latest version.
+  bool read_only = false;
+  //! How long a writer waits for another connection's lock before failing.
+  int busy_timeout_ms = 10000;
+};
+
+class SqliteControlStore final : public ControlStore {
+ public:
+  //! The default location inside a project.
+  static std::string DefaultPath(const std::string& project_dir) {
+    return project_dir + "/.dew/control.db";
+  }
+
+  //! Opens (creating it when absent and not read-only) the database at `path` (":memory:" for a
+  //! private in-memory one), sets WAL, busy_timeout and foreign keys, and applies the missing
+  //! migrations. The parent directory must exist. Errors name the path: IOError when it cannot
+  //! be opened or written, Corruption when it is not a database, NotSupported when a newer dew
+  //! migrated it. `clock` gives every time the store records.
+  static Result<std::unique_ptr<SqliteControlStore>> Open(const std::string& path,
+                                                          std::shared_ptr<Clock> clock,
+                                                          SqliteControlStoreOptions options = {});
+  ~SqliteControlStore() override;
+  SqliteControlStore(const SqliteControlStore&) = delete;
+  SqliteControlStore& operator=(const SqliteControlStore&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  Status UpsertPipeline(const std::string& name, const std::string& spec_hash) override;
+  Result<PipelineRecord> GetPipeline(const std::string& name) override;
+  Result<std::vector<PipelineRecord>> ListPipelines() override;
+
+  Status CreateRun(const NewRun& run) override;
+  Status UpdateRunStatus(const std::string& run_id, RunStatus to,
+                         const std::string& error = "") override;
+  Result<RunRecord> GetRun(const std::string& run_id) override;
+  Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override;
+
+  Result<int64_t> EnqueueAttempt(const std::string& run_id, const std::string& task,
+                                 int attempt) override;
+  Result<int64_t> StartAttempt(const std::string& run_id, const std::string& task, int attempt,
+                               const std::string& worker) override;
+  Result<std::optional<AttemptRecord>> ClaimNextAttempt(const std::string& worker) override;
+  Status Heartbeat(int64_t attempt_id, const std::string& worker) override;
+  Status FinishAttempt(int64_t attempt_id, AttemptStatus status, int64_t rows_read,
+                       int64_t rows_written, const std::string& error = "") override;
+  Result<AttemptRecord> GetAttempt(int64_t attempt_id) override;
+  Result<std::vector<AttemptRecord>> ListAttempts(const std::string& run_id) override;
+  Result<std::vector<AttemptRecord>> FailStaleAttempts(int64_t older_than_ms) override;
+
+  Status UpsertSchedule(const ScheduleRecord& schedule) override;
+  Result<std::vector<ScheduleRecord>> ListSchedules() override;
+  Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now_ms) override;
+
+  Status PutConnectorState(const ConnectorState& state) override;
+  Result<ConnectorState> GetConnectorState(const std::string& connection,
+                                           const std::string& stream) override;
+
+  Result<int64_t> AppendEvent(const std::string& kind, const std::string& payload_json) override;
+  Result<std::vector<EventRecord>> ListEvents(int64_t after_id, int limit) override;
+
+  //! A borrowed prepared statement (defined in the .cc).
+  class Statement;
+
+ private:
+  SqliteControlStore(std::string path, sqlite3* db, std::shared_ptr<Clock> clock);
+
+  // All below require mu_ held.
+  Result<Statement> Prepare(const char* sql, const std::string& op);
+  Status Error(const std::string& op) const;
+  Status Exec(const char* sql, const std::string& op);
+  template <typename Body>
+  Status InTransaction(const std::string& op, Body&& body);
+  Result<RunRecord> GetRunLocked(const std::string& run_id);
+  Result<AttemptRecord> GetAttemptLocked(int64_t attempt_id);
+  Result<int64_t> InsertAttemptLocked(const std::string& run_id, const std::string& task,
+                                      int attempt, const std::string& worker, bool running);
+
+  const std::string path_;
+  sqlite3* const db_;
+  const std::shared_ptr<Clock> clock_;
+  std::mutex mu_;
+  std::unordered_map<const char*, sqlite3_stmt*> statements_;  // keyed by the SQL literal
+};
+
+}  // namespace dew::control
