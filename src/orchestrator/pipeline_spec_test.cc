@@ -348,6 +348,46 @@ TEST(PipelineSpecTest, UnknownHttpMethod) {
               "pipelines/p.yml:3:43: tasks.h.method: ", "unknown HTTP method 'FETCH'");
 }
 
+TEST(PipelineSpecTest, BadNames) {
+  ExpectError("name: 9lives\ntasks: []\n", "pipelines/p.yml:1:7: name: ", "pipeline names are");
+  ExpectError("name: p\nparams: {a-b: 1}\ntasks: []\n",
+              "pipelines/p.yml:2:10: params.a-b: ", "param names are");
+  ExpectError(std::string(kHeader) + "  - {name: a, kind: shell, command: ls, env: [A-B]}\n",
+              "pipelines/p.yml:3:47: tasks.a.env.A-B: ", "variable names are");
+}
+
+TEST(PipelineSpecTest, DuplicateEnvVariable) {
+  ExpectError(std::string(kHeader) + "  - {name: a, kind: shell, command: ls, env: [A, A]}\n",
+              "pipelines/p.yml:3:50: tasks.a.env.A: ", "duplicate variable");
+}
+
+TEST(PipelineSpecTest, DependencyListedTwice) {
+  ExpectError(std::string(kHeader) +
+                  "  - {name: a, kind: shell, command: ls}\n"
+                  "  - {name: b, kind: shell, command: ls, depends_on: [a, a]}\n",
+              "pipelines/p.yml:4:57: tasks.b.depends_on: ", "'a' is listed twice");
+}
+
+TEST(PipelineSpecTest, OnFailureItself) {
+  ExpectError(std::string(kHeader) + "  - {name: a, kind: shell, command: ls, on_failure: a}\n",
+              "pipelines/p.yml:3:53: tasks.a.on_failure: ", "cannot be its own on_failure");
+}
+
+TEST(PipelineSpecTest, FailureHandlerWithDependsOn) {
+  ExpectError(std::string(kHeader) +
+                  "  - {name: a, kind: shell, command: ls, on_failure: m}\n"
+                  "  - {name: m, kind: shell, command: ls, depends_on: [a]}\n",
+              "pipelines/p.yml:4:53: tasks.m.depends_on: ",
+              "'m' is an on_failure handler and cannot have depends_on");
+}
+
+TEST(PipelineSpecTest, TimeoutMustBePositiveAndBounded) {
+  ExpectError(std::string(kHeader) + "  - {name: a, kind: shell, command: ls, timeout: 0s}\n",
+              "pipelines/p.yml:3:50: tasks.a.timeout: ", "timeout must be positive");
+  ExpectError(std::string(kHeader) + "  - {name: a, kind: shell, command: ls, timeout: 400d}\n",
+              "pipelines/p.yml:3:50: tasks.a.timeout: ", "longer than a year");
+}
+
 TEST(PipelineSpecTest, ParamReferencesListsNames) {
   Result<std::vector<std::string>> refs = ParamReferences("a ${params.x} b ${params.y_2}${x}");
   ASSERT_TRUE(refs.ok());
