@@ -135,7 +135,7 @@ class ControlStore {
   virtual Status UpdateRunStatus(const std::string& run_id, RunStatus to,
                                  const std::string& error = "") = 0;
   virtual Result<RunRecord> GetRun(const std::string& run_id) = 0;
-  //! Runs matching the filter, newest first (created_at, then insertion order), at most limit.
+  //! Runs matching the filter, newest first (created_at, then id, descending), at most limit.
   virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
 
   // --- task attempts ---

@@ -33,6 +33,16 @@ struct Db {
     sqlite3_finalize(st);
     return v;
   }
+  std::string Text(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    std::string v;
+    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
+      v = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return v;
+  }
   bool HasTable(const std::string& name) {
     return Scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '" + name +
                   "'") == 1;
@@ -110,6 +120,18 @@ TEST(MigrationsTest, StoreRefusesDatabaseFromTheFuture) {
   EXPECT_EQ(store.status().code(), Status::Code::kNotSupported) << store.status().ToString();
   EXPECT_NE(store.status().message().find(path), std::string::npos);
   EXPECT_NE(store.status().message().find("999"), std::string::npos);
+}
+
+TEST(MigrationsTest, StoreFileIsMigratedAndInWalMode) {
+  const std::string path = MakeTempDir() + "/control.db";
+  {
+    auto store = SqliteControlStore::Open(path, std::make_shared<ManualClock>(5));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+  }
+  Db db(path);
+  EXPECT_EQ(db.Text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(*CurrentSchemaVersion(db.db, path), LatestVersion(ControlStoreMigrations()));
+  EXPECT_EQ(db.Scalar("SELECT applied_at FROM schema_migrations WHERE version = 1"), 5);
 }
 
 TEST(MigrationsTest, FailingStepAppliesNothing) {
