@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -80,6 +81,27 @@ Result<std::string> RealPath(const std::string& path) {
     return Status::IOError("cannot resolve " + path + ": " + ErrnoText(err));
   }
   return std::string(buf);
+}
+
+// write() that turns a closed reader into EPIPE instead of a SIGPIPE killing dew: the signal is
+// blocked for this thread and a SIGPIPE raised by this write is consumed before unblocking.
+ssize_t WriteNoSigpipe(int fd, const char* data, size_t n) {
+  sigset_t pipe_set, old_set, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigpending(&pending);
+  bool already_pending = sigismember(&pending, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+  ssize_t w = write(fd, data, n);
+  int err = errno;
+  if (w < 0 && err == EPIPE && !already_pending) {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
+  errno = err;
+  return w;
 }
 
 // Captures one output stream: bounded text plus line splitting for the callback.
@@ -256,8 +278,8 @@ class PosixChildProcess final : public ChildProcess {
         if (fds[in_i].revents & (POLLERR | POLLHUP)) {
           CloseFd(stdin_fd_);
         } else {
-          ssize_t w = write(stdin_fd_, stdin_text_.data() + stdin_written,
-                            stdin_text_.size() - stdin_written);
+          ssize_t w = WriteNoSigpipe(stdin_fd_, stdin_text_.data() + stdin_written,
+                                     stdin_text_.size() - stdin_written);
           if (w > 0) stdin_written += static_cast<size_t>(w);
           if ((w < 0 && errno != EAGAIN && errno != EINTR) || stdin_written >= stdin_text_.size()) {
             CloseFd(stdin_fd_);

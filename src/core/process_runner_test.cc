@@ -107,6 +107,15 @@ TEST_F(ProcessRunnerTest, LargeStdinAndOutputWithoutDeadlock) {
   EXPECT_EQ(r.stdout_text.size(), size_t{4 << 20});
 }
 
+TEST_F(ProcessRunnerTest, ChildIgnoringStdinDoesNotKillParent) {
+  // The child exits without reading; writing the rest must give EPIPE, not a SIGPIPE in dew.
+  ProcessSpec spec = Shell("head -c 10 >/dev/null; exec 0<&-; echo done");
+  spec.stdin_text = std::string(4 << 20, 'x');
+  ProcessResult r = RunOk(spec);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.stdout_text, "done\n");
+}
+
 TEST_F(ProcessRunnerTest, StreamsLines) {
   ProcessSpec spec = Shell("echo a; echo b >&2; echo c; printf tail");
   std::mutex mu;
