@@ -1,0 +1,53 @@
+// PostgresSource: the PostgreSQL source on libpq. Discover reads the catalog; a full refresh
+// streams `COPY (SELECT …) TO STDOUT (FORMAT csv, HEADER)` into a local temp CSV file (no
+// row-by-row fetches) and lands it in bronze.raw_<source>_<stream> with explicit column types
+// derived from the catalog, so no value is guessed by a CSV sniffer.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "connectors/source.h"
+
+namespace dew::connectors {
+
+struct PostgresConfig {
+  std::string source;  //!< the connection's name: <source> in raw_<source>_<stream>
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string database;
+  std::string user;
+  std::string password;                   //!< resolved secret; never logged or put in a Status
+  std::string default_schema = "public";  //!< streams in it are named by table alone
+  int connect_timeout_seconds = 10;
+  std::string temp_dir = "/tmp";  //!< where the COPY output is staged
+};
+
+//! Not thread-safe; each call opens its own connection and closes it before returning.
+class PostgresSource : public Source {
+ public:
+  explicit PostgresSource(PostgresConfig config) : config_(std::move(config)) {}
+
+  nlohmann::json Spec() const override;
+  //! Streams are "table" (in default_schema) or "schema.table". Distinguishes unreachable host,
+  //! refused authentication, missing database, missing table and missing SELECT permission.
+  Status Check(const std::vector<std::string>& streams, CheckProblem* problem) override;
+  //! Every table, view and materialized view the user may SELECT, outside system schemas.
+  Result<std::vector<StreamInfo>> Discover() override;
+  //! full_refresh only: appends every row of the table (one commit) to the bronze table.
+  //! The returned state records the run's row count and time; the input state is not needed.
+  Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
+                          lake::Lakehouse* lake) override;
+
+  //! "host:port/database as user", for messages.
+  std::string Describe() const;
+
+ private:
+  PostgresConfig config_;
+};
+
+//! The DuckDB type a PostgreSQL column lands as: `type_name` is pg_type.typname (the element's
+//! for arrays), `formatted` format_type()'s text (for numeric precision and scale).
+std::string LakeTypeFor(const std::string& type_name, const std::string& formatted, bool is_array);
+
+}  // namespace dew::connectors

@@ -1,0 +1,82 @@
+// The source contract every connector implements, after the Airbyte protocol's four verbs:
+// Spec (which configuration it takes), Check (can it connect and read), Discover (which streams
+// and columns exist) and Read (land one stream in bronze, state in, state out). A source is
+// configured at construction; the sync engine owns retries, schedules and the state store.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace dew::lake {
+class Lakehouse;
+}
+
+namespace dew::connectors {
+
+//! Why Check failed, so callers can react (alert on auth, retry on unreachable) without
+//! parsing messages.
+enum class CheckProblem {
+  kNone,
+  kUnreachable,       //!< host/port does not answer or refuses the connection
+  kAuthRefused,       //!< the server rejected the user or password
+  kMissingDatabase,   //!< the database does not exist
+  kMissingTable,      //!< a configured stream's table does not exist
+  kPermissionDenied,  //!< the user may not read a configured stream's table
+  kOther,
+};
+
+struct ColumnInfo {
+  std::string name;
+  std::string source_type;  //!< as the source names it, e.g. "numeric(12,2)", "_int4"
+  std::string lake_type;    //!< the DuckDB type it lands as, e.g. "DECIMAL(12,2)", "INTEGER[]"
+  bool nullable = true;
+};
+
+struct StreamInfo {
+  std::string name;        //!< the stream name ("<schema>.<table>" outside the default schema)
+  std::string namespace_;  //!< e.g. the PostgreSQL schema
+  std::vector<ColumnInfo> columns;
+  std::vector<std::string> primary_key;
+};
+
+struct StreamRequest {
+  std::string name;                        //!< a StreamInfo::name
+  std::string sync_mode = "full_refresh";  //!< only full_refresh for now
+  std::string cursor_field;                //!< recorded in _cursor when set
+  std::vector<std::string> columns;        //!< empty: every column
+};
+
+struct ReadResult {
+  std::string table;       //!< the bronze table written, "bronze.raw_<source>_<stream>"
+  int64_t rows = 0;        //!< rows landed
+  int64_t bytes_read = 0;  //!< bytes received from the source
+  nlohmann::json state;    //!< the state to pass to the next Read of this stream
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  //! A JSON Schema of the configuration this source takes. Never fails.
+  virtual nlohmann::json Spec() const = 0;
+
+  //! Connects and verifies that every stream in `streams` (may be empty) can be read. OK when
+  //! all is well; otherwise a Status naming host, port, database, user and table, with the
+  //! kind of failure in `*problem` when not null.
+  virtual Status Check(const std::vector<std::string>& streams, CheckProblem* problem) = 0;
+
+  //! Lists the readable streams with their columns, types and primary keys.
+  virtual Result<std::vector<StreamInfo>> Discover() = 0;
+
+  //! Reads one stream and lands it in bronze through `lake` (borrowed for the call), with the
+  //! lineage columns. `state` is what the previous Read returned (null the first time). On
+  //! failure nothing is committed.
+  virtual Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
+                                  lake::Lakehouse* lake) = 0;
+};
+
+}  // namespace dew::connectors
