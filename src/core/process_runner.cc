@@ -224,18 +224,28 @@ class PosixChildProcess final : public ChildProcess {
       }
 
       if (!exited) {
-        pid_t r = wait4(pid_, &status, WNOHANG, &usage);
-        if (r == pid_) {
+        // Peek with WNOWAIT first: until the zombie leader is reaped its pid cannot be reused,
+        // so killing the leftover group below cannot hit an unrelated process.
+        siginfo_t info{};
+        int r = waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
+        if (r < 0 && errno != EINTR) {
+          return Status::Internal("waitid failed for pid " + std::to_string(pid_) + ": " +
+                                  ErrnoText(errno));
+        }
+        if (r == 0 && info.si_pid == pid_) {
+          std::lock_guard<std::mutex> lock(mu_);
+          // Anything left in the group (background jobs) must not outlive the task.
+          kill(-pid_, SIGKILL);
+          pid_t reaped;
+          while ((reaped = wait4(pid_, &status, 0, &usage)) < 0 && errno == EINTR) {
+          }
+          if (reaped != pid_) {
+            return Status::Internal("wait4 failed for pid " + std::to_string(pid_) + ": " +
+                                    ErrnoText(errno));
+          }
+          reaped_ = true;
           exited = true;
           exit_seen_ms = now;
-          std::lock_guard<std::mutex> lock(mu_);
-          // Anything left in the group (background jobs) must not outlive the task. The group
-          // id stays reserved while members live, so this cannot hit an unrelated process.
-          kill(-pid_, SIGKILL);
-          reaped_ = true;
-        } else if (r < 0 && errno != EINTR) {
-          return Status::Internal("wait4 failed for pid " + std::to_string(pid_) + ": " +
-                                  ErrnoText(errno));
         }
       }
       bool streams_open = out_.fd >= 0 || err_.fd >= 0;

@@ -104,8 +104,9 @@ class ProcessRunner {
 class PosixProcessRunner final : public ProcessRunner {
  public:
   //! `root` bounds working directories (resolved with realpath, so symlinks cannot escape).
-  //! `kill_grace_ms` is the time between SIGTERM and SIGKILL on cancel and timeout.
-  explicit PosixProcessRunner(std::string root, int64_t kill_grace_ms = 2000);
+  //! `kill_grace_ms` is the time between SIGTERM and SIGKILL on cancel and timeout; the
+  //! default keeps `dew run cancel` within a second even for children ignoring SIGTERM.
+  explicit PosixProcessRunner(std::string root, int64_t kill_grace_ms = 500);
 
   Result<std::unique_ptr<ChildProcess>> Start(const ProcessSpec& spec) override;
 

@@ -34,7 +34,7 @@ class ProcessRunnerTest : public ::testing::Test {
     return spec;
   }
 
-  ProcessResult RunOk(const ProcessSpec& spec, int64_t grace_ms = 2000) {
+  ProcessResult RunOk(const ProcessSpec& spec, int64_t grace_ms = 500) {
     PosixProcessRunner runner(root_, grace_ms);
     auto child = runner.Start(spec);
     EXPECT_TRUE(child.ok()) << child.status().ToString();
@@ -273,6 +273,29 @@ TEST_F(ProcessRunnerTest, CancelFromAnotherThread) {
   std::printf("cancel took %lld ms\n", static_cast<long long>(elapsed_ms));
   EXPECT_TRUE(WaitGone(std::stoi(ReadFile(pid_file))));
   (*child)->Cancel();  // after reap: a no-op
+}
+
+TEST_F(ProcessRunnerTest, CancelOfTermIgnoringChildEscalatesToSigkill) {
+  PosixProcessRunner runner(root_);  // default grace
+  std::string ready = root_ + "/ready";
+  auto child = runner.Start(Shell("trap '' TERM; touch " + ready + "; sleep 100 & wait"));
+  ASSERT_TRUE(child.ok());
+  for (int i = 0; i < 1000 && access(ready.c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto start = std::chrono::steady_clock::now();
+  std::thread canceller([&] { (*child)->Cancel(); });
+  auto result = (*child)->Wait();
+  canceller.join();
+  auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(result->cancelled);
+  EXPECT_EQ(result->signal, SIGKILL);
+  EXPECT_LT(elapsed_ms, 10000);  // generous bound, not a timing assertion
+  std::printf("cancel of a SIGTERM-ignoring child took %lld ms\n",
+              static_cast<long long>(elapsed_ms));
 }
 
 TEST_F(ProcessRunnerTest, CancelBeforeWait) {
