@@ -57,6 +57,18 @@ class SqliteControlStore::Statement {
     }
     return Status::IOError(std::move(msg));
   }
+  //! Every remaining row, each turned into a T by `read` (which returns T or Result<T>).
+  template <typename T, typename ReadRow>
+  Result<std::vector<T>> Collect(const std::string& path, const std::string& op, ReadRow read) {
+    std::vector<T> out;
+    for (;;) {
+      DEW_ASSIGN_OR_RETURN(bool row, Step(path, op));
+      if (!row) return out;
+      Result<T> item = read(*this);
+      if (!item.ok()) return item.status();
+      out.push_back(std::move(item).value());
+    }
+  }
   //! Steps a statement that returns no rows.
   Status Run(const std::string& path, const std::string& op) {
     for (;;) {
@@ -203,13 +215,9 @@ Result<std::vector<PipelineRecord>> SqliteControlStore::ListPipelines() {
   std::lock_guard<std::mutex> lock(mu_);
   DEW_ASSIGN_OR_RETURN(
       Statement st, Prepare("SELECT name, spec_hash, updated_at FROM pipelines ORDER BY name", op));
-  std::vector<PipelineRecord> out;
-  for (;;) {
-    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
-    if (!row) break;
-    out.push_back(PipelineRecord{st.Text(0), st.Text(1), st.Int(2)});
-  }
-  return out;
+  return st.Collect<PipelineRecord>(path_, op, [](Statement& row) {
+    return PipelineRecord{row.Text(0), row.Text(1), row.Int(2)};
+  });
 }
 
 // --- runs ---
@@ -360,14 +368,7 @@ Result<std::vector<RunRecord>> SqliteControlStore::ListRuns(const RunFilter& fil
       .Bind(3, status)
       .Bind(4, status)
       .Bind(5, static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit));
-  std::vector<RunRecord> out;
-  for (;;) {
-    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
-    if (!row) break;
-    DEW_ASSIGN_OR_RETURN(RunRecord r, ReadRun(st, path_));
-    out.push_back(std::move(r));
-  }
-  return out;
+  return st.Collect<RunRecord>(path_, op, [&](Statement& row) { return ReadRun(row, path_); });
 }
 
 // --- task attempts ---
@@ -538,14 +539,8 @@ Result<std::vector<AttemptRecord>> SqliteControlStore::ListAttempts(const std::s
               "FROM task_attempts WHERE run_id = ? ORDER BY task, attempt",
               op));
   st.Bind(1, run_id);
-  std::vector<AttemptRecord> out;
-  for (;;) {
-    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
-    if (!row) break;
-    DEW_ASSIGN_OR_RETURN(AttemptRecord a, ReadAttempt(st, path_));
-    out.push_back(std::move(a));
-  }
-  return out;
+  return st.Collect<AttemptRecord>(path_, op,
+                                   [&](Statement& row) { return ReadAttempt(row, path_); });
 }
 
 Result<std::vector<AttemptRecord>> SqliteControlStore::FailStaleAttempts(int64_t older_than_ms) {
@@ -620,13 +615,7 @@ Result<std::vector<ScheduleRecord>> SqliteControlStore::ListSchedules() {
                        Prepare("SELECT pipeline, cron, timezone, next_fire_at, catch_up "
                                "FROM schedules ORDER BY pipeline",
                                op));
-  std::vector<ScheduleRecord> out;
-  for (;;) {
-    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
-    if (!row) break;
-    out.push_back(ReadSchedule(st));
-  }
-  return out;
+  return st.Collect<ScheduleRecord>(path_, op, [](Statement& row) { return ReadSchedule(row); });
 }
 
 Result<std::vector<ScheduleRecord>> SqliteControlStore::DueSchedules(int64_t now_ms) {
@@ -638,13 +627,7 @@ Result<std::vector<ScheduleRecord>> SqliteControlStore::DueSchedules(int64_t now
                                "ORDER BY next_fire_at, pipeline",
                                op));
   st.Bind(1, now_ms);
-  std::vector<ScheduleRecord> out;
-  for (;;) {
-    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
-    if (!row) break;
-    out.push_back(ReadSchedule(st));
-  }
-  return out;
+  return st.Collect<ScheduleRecord>(path_, op, [](Statement& row) { return ReadSchedule(row); });
 }
 
 // --- connector state ---
@@ -713,13 +696,9 @@ Result<std::vector<EventRecord>> SqliteControlStore::ListEvents(int64_t after_id
                                "ORDER BY id LIMIT ?",
                                op));
   st.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit < 0 ? 0 : limit));
-  std::vector<EventRecord> out;
-  for (;;) {
-    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
-    if (!row) break;
-    out.push_back(EventRecord{st.Int(0), st.Text(1), st.Text(2), st.Int(3)});
-  }
-  return out;
+  return st.Collect<EventRecord>(path_, op, [](Statement& row) {
+    return EventRecord{row.Int(0), row.Text(1), row.Text(2), row.Int(3)};
+  });
 }
 
 }  // namespace dew::control
