@@ -1,7 +1,9 @@
 #include "lake/checkpoint.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 #include "engine/connection.h"
 #include "engine/data_chunk.h"
@@ -33,7 +35,28 @@ std::string TempName(const std::string& path, const std::string& suffix) {
   return JoinPath(dir, "." + base + "." + std::to_string(rd()) + suffix);
 }
 
-// The checkpoint's actions as commit-file text: one JSON object per line.
+// delta.deletedFileRetentionDuration ("interval 1 week", "interval 36 hours", …) in ms; one
+// week when absent or unreadable, the protocol's default.
+int64_t TombstoneRetentionMillis(const Metadata& metadata) {
+  constexpr int64_t kWeek = 7LL * 24 * 3600 * 1000;
+  auto it = metadata.configuration.find("delta.deletedFileRetentionDuration");
+  if (it == metadata.configuration.end()) return kWeek;
+  std::istringstream in(it->second);
+  std::string word, unit;
+  double amount = 0;
+  if (!(in >> word >> amount >> unit) || word != "interval" || amount < 0) return kWeek;
+  if (!unit.empty() && unit.back() == 's') unit.pop_back();
+  static const std::map<std::string, int64_t> kUnits = {
+      {"millisecond", 1},    {"second", 1000},          {"minute", 60 * 1000},
+      {"hour", 3600 * 1000}, {"day", 24 * 3600 * 1000}, {"week", kWeek}};
+  auto u = kUnits.find(unit);
+  return u == kUnits.end() ? kWeek : static_cast<int64_t>(amount * static_cast<double>(u->second));
+}
+
+// The checkpoint's actions as commit-file text: one JSON object per line. Tombstones older than
+// the table's deleted-file retention are dropped, as the protocol allows, so that checkpoints do
+// not grow with every delete the table has ever seen; vacuum then judges such files by their
+// modification time, which is no younger than the tombstone.
 CommitActions CheckpointActions(const Snapshot& snapshot) {
   CommitActions actions;
   actions.protocol = snapshot.protocol;
@@ -41,7 +64,12 @@ CommitActions CheckpointActions(const Snapshot& snapshot) {
   for (const auto& [app, version] : snapshot.app_versions) {
     actions.txns.push_back(Txn{app, version, std::nullopt});
   }
-  actions.removes = snapshot.tombstones;
+  const int64_t expired_before =
+      snapshot.timestamp_millis - TombstoneRetentionMillis(snapshot.metadata);
+  for (const auto& remove : snapshot.tombstones) {
+    if (remove.deletion_timestamp && *remove.deletion_timestamp < expired_before) continue;
+    actions.removes.push_back(remove);
+  }
   const size_t num_fields = snapshot.schema.fields().size();
   for (size_t i = 0; i < snapshot.files.size(); ++i) {
     AddFile add = snapshot.files[i];

@@ -255,3 +255,43 @@ TEST_F(CheckpointTest, LastCheckpointNeedsAVersion) {
 
 }  // namespace
 }  // namespace dew::lake
+
+namespace dew::lake {
+namespace {
+
+class CheckpointRetentionTest : public CheckpointTest {};
+
+TEST_F(CheckpointRetentionTest, DropsTombstonesOlderThanTheDeletedFileRetention) {
+  WriteVersions(11);
+  auto snap = log_.LoadSnapshot(10);
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  ASSERT_EQ(snap->tombstones.size(), 1u);  // f1, removed at 6000 ms; version 10 is at 11000 ms
+
+  Snapshot keep = *snap;
+  keep.metadata.configuration["delta.deletedFileRetentionDuration"] = "interval 6 seconds";
+  Snapshot drop = *snap;
+  drop.metadata.configuration["delta.deletedFileRetentionDuration"] = "interval 4 seconds";
+  const std::string keep_path = JoinPath(dir_.path(), "keep.checkpoint.parquet");
+  const std::string drop_path = JoinPath(dir_.path(), "drop.checkpoint.parquet");
+  auto kept = WriteCheckpoint(engine_.con.get(), *fs_, keep, keep_path);
+  auto dropped = WriteCheckpoint(engine_.con.get(), *fs_, drop, drop_path);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_EQ(*kept, 14);
+  EXPECT_EQ(*dropped, 13);
+  auto removes = [&](const std::string& path) {
+    auto n = engine_.con->QueryScalar("SELECT count(*) FROM read_parquet(" + SqlString(path) +
+                                      ") WHERE remove IS NOT NULL");
+    return n.ok() && n->has_value() ? **n : std::string("error");
+  };
+  EXPECT_EQ(removes(keep_path), "1");
+  EXPECT_EQ(removes(drop_path), "0");
+  // The live files are the same either way.
+  auto read_back = ReadCheckpoint(engine_.con.get(), drop_path);
+  ASSERT_TRUE(read_back.ok()) << read_back.status().ToString();
+  EXPECT_EQ(read_back->adds.size(), snap->files.size());
+  EXPECT_TRUE(read_back->removes.empty());
+}
+
+}  // namespace
+}  // namespace dew::lake
