@@ -9,6 +9,7 @@
 //                                   sorted rows
 //   clock <timestamp>               the lake's clock jumps to that UTC time (commit timestamps)
 //   reopen                          closes and reopens the lakehouse (a new process's view)
+// In SQL, ${SHARED_DIR} stands for the shared read-only data folder (../shared).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -71,6 +72,10 @@ std::vector<Block> ParseFile(const std::string& path) {
     } else if (in_expected) {
       current->expected.push_back(line);
     } else {
+      const std::string kShared = "${SHARED_DIR}";
+      for (size_t at = line.find(kShared); at != std::string::npos; at = line.find(kShared)) {
+        line.replace(at, kShared.size(), DEW_SHARED_DIR);
+      }
       current->sql += line + "\n";
     }
   }
@@ -159,8 +164,10 @@ TEST_P(SqlLogicTest, Run) {
       std::string needle = block.directive.size() > 16 ? block.directive.substr(16) : "";
       auto out = exec.Run(block.sql);
       std::string error;
-      if (out.ok()) Rows(*out, &error);
-      else error = out.status().ToString();
+      if (out.ok())
+        Rows(*out, &error);
+      else
+        error = out.status().ToString();
       ASSERT_FALSE(error.empty()) << where << ": statement succeeded but should fail";
       EXPECT_NE(error.find(needle), std::string::npos)
           << where << ": error does not mention '" << needle << "': " << error;
