@@ -32,7 +32,8 @@ TEST_F(ConnectionTest, FormatsEveryCommonType) {
       "SELECT 42::TINYINT a, -7::BIGINT b, 3.5::DOUBLE c, 'x''y' d, DATE '2026-01-31' e, "
       "TIMESTAMP '2026-01-31 23:59:59.25' f, 123.45::DECIMAL(18,2) g, -0.05::DECIMAL(4,2) h, "
       "true i, NULL::INTEGER j, [1,2,NULL] k, {'p': 1, 'q': 'z'} l, "
-      "'00000000-0000-4000-8000-000000000001'::UUID m, 170141183460469231731687303715884105727::HUGEINT n, "
+      "'00000000-0000-4000-8000-000000000001'::UUID m, "
+      "170141183460469231731687303715884105727::HUGEINT n, "
       "TIME '12:34:56' o, INTERVAL '1 year 2 months 3 days' p, MAP {'k': 2} q, '\\x00ab'::BLOB r");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   ASSERT_EQ(t->rows.size(), 1u);
@@ -88,7 +89,8 @@ TEST_F(ConnectionTest, ErrorsCarryDuckDBMessage) {
 }
 
 TEST_F(ConnectionTest, MultipleStatementsReturnLast) {
-  auto t = con_->QueryText("CREATE TABLE t(a INT); INSERT INTO t VALUES (1),(2); SELECT sum(a) FROM t");
+  auto t =
+      con_->QueryText("CREATE TABLE t(a INT); INSERT INTO t VALUES (1),(2); SELECT sum(a) FROM t");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(*t->rows[0][0], "3");
 }
@@ -130,8 +132,7 @@ TEST_F(ConnectionTest, InterruptStopsARunningQuery) {
   std::atomic<bool> done{false};
   Status status;
   std::thread runner([&] {
-    status = con_->Execute(
-        "SELECT count(*) FROM range(10000000000) t(a) WHERE (a * 7) % 13 = 5");
+    status = con_->Execute("SELECT count(*) FROM range(10000000000) t(a) WHERE (a * 7) % 13 = 5");
     done = true;
   });
   // Wait until the query is visibly running, then interrupt it.
@@ -141,6 +142,40 @@ TEST_F(ConnectionTest, InterruptStopsARunningQuery) {
   con_->Interrupt();
   runner.join();
   EXPECT_TRUE(status.IsInterrupted()) << status.ToString();
+}
+
+}  // namespace
+}  // namespace dew::engine
+
+namespace dew::engine {
+namespace {
+
+TEST_F(ConnectionTest, ProgressIsReadableWhileAQueryRuns) {
+  // DuckDB starts tracking progress after progress_bar_time; zero makes it immediate.
+  ASSERT_TRUE(con_->Execute("SET progress_bar_time = 0").ok());
+  // A table scan reports progress (the range() table function does not).
+  ASSERT_TRUE(con_->Execute("CREATE TABLE big AS SELECT range AS a FROM range(50000000)").ok());
+  std::atomic<bool> done{false};
+  Status status;
+  std::thread runner([&] {
+    status = con_->Execute(
+        "SELECT count(DISTINCT (a * 7919) % 1000003 || 'x' || a) FROM big WHERE a % 3 <> 1");
+    done = true;
+  });
+  double seen = -1;
+  uint64_t rows = 0;
+  for (int i = 0; i < 1000 && !done && (seen <= 0 || rows == 0); i++) {
+    QueryProgress p = con_->progress();
+    seen = p.percentage;
+    rows = p.rows_processed;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  con_->Interrupt();
+  runner.join();
+  EXPECT_TRUE(status.IsInterrupted()) << status.ToString();
+  EXPECT_GT(seen, 0.0);
+  EXPECT_LE(seen, 100.0);
+  EXPECT_GT(rows, 0u);
 }
 
 }  // namespace
