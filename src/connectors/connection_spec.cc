@@ -1,0 +1,339 @@
+#include "connectors/connection_spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+
+#include "core/file_system.h"
+
+extern char** environ;
+
+namespace dew::connectors {
+
+namespace {
+
+const std::vector<std::string> kTopKeys = {"name",    "source_type", "auth",
+                                           "streams", "schedule",    "tier"};
+const std::vector<std::string> kAuthKeys = {"host", "port", "database", "user", "password"};
+const std::vector<std::string> kStreamKeys = {"name",        "sync_mode", "cursor_field",
+                                              "primary_key", "columns",   "filter"};
+const std::vector<std::string> kSourceTypes = {"postgres"};
+const std::vector<std::string> kSyncModes = {"incremental", "full_refresh"};
+const std::vector<std::string> kTiers = {"critical", "standard", "best_effort"};
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out;
+}
+
+//! " (did you mean 'x'?)" for a close candidate, else " (expected one of: ...)".
+std::string Suggest(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const std::string& c : candidates) {
+    size_t d = EditDistance(word, c);
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  if (best.empty()) return " (expected one of: " + Join(candidates) + ")";
+  return " (did you mean '" + best + "'?)";
+}
+
+//! The NAME of "${env:NAME}", or nullopt when `text` is not exactly such a reference.
+std::optional<std::string> EnvReference(const std::string& text) {
+  const std::string prefix = "${env:";
+  if (text.size() <= prefix.size() + 1 || text.rfind(prefix, 0) != 0 || text.back() != '}')
+    return std::nullopt;
+  std::string name = text.substr(prefix.size(), text.size() - prefix.size() - 1);
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return std::nullopt;
+  }
+  if (std::isdigit(static_cast<unsigned char>(name[0]))) return std::nullopt;
+  return name;
+}
+
+class Parser {
+ public:
+  explicit Parser(const std::string& file) { spec_.file = file; }
+
+  Result<ConnectionSpec> Run(const std::string& text);
+
+ private:
+  Status Error(const YAML::Mark& mark, const std::string& field, const std::string& problem) {
+    return Status::InvalidArgument(spec_.file + ":" + std::to_string(mark.line + 1) + ":" +
+                                   std::to_string(mark.column + 1) + ": " + field + ": " + problem);
+  }
+
+  static std::string TypeName(const YAML::Node& n) {
+    if (n.IsMap()) return "a mapping";
+    if (n.IsSequence()) return "a list";
+    if (n.IsNull()) return "nothing";
+    return "a scalar";
+  }
+
+  Status WrongType(const YAML::Node& n, const std::string& field, const std::string& expected) {
+    return Error(n.Mark(), field, "wrong type: expected " + expected + ", got " + TypeName(n));
+  }
+
+  Status CheckKeys(const YAML::Node& map, const std::string& field,
+                   const std::vector<std::string>& allowed) {
+    if (!map.IsMap()) return WrongType(map, field, "a mapping");
+    std::set<std::string> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const YAML::Node key = it->first;
+      std::string k = key.IsScalar() ? key.Scalar() : "?";
+      std::string path = field.empty() ? k : field + "." + k;
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+        return Error(key.Mark(), path, "unknown key '" + k + "'" + Suggest(k, allowed));
+      }
+      if (!seen.insert(k).second) return Error(key.Mark(), path, "duplicate key '" + k + "'");
+    }
+    return Status::OK();
+  }
+
+  Status Missing(const YAML::Node& parent, const std::string& field) {
+    return Error(parent.Mark(), field, "missing required field");
+  }
+
+  Result<std::string> Scalar(const YAML::Node& n, const std::string& field) {
+    if (!n.IsScalar()) return WrongType(n, field, "a scalar");
+    return n.Scalar();
+  }
+
+  Result<std::string> Choice(const YAML::Node& n, const std::string& field,
+                             const std::vector<std::string>& allowed, const std::string& what) {
+    DEW_ASSIGN_OR_RETURN(std::string v, Scalar(n, field));
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+      return Error(n.Mark(), field, "unknown " + what + " '" + v + "'" + Suggest(v, allowed));
+    return v;
+  }
+
+  //! A list of names; a single scalar is accepted as a one-item list.
+  Result<std::vector<std::string>> Names(const YAML::Node& n, const std::string& field) {
+    std::vector<std::string> out;
+    if (n.IsScalar()) {
+      out.push_back(n.Scalar());
+      return out;
+    }
+    if (!n.IsSequence()) return WrongType(n, field, "a list of names");
+    for (size_t i = 0; i < n.size(); ++i) {
+      DEW_ASSIGN_OR_RETURN(std::string v, Scalar(n[i], field + "[" + std::to_string(i) + "]"));
+      out.push_back(v);
+    }
+    return out;
+  }
+
+  Status ParseAuth(const YAML::Node& n);
+  Status ParseStream(const YAML::Node& n, size_t index);
+
+  ConnectionSpec spec_;
+};
+
+Status Parser::ParseAuth(const YAML::Node& n) {
+  DEW_RETURN_IF_ERROR(CheckKeys(n, "auth", kAuthKeys));
+  if (n["host"]) {
+    DEW_ASSIGN_OR_RETURN(spec_.auth.host, Scalar(n["host"], "auth.host"));
+  }
+  if (n["port"]) {
+    DEW_ASSIGN_OR_RETURN(std::string text, Scalar(n["port"], "auth.port"));
+    int port = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (ec != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535)
+      return Error(n["port"].Mark(), "auth.port",
+                   "wrong type: expected a port number 1-65535, got '" + text + "'");
+    spec_.auth.port = port;
+  }
+  for (const char* key : {"database", "user"}) {
+    if (!n[key]) return Missing(n, std::string("auth.") + key);
+  }
+  DEW_ASSIGN_OR_RETURN(spec_.auth.database, Scalar(n["database"], "auth.database"));
+  DEW_ASSIGN_OR_RETURN(spec_.auth.user, Scalar(n["user"], "auth.user"));
+  if (n["password"]) {
+    DEW_ASSIGN_OR_RETURN(std::string password, Scalar(n["password"], "auth.password"));
+    if (!EnvReference(password))
+      return Error(n["password"].Mark(), "auth.password",
+                   "a literal password is not allowed in a connection file; write "
+                   "${env:NAME} and set the variable NAME where dew runs");
+    spec_.auth.password_ref = password;
+  }
+  return Status::OK();
+}
+
+Status Parser::ParseStream(const YAML::Node& n, size_t index) {
+  const std::string field = "streams[" + std::to_string(index) + "]";
+  DEW_RETURN_IF_ERROR(CheckKeys(n, field, kStreamKeys));
+  StreamSpec s;
+  if (!n["name"]) return Missing(n, field + ".name");
+  DEW_ASSIGN_OR_RETURN(s.name, Scalar(n["name"], field + ".name"));
+  for (const StreamSpec& other : spec_.streams) {
+    if (other.name == s.name)
+      return Error(n["name"].Mark(), field + ".name", "stream '" + s.name + "' is listed twice");
+  }
+  if (n["sync_mode"]) {
+    DEW_ASSIGN_OR_RETURN(s.sync_mode,
+                         Choice(n["sync_mode"], field + ".sync_mode", kSyncModes, "sync_mode"));
+  }
+  if (n["cursor_field"]) {
+    DEW_ASSIGN_OR_RETURN(s.cursor_field, Scalar(n["cursor_field"], field + ".cursor_field"));
+  }
+  if (s.sync_mode == "incremental" && s.cursor_field.empty())
+    return Error(n.Mark(), field + ".cursor_field",
+                 "missing required field (incremental sync needs a cursor_field)");
+  if (n["primary_key"]) {
+    DEW_ASSIGN_OR_RETURN(s.primary_key, Names(n["primary_key"], field + ".primary_key"));
+  }
+  if (n["columns"]) {
+    DEW_ASSIGN_OR_RETURN(s.columns, Names(n["columns"], field + ".columns"));
+  }
+  if (n["filter"]) {
+    DEW_ASSIGN_OR_RETURN(s.filter, Scalar(n["filter"], field + ".filter"));
+  }
+  spec_.streams.push_back(std::move(s));
+  return Status::OK();
+}
+
+Result<ConnectionSpec> Parser::Run(const std::string& text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Error(e.mark, "yaml", "syntax error: " + e.msg);
+  }
+  try {
+    if (!root.IsMap())
+      return Error(root.Mark(), "connection",
+                   "wrong type: expected a mapping (name:, source_type:, auth:, streams:), got " +
+                       TypeName(root));
+    DEW_RETURN_IF_ERROR(CheckKeys(root, "", kTopKeys));
+    for (const char* key : {"name", "source_type", "auth", "streams"}) {
+      if (!root[key]) return Missing(root, key);
+    }
+    DEW_ASSIGN_OR_RETURN(spec_.name, Scalar(root["name"], "name"));
+    for (char c : spec_.name) {
+      if (!(std::islower(static_cast<unsigned char>(c)) ||
+            std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+        return Error(root["name"].Mark(), "name",
+                     "'" + spec_.name + "' is not a valid name (use a-z, 0-9 and _)");
+    }
+    if (spec_.name.empty()) return Error(root["name"].Mark(), "name", "must not be empty");
+    DEW_ASSIGN_OR_RETURN(spec_.source_type,
+                         Choice(root["source_type"], "source_type", kSourceTypes, "source_type"));
+    DEW_RETURN_IF_ERROR(ParseAuth(root["auth"]));
+    const YAML::Node streams = root["streams"];
+    if (!streams.IsSequence()) return WrongType(streams, "streams", "a list of streams");
+    if (streams.size() == 0) return Error(streams.Mark(), "streams", "needs at least one stream");
+    for (size_t i = 0; i < streams.size(); ++i) DEW_RETURN_IF_ERROR(ParseStream(streams[i], i));
+    if (root["schedule"]) {
+      DEW_ASSIGN_OR_RETURN(spec_.schedule_text, Scalar(root["schedule"], "schedule"));
+      auto cron = CronSchedule::Parse(spec_.schedule_text);
+      if (!cron.ok()) return Error(root["schedule"].Mark(), "schedule", cron.status().message());
+      spec_.schedule = std::move(*cron);
+    }
+    if (root["tier"]) {
+      DEW_ASSIGN_OR_RETURN(std::string tier, Choice(root["tier"], "tier", kTiers, "tier"));
+      spec_.tier = tier == "critical"   ? Tier::kCritical
+                   : tier == "standard" ? Tier::kStandard
+                                        : Tier::kBestEffort;
+    }
+  } catch (const YAML::Exception& e) {
+    return Error(e.mark, "yaml", e.msg);
+  }
+  return std::move(spec_);
+}
+
+}  // namespace
+
+const char* TierName(Tier tier) {
+  switch (tier) {
+    case Tier::kCritical:
+      return "critical";
+    case Tier::kStandard:
+      return "standard";
+    case Tier::kBestEffort:
+      return "best_effort";
+  }
+  return "standard";
+}
+
+int RetryCount(Tier tier) {
+  switch (tier) {
+    case Tier::kCritical:
+      return 5;
+    case Tier::kStandard:
+      return 3;
+    case Tier::kBestEffort:
+      return 2;
+  }
+  return 3;
+}
+
+Result<ConnectionSpec> ConnectionSpec::Parse(const std::string& yaml_text,
+                                             const std::string& file_name) {
+  return Parser(file_name).Run(yaml_text);
+}
+
+Result<ConnectionSpec> ConnectionSpec::ParseFile(const std::string& path, FileSystem& fs) {
+  DEW_ASSIGN_OR_RETURN(std::string text, fs.ReadFile(path));
+  return Parse(text, path);
+}
+
+Result<std::string> ConnectionSpec::ResolvePassword(
+    const std::map<std::string, std::string>& env) const {
+  if (auth.password_ref.empty()) return std::string();
+  std::optional<std::string> name = EnvReference(auth.password_ref);
+  if (!name) return Status::InvalidArgument(file + ": auth.password: not an ${env:NAME} reference");
+  auto it = env.find(*name);
+  if (it == env.end())
+    return Status::InvalidArgument(file + ": auth.password: environment variable " + *name +
+                                   " is not set (the connection '" + this->name +
+                                   "' reads its password from ${env:" + *name + "})");
+  return it->second;
+}
+
+const StreamSpec* ConnectionSpec::FindStream(const std::string& stream) const {
+  for (const StreamSpec& s : streams) {
+    if (s.name == stream) return &s;
+  }
+  return nullptr;
+}
+
+std::string ConnectionSpec::JobName(const StreamSpec& stream) const {
+  std::string s = stream.name;
+  for (char& c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return "sync_" + name + "_" + s + "_" + stream.sync_mode;
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv = *e;
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return env;
+}
+
+}  // namespace dew::connectors

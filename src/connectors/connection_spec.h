@@ -1,0 +1,77 @@
+// ConnectionSpec: one connection YAML file (connections/<name>.yml), parsed and validated.
+//
+// Every error names `file:line:column: field: problem` (1-based). Secrets are references only:
+// `${env:NAME}` is kept as written and resolved at use time (ResolvePassword), so a parsed spec
+// never holds a secret; a literal password in the file is refused.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/cron_schedule.h"
+#include "core/status.h"
+
+namespace dew {
+class FileSystem;
+}
+
+namespace dew::connectors {
+
+enum class Tier { kCritical, kStandard, kBestEffort };
+
+//! "critical", "standard", "best_effort".
+const char* TierName(Tier tier);
+//! Retries a sync of this tier gets after the first attempt: critical 5, standard 3,
+//! best_effort 2.
+int RetryCount(Tier tier);
+
+struct StreamSpec {
+  std::string name;
+  std::string sync_mode = "full_refresh";  //!< "incremental" or "full_refresh"
+  std::string cursor_field;                //!< required for incremental
+  std::vector<std::string> primary_key;
+  std::vector<std::string> columns;  //!< empty: every column
+  std::string filter;                //!< a SQL predicate, empty: none
+};
+
+struct AuthSpec {
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string database;
+  std::string user;
+  std::string password_ref;  //!< "${env:NAME}" as written, or empty (no password)
+};
+
+struct ConnectionSpec {
+  std::string file;  //!< as given to Parse, for messages
+  std::string name;
+  std::string source_type;  //!< "postgres"
+  AuthSpec auth;
+  std::vector<StreamSpec> streams;
+  std::optional<CronSchedule> schedule;
+  std::string schedule_text;
+  Tier tier = Tier::kStandard;
+
+  //! Parses and validates `yaml_text`; `file_name` is used only in messages. InvalidArgument
+  //! `file:line:column: field: problem` on any error.
+  static Result<ConnectionSpec> Parse(const std::string& yaml_text, const std::string& file_name);
+  //! Reads `path` through `fs` and parses it. NotFound/IOError from `fs`, else as Parse.
+  static Result<ConnectionSpec> ParseFile(const std::string& path, FileSystem& fs);
+
+  //! The password from `env` (the process environment, or a test's map). Empty when the spec
+  //! has no password; InvalidArgument naming the variable and the file when it is unset.
+  Result<std::string> ResolvePassword(const std::map<std::string, std::string>& env) const;
+
+  //! The stream named `stream`, or nullptr.
+  const StreamSpec* FindStream(const std::string& stream) const;
+
+  //! "sync_<source>_<stream>_<mode>", the job name of one stream's sync.
+  std::string JobName(const StreamSpec& stream) const;
+};
+
+//! The process environment as a map, for ResolvePassword.
+std::map<std::string, std::string> ProcessEnvironment();
+
+}  // namespace dew::connectors

@@ -1,0 +1,184 @@
+#include "connectors/connection_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace dew::connectors {
+namespace {
+
+const char* kGood = R"(name: shop
+source_type: postgres
+auth:
+  host: db.internal
+  port: 6543
+  database: shop
+  user: reader
+  password: ${env:SHOP_PG_PASSWORD}
+streams:
+  - name: orders
+    sync_mode: incremental
+    cursor_field: updated_at
+    primary_key: [id]
+    columns: [id, amount, updated_at]
+    filter: amount > 0
+  - name: customers
+    sync_mode: full_refresh
+    primary_key: id
+schedule: "*/15 * * * *"
+tier: critical
+)";
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string ErrorOf(const std::string& text) {
+  auto spec = ConnectionSpec::Parse(text, "connections/shop.yml");
+  EXPECT_FALSE(spec.ok());
+  return spec.ok() ? std::string() : spec.status().message();
+}
+
+TEST(ConnectionSpecTest, ParsesEveryField) {
+  auto spec = ConnectionSpec::Parse(kGood, "connections/shop.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->name, "shop");
+  EXPECT_EQ(spec->source_type, "postgres");
+  EXPECT_EQ(spec->auth.host, "db.internal");
+  EXPECT_EQ(spec->auth.port, 6543);
+  EXPECT_EQ(spec->auth.database, "shop");
+  EXPECT_EQ(spec->auth.user, "reader");
+  EXPECT_EQ(spec->auth.password_ref, "${env:SHOP_PG_PASSWORD}");
+  ASSERT_EQ(spec->streams.size(), 2u);
+  EXPECT_EQ(spec->streams[0].sync_mode, "incremental");
+  EXPECT_EQ(spec->streams[0].cursor_field, "updated_at");
+  EXPECT_EQ(spec->streams[0].primary_key, std::vector<std::string>{"id"});
+  EXPECT_EQ(spec->streams[0].columns, (std::vector<std::string>{"id", "amount", "updated_at"}));
+  EXPECT_EQ(spec->streams[0].filter, "amount > 0");
+  EXPECT_EQ(spec->streams[1].primary_key, std::vector<std::string>{"id"});
+  ASSERT_TRUE(spec->schedule.has_value());
+  EXPECT_EQ(spec->schedule_text, "*/15 * * * *");
+  EXPECT_EQ(spec->tier, Tier::kCritical);
+  EXPECT_EQ(spec->JobName(spec->streams[0]), "sync_shop_orders_incremental");
+  EXPECT_EQ(spec->JobName(spec->streams[1]), "sync_shop_customers_full_refresh");
+  EXPECT_EQ(spec->FindStream("customers"), &spec->streams[1]);
+  EXPECT_EQ(spec->FindStream("nope"), nullptr);
+}
+
+TEST(ConnectionSpecTest, DefaultsForOptionalFields) {
+  auto spec = ConnectionSpec::Parse(
+      "name: a\nsource_type: postgres\nauth: {database: d, user: u}\nstreams: [{name: t}]\n",
+      "a.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->auth.host, "127.0.0.1");
+  EXPECT_EQ(spec->auth.port, 5432);
+  EXPECT_EQ(spec->streams[0].sync_mode, "full_refresh");
+  EXPECT_FALSE(spec->schedule.has_value());
+  EXPECT_EQ(spec->tier, Tier::kStandard);
+  auto password = spec->ResolvePassword({});
+  ASSERT_TRUE(password.ok());
+  EXPECT_EQ(*password, "");
+}
+
+TEST(ConnectionSpecTest, TierRetryCounts) {
+  EXPECT_EQ(RetryCount(Tier::kCritical), 5);
+  EXPECT_EQ(RetryCount(Tier::kStandard), 3);
+  EXPECT_EQ(RetryCount(Tier::kBestEffort), 2);
+  EXPECT_STREQ(TierName(Tier::kBestEffort), "best_effort");
+}
+
+TEST(ConnectionSpecTest, UnknownKeySuggestsNearMatch) {
+  EXPECT_EQ(ErrorOf(Replace(kGood, "tier:", "teir:")),
+            "connections/shop.yml:20:1: teir: unknown key 'teir' (did you mean 'tier'?)");
+  EXPECT_EQ(ErrorOf(Replace(kGood, "  port:", "  prot:")),
+            "connections/shop.yml:5:3: auth.prot: unknown key 'prot' (did you mean 'port'?)");
+  EXPECT_EQ(ErrorOf(Replace(kGood, "    filter:", "    filtr:")),
+            "connections/shop.yml:15:5: streams[0].filtr: unknown key 'filtr' (did you mean "
+            "'filter'?)");
+  EXPECT_NE(ErrorOf(Replace(kGood, "tier:", "zzzzzzzz:")).find("expected one of: name,"),
+            std::string::npos);
+}
+
+TEST(ConnectionSpecTest, MissingFields) {
+  EXPECT_EQ(ErrorOf("source_type: postgres\n"),
+            "connections/shop.yml:1:1: name: missing required field");
+  EXPECT_EQ(ErrorOf(Replace(kGood, "  user: reader\n", "")),
+            "connections/shop.yml:4:3: auth.user: missing required field");
+  EXPECT_EQ(ErrorOf(Replace(kGood, "  - name: customers\n", "  - filter: x\n")),
+            "connections/shop.yml:16:5: streams[1].name: missing required field");
+  EXPECT_EQ(ErrorOf(Replace(kGood, "    cursor_field: updated_at\n", "")),
+            "connections/shop.yml:10:5: streams[0].cursor_field: missing required field "
+            "(incremental sync needs a cursor_field)");
+}
+
+TEST(ConnectionSpecTest, WrongTypes) {
+  EXPECT_EQ(ErrorOf(Replace(kGood, "  port: 6543", "  port: abc")),
+            "connections/shop.yml:5:9: auth.port: wrong type: expected a port number 1-65535, "
+            "got 'abc'");
+  EXPECT_EQ(ErrorOf(Replace(kGood, "  host: db.internal", "  host: [a, b]")),
+            "connections/shop.yml:4:9: auth.host: wrong type: expected a scalar, got a list");
+  EXPECT_EQ(ErrorOf("name: a\nsource_type: postgres\nauth: {database: d, user: u}\nstreams: x\n"),
+            "connections/shop.yml:4:10: streams: wrong type: expected a list of streams, got a "
+            "scalar");
+  EXPECT_EQ(ErrorOf("auth: x\n"), "connections/shop.yml:1:1: name: missing required field");
+  EXPECT_EQ(ErrorOf("- a\n"),
+            "connections/shop.yml:1:1: connection: wrong type: expected a mapping (name:, "
+            "source_type:, auth:, streams:), got a list");
+  EXPECT_NE(ErrorOf("name: [unclosed\n").find("connections/shop.yml:"), std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(kGood, "name: shop", "name: Shop-1")).find("not a valid name"),
+            std::string::npos);
+}
+
+TEST(ConnectionSpecTest, UnknownEnumValues) {
+  EXPECT_EQ(ErrorOf(Replace(kGood, "source_type: postgres", "source_type: postgress")),
+            "connections/shop.yml:2:14: source_type: unknown source_type 'postgress' (did you "
+            "mean 'postgres'?)");
+  EXPECT_EQ(ErrorOf(Replace(kGood, "sync_mode: incremental", "sync_mode: incremetal")),
+            "connections/shop.yml:11:16: streams[0].sync_mode: unknown sync_mode 'incremetal' "
+            "(did you mean 'incremental'?)");
+  EXPECT_EQ(ErrorOf(Replace(kGood, "tier: critical", "tier: gold")),
+            "connections/shop.yml:20:7: tier: unknown tier 'gold' (expected one of: critical, "
+            "standard, best_effort)");
+}
+
+TEST(ConnectionSpecTest, BadCron) {
+  std::string error = ErrorOf(Replace(kGood, "\"*/15 * * * *\"", "\"61 * * * *\""));
+  EXPECT_EQ(error.rfind("connections/shop.yml:19:11: schedule: ", 0), 0u) << error;
+}
+
+TEST(ConnectionSpecTest, DuplicatesRefused) {
+  EXPECT_NE(ErrorOf(Replace(kGood, "  - name: customers", "  - name: orders")).find("listed twice"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kGood) + "tier: standard\n").find("duplicate key 'tier'"),
+            std::string::npos);
+}
+
+TEST(ConnectionSpecTest, LiteralPasswordRefused) {
+  EXPECT_EQ(ErrorOf(Replace(kGood, "${env:SHOP_PG_PASSWORD}", "hunter2")),
+            "connections/shop.yml:8:13: auth.password: a literal password is not allowed in a "
+            "connection file; write ${env:NAME} and set the variable NAME where dew runs");
+  EXPECT_NE(ErrorOf(Replace(kGood, "${env:SHOP_PG_PASSWORD}", "x${env:A}")).find("literal"),
+            std::string::npos);
+}
+
+TEST(ConnectionSpecTest, ResolvesPasswordFromEnvironmentAtUse) {
+  auto spec = ConnectionSpec::Parse(kGood, "connections/shop.yml");
+  ASSERT_TRUE(spec.ok());
+  auto password = spec->ResolvePassword({{"SHOP_PG_PASSWORD", "s3cret"}});
+  ASSERT_TRUE(password.ok());
+  EXPECT_EQ(*password, "s3cret");
+  auto unset = spec->ResolvePassword({{"OTHER", "x"}});
+  ASSERT_FALSE(unset.ok());
+  EXPECT_NE(unset.status().message().find("environment variable SHOP_PG_PASSWORD is not set"),
+            std::string::npos)
+      << unset.status().message();
+  EXPECT_EQ(unset.status().message().find("s3cret"), std::string::npos);
+}
+
+TEST(ConnectionSpecTest, ProcessEnvironmentHasPath) {
+  EXPECT_EQ(ProcessEnvironment().count("PATH"), 1u);
+}
+
+}  // namespace
+}  // namespace dew::connectors
