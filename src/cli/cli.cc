@@ -25,6 +25,9 @@ const Verb kVerbs[] = {
     {"sql", RunSql, "run SQL over the lake (time travel, delta_scan, writes to lake tables)"},
     {"load", RunLoad, "load a CSV, JSON or Parquet file into a bronze table"},
     {"table", RunTable, "list, describe, history, restore or vacuum lake tables"},
+    {"connection", RunConnection, "list connections (connections/*.yml) or test one"},
+    {"discover", RunDiscover, "list a connection's tables, columns, types and keys"},
+    {"sync", RunSync, "full-refresh a connection's streams into bronze"},
 };
 
 std::string MainHelp() {
@@ -32,7 +35,7 @@ std::string MainHelp() {
       "dew: a self-hosted data engineering workbench (DuckDB engine, Delta Lake tables)\n\n"
       "usage: dew [--project DIR] [--format table|csv|json] <verb> [args]\n\nverbs:\n";
   for (const Verb& v : kVerbs) {
-    text += "  " + std::string(v.name) + std::string(8 - std::string(v.name).size(), ' ') +
+    text += "  " + std::string(v.name) + std::string(12 - std::string(v.name).size(), ' ') +
             v.summary + "\n";
   }
   text += "\noptions (before or after the verb):\n" + OptionsHelp(GlobalOptionSpecs());
@@ -115,7 +118,9 @@ int Main(int argc, char** argv) {
                   s.IsInvalidArgument() && s.message().find("usage:") != std::string::npos ? 2 : 1);
     return 0;
   }
-  return Fail("unknown verb '" + verb + "'; verbs: init, sql, load, table (see dew --help)", 2);
+  return Fail("unknown verb '" + verb +
+                  "'; verbs: init, sql, load, table, connection, discover, sync (see dew --help)",
+              2);
 }
 
 }  // namespace dew::cli

@@ -96,6 +96,9 @@ Status RunInit(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunSql(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunLoad(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunTable(CommandContext& ctx, const std::vector<std::string>& args);
+Status RunConnection(CommandContext& ctx, const std::vector<std::string>& args);
+Status RunDiscover(CommandContext& ctx, const std::vector<std::string>& args);
+Status RunSync(CommandContext& ctx, const std::vector<std::string>& args);
 
 //! The Status a verb returns after printing its help: the invocation ends with exit code 0.
 Status HelpShown();

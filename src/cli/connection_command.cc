@@ -1,0 +1,252 @@
+// dew connection list|test, dew discover, dew sync: the connections in <project>/connections/.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "cli/command_context.h"
+#include "connectors/connection_spec.h"
+#include "connectors/postgres_source.h"
+
+namespace dew::cli {
+namespace {
+
+using connectors::CheckProblem;
+using connectors::ConnectionSpec;
+using engine::LogicalType;
+using engine::TextTable;
+using engine::TypeId;
+
+LogicalType TypeOf(TypeId id) {
+  LogicalType t;
+  t.id = id;
+  return t;
+}
+const LogicalType kText = TypeOf(TypeId::kVarchar);
+const LogicalType kNumber = TypeOf(TypeId::kBigInt);
+
+std::string ConnectionsDir(const lake::Project& project) {
+  return JoinPath(project.root(), "connections");
+}
+
+//! connections/NAME.yml (or .yaml), parsed. NotFound naming the files looked for.
+Result<ConnectionSpec> LoadConnection(CommandContext& ctx, const std::string& name) {
+  DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
+  const std::string dir = ConnectionsDir(project);
+  for (const char* ext : {".yml", ".yaml"}) {
+    const std::string path = JoinPath(dir, name + ext);
+    if (ctx.fs().Exists(path)) return ConnectionSpec::ParseFile(path, ctx.fs());
+  }
+  return Status::NotFound("no connection '" + name + "': " + JoinPath(dir, name + ".yml") +
+                          " does not exist (see dew connection list)");
+}
+
+//! The source a connection describes, its password resolved from the environment now.
+Result<std::unique_ptr<connectors::Source>> MakeSource(const ConnectionSpec& spec,
+                                                       const lake::Project& project) {
+  DEW_ASSIGN_OR_RETURN(std::string password,
+                       spec.ResolvePassword(connectors::ProcessEnvironment()));
+  connectors::PostgresConfig config;
+  config.source = spec.name;
+  config.host = spec.auth.host;
+  config.port = spec.auth.port;
+  config.database = spec.auth.database;
+  config.user = spec.auth.user;
+  config.password = std::move(password);
+  config.temp_dir = project.state_dir();
+  std::unique_ptr<connectors::Source> source =
+      std::make_unique<connectors::PostgresSource>(std::move(config));
+  return source;
+}
+
+const char* ProblemName(CheckProblem problem) {
+  switch (problem) {
+    case CheckProblem::kNone:
+      return "ok";
+    case CheckProblem::kUnreachable:
+      return "unreachable";
+    case CheckProblem::kAuthRefused:
+      return "authentication refused";
+    case CheckProblem::kMissingDatabase:
+      return "missing database";
+    case CheckProblem::kMissingTable:
+      return "missing table";
+    case CheckProblem::kPermissionDenied:
+      return "permission denied";
+    case CheckProblem::kOther:
+      return "other";
+  }
+  return "other";
+}
+
+Status RunConnectionList(CommandContext& ctx, const std::vector<std::string>& args) {
+  DEW_ASSIGN_OR_RETURN(ParsedArgs parsed,
+                       ParseVerbArgs(ctx, args, {}, "dew connection list",
+                                     "Lists the connections in connections/*.yml with their "
+                                     "source type, database, streams, tier and schedule."));
+  if (!parsed.positional.empty())
+    return Status::InvalidArgument("connection list takes no arguments");
+  DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
+  const std::string dir = ConnectionsDir(project);
+  std::vector<FileInfo> files;
+  if (ctx.fs().Exists(dir)) {
+    DEW_ASSIGN_OR_RETURN(files, ctx.fs().ListDir(dir));
+  }
+  std::sort(files.begin(), files.end(),
+            [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
+  TextTable t;
+  t.names = {"name", "source_type", "database", "streams", "tier", "retries", "schedule"};
+  t.types = {kText, kText, kText, kText, kText, kNumber, kText};
+  for (const FileInfo& f : files) {
+    const bool yml = f.name.size() > 4 && f.name.substr(f.name.size() - 4) == ".yml";
+    const bool yaml = f.name.size() > 5 && f.name.substr(f.name.size() - 5) == ".yaml";
+    if (f.is_dir || !(yml || yaml)) continue;
+    // One broken file must not hide the others: it is listed with its error on stderr.
+    auto spec = ConnectionSpec::ParseFile(JoinPath(dir, f.name), ctx.fs());
+    if (!spec.ok()) {
+      std::fprintf(stderr, "dew: warning: %s\n", spec.status().message().c_str());
+      continue;
+    }
+    std::string streams;
+    for (const auto& s : spec->streams) streams += (streams.empty() ? "" : ", ") + s.name;
+    t.rows.push_back(
+        {spec->name, spec->source_type,
+         spec->auth.host + ":" + std::to_string(spec->auth.port) + "/" + spec->auth.database,
+         streams, std::string(connectors::TierName(spec->tier)),
+         std::to_string(connectors::RetryCount(spec->tier)),
+         spec->schedule_text.empty() ? std::nullopt
+                                     : std::optional<std::string>(spec->schedule_text)});
+  }
+  return ctx.Print(t);
+}
+
+Status RunConnectionTest(CommandContext& ctx, const std::vector<std::string>& args) {
+  const std::string usage = "dew connection test NAME";
+  DEW_ASSIGN_OR_RETURN(
+      ParsedArgs parsed,
+      ParseVerbArgs(ctx, args, {}, usage,
+                    "Connects with connections/NAME.yml (password from its ${env:NAME} "
+                    "reference) and checks that every\nstream's table can be read. Prints the "
+                    "kind of problem; exits non-zero on failure."));
+  if (parsed.positional.size() != 1)
+    return Status::InvalidArgument("give one connection name\nusage: " + usage);
+  DEW_ASSIGN_OR_RETURN(ConnectionSpec spec, LoadConnection(ctx, parsed.positional[0]));
+  DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
+  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project));
+  std::vector<std::string> streams;
+  for (const auto& s : spec.streams) streams.push_back(s.name);
+  CheckProblem problem = CheckProblem::kOther;
+  Status s = source->Check(streams, &problem);
+  if (!s.ok()) {
+    std::fprintf(ctx.out(), "connection '%s': FAILED (%s)\n", spec.name.c_str(),
+                 ProblemName(problem));
+    return Status::IOError(std::string(ProblemName(problem)) + ": " + s.message());
+  }
+  std::fprintf(ctx.out(), "connection '%s': ok (%zu stream%s readable)\n", spec.name.c_str(),
+               streams.size(), streams.size() == 1 ? "" : "s");
+  return Status::OK();
+}
+
+}  // namespace
+
+Status RunConnection(CommandContext& ctx, const std::vector<std::string>& args) {
+  const std::string usage = "dew connection list | dew connection test NAME";
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    if (!args.empty()) {
+      std::fprintf(ctx.out(),
+                   "usage: %s\n\nManages the connections in connections/*.yml.\n"
+                   "  list        list the connections\n"
+                   "  test NAME   connect and check every stream is readable\n",
+                   usage.c_str());
+      return HelpShown();
+    }
+    return Status::InvalidArgument("give a subcommand\nusage: " + usage);
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "list") return RunConnectionList(ctx, rest);
+  if (args[0] == "test") return RunConnectionTest(ctx, rest);
+  return Status::InvalidArgument("unknown subcommand '" + args[0] + "'\nusage: " + usage);
+}
+
+Status RunDiscover(CommandContext& ctx, const std::vector<std::string>& args) {
+  const std::string usage = "dew discover NAME";
+  DEW_ASSIGN_OR_RETURN(ParsedArgs parsed,
+                       ParseVerbArgs(ctx, args, {}, usage,
+                                     "Lists the tables connection NAME can read, one row per "
+                                     "column: source and lake types, nullability, keys."));
+  if (parsed.positional.size() != 1)
+    return Status::InvalidArgument("give one connection name\nusage: " + usage);
+  DEW_ASSIGN_OR_RETURN(ConnectionSpec spec, LoadConnection(ctx, parsed.positional[0]));
+  DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
+  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project));
+  DEW_ASSIGN_OR_RETURN(auto streams, source->Discover());
+  TextTable t;
+  t.names = {"stream", "column", "source_type", "lake_type", "nullable", "primary_key"};
+  t.types = {kText, kText, kText, kText, kText, kText};
+  for (const auto& s : streams) {
+    for (const auto& c : s.columns) {
+      bool key =
+          std::find(s.primary_key.begin(), s.primary_key.end(), c.name) != s.primary_key.end();
+      t.rows.push_back({s.name, c.name, c.source_type, c.lake_type,
+                        std::string(c.nullable ? "yes" : "no"), std::string(key ? "yes" : "")});
+    }
+  }
+  return ctx.Print(t);
+}
+
+Status RunSync(CommandContext& ctx, const std::vector<std::string>& args) {
+  const std::string usage = "dew sync NAME [--stream S] [--full-refresh]";
+  DEW_ASSIGN_OR_RETURN(
+      ParsedArgs parsed,
+      ParseVerbArgs(ctx, args,
+                    {{"stream", 's', true, "S", "sync only stream S"},
+                     {"full-refresh", 0, false, "", "reload every row of the streams"}},
+                    usage,
+                    "Syncs connection NAME's streams into bronze.raw_<name>_<stream>. Only full "
+                    "refresh is\nimplemented: incremental streams need --full-refresh."));
+  if (parsed.positional.size() != 1)
+    return Status::InvalidArgument("give one connection name\nusage: " + usage);
+  DEW_ASSIGN_OR_RETURN(ConnectionSpec spec, LoadConnection(ctx, parsed.positional[0]));
+  std::vector<const connectors::StreamSpec*> streams;
+  if (parsed.Has("stream")) {
+    const connectors::StreamSpec* s = spec.FindStream(parsed.Get("stream"));
+    if (s == nullptr)
+      return Status::InvalidArgument("connection '" + spec.name + "' has no stream '" +
+                                     parsed.Get("stream") + "'");
+    streams.push_back(s);
+  } else {
+    for (const auto& s : spec.streams) streams.push_back(&s);
+  }
+  const bool full_refresh = parsed.Has("full-refresh");
+  for (const auto* s : streams) {
+    if (s->sync_mode == "incremental" && !full_refresh)
+      return Status::NotSupported("stream '" + s->name +
+                                  "' is incremental, and incremental sync is not implemented "
+                                  "yet; run with --full-refresh to reload every row");
+    if (!s->filter.empty())
+      return Status::NotSupported("stream '" + s->name +
+                                  "' has a filter, which sync does not apply yet");
+  }
+  DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
+  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project));
+  InterruptGuard interrupt;
+  DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
+  TextTable t;
+  t.names = {"job", "stream", "table", "rows", "bytes_read"};
+  t.types = {kText, kText, kText, kNumber, kNumber};
+  for (const auto* s : streams) {
+    connectors::StreamRequest request;
+    request.name = s->name;
+    request.sync_mode = "full_refresh";
+    request.cursor_field = s->cursor_field;
+    request.columns = s->columns;
+    connectors::StreamSpec job_stream = *s;
+    job_stream.sync_mode = "full_refresh";
+    DEW_ASSIGN_OR_RETURN(connectors::ReadResult result,
+                         source->Read(request, nlohmann::json(), lakehouse.get()));
+    t.rows.push_back({spec.JobName(job_stream), s->name, result.table, std::to_string(result.rows),
+                      std::to_string(result.bytes_read)});
+  }
+  return ctx.Print(t);
+}
+
+}  // namespace dew::cli

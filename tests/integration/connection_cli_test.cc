@@ -1,0 +1,181 @@
+// Runs `dew connection`, `dew discover` and `dew sync` against a real PostgreSQL 15 server, with
+// the password passed to the child through an ${env:NAME} reference.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/postgres_server.h"
+
+namespace dew {
+namespace {
+
+using dew::testing::PostgresServer;
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct DewRun {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class ConnectionCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!PostgresServer::Available()) return;
+    server_ = new PostgresServer();
+    status_ = new Status(server_->Start());
+    if (status_->ok()) {
+      auto made = server_->RunSql("CREATE DATABASE shop; CREATE ROLE reader LOGIN PASSWORD '" +
+                                  server_->password() + "r';");
+      if (made.ok()) {
+        made = server_->RunSql(
+            "CREATE TABLE orders (id integer PRIMARY KEY, amount numeric(10,2), note text);"
+            "INSERT INTO orders SELECT g, g * 1.5, 'n' || g FROM generate_series(1, 137) g;"
+            "GRANT SELECT ON orders TO reader;",
+            "shop");
+      }
+      if (!made.ok()) *status_ = made.status();
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete status_;
+    status_ = nullptr;
+  }
+  void SetUp() override {
+    if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+    ASSERT_TRUE(status_->ok()) << status_->ToString();
+    char tmpl[] = "/tmp/dew_conn_cli_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    project_ = dir_ + "/proj";
+    ASSERT_EQ(Dew(dir_, {"init", "proj"}).code, 0);
+    std::ofstream(project_ + "/connections/shop.yml")
+        << "name: shop\nsource_type: postgres\nauth:\n  host: " << server_->host()
+        << "\n  port: " << server_->port()
+        << "\n  database: shop\n  user: reader\n  password: ${env:DEW_TEST_SHOP_PASSWORD}\n"
+           "streams:\n  - name: orders\n    sync_mode: incremental\n    cursor_field: id\n"
+           "    primary_key: [id]\ntier: critical\n";
+  }
+  void TearDown() override {
+    if (!dir_.empty()) (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str());
+  }
+
+  //! Runs dew in `cwd` with the shop password variable set to `password` (unset when empty).
+  DewRun Dew(const std::string& cwd, const std::vector<std::string>& args,
+             const std::string& password = "") {
+    std::string cmd = "cd " + ShellQuote(cwd) + " && ";
+    if (!password.empty()) cmd += "DEW_TEST_SHOP_PASSWORD=" + ShellQuote(password) + " ";
+    cmd += ShellQuote(DEW_BINARY);
+    for (const auto& a : args) cmd += " " + ShellQuote(a);
+    const std::string out = dir_ + "/.stdout", err = dir_ + "/.stderr";
+    cmd += " >" + ShellQuote(out) + " 2>" + ShellQuote(err) + " </dev/null";
+    int status = std::system(cmd.c_str());
+    DewRun r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = ReadAll(out);
+    r.err = ReadAll(err);
+    return r;
+  }
+  DewRun InProject(const std::vector<std::string>& args) {
+    return Dew(project_, args, server_->password() + "r");
+  }
+
+  static PostgresServer* server_;
+  static Status* status_;
+  std::string dir_;
+  std::string project_;
+};
+PostgresServer* ConnectionCliTest::server_ = nullptr;
+Status* ConnectionCliTest::status_ = nullptr;
+
+TEST_F(ConnectionCliTest, ListShowsConnection) {
+  DewRun r = InProject({"--format", "csv", "connection", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("shop,postgres,127.0.0.1:" + std::to_string(server_->port()) +
+                       "/shop,orders,critical,5,"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(ConnectionCliTest, TestSucceedsAndReportsRefusedAuthentication) {
+  DewRun ok = InProject({"connection", "test", "shop"});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("connection 'shop': ok"), std::string::npos) << ok.out;
+
+  DewRun wrong = Dew(project_, {"connection", "test", "shop"}, "wrong-password");
+  EXPECT_NE(wrong.code, 0);
+  EXPECT_NE(wrong.out.find("FAILED (authentication refused)"), std::string::npos) << wrong.out;
+  EXPECT_NE(wrong.err.find("refused authentication"), std::string::npos) << wrong.err;
+  EXPECT_EQ(wrong.err.find("wrong-password"), std::string::npos) << "password leaked";
+
+  DewRun unset = Dew(project_, {"connection", "test", "shop"});
+  EXPECT_NE(unset.code, 0);
+  EXPECT_NE(unset.err.find("environment variable DEW_TEST_SHOP_PASSWORD is not set"),
+            std::string::npos)
+      << unset.err;
+
+  DewRun missing = InProject({"connection", "test", "nope"});
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.err.find("no connection 'nope'"), std::string::npos) << missing.err;
+}
+
+TEST_F(ConnectionCliTest, DiscoverListsColumnsTypesAndKeys) {
+  DewRun r = InProject({"--format", "csv", "discover", "shop"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("orders,id,integer,INTEGER,no,yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("orders,amount,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("DECIMAL(10,2)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("orders,note,"), std::string::npos) << r.out;
+}
+
+TEST_F(ConnectionCliTest, SyncFullRefreshLandsEveryRowInBronze) {
+  DewRun incremental = InProject({"sync", "shop"});
+  EXPECT_NE(incremental.code, 0);
+  EXPECT_NE(incremental.err.find("incremental sync is not implemented yet"), std::string::npos)
+      << incremental.err;
+
+  DewRun r = InProject({"--format", "csv", "sync", "shop", "--stream", "orders", "--full-refresh"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("sync_shop_orders_full_refresh,orders,bronze.raw_shop_orders,137,"),
+            std::string::npos)
+      << r.out;
+
+  auto source_count = server_->RunSql("SELECT count(*) FROM orders", "shop");
+  ASSERT_TRUE(source_count.ok()) << source_count.status().ToString();
+  DewRun count =
+      InProject({"sql", "--format", "csv", "SELECT count(*) AS n FROM bronze.raw_shop_orders"});
+  ASSERT_EQ(count.code, 0) << count.err;
+  EXPECT_EQ(count.out, "n\n" + *source_count) << count.out;
+
+  DewRun bad_stream = InProject({"sync", "shop", "--stream", "nope", "--full-refresh"});
+  EXPECT_NE(bad_stream.code, 0);
+  EXPECT_NE(bad_stream.err.find("no stream 'nope'"), std::string::npos) << bad_stream.err;
+}
+
+}  // namespace
+}  // namespace dew
