@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/file_system.h"
+#include "core/near_match.h"
 
 extern char** environ;
 
@@ -24,21 +25,6 @@ const std::vector<std::string> kSourceTypes = {"postgres"};
 const std::vector<std::string> kSyncModes = {"incremental", "full_refresh"};
 const std::vector<std::string> kTiers = {"critical", "standard", "best_effort"};
 
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
@@ -47,15 +33,7 @@ std::string Join(const std::vector<std::string>& items) {
 
 //! " (did you mean 'x'?)" for a close candidate, else " (expected one of: ...)".
 std::string Suggest(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const std::string& c : candidates) {
-    size_t d = EditDistance(word, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
+  const std::string best = ClosestMatch(word, candidates).value_or("");
   if (best.empty()) return " (expected one of: " + Join(candidates) + ")";
   return " (did you mean '" + best + "'?)";
 }

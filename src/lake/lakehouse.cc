@@ -132,20 +132,6 @@ std::string FormatTimestampMillis(int64_t millis) {
   return buf;
 }
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); j++) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); i++) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); j++) {
-      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 Lakehouse::Lakehouse(LakehouseOptions options, std::shared_ptr<FileSystem> fs,
                      std::shared_ptr<Clock> clock)
     : options_(std::move(options)), fs_(std::move(fs)), clock_(std::move(clock)) {}

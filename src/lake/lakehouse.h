@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/file_system.h"
 #include "core/id_generator.h"
+#include "core/near_match.h"
 #include "core/status.h"
 #include "engine/connection.h"
 #include "engine/database.h"
@@ -135,7 +136,7 @@ class Lakehouse : public TableResolver {
 Result<int64_t> ParseTimestampMillis(std::string_view text);
 //! "2026-01-31 23:59:59.123" (UTC; milliseconds shown only when not zero).
 std::string FormatTimestampMillis(int64_t millis);
-//! Levenshtein distance, for near-match suggestions.
-size_t EditDistance(std::string_view a, std::string_view b);
+//! Levenshtein distance, for near-match suggestions (defined in core).
+using ::dew::EditDistance;
 
 }  // namespace dew::lake

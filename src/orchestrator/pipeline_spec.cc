@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/file_system.h"
+#include "core/near_match.h"
 #include "orchestrator/task_graph.h"
 
 namespace dew::orchestrator {
@@ -42,32 +43,9 @@ const std::vector<std::string> kTaskKeys = {"name",       "kind",    "descriptio
                                             "on_failure", "env",     "priority"};
 const std::vector<std::string> kRetryKeys = {"count", "backoff", "max_delay"};
 
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 //! " (did you mean 'x'?)" for the closest candidate within a third of the word, else "".
 std::string Suggest(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const std::string& c : candidates) {
-    size_t d = EditDistance(word, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
+  const std::string best = ClosestMatch(word, candidates).value_or("");
   return best.empty() ? std::string() : " (did you mean '" + best + "'?)";
 }
 
