@@ -190,6 +190,21 @@ struct PendingCommit {
   int64_t last_timestamp = 0;
 };
 
+// A transaction that read `snapshot`. When the write changes the table's schema to `schema`,
+// the commit carries the new metaData too.
+PendingCommit StartPending(const Snapshot& snapshot, TxnKind kind, const Schema& schema) {
+  PendingCommit pending;
+  pending.read_version = snapshot.version;
+  pending.last_timestamp = snapshot.timestamp_millis;
+  pending.kind = kind;
+  if (schema.ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
+    Metadata metadata = snapshot.metadata;
+    metadata.schema_string = schema.ToDeltaJson();
+    pending.actions.metadata = metadata;
+  }
+  return pending;
+}
+
 struct WrittenFiles {
   std::vector<AddFile> adds;
   std::vector<std::string> abs_paths;
@@ -875,15 +890,7 @@ Result<CommitResult> DeltaTable::Append(const std::string& select_sql,
   if (!merged.ok()) return merged.status().WithContext("appending to " + root_);
   DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, incoming, *merged));
 
-  PendingCommit pending;
-  pending.read_version = snapshot.version;
-  pending.last_timestamp = snapshot.timestamp_millis;
-  pending.kind = TxnKind::kBlindAppend;
-  if (merged->ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
-    Metadata metadata = snapshot.metadata;
-    metadata.schema_string = merged->ToDeltaJson();
-    pending.actions.metadata = metadata;
-  }
+  PendingCommit pending = StartPending(snapshot, TxnKind::kBlindAppend, *merged);
   DEW_ASSIGN_OR_RETURN(WrittenFiles written,
                        writer.WriteFiles(aligned, snapshot, *merged, &options.constant_partitions));
   pending.written_files = written.abs_paths;
@@ -913,15 +920,7 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
   if (!merged.ok()) return merged.status().WithContext("overwriting " + root_);
   DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, incoming, *merged));
 
-  PendingCommit pending;
-  pending.read_version = snapshot.version;
-  pending.last_timestamp = snapshot.timestamp_millis;
-  pending.kind = TxnKind::kReadWrite;
-  if (merged->ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
-    Metadata metadata = snapshot.metadata;
-    metadata.schema_string = merged->ToDeltaJson();
-    pending.actions.metadata = metadata;
-  }
+  PendingCommit pending = StartPending(snapshot, TxnKind::kReadWrite, *merged);
   const int64_t now = writer.Now();
   std::set<std::string> removed;
   int64_t rows_removed = 0;
@@ -1094,10 +1093,7 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
     }
   }
 
-  PendingCommit pending;
-  pending.read_version = snapshot.version;
-  pending.last_timestamp = snapshot.timestamp_millis;
-  pending.kind = TxnKind::kReadWrite;
+  PendingCommit pending = StartPending(snapshot, TxnKind::kReadWrite, *merged);
   // A winner's new rows matter only when they hold one of our keys (the source table still
   // exists while we commit).
   pending.read_snapshot = &snapshot;
@@ -1105,11 +1101,6 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
     return "SELECT count(*) FROM (" + scan + ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +
            " AS _dew_s ON " + on;
   };
-  if (merged->ToDeltaJson() != snapshot.schema.ToDeltaJson()) {
-    Metadata metadata = snapshot.metadata;
-    metadata.schema_string = merged->ToDeltaJson();
-    pending.actions.metadata = metadata;
-  }
   DEW_ASSIGN_OR_RETURN(WrittenFiles written, writer.WriteFiles(to_write, snapshot, *merged));
   const int64_t now = writer.Now();
   for (const auto& path : touched) {
@@ -1159,10 +1150,7 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
     unchanged.attempts = 0;
     return unchanged;
   }
-  PendingCommit pending;
-  pending.read_version = snapshot.version;
-  pending.last_timestamp = snapshot.timestamp_millis;
-  pending.kind = TxnKind::kReadWrite;
+  PendingCommit pending = StartPending(snapshot, TxnKind::kReadWrite, snapshot.schema);
   pending.read_snapshot = &snapshot;
   pending.count_matching = [predicate_sql](const std::string& scan) {
     return "SELECT count(*) FROM (" + scan + ") AS _dew_t WHERE (" + predicate_sql + ")";
