@@ -10,38 +10,19 @@
 #include <string>
 #include <vector>
 
+#include "support/dew_process.h"
+
 namespace dew {
 namespace {
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::DewRun;
+using testing::ReadAll;
+using testing::ShellQuote;
 
 void WriteText(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
 }
-
-struct DewRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
 
 class CliTest : public ::testing::Test {
  protected:
@@ -55,16 +36,7 @@ class CliTest : public ::testing::Test {
 
   //! Runs dew in `cwd` with `args`; stdin is empty.
   DewRun DewIn(const std::string& cwd, const std::vector<std::string>& args) {
-    std::string cmd = "cd " + ShellQuote(cwd) + " && " + ShellQuote(DEW_BINARY);
-    for (const auto& a : args) cmd += " " + ShellQuote(a);
-    const std::string out = dir_ + "/.stdout", err = dir_ + "/.stderr";
-    cmd += " >" + ShellQuote(out) + " 2>" + ShellQuote(err) + " </dev/null";
-    int status = std::system(cmd.c_str());
-    DewRun r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadAll(out);
-    r.err = ReadAll(err);
-    return r;
+    return testing::RunDew(cwd, args, dir_);
   }
   //! Runs dew inside the project.
   DewRun Dew(const std::vector<std::string>& args) { return DewIn(project_, args); }

@@ -5,10 +5,12 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "support/dew_process.h"
 #include "support/postgres_server.h"
 
 namespace dew {
@@ -16,30 +18,8 @@ namespace {
 
 using dew::testing::PostgresServer;
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct DewRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using testing::DewRun;
+using testing::ShellQuote;
 
 class ConnectionCliTest : public ::testing::Test {
  protected:
@@ -88,18 +68,9 @@ class ConnectionCliTest : public ::testing::Test {
   //! Runs dew in `cwd` with the shop password variable set to `password` (unset when empty).
   DewRun Dew(const std::string& cwd, const std::vector<std::string>& args,
              const std::string& password = "") {
-    std::string cmd = "cd " + ShellQuote(cwd) + " && ";
-    if (!password.empty()) cmd += "DEW_TEST_SHOP_PASSWORD=" + ShellQuote(password) + " ";
-    cmd += ShellQuote(DEW_BINARY);
-    for (const auto& a : args) cmd += " " + ShellQuote(a);
-    const std::string out = dir_ + "/.stdout", err = dir_ + "/.stderr";
-    cmd += " >" + ShellQuote(out) + " 2>" + ShellQuote(err) + " </dev/null";
-    int status = std::system(cmd.c_str());
-    DewRun r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadAll(out);
-    r.err = ReadAll(err);
-    return r;
+    std::map<std::string, std::string> env;
+    if (!password.empty()) env["DEW_TEST_SHOP_PASSWORD"] = password;
+    return testing::RunDew(cwd, args, dir_, env);
   }
   DewRun InProject(const std::vector<std::string>& args) {
     return Dew(project_, args, server_->password() + "r");
