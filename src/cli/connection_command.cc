@@ -16,11 +16,6 @@ using engine::LogicalType;
 using engine::TextTable;
 using engine::TypeId;
 
-LogicalType TypeOf(TypeId id) {
-  LogicalType t;
-  t.id = id;
-  return t;
-}
 const LogicalType kText = TypeOf(TypeId::kVarchar);
 const LogicalType kNumber = TypeOf(TypeId::kBigInt);
 

@@ -52,5 +52,11 @@ bool IsNumeric(const engine::LogicalType& type);
 std::string JsonString(const std::string& value);
 //! `value` as a CSV field, quoted when it holds a comma, quote, CR or LF.
 std::string CsvField(const std::string& value);
+//! The type of a column of a table the CLI builds itself (only the id matters for printing).
+inline engine::LogicalType TypeOf(engine::TypeId id) {
+  engine::LogicalType t;
+  t.id = id;
+  return t;
+}
 
 }  // namespace dew::cli

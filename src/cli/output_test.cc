@@ -11,12 +11,6 @@ namespace {
 using engine::LogicalType;
 using engine::TypeId;
 
-LogicalType TypeOf(TypeId id) {
-  LogicalType t;
-  t.id = id;
-  return t;
-}
-
 std::string Render(OutputFormat format, const engine::TextTable& table) {
   char* buf = nullptr;
   size_t size = 0;
