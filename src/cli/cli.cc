@@ -27,7 +27,14 @@ const Verb kVerbs[] = {
     {"table", RunTable, "list, describe, history, restore or vacuum lake tables"},
     {"connection", RunConnection, "list connections (connections/*.yml) or test one"},
     {"discover", RunDiscover, "list a connection's tables, columns, types and keys"},
-    {"sync", RunSync, "full-refresh a connection's streams into bronze"},
+    {"sync", RunSync, "sync a connection's streams into bronze and silver"},
+    {"state", RunState, "show or reset a connection's stream state (cursors)"},
+    {"run", RunRun, "run a pipeline; show, cancel, follow the logs of a run"},
+    {"runs", RunRuns, "list runs"},
+    {"schedule", RunSchedule, "list pipeline schedules and their next fire times"},
+    {"backfill", RunBackfill, "run a pipeline once per logical date in a range"},
+    {"serve", RunServe, "run the scheduler and the HTTP endpoints (/healthz, /metrics)"},
+    {"worker", RunWorker, "run a worker that executes queued task attempts"},
 };
 
 std::string MainHelp() {
@@ -118,9 +125,7 @@ int Main(int argc, char** argv) {
                   s.IsInvalidArgument() && s.message().find("usage:") != std::string::npos ? 2 : 1);
     return 0;
   }
-  return Fail("unknown verb '" + verb +
-                  "'; verbs: init, sql, load, table, connection, discover, sync (see dew --help)",
-              2);
+  return Fail("unknown verb '" + verb + "' (see dew --help for the verbs)", 2);
 }
 
 }  // namespace dew::cli

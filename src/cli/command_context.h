@@ -99,6 +99,15 @@ Status RunTable(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunConnection(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunDiscover(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunSync(CommandContext& ctx, const std::vector<std::string>& args);
+Status RunState(CommandContext& ctx, const std::vector<std::string>& args);  // state_command.cc
+Status RunRun(CommandContext& ctx, const std::vector<std::string>& args);    // run_command.cc
+Status RunRuns(CommandContext& ctx, const std::vector<std::string>& args);   // run_command.cc
+Status RunSchedule(CommandContext& ctx,
+                   const std::vector<std::string>& args);  // schedule_command.cc
+Status RunBackfill(CommandContext& ctx,
+                   const std::vector<std::string>& args);                     // schedule_command.cc
+Status RunServe(CommandContext& ctx, const std::vector<std::string>& args);   // serve_command.cc
+Status RunWorker(CommandContext& ctx, const std::vector<std::string>& args);  // worker_command.cc
 
 //! The Status a verb returns after printing its help: the invocation ends with exit code 0.
 Status HelpShown();

@@ -1,6 +1,7 @@
 #include "core/clock.h"
 
 #include <chrono>
+#include <thread>
 
 namespace dew {
 namespace {
@@ -17,10 +18,15 @@ class SystemClock final : public Clock {
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
+  void SleepMillis(int64_t millis) override {
+    if (millis > 0) std::this_thread::sleep_for(std::chrono::milliseconds(millis));
+  }
 };
 
 }  // namespace
 
-std::shared_ptr<Clock> Clock::System() { return std::make_shared<SystemClock>(); }
+std::shared_ptr<Clock> Clock::System() {
+  return std::make_shared<SystemClock>();
+}
 
 }  // namespace dew

@@ -14,6 +14,9 @@ class Clock {
   virtual int64_t NowMillis() = 0;
   //! A monotonic time in microseconds, for durations.
   virtual int64_t MonotonicMicros() = 0;
+  //! Waits `millis` (backoff between retries, polling). A ManualClock advances itself instead
+  //! of waiting, so retry schedules are tested without real sleeps.
+  virtual void SleepMillis(int64_t millis) = 0;
 
   //! The system clock. Safe to share between threads.
   static std::shared_ptr<Clock> System();
@@ -25,6 +28,7 @@ class ManualClock final : public Clock {
   explicit ManualClock(int64_t now_millis) : now_millis_(now_millis) {}
   int64_t NowMillis() override { return now_millis_.load(); }
   int64_t MonotonicMicros() override { return now_millis_.load() * 1000; }
+  void SleepMillis(int64_t millis) override { Advance(millis > 0 ? millis : 0); }
   void Set(int64_t now_millis) { now_millis_.store(now_millis); }
   void Advance(int64_t millis) { now_millis_.fetch_add(millis); }
 

@@ -1,0 +1,10 @@
+// dew serve: placeholder until its implementation lands in this session (never shipped as is).
+#include "cli/command_context.h"
+
+namespace dew::cli {
+
+Status RunServe(CommandContext& ctx, const std::vector<std::string>& args) {
+  return Status::NotSupported("dew serve is not built yet");
+}
+
+}  // namespace dew::cli
