@@ -5,7 +5,10 @@
 
 #include "cli/command_context.h"
 #include "connectors/connection_spec.h"
-#include "connectors/postgres_source.h"
+#include "connectors/source_factory.h"
+#include "core/clock.h"
+#include "core/http_client.h"
+#include "core/process_runner.h"
 
 namespace dew::cli {
 namespace {
@@ -35,22 +38,19 @@ Result<ConnectionSpec> LoadConnection(CommandContext& ctx, const std::string& na
                           " does not exist (see dew connection list)");
 }
 
-//! The source a connection describes, its password resolved from the environment now.
+//! The source a connection describes, its secrets resolved from the environment now.
 Result<std::unique_ptr<connectors::Source>> MakeSource(const ConnectionSpec& spec,
-                                                       const lake::Project& project) {
-  DEW_ASSIGN_OR_RETURN(std::string password,
-                       spec.ResolvePassword(connectors::ProcessEnvironment()));
-  connectors::PostgresConfig config;
-  config.source = spec.name;
-  config.host = spec.auth.host;
-  config.port = spec.auth.port;
-  config.database = spec.auth.database;
-  config.user = spec.auth.user;
-  config.password = std::move(password);
-  config.temp_dir = project.state_dir();
-  std::unique_ptr<connectors::Source> source =
-      std::make_unique<connectors::PostgresSource>(std::move(config));
-  return source;
+                                                       const lake::Project& project,
+                                                       CommandContext& ctx) {
+  connectors::SourceEnv env;
+  env.fs = ctx.shared_fs();
+  env.clock = Clock::System();
+  env.http = NewCurlHttpClient();
+  env.processes = std::make_shared<PosixProcessRunner>(project.root());
+  env.env = connectors::ProcessEnvironment();
+  env.project_dir = project.root();
+  env.spool_dir = project.state_dir();
+  return connectors::MakeSource(spec, env);
 }
 
 const char* ProblemName(CheckProblem problem) {
@@ -126,7 +126,7 @@ Status RunConnectionTest(CommandContext& ctx, const std::vector<std::string>& ar
     return Status::InvalidArgument("give one connection name\nusage: " + usage);
   DEW_ASSIGN_OR_RETURN(ConnectionSpec spec, LoadConnection(ctx, parsed.positional[0]));
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
-  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project));
+  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project, ctx));
   std::vector<std::string> streams;
   for (const auto& s : spec.streams) streams.push_back(s.name);
   CheckProblem problem = CheckProblem::kOther;
@@ -172,7 +172,7 @@ Status RunDiscover(CommandContext& ctx, const std::vector<std::string>& args) {
     return Status::InvalidArgument("give one connection name\nusage: " + usage);
   DEW_ASSIGN_OR_RETURN(ConnectionSpec spec, LoadConnection(ctx, parsed.positional[0]));
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
-  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project));
+  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project, ctx));
   DEW_ASSIGN_OR_RETURN(auto streams, source->Discover());
   TextTable t;
   t.names = {"stream", "column", "source_type", "lake_type", "nullable", "primary_key"};
@@ -222,7 +222,7 @@ Status RunSync(CommandContext& ctx, const std::vector<std::string>& args) {
                                   "' has a filter, which sync does not apply yet");
   }
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
-  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project));
+  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project, ctx));
   InterruptGuard interrupt;
   DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
   TextTable t;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <set>
 
 #include "core/file_system.h"
@@ -16,12 +17,27 @@ namespace dew::connectors {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"name",    "source_type", "auth",
-                                           "streams", "schedule",    "tier"};
-const std::vector<std::string> kAuthKeys = {"host", "port", "database", "user", "password"};
+const std::vector<std::string> kTopKeys = {"name",     "source_type", "auth",   "streams",
+                                           "schedule", "tier",        "odoo",   "files",
+                                           "rest",     "singer",      "airbyte"};
+const std::vector<std::string> kAuthKeys = {"host", "port", "database", "user", "password", "url"};
 const std::vector<std::string> kStreamKeys = {"name",        "sync_mode", "cursor_field",
                                               "primary_key", "columns",   "filter"};
-const std::vector<std::string> kSourceTypes = {"postgres"};
+const std::vector<std::string> kSourceTypes = {"postgres", "odoo",   "files",
+                                               "rest",     "singer", "airbyte"};
+//! Source types whose `auth:` is a database login (AuthSpec); others keep it as a SpecBlock.
+bool HasDatabaseAuth(const std::string& source_type) {
+  return source_type == "postgres" || source_type == "odoo";
+}
+
+//! Key names whose values are secrets: they may only be ${env:NAME} references.
+bool IsSecretKey(const std::string& key) {
+  for (const char* s : {"password", "token", "secret", "client_secret", "api_key", "private_key",
+                        "secret_access_key", "passphrase"}) {
+    if (key == s) return true;
+  }
+  return false;
+}
 const std::vector<std::string> kSyncModes = {"incremental", "full_refresh"};
 const std::vector<std::string> kTiers = {"critical", "standard", "best_effort"};
 
@@ -90,6 +106,14 @@ class Parser {
     return Status::OK();
   }
 
+  //! Where `key` itself is written in `map` (a block's own Mark is its first entry's).
+  static YAML::Mark KeyMark(const YAML::Node& map, const std::string& key) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == key) return it->first.Mark();
+    }
+    return map.Mark();
+  }
+
   Status Missing(const YAML::Node& parent, const std::string& field) {
     return Error(parent.Mark(), field, "missing required field");
   }
@@ -123,6 +147,13 @@ class Parser {
   }
 
   Status ParseAuth(const YAML::Node& n);
+  //! Converts a YAML subtree to a SpecBlock, refusing literal secrets.
+  Status ToBlock(const YAML::Node& n, const std::string& field, SpecBlock* block);
+  Status ToJson(const YAML::Node& n, const std::string& field, const std::string& pointer,
+                SpecBlock* block, nlohmann::json* out);
+  std::string Position(const YAML::Mark& mark) const {
+    return spec_.file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  }
   Status ParseStream(const YAML::Node& n, size_t index);
 
   ConnectionSpec spec_;
@@ -142,6 +173,9 @@ Status Parser::ParseAuth(const YAML::Node& n) {
                    "wrong type: expected a port number 1-65535, got '" + text + "'");
     spec_.auth.port = port;
   }
+  if (n["url"]) {
+    DEW_ASSIGN_OR_RETURN(spec_.auth.url, Scalar(n["url"], "auth.url"));
+  }
   for (const char* key : {"database", "user"}) {
     if (!n[key]) return Missing(n, std::string("auth.") + key);
   }
@@ -158,10 +192,90 @@ Status Parser::ParseAuth(const YAML::Node& n) {
   return Status::OK();
 }
 
+Status Parser::ToJson(const YAML::Node& n, const std::string& field, const std::string& pointer,
+                      SpecBlock* block, nlohmann::json* out) {
+  block->positions[pointer] = Position(n.Mark());
+  if (n.IsMap()) {
+    *out = nlohmann::json::object();
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!it->first.IsScalar()) return Error(it->first.Mark(), field, "keys must be scalars");
+      const std::string key = it->first.Scalar();
+      if (out->contains(key)) return Error(it->first.Mark(), field + "." + key, "duplicate key");
+      if (IsSecretKey(key) && (!it->second.IsScalar() || !EnvReference(it->second.Scalar())))
+        return Error(it->second.Mark(), field + "." + key,
+                     "a literal secret is not allowed in a connection file; write ${env:NAME} "
+                     "and set the variable NAME where dew runs");
+      std::string escaped;
+      for (char c : key) escaped += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+      DEW_RETURN_IF_ERROR(
+          ToJson(it->second, field + "." + key, pointer + "/" + escaped, block, &(*out)[key]));
+    }
+    return Status::OK();
+  }
+  if (n.IsSequence()) {
+    *out = nlohmann::json::array();
+    for (size_t i = 0; i < n.size(); ++i) {
+      nlohmann::json item;
+      DEW_RETURN_IF_ERROR(ToJson(n[i], field + "[" + std::to_string(i) + "]",
+                                 pointer + "/" + std::to_string(i), block, &item));
+      out->push_back(std::move(item));
+    }
+    return Status::OK();
+  }
+  if (n.IsNull()) {
+    *out = nullptr;
+    return Status::OK();
+  }
+  const std::string text = n.Scalar();
+  // A quoted scalar stays a string; a plain one is typed the way YAML 1.2's core schema does.
+  if (n.Tag() == "?") {
+    if (text == "true" || text == "false") {
+      *out = text == "true";
+      return Status::OK();
+    }
+    int64_t i = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+    if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) {
+      *out = i;
+      return Status::OK();
+    }
+    char* dend = nullptr;
+    double d = std::strtod(text.c_str(), &dend);
+    if (!text.empty() && dend == text.c_str() + text.size() &&
+        text.find_first_of("0123456789") != std::string::npos &&
+        text.find_first_not_of("0123456789.eE+-") == std::string::npos) {
+      *out = d;
+      return Status::OK();
+    }
+  }
+  *out = text;
+  return Status::OK();
+}
+
+Status Parser::ToBlock(const YAML::Node& n, const std::string& field, SpecBlock* block) {
+  block->field = field;
+  block->positions.clear();
+  return ToJson(n, field, "", block, &block->value);
+}
+
 Status Parser::ParseStream(const YAML::Node& n, size_t index) {
   const std::string field = "streams[" + std::to_string(index) + "]";
-  DEW_RETURN_IF_ERROR(CheckKeys(n, field, kStreamKeys));
   StreamSpec s;
+  if (HasDatabaseAuth(spec_.source_type)) {
+    DEW_RETURN_IF_ERROR(CheckKeys(n, field, kStreamKeys));
+  } else {
+    // Other sources take their own stream keys (a REST path, a file glob); the common ones are
+    // still checked here, the rest by the source.
+    if (!n.IsMap()) return WrongType(n, field, "a mapping");
+    YAML::Node extra(YAML::NodeType::Map);
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
+      if (std::find(kStreamKeys.begin(), kStreamKeys.end(), k) == kStreamKeys.end())
+        extra[it->first] = it->second;
+    }
+    DEW_RETURN_IF_ERROR(ToBlock(extra, field, &s.options));
+    s.options.positions[""] = Position(n.Mark());
+  }
   if (!n["name"]) return Missing(n, field + ".name");
   DEW_ASSIGN_OR_RETURN(s.name, Scalar(n["name"], field + ".name"));
   for (const StreamSpec& other : spec_.streams) {
@@ -204,7 +318,7 @@ Result<ConnectionSpec> Parser::Run(const std::string& text) {
                    "wrong type: expected a mapping (name:, source_type:, auth:, streams:), got " +
                        TypeName(root));
     DEW_RETURN_IF_ERROR(CheckKeys(root, "", kTopKeys));
-    for (const char* key : {"name", "source_type", "auth", "streams"}) {
+    for (const char* key : {"name", "source_type", "streams"}) {
       if (!root[key]) return Missing(root, key);
     }
     DEW_ASSIGN_OR_RETURN(spec_.name, Scalar(root["name"], "name"));
@@ -217,7 +331,20 @@ Result<ConnectionSpec> Parser::Run(const std::string& text) {
     if (spec_.name.empty()) return Error(root["name"].Mark(), "name", "must not be empty");
     DEW_ASSIGN_OR_RETURN(spec_.source_type,
                          Choice(root["source_type"], "source_type", kSourceTypes, "source_type"));
-    DEW_RETURN_IF_ERROR(ParseAuth(root["auth"]));
+    if (HasDatabaseAuth(spec_.source_type)) {
+      if (!root["auth"]) return Missing(root, "auth");
+      DEW_RETURN_IF_ERROR(ParseAuth(root["auth"]));
+    } else if (root["auth"]) {
+      DEW_RETURN_IF_ERROR(ToBlock(root["auth"], "auth", &spec_.auth_options));
+    }
+    for (const char* block : {"odoo", "files", "rest", "singer", "airbyte"}) {
+      if (!root[block]) continue;
+      if (spec_.source_type != block)
+        return Error(KeyMark(root, block), block,
+                     "a '" + std::string(block) + ":' block belongs to source_type " + block +
+                         ", not " + spec_.source_type);
+      DEW_RETURN_IF_ERROR(ToBlock(root[block], block, &spec_.options));
+    }
     const YAML::Node streams = root["streams"];
     if (!streams.IsSequence()) return WrongType(streams, "streams", "a list of streams");
     if (streams.size() == 0) return Error(streams.Mark(), "streams", "needs at least one stream");
@@ -264,6 +391,47 @@ int RetryCount(Tier tier) {
       return 2;
   }
   return 3;
+}
+
+Status SpecBlock::Error(const std::string& pointer, const std::string& problem) const {
+  auto it = positions.find(pointer);
+  if (it == positions.end()) it = positions.find("");
+  std::string where = it == positions.end() ? std::string() : it->second + ": ";
+  std::string path = field;
+  for (size_t i = 1; i <= pointer.size() && !pointer.empty(); ++i) {
+    size_t next = pointer.find('/', i);
+    std::string part = pointer.substr(i, next == std::string::npos ? std::string::npos : next - i);
+    bool index = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+    path += index ? "[" + part + "]" : (path.empty() ? "" : ".") + part;
+    if (next == std::string::npos) break;
+    i = next;
+  }
+  return Status::InvalidArgument(where + path + ": " + problem);
+}
+
+Result<std::string> SpecBlock::ResolvedString(const std::string& pointer,
+                                              const std::map<std::string, std::string>& env) const {
+  nlohmann::json::json_pointer ptr(pointer);
+  if (!value.contains(ptr)) return std::string();
+  const nlohmann::json& v = value.at(ptr);
+  if (!v.is_string()) return v.is_null() ? std::string() : v.dump();
+  std::string text = v.get<std::string>(), out;
+  size_t pos = 0;
+  while (true) {
+    size_t start = text.find("${env:", pos);
+    if (start == std::string::npos) break;
+    size_t end = text.find('}', start);
+    if (end == std::string::npos) break;
+    out += text.substr(pos, start - pos);
+    std::string name = text.substr(start + 6, end - start - 6);
+    auto it = env.find(name);
+    if (it == env.end())
+      return Error(pointer, "environment variable " + name +
+                                " is not set (referenced as ${env:" + name + "})");
+    out += it->second;
+    pos = end + 1;
+  }
+  return out + text.substr(pos);
 }
 
 Result<ConnectionSpec> ConnectionSpec::Parse(const std::string& yaml_text,

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,25 @@ const char* TierName(Tier tier);
 //! best_effort 2.
 int RetryCount(Tier tier);
 
+//! A source-specific part of a connection file (the `rest:`, `files:`, `singer:`, `airbyte:`,
+//! `odoo:` block, a non-postgres `auth:` block, or a stream's source-specific keys) as JSON,
+//! with where each value was written, so the source's own validation names file:line:column.
+struct SpecBlock {
+  nlohmann::json value = nlohmann::json::object();  //!< scalars typed as YAML plain scalars
+  std::string field;  //!< the block's field path, e.g. "rest" or "streams[2]"
+  //! JSON pointer ("/pagination/type") → "file:line:column".
+  std::map<std::string, std::string> positions;
+
+  bool empty() const { return value.empty(); }
+  //! InvalidArgument "file:line:column: <field>.<path>: <problem>" for the value at `pointer`
+  //! (the block's own position when the pointer was not written).
+  Status Error(const std::string& pointer, const std::string& problem) const;
+  //! The string at `pointer` with `${env:NAME}` references replaced from `env`; empty when
+  //! absent. InvalidArgument naming the field and variable when one is unset.
+  Result<std::string> ResolvedString(const std::string& pointer,
+                                     const std::map<std::string, std::string>& env) const;
+};
+
 struct StreamSpec {
   std::string name;
   std::string sync_mode = "full_refresh";  //!< "incremental" or "full_refresh"
@@ -34,6 +54,9 @@ struct StreamSpec {
   std::vector<std::string> primary_key;
   std::vector<std::string> columns;  //!< empty: every column
   std::string filter;                //!< a SQL predicate, empty: none
+  //! Keys the common parser does not know, for sources other than postgres (e.g. a REST
+  //! stream's `path`, `records_path`); validated by the source.
+  SpecBlock options;
 };
 
 struct AuthSpec {
@@ -42,13 +65,19 @@ struct AuthSpec {
   std::string database;
   std::string user;
   std::string password_ref;  //!< "${env:NAME}" as written, or empty (no password)
+  std::string url;           //!< odoo over its external API: the server URL
 };
 
 struct ConnectionSpec {
   std::string file;  //!< as given to Parse, for messages
   std::string name;
-  std::string source_type;  //!< "postgres"
+  //! "postgres", "odoo", "files", "rest", "singer" or "airbyte".
+  std::string source_type;
+  //! The database login (postgres, odoo); `auth:` of other sources is in auth_options.
   AuthSpec auth;
+  SpecBlock auth_options;
+  //! The block named after the source type (`rest:`, `files:` …), empty when absent.
+  SpecBlock options;
   std::vector<StreamSpec> streams;
   std::optional<CronSchedule> schedule;
   std::string schedule_text;

@@ -180,5 +180,61 @@ TEST(ConnectionSpecTest, ProcessEnvironmentHasPath) {
   EXPECT_EQ(ProcessEnvironment().count("PATH"), 1u);
 }
 
+
+TEST(ConnectionSpecTest, SourceBlocksKeepTheirValuesAndPositions) {
+  const std::string yaml =
+      "name: billing\n"
+      "source_type: rest\n"
+      "auth:\n"
+      "  type: bearer\n"
+      "  token: ${env:BILLING_TOKEN}\n"
+      "rest:\n"
+      "  base_url: http://127.0.0.1:8080/v1\n"
+      "  page_size: 100\n"
+      "  pagination: {type: cursor, param: \"after\"}\n"
+      "streams:\n"
+      "  - name: invoices\n"
+      "    path: /invoices\n"
+      "    primary_key: [id]\n";
+  auto spec = ConnectionSpec::Parse(yaml, "connections/billing.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->options.value["page_size"], 100);
+  EXPECT_EQ(spec->options.value["pagination"]["type"], "cursor");
+  EXPECT_EQ(spec->auth_options.value["type"], "bearer");
+  ASSERT_EQ(spec->streams.size(), 1u);
+  EXPECT_EQ(spec->streams[0].options.value["path"], "/invoices");
+  EXPECT_EQ(spec->streams[0].primary_key, std::vector<std::string>{"id"});
+  Status e = spec->options.Error("/pagination/type", "unknown pagination 'cursor'");
+  EXPECT_EQ(e.message(),
+            "connections/billing.yml:9:22: rest.pagination.type: unknown pagination 'cursor'");
+  auto token = spec->auth_options.ResolvedString("/token", {{"BILLING_TOKEN", "t0k"}});
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(*token, "t0k");
+  auto unset = spec->auth_options.ResolvedString("/token", {});
+  EXPECT_NE(unset.status().message().find("BILLING_TOKEN is not set"), std::string::npos);
+}
+
+TEST(ConnectionSpecTest, LiteralSecretsInSourceBlocksAreRefused) {
+  const std::string yaml =
+      "name: billing\nsource_type: rest\nauth:\n  type: bearer\n  token: abc123\n"
+      "streams:\n  - name: invoices\n";
+  auto spec = ConnectionSpec::Parse(yaml, "b.yml");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("b.yml:5:10: auth.token: a literal secret"),
+            std::string::npos)
+      << spec.status().message();
+}
+
+TEST(ConnectionSpecTest, ABlockOfAnotherSourceTypeIsRefused) {
+  const std::string yaml =
+      "name: x\nsource_type: files\nrest:\n  base_url: http://h\nstreams:\n  - name: s\n";
+  auto spec = ConnectionSpec::Parse(yaml, "x.yml");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(
+      spec.status().message().find("x.yml:3:1: rest: a 'rest:' block belongs to source_type rest"),
+      std::string::npos)
+      << spec.status().message();
+}
+
 }  // namespace
 }  // namespace dew::connectors

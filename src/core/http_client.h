@@ -26,7 +26,7 @@ struct HttpRequest {
   int64_t connect_timeout_ms = 10000;
   bool follow_redirects = false;
   //! When set, the response body is streamed to this callback (returning false aborts the
-  //! transfer with Status::Aborted) and HttpResponse::body stays empty; for large downloads.
+  //! transfer with Status::Interrupted) and HttpResponse::body stays empty; for large downloads.
   std::function<bool(const char* data, size_t size)> on_body;
 };
 

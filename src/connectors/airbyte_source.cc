@@ -1,0 +1,11 @@
+// Placeholder until the airbyte source lands this session (replaced by its implementation).
+#include "connectors/source_factory.h"
+
+namespace dew::connectors {
+
+Result<std::unique_ptr<Source>> MakeAirbyteSource(const ConnectionSpec& spec,
+                                                  const SourceEnv& env) {
+  return Status::NotSupported(spec.file + ": source_type: the airbyte source is not built yet");
+}
+
+}  // namespace dew::connectors

@@ -1,0 +1,10 @@
+// Placeholder until the odoo source lands this session (replaced by its implementation).
+#include "connectors/source_factory.h"
+
+namespace dew::connectors {
+
+Result<std::unique_ptr<Source>> MakeOdooSource(const ConnectionSpec& spec, const SourceEnv& env) {
+  return Status::NotSupported(spec.file + ": source_type: the odoo source is not built yet");
+}
+
+}  // namespace dew::connectors
