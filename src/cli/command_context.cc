@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "connectors/connection_spec.h"
+#include "control/open_control_store.h"
 #include "core/clock.h"
 
 namespace dew::cli {
@@ -103,6 +105,13 @@ Result<std::unique_ptr<lake::Lakehouse>> CommandContext::OpenLakehouse() {
   }
   o.database.temp_directory = JoinPath(project.state_dir(), "tmp");
   return lake::Lakehouse::Open(std::move(o), fs_, Clock::System());
+}
+
+Result<std::unique_ptr<control::ControlStore>> CommandContext::OpenControlStore() {
+  DEW_ASSIGN_OR_RETURN(lake::Project project, FindProject());
+  DEW_RETURN_IF_ERROR(fs_->CreateDirs(project.state_dir()));
+  return control::OpenControlStore(project.config().control, project.root(), Clock::System(),
+                                   connectors::ProcessEnvironment());
 }
 
 Status CommandContext::Print(const engine::TextTable& table) {

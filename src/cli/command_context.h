@@ -11,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/output.h"
+#include "control/control_store.h"
 #include "core/file_system.h"
 #include "core/status.h"
 #include "lake/lakehouse.h"
@@ -50,6 +51,9 @@ class CommandContext {
   Result<lake::Project> FindProject();
   //! The project's lakehouse, with this invocation's user and run id.
   Result<std::unique_ptr<lake::Lakehouse>> OpenLakehouse();
+
+  //! The project's control plane (dew.yml `control:`; SQLite in .dew/ by default).
+  Result<std::unique_ptr<control::ControlStore>> OpenControlStore();
 
   //! Prints `table` in the chosen format.
   Status Print(const engine::TextTable& table);

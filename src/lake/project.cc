@@ -42,7 +42,7 @@ Result<ProjectConfig> ParseProjectConfig(const std::string& yaml_text, const std
     if (!root.IsMap()) {
       return Status::InvalidArgument(source + ": expected a mapping of settings (name: …)");
     }
-    for (const char* key : {"name", "version", "lake"}) {
+    for (const char* key : {"name", "version", "lake", "control"}) {
       YAML::Node v = root[key];
       if (!v) continue;
       if (!v.IsScalar()) {
@@ -53,6 +53,7 @@ Result<ProjectConfig> ParseProjectConfig(const std::string& yaml_text, const std
       if (std::string(key) == "name") config.name = s;
       if (std::string(key) == "version") config.version = s;
       if (std::string(key) == "lake") config.lake = s;
+      if (std::string(key) == "control") config.control = s;
     }
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ":" +
@@ -63,12 +64,17 @@ Result<ProjectConfig> ParseProjectConfig(const std::string& yaml_text, const std
 }
 
 std::string ProjectConfigYaml(const ProjectConfig& config) {
-  return "# dew project settings\n"
-         "name: " +
-         YamlScalar(config.name) + "\n" + "version: " + YamlScalar(config.version) + "\n" +
-         "# Folder of the Delta tables (<lake>/<layer>/<table>/), relative to this file.\n"
-         "lake: " +
-         YamlScalar(config.lake) + "\n";
+  std::string text =
+      "# dew project settings\nname: " + YamlScalar(config.name) + "\n" +
+      "version: " + YamlScalar(config.version) + "\n" +
+      "# Folder of the Delta tables (<lake>/<layer>/<table>/), relative to this file.\n"
+      "lake: " +
+      YamlScalar(config.lake) + "\n" +
+      "# Control plane (runs, schedules, sync state): sqlite (.dew/control.db) or\n"
+      "# postgres://user:${env:DEW_PG_PASSWORD}@host:5432/db for several workers.\n";
+  text += config.control.empty() ? "# control: sqlite\n"
+                                 : "control: " + YamlScalar(config.control) + "\n";
+  return text;
 }
 
 std::string AbsolutePath(const std::string& path, const std::string& cwd) {

@@ -16,6 +16,9 @@ struct ProjectConfig {
   std::string name;
   std::string version = "0.1.0";
   std::string lake = "lake";  //!< the lake folder, relative to the project root or absolute
+  //! The control plane: empty or "sqlite" (.dew/control.db), "sqlite:PATH", or a
+  //! "postgres://user:${env:PW}@host:port/db" URL (several workers on several machines).
+  std::string control;
 };
 
 //! Parses dew.yml text. InvalidArgument naming `source` (and the line, for YAML syntax errors)

@@ -74,9 +74,11 @@ TEST_F(ProjectTest, ConfigParsingAndErrors) {
   EXPECT_NE(bad.status().message().find("x/dew.yml:"), std::string::npos);
   EXPECT_FALSE(ParseProjectConfig("- a\n- b\n", "dew.yml").ok());
   EXPECT_FALSE(ParseProjectConfig("name: {a: 1}\n", "dew.yml").ok());
-  auto round = ParseProjectConfig(ProjectConfigYaml(ProjectConfig{"a: b", "1.0", "lk"}), "y");
+  auto round =
+      ParseProjectConfig(ProjectConfigYaml(ProjectConfig{"a: b", "1.0", "lk", "sqlite"}), "y");
   ASSERT_TRUE(round.ok());
   EXPECT_EQ(round->name, "a: b");
+  EXPECT_EQ(round->control, "sqlite");
 }
 
 TEST(AbsolutePathTest, Normalises) {
