@@ -172,6 +172,27 @@ class ControlStore {
   virtual Result<std::vector<ScheduleRecord>> ListSchedules() = 0;
   //! Schedules whose next_fire_at is at or before `now_ms`, earliest first.
   virtual Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now_ms) = 0;
+  //! Compare-and-set of a schedule's next fire time, so that two schedulers on one store never
+  //! fire the same time twice: sets next_fire_at to `new_next_fire_ms` only when it is
+  //! `expected_next_fire_ms` at that moment (atomically). true when this call moved it (the
+  //! caller then owns the fire time `expected_next_fire_ms` and launches its run); false when
+  //! next_fire_at was something else (another scheduler advanced it first, or the schedule was
+  //! upserted meanwhile). NotFound naming the pipeline when it has no schedule.
+  virtual Result<bool> AdvanceSchedule(const std::string& pipeline, int64_t expected_next_fire_ms,
+                                       int64_t new_next_fire_ms) = 0;
+
+  // --- leases (leader election among schedulers or other singletons) ---
+  //! Takes or renews the lease `name` for `holder` until now + ttl_ms (the store clock's now).
+  //! true when `holder` holds it after the call: the lease was absent, expired (its expiry is at
+  //! or before now) or already held by `holder` (then renewed); false when another holder's
+  //! lease has not expired. Atomic across store objects and processes. InvalidArgument on an
+  //! empty name or holder or a ttl_ms <= 0.
+  virtual Result<bool> AcquireLease(const std::string& name, const std::string& holder,
+                                    int64_t ttl_ms) = 0;
+  //! Gives the lease up when `holder` holds it (expired or not) so another holder can take it at
+  //! once; OK without change when someone else or no one holds it.
+  virtual Status ReleaseLease(const std::string& name, const std::string& holder) = 0;
+
 
   // --- connector state ---
   //! Inserts or replaces the state of (connection, stream); updated_at is the clock's now.

@@ -83,6 +83,14 @@ CREATE TABLE events (
   created_at BIGINT NOT NULL
 );
 )sql"},
+      {2, "leases for leader election",
+       R"sql(
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }

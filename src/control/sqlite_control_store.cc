@@ -630,6 +630,72 @@ Result<std::vector<ScheduleRecord>> SqliteControlStore::DueSchedules(int64_t now
   return st.Collect<ScheduleRecord>(path_, op, [](Statement& row) { return ReadSchedule(row); });
 }
 
+Result<bool> SqliteControlStore::AdvanceSchedule(const std::string& pipeline,
+                                                 int64_t expected_next_fire_ms,
+                                                 int64_t new_next_fire_ms) {
+  const std::string op = "advancing the schedule of pipeline " + pipeline;
+  std::lock_guard<std::mutex> lock(mu_);
+  bool moved = false;
+  // One transaction, so "not moved" and "no such schedule" are told apart on the same state.
+  DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    {
+      DEW_ASSIGN_OR_RETURN(Statement st,
+                           Prepare("UPDATE schedules SET next_fire_at = ? "
+                                   "WHERE pipeline = ? AND next_fire_at = ?",
+                                   op));
+      st.Bind(1, new_next_fire_ms).Bind(2, pipeline).Bind(3, expected_next_fire_ms);
+      DEW_RETURN_IF_ERROR(st.Run(path_, op));
+      moved = sqlite3_changes(db_) == 1;
+    }
+    if (moved) return Status::OK();
+    DEW_ASSIGN_OR_RETURN(Statement st,
+                         Prepare("SELECT count(*) FROM schedules WHERE pipeline = ?", op));
+    st.Bind(1, pipeline);
+    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+    if (!row || st.Int(0) == 0) {
+      return Status::NotFound("control store " + path_ + ": no schedule for pipeline " +
+                              pipeline);
+    }
+    return Status::OK();
+  }));
+  return moved;
+}
+
+// --- leases ---
+
+Result<bool> SqliteControlStore::AcquireLease(const std::string& name, const std::string& holder,
+                                              int64_t ttl_ms) {
+  const std::string op = "acquiring lease " + name + " for " + holder;
+  if (name.empty() || holder.empty()) {
+    return Status::InvalidArgument(op + ": the lease name and holder must not be empty");
+  }
+  if (ttl_ms <= 0) {
+    return Status::InvalidArgument(op + ": ttl " + std::to_string(ttl_ms) + " ms is not positive");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_->NowMillis();
+  // One statement: the upsert only overwrites a row that is ours or expired, atomically.
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
+              "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+              "expires_at = excluded.expires_at "
+              "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
+              op));
+  st.Bind(1, name).Bind(2, holder).Bind(3, now + ttl_ms).Bind(4, now);
+  DEW_RETURN_IF_ERROR(st.Run(path_, op));
+  return sqlite3_changes(db_) == 1;
+}
+
+Status SqliteControlStore::ReleaseLease(const std::string& name, const std::string& holder) {
+  const std::string op = "releasing lease " + name + " of " + holder;
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("DELETE FROM leases WHERE name = ? AND holder = ?", op));
+  st.Bind(1, name).Bind(2, holder);
+  return st.Run(path_, op);
+}
+
 // --- connector state ---
 
 Status SqliteControlStore::PutConnectorState(const ConnectorState& state) {

@@ -71,6 +71,12 @@ class SqliteControlStore final : public ControlStore {
   Status UpsertSchedule(const ScheduleRecord& schedule) override;
   Result<std::vector<ScheduleRecord>> ListSchedules() override;
   Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now_ms) override;
+  Result<bool> AdvanceSchedule(const std::string& pipeline, int64_t expected_next_fire_ms,
+                               int64_t new_next_fire_ms) override;
+
+  Result<bool> AcquireLease(const std::string& name, const std::string& holder,
+                            int64_t ttl_ms) override;
+  Status ReleaseLease(const std::string& name, const std::string& holder) override;
 
   Status PutConnectorState(const ConnectorState& state) override;
   Result<ConnectorState> GetConnectorState(const std::string& connection,
