@@ -31,11 +31,27 @@ struct LandingBatch {
   //! Marks the first batch of a full refresh (operationParameters.fullRefreshStart): bronze
   //! stays append-only, silver rebuilds from this batch on and marks missing keys `_deleted`.
   bool full_refresh_start = false;
+  //! The rows are deletions of their keys (the select needs only the key columns): they land
+  //! with `_deleted = true`. Other batches land with `_deleted = false`.
+  bool deletes = false;
+  //! Schema drift quarantine (StreamRequest::quarantine): the rows land in
+  //! `<table>__quarantine` instead, and the state moves on in a state-only commit of the
+  //! stream's table (a kill between the two may quarantine the rows twice, never lose them).
+  bool quarantine = false;
 };
 
 struct LandingResult {
   lake::CommitResult commit;  //!< version -1 and no rows when the batch was empty and skipped
   std::string table;          //!< "bronze.raw_<source>_<stream>"
+  int64_t batch = 0;          //!< the batch sequence (`_batch`, Delta txn version) it got
+};
+
+//! The newest state-carrying commit of a stream.
+struct CommittedState {
+  nlohmann::json state;  //!< null when none or after a reset
+  int64_t version = -1;  //!< the bronze version carrying it; -1 when the table does not exist
+  int64_t batch = 0;     //!< its batch sequence; 0 when none
+  bool reset = false;    //!< the newest state commit is a reset (`dew state reset`)
 };
 
 class BronzeLanding {
@@ -48,14 +64,31 @@ class BronzeLanding {
   const std::string& table() const;
 
   //! Appends the batch with the lineage columns `_emitted_at`, `_source`, `_stream`,
-  //! `_cursor`, `_ingest_date` (partition), `_run_id`, and the state, in one commit (creating
-  //! the table on first use, evolving it with new nullable columns). An empty batch with a
-  //! changed state still commits the state. On failure nothing is committed.
+  //! `_cursor`, `_ingest_date` (partition), `_run_id`, `_deleted` and `_batch` (the batch
+  //! sequence, increasing per stream), and the state, in one commit (creating the table on
+  //! first use, evolving it with new nullable columns). The commit carries the state as
+  //! commitInfo.operationParameters.dewState and a Delta `txn` action (appId
+  //! "dew:<source>.<stream>", version = the batch sequence). An empty batch with a changed
+  //! state still commits the state; an empty batch whose state equals the last committed one
+  //! is skipped. On failure nothing is committed.
   Result<LandingResult> Land(const LandingBatch& batch);
 
   //! The state stored with the newest commit of this stream that carries one, or null when
   //! the table does not exist or has none (or a reset came after it).
   Result<nlohmann::json> LastCommittedState();
+  //! As LastCommittedState, with the version and batch that carry it. Reads commits newest
+  //! first and stops at the first that carries a state (normally the newest).
+  Result<CommittedState> LastCommitted();
+
+  //! Makes the next sync start from scratch: a state-only commit whose state is null (durable
+  //! in the table's history like any other state). No-op when the table does not exist.
+  Status ResetState(const std::string& reason);
+
+  //! "dew:<source>.<stream>", the Delta txn appId of this stream.
+  std::string app_id() const;
+  //! The table name for (source, stream): lower-cased, characters other than [a-z0-9_]
+  //! replaced by '_'.
+  static std::string TableFor(const std::string& source, const std::string& stream);
 
  private:
   lake::Lakehouse* lake_;

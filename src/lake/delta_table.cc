@@ -546,6 +546,8 @@ Status TableWriter::CheckWinner(const PendingCommit& pending, int64_t version,
 Result<CommitResult> TableWriter::Commit(PendingCommit* pending, const WriteOptions& options) {
   CommitResult result;
   int64_t version = pending->read_version + 1;
+  pending->actions.txns.insert(pending->actions.txns.end(), options.txns.begin(),
+                               options.txns.end());
   const int max_attempts = std::max(1, options.max_commit_attempts);
   for (int attempt = 1;; ++attempt) {
     if (pending->actions.commit_info.has_value()) {

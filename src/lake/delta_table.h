@@ -52,6 +52,9 @@ struct WriteOptions {
   //! every partition column, the files are written straight into that partition's folder,
   //! skipping DuckDB's partitioned writer. The rows are not checked against them.
   PartitionValues constant_partitions;
+  //! Application transaction ids (Delta `txn` actions) committed with the write, so an
+  //! idempotent writer (a connector) can tell from the snapshot what it already committed.
+  std::vector<Txn> txns;
 };
 
 struct CommitResult {
