@@ -14,17 +14,19 @@ const char* RunStatusName(RunStatus status) {
       return "failed";
     case RunStatus::kCancelled:
       return "cancelled";
+    case RunStatus::kSkipped:
+      return "skipped";
   }
   return "unknown";
 }
 
 Result<RunStatus> ParseRunStatus(std::string_view text) {
   for (RunStatus s : {RunStatus::kQueued, RunStatus::kRunning, RunStatus::kSucceeded,
-                      RunStatus::kFailed, RunStatus::kCancelled}) {
+                      RunStatus::kFailed, RunStatus::kCancelled, RunStatus::kSkipped}) {
     if (text == RunStatusName(s)) return s;
   }
   return Status::InvalidArgument("unknown run status '" + std::string(text) +
-                                 "' (expected queued, running, succeeded, failed or cancelled)");
+                                 "' (expected queued, running, succeeded, failed, cancelled or skipped)");
 }
 
 const char* TriggerKindName(TriggerKind kind) {
@@ -60,15 +62,16 @@ Result<CatchUpPolicy> ParseCatchUpPolicy(std::string_view text) {
 
 bool IsFinished(RunStatus status) {
   return status == RunStatus::kSucceeded || status == RunStatus::kFailed ||
-         status == RunStatus::kCancelled;
+         status == RunStatus::kCancelled || status == RunStatus::kSkipped;
 }
 
 bool IsAllowedTransition(RunStatus from, RunStatus to) {
   switch (from) {
     case RunStatus::kQueued:
-      return to == RunStatus::kRunning || to == RunStatus::kFailed || to == RunStatus::kCancelled;
+      return to == RunStatus::kRunning || to == RunStatus::kFailed ||
+             to == RunStatus::kCancelled || to == RunStatus::kSkipped;
     case RunStatus::kRunning:
-      return IsFinished(to);
+      return IsFinished(to) && to != RunStatus::kSkipped;
     default:
       return false;
   }

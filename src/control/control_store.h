@@ -14,9 +14,12 @@
 
 namespace dew::control {
 
-enum class RunStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+//! kSkipped is for task attempts only: a task that never ran because an upstream task failed or
+//! its run was cancelled. Runs never take it.
+enum class RunStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled, kSkipped };
 enum class TriggerKind { kUser, kSchedule, kBackfill };
-//! Task attempts share the run states: queued → running → succeeded | failed | cancelled.
+//! Task attempts share the run states: queued → running → succeeded | failed | cancelled, and
+//! queued → cancelled | skipped; an attempt can also be added directly as skipped.
 using AttemptStatus = RunStatus;
 //! What the scheduler does with fire times missed while it was down.
 enum class CatchUpPolicy { kSkip, kCatchUp };
@@ -29,10 +32,11 @@ Result<TriggerKind> ParseTriggerKind(std::string_view text);
 const char* CatchUpPolicyName(CatchUpPolicy policy);
 Result<CatchUpPolicy> ParseCatchUpPolicy(std::string_view text);
 
-//! succeeded, failed and cancelled are final: nothing leaves them.
+//! succeeded, failed, cancelled and skipped are final: nothing leaves them.
 bool IsFinished(RunStatus status);
 //! Whether a run or attempt may move from `from` to `to`: queued → running | failed | cancelled,
-//! running → succeeded | failed | cancelled. Staying in the same state is not a transition.
+//! running → succeeded | failed | cancelled; queued → skipped too (attempts only). Staying in
+//! the same state is not a transition.
 bool IsAllowedTransition(RunStatus from, RunStatus to);
 
 struct PipelineRecord {
@@ -85,6 +89,20 @@ struct AttemptRecord {
   int64_t rows_read = 0;
   int64_t rows_written = 0;
   std::string error;
+  int priority = 0;           //!< higher is claimed first
+  int64_t not_before_ms = 0;  //!< not claimable before this time (retry backoff); 0: at once
+};
+
+//! What a caller supplies to add an attempt (AddAttempt).
+struct NewAttempt {
+  std::string run_id;
+  std::string task;
+  int attempt = 1;
+  //! kQueued (to be claimed) or kSkipped (recorded as never run, finished at once with `error`).
+  AttemptStatus status = AttemptStatus::kQueued;
+  int priority = 0;           //!< ClaimNextAttempt takes higher priorities first
+  int64_t not_before_ms = 0;  //!< ClaimNextAttempt ignores the attempt before this time
+  std::string error;          //!< why it was skipped
 };
 
 struct ScheduleRecord {
@@ -135,6 +153,10 @@ class ControlStore {
   virtual Status UpdateRunStatus(const std::string& run_id, RunStatus to,
                                  const std::string& error = "") = 0;
   virtual Result<RunRecord> GetRun(const std::string& run_id) = 0;
+  //! Per-pipeline concurrency: atomically moves the run from queued to running when fewer than
+  //! `max_running` runs of its pipeline are running. false (and no change) when the limit is
+  //! reached or the run is not queued; NotFound for an unknown id.
+  virtual Result<bool> TryStartRun(const std::string& run_id, int max_running) = 0;
   //! Runs matching the filter, newest first (created_at, then id, descending), at most limit.
   virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
 
@@ -146,9 +168,15 @@ class ControlStore {
   //! Adds an attempt already running on `worker` (in-process execution); returns its id.
   virtual Result<int64_t> StartAttempt(const std::string& run_id, const std::string& task,
                                        int attempt, const std::string& worker) = 0;
-  //! Atomically claims the oldest queued attempt for `worker` (it becomes running, with started
-  //! and heartbeat times); nullopt when none is queued. Two stores on one database never claim
-  //! the same attempt.
+  //! Adds an attempt as described by `attempt` and returns its id (EnqueueAttempt is AddAttempt
+  //! with priority 0 and no delay). NotFound when the run does not exist; AlreadyExists when
+  //! (run, task, attempt) exists, which is how concurrent coordinators avoid enqueuing a task
+  //! twice; InvalidArgument for a status other than queued or skipped.
+  virtual Result<int64_t> AddAttempt(const NewAttempt& attempt) = 0;
+  //! Atomically claims, for `worker`, the queued attempt with the highest priority, then the
+  //! oldest (created_at, id), among those whose not_before is at or before now and whose run is
+  //! not finished (queued or running); it becomes running, with started and heartbeat times.
+  //! nullopt when none qualifies. Two stores on one database never claim the same attempt.
   virtual Result<std::optional<AttemptRecord>> ClaimNextAttempt(const std::string& worker) = 0;
   //! Records that `worker` is still running the attempt. InvalidArgument when the attempt is not
   //! running or belongs to another worker (it was reassigned), NotFound for an unknown id.
@@ -160,6 +188,9 @@ class ControlStore {
   virtual Result<AttemptRecord> GetAttempt(int64_t attempt_id) = 0;
   //! A run's attempts ordered by task, then attempt number.
   virtual Result<std::vector<AttemptRecord>> ListAttempts(const std::string& run_id) = 0;
+  //! Marks every queued attempt of the run cancelled with `error` (one atomic statement, so an
+  //! attempt is either claimed before or cancelled, never both); returns how many.
+  virtual Result<int> CancelQueuedAttempts(const std::string& run_id, const std::string& error) = 0;
   //! Orphan recovery: every running attempt whose last heartbeat (or start) is more than
   //! `older_than_ms` before now is marked failed with an error saying so. Returns those attempts
   //! as they are after the change, so the caller can retry them by policy.

@@ -91,6 +91,13 @@ CREATE TABLE leases (
   expires_at BIGINT NOT NULL
 );
 )sql"},
+      {3, "attempt priority and not-before time (retry backoff); skipped attempts",
+       R"sql(
+ALTER TABLE task_attempts ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE task_attempts ADD COLUMN not_before BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX task_attempts_claim ON task_attempts (status, priority DESC, created_at, id);
+CREATE INDEX task_attempts_by_run ON task_attempts (run_id, task, attempt);
+)sql"},
   };
   return kMigrations;
 }

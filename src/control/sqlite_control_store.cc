@@ -269,6 +269,8 @@ static Result<AttemptRecord> ReadAttempt(const SqliteControlStore::Statement& st
   a.rows_read = st.Int(10);
   a.rows_written = st.Int(11);
   a.error = st.Text(12);
+  a.priority = static_cast<int>(st.Int(13));
+  a.not_before_ms = st.Int(14);
   return a;
 }
 
@@ -328,7 +330,7 @@ Status SqliteControlStore::UpdateRunStatus(const std::string& run_id, RunStatus 
   std::lock_guard<std::mutex> lock(mu_);
   return InTransaction(op, [&]() -> Status {
     DEW_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(run_id));
-    if (!IsAllowedTransition(run.status, to)) {
+    if (to == RunStatus::kSkipped || !IsAllowedTransition(run.status, to)) {
       return Status::InvalidArgument("run " + run_id + " cannot move from " +
                                      RunStatusName(run.status) + " to " + RunStatusName(to));
     }
@@ -352,6 +354,34 @@ Status SqliteControlStore::UpdateRunStatus(const std::string& run_id, RunStatus 
   });
 }
 
+Result<bool> SqliteControlStore::TryStartRun(const std::string& run_id, int max_running) {
+  const std::string op = "starting run " + run_id;
+  std::lock_guard<std::mutex> lock(mu_);
+  bool started = false;
+  // One write transaction: the count and the move see the same state in every process.
+  DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    DEW_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(run_id));
+    if (run.status != RunStatus::kQueued) return Status::OK();
+    {
+      DEW_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare("SELECT count(*) FROM runs WHERE pipeline = ? AND status = 'running'", op));
+      st.Bind(1, run.pipeline);
+      DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+      if (row && st.Int(0) >= max_running) return Status::OK();
+    }
+    DEW_ASSIGN_OR_RETURN(Statement st,
+                         Prepare("UPDATE runs SET status = 'running', started_at = ? "
+                                 "WHERE id = ? AND status = 'queued'",
+                                 op));
+    st.Bind(1, clock_->NowMillis()).Bind(2, run_id);
+    DEW_RETURN_IF_ERROR(st.Run(path_, op));
+    started = sqlite3_changes(db_) == 1;
+    return Status::OK();
+  }));
+  return started;
+}
+
 Result<std::vector<RunRecord>> SqliteControlStore::ListRuns(const RunFilter& filter) {
   const std::string op = "listing runs";
   std::lock_guard<std::mutex> lock(mu_);
@@ -373,35 +403,48 @@ Result<std::vector<RunRecord>> SqliteControlStore::ListRuns(const RunFilter& fil
 
 // --- task attempts ---
 
-Result<int64_t> SqliteControlStore::InsertAttemptLocked(const std::string& run_id,
-                                                        const std::string& task, int attempt,
-                                                        const std::string& worker, bool running) {
+Result<int64_t> SqliteControlStore::InsertAttemptLocked(const NewAttempt& a,
+                                                        const std::string& worker) {
   const std::string op =
-      "adding attempt " + std::to_string(attempt) + " of task " + task + " to run " + run_id;
-  if (task.empty()) return Status::InvalidArgument(op + ": the task name is empty");
-  if (attempt < 1) return Status::InvalidArgument(op + ": attempt numbers start at 1");
+      "adding attempt " + std::to_string(a.attempt) + " of task " + a.task + " to run " + a.run_id;
+  if (a.task.empty()) return Status::InvalidArgument(op + ": the task name is empty");
+  if (a.attempt < 1) return Status::InvalidArgument(op + ": attempt numbers start at 1");
+  const bool running = a.status == AttemptStatus::kRunning;
+  const bool skipped = a.status == AttemptStatus::kSkipped;
+  if (!running && !skipped && a.status != AttemptStatus::kQueued) {
+    return Status::InvalidArgument(op + ": an attempt is added queued or skipped, not " +
+                                   RunStatusName(a.status));
+  }
   const int64_t now = clock_->NowMillis();
   DEW_ASSIGN_OR_RETURN(
       Statement st,
       Prepare("INSERT INTO task_attempts (run_id, task, attempt, status, worker, created_at, "
-              "heartbeat_at, started_at, finished_at, rows_read, rows_written, error) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, 0, '') RETURNING id",
+              "heartbeat_at, started_at, finished_at, rows_read, rows_written, error, priority, "
+              "not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?) RETURNING id",
               op));
-  st.Bind(1, run_id)
-      .Bind(2, task)
-      .Bind(3, static_cast<int64_t>(attempt))
-      .Bind(4, std::string(running ? "running" : "queued"))
+  st.Bind(1, a.run_id)
+      .Bind(2, a.task)
+      .Bind(3, static_cast<int64_t>(a.attempt))
+      .Bind(4, std::string(RunStatusName(a.status)))
       .Bind(5, worker)
-      .Bind(6, now);
+      .Bind(6, now)
+      .Bind(10, skipped ? a.error : std::string())
+      .Bind(11, static_cast<int64_t>(a.priority))
+      .Bind(12, a.not_before_ms);
   if (running) {
     st.Bind(7, now).Bind(8, now);
   } else {
     st.BindNull(7).BindNull(8);
   }
+  if (skipped) {
+    st.Bind(9, now);
+  } else {
+    st.BindNull(9);
+  }
   auto row = st.Step(path_, op);
   if (!row.ok()) {
     if (row.status().IsNotFound()) {
-      return Status::NotFound("control store " + path_ + ": " + op + ": no run " + run_id);
+      return Status::NotFound("control store " + path_ + ": " + op + ": no run " + a.run_id);
     }
     return row.status();
   }
@@ -412,14 +455,33 @@ Result<int64_t> SqliteControlStore::InsertAttemptLocked(const std::string& run_i
 
 Result<int64_t> SqliteControlStore::EnqueueAttempt(const std::string& run_id,
                                                    const std::string& task, int attempt) {
+  NewAttempt a;
+  a.run_id = run_id;
+  a.task = task;
+  a.attempt = attempt;
   std::lock_guard<std::mutex> lock(mu_);
-  return InsertAttemptLocked(run_id, task, attempt, "", /*running=*/false);
+  return InsertAttemptLocked(a, "");
+}
+
+Result<int64_t> SqliteControlStore::AddAttempt(const NewAttempt& attempt) {
+  if (attempt.status == AttemptStatus::kRunning) {
+    return Status::InvalidArgument("adding attempt " + std::to_string(attempt.attempt) +
+                                   " of task " + attempt.task + " to run " + attempt.run_id +
+                                   ": use StartAttempt for a running attempt");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return InsertAttemptLocked(attempt, "");
 }
 
 Result<int64_t> SqliteControlStore::StartAttempt(const std::string& run_id, const std::string& task,
                                                  int attempt, const std::string& worker) {
+  NewAttempt a;
+  a.run_id = run_id;
+  a.task = task;
+  a.attempt = attempt;
+  a.status = AttemptStatus::kRunning;
   std::lock_guard<std::mutex> lock(mu_);
-  return InsertAttemptLocked(run_id, task, attempt, worker, /*running=*/true);
+  return InsertAttemptLocked(a, worker);
 }
 
 Result<AttemptRecord> SqliteControlStore::GetAttemptLocked(int64_t attempt_id) {
@@ -427,7 +489,7 @@ Result<AttemptRecord> SqliteControlStore::GetAttemptLocked(int64_t attempt_id) {
   DEW_ASSIGN_OR_RETURN(
       Statement st,
       Prepare("SELECT id, run_id, task, attempt, status, worker, created_at, heartbeat_at, "
-              "started_at, finished_at, rows_read, rows_written, error "
+              "started_at, finished_at, rows_read, rows_written, error, priority, not_before "
               "FROM task_attempts WHERE id = ?",
               op));
   st.Bind(1, attempt_id);
@@ -455,10 +517,14 @@ Result<std::optional<AttemptRecord>> SqliteControlStore::ClaimNextAttempt(
   DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
     int64_t id = 0;
     {
-      DEW_ASSIGN_OR_RETURN(Statement st,
-                           Prepare("SELECT id FROM task_attempts WHERE status = 'queued' "
-                                   "ORDER BY created_at, id LIMIT 1",
-                                   op));
+      DEW_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare("SELECT a.id FROM task_attempts a JOIN runs r ON r.id = a.run_id "
+                  "WHERE a.status = 'queued' AND a.not_before <= ? "
+                  "AND r.status IN ('queued', 'running') "
+                  "ORDER BY a.priority DESC, a.created_at, a.id LIMIT 1",
+                  op));
+      st.Bind(1, clock_->NowMillis());
       DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
       if (!row) return Status::OK();
       id = st.Int(0);
@@ -535,12 +601,25 @@ Result<std::vector<AttemptRecord>> SqliteControlStore::ListAttempts(const std::s
   DEW_ASSIGN_OR_RETURN(
       Statement st,
       Prepare("SELECT id, run_id, task, attempt, status, worker, created_at, heartbeat_at, "
-              "started_at, finished_at, rows_read, rows_written, error "
+              "started_at, finished_at, rows_read, rows_written, error, priority, not_before "
               "FROM task_attempts WHERE run_id = ? ORDER BY task, attempt",
               op));
   st.Bind(1, run_id);
   return st.Collect<AttemptRecord>(path_, op,
                                    [&](Statement& row) { return ReadAttempt(row, path_); });
+}
+
+Result<int> SqliteControlStore::CancelQueuedAttempts(const std::string& run_id,
+                                                     const std::string& error) {
+  const std::string op = "cancelling the queued attempts of run " + run_id;
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("UPDATE task_attempts SET status = 'cancelled', finished_at = ?, "
+                               "error = ? WHERE run_id = ? AND status = 'queued'",
+                               op));
+  st.Bind(1, clock_->NowMillis()).Bind(2, error).Bind(3, run_id);
+  DEW_RETURN_IF_ERROR(st.Run(path_, op));
+  return sqlite3_changes(db_);
 }
 
 Result<std::vector<AttemptRecord>> SqliteControlStore::FailStaleAttempts(int64_t older_than_ms) {

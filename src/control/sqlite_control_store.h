@@ -54,13 +54,16 @@ class SqliteControlStore final : public ControlStore {
   Status UpdateRunStatus(const std::string& run_id, RunStatus to,
                          const std::string& error = "") override;
   Result<RunRecord> GetRun(const std::string& run_id) override;
+  Result<bool> TryStartRun(const std::string& run_id, int max_running) override;
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override;
 
   Result<int64_t> EnqueueAttempt(const std::string& run_id, const std::string& task,
                                  int attempt) override;
   Result<int64_t> StartAttempt(const std::string& run_id, const std::string& task, int attempt,
                                const std::string& worker) override;
+  Result<int64_t> AddAttempt(const NewAttempt& attempt) override;
   Result<std::optional<AttemptRecord>> ClaimNextAttempt(const std::string& worker) override;
+  Result<int> CancelQueuedAttempts(const std::string& run_id, const std::string& error) override;
   Status Heartbeat(int64_t attempt_id, const std::string& worker) override;
   Status FinishAttempt(int64_t attempt_id, AttemptStatus status, int64_t rows_read,
                        int64_t rows_written, const std::string& error = "") override;
@@ -99,8 +102,8 @@ class SqliteControlStore final : public ControlStore {
   Status InTransaction(const std::string& op, Body&& body);
   Result<RunRecord> GetRunLocked(const std::string& run_id);
   Result<AttemptRecord> GetAttemptLocked(int64_t attempt_id);
-  Result<int64_t> InsertAttemptLocked(const std::string& run_id, const std::string& task,
-                                      int attempt, const std::string& worker, bool running);
+  //! Inserts `attempt` (status queued, skipped or running on `worker`).
+  Result<int64_t> InsertAttemptLocked(const NewAttempt& attempt, const std::string& worker);
 
   const std::string path_;
   sqlite3* const db_;

@@ -332,6 +332,101 @@ TEST_F(ControlStoreTest, Events) {
   EXPECT_TRUE(store_->AppendEvent("", "{}").status().IsInvalidArgument());
 }
 
+TEST_F(ControlStoreTest, ClaimHonoursPriorityNotBeforeAndFinishedRuns) {
+  CreateRun("r1", "p");
+  CreateRun("r2", "p");
+  NewAttempt late;
+  late.run_id = "r1";
+  late.task = "late";
+  late.not_before_ms = kT0 + 1000;
+  late.priority = 9;
+  ASSERT_TRUE(store_->AddAttempt(late).ok());
+  NewAttempt low;
+  low.run_id = "r1";
+  low.task = "low";
+  ASSERT_TRUE(store_->AddAttempt(low).ok());
+  NewAttempt high = low;
+  high.task = "high";
+  high.priority = 5;
+  ASSERT_TRUE(store_->AddAttempt(high).ok());
+  EXPECT_TRUE(store_->AddAttempt(high).status().IsAlreadyExists());
+  NewAttempt other = low;
+  other.run_id = "r2";
+  other.task = "other";
+  ASSERT_TRUE(store_->AddAttempt(other).ok());
+  ASSERT_TRUE(store_->UpdateRunStatus("r2", RunStatus::kCancelled).ok());
+
+  auto first = store_->ClaimNextAttempt("w");
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status().ToString();
+  EXPECT_EQ((*first)->task, "high");
+  EXPECT_EQ((*first)->priority, 5);
+  auto second = store_->ClaimNextAttempt("w");
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->task, "low");
+  // "late" is not due yet and r2's attempt belongs to a cancelled run.
+  auto none = store_->ClaimNextAttempt("w");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  clock_->Advance(1000);
+  auto third = store_->ClaimNextAttempt("w");
+  ASSERT_TRUE(third.ok() && third->has_value());
+  EXPECT_EQ((*third)->task, "late");
+  EXPECT_EQ((*third)->not_before_ms, kT0 + 1000);
+
+  auto cancelled = store_->CancelQueuedAttempts("r2", "run cancelled");
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(*cancelled, 1);
+  auto attempts = store_->ListAttempts("r2");
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].status, RunStatus::kCancelled);
+  EXPECT_EQ((*attempts)[0].error, "run cancelled");
+}
+
+TEST_F(ControlStoreTest, SkippedAttemptsAreFinalAtOnce) {
+  CreateRun("r1", "p");
+  NewAttempt skip;
+  skip.run_id = "r1";
+  skip.task = "down";
+  skip.status = AttemptStatus::kSkipped;
+  skip.error = "upstream up failed";
+  auto id = store_->AddAttempt(skip);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  auto got = store_->GetAttempt(*id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, RunStatus::kSkipped);
+  EXPECT_EQ(got->error, "upstream up failed");
+  EXPECT_TRUE(got->finished_at_ms.has_value());
+  EXPECT_TRUE(store_->FinishAttempt(*id, RunStatus::kFailed, 0, 0).IsInvalidArgument());
+  auto none = store_->ClaimNextAttempt("w");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  NewAttempt running = skip;
+  running.task = "x";
+  running.status = AttemptStatus::kRunning;
+  EXPECT_TRUE(store_->AddAttempt(running).status().IsInvalidArgument());
+  EXPECT_TRUE(store_->UpdateRunStatus("r1", RunStatus::kSkipped).IsInvalidArgument());
+  EXPECT_EQ(ParseRunStatus("skipped").value(), RunStatus::kSkipped);
+}
+
+TEST_F(ControlStoreTest, TryStartRunHonoursTheLimit) {
+  CreateRun("a", "p");
+  CreateRun("b", "p");
+  CreateRun("c", "q");
+  auto a = store_->TryStartRun("a", 1);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(*a);
+  EXPECT_FALSE(store_->TryStartRun("a", 1).value());  // no longer queued
+  EXPECT_FALSE(store_->TryStartRun("b", 1).value());  // p is at its limit
+  EXPECT_TRUE(store_->TryStartRun("c", 1).value());   // q is not
+  EXPECT_EQ(store_->GetRun("b")->status, RunStatus::kQueued);
+  ASSERT_TRUE(store_->UpdateRunStatus("a", RunStatus::kSucceeded).ok());
+  EXPECT_TRUE(store_->TryStartRun("b", 1).value());
+  EXPECT_EQ(store_->GetRun("b")->status, RunStatus::kRunning);
+  EXPECT_TRUE(store_->GetRun("b")->started_at_ms.has_value());
+  EXPECT_TRUE(store_->TryStartRun("nope", 1).status().IsNotFound());
+}
+
 TEST(SqliteControlStoreFileTest, ReopenKeepsData) {
   const std::string path = MakeTempDir() + "/control.db";
   auto clock = std::make_shared<ManualClock>(kT0);

@@ -49,6 +49,10 @@ struct ProcessSpec {
   ProcessLimits limits;
   //! Wall-clock limit in milliseconds from Start; 0 means none. On expiry the group is killed.
   int64_t timeout_ms = 0;
+  //! SIGKILL the child when the thread that started it dies (PR_SET_PDEATHSIG), so a worker
+  //! killed with kill -9 leaves no task running that a new worker would run again. Only the
+  //! group leader gets the signal; its own children are orphaned but keep running.
+  bool die_with_parent = false;
   //! Called from the thread inside Wait() for each complete output line (without the '\n'),
   //! and for a final unterminated line. Lines longer than 64 KiB are delivered in pieces.
   //! Every line is delivered, including those past max_output_bytes.
