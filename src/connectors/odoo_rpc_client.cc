@@ -16,13 +16,25 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 }
 
 // A traceback's last line is the exception and its message; the rest is noise in a status.
-std::string LastLine(const std::string& text) {
-  size_t end = text.find_last_not_of(" \t\r\n");
-  if (end == std::string::npos) return text;
-  size_t start = text.rfind('\n', end);
-  std::string line = text.substr(start == std::string::npos ? 0 : start + 1,
-                                 end + 1 - (start == std::string::npos ? 0 : start + 1));
-  return line.size() > 500 ? line.substr(0, 500) + "…" : line;
+// Other faults (UserError, AccessError …) are messages for people: kept whole, on one line.
+std::string FaultMessage(const std::string& text) {
+  std::string message = text;
+  if (text.rfind("Traceback", 0) == 0) {
+    size_t end = text.find_last_not_of(" \t\r\n");
+    size_t start = end == std::string::npos ? std::string::npos : text.rfind('\n', end);
+    message = end == std::string::npos
+                  ? text
+                  : text.substr(start == std::string::npos ? 0 : start + 1,
+                                end + 1 - (start == std::string::npos ? 0 : start + 1));
+  }
+  std::string out;
+  for (char c : message) {
+    const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out.size() > 500 ? out.substr(0, 500) + "..." : out;
 }
 
 std::string StripSlash(std::string url) {
@@ -42,7 +54,7 @@ std::string OdooRpcClient::Describe() const {
 }
 
 Status OdooRpcClient::FaultStatus(int64_t code, const std::string& fault, const std::string& what) {
-  const std::string message = LastLine(fault);
+  const std::string message = FaultMessage(fault);
   const std::string where = "Odoo at " + Describe();
   if (code == kFaultAccessDenied || Contains(message, "AccessDenied")) {
     last_problem_ = CheckProblem::kAuthRefused;
