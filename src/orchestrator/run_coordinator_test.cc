@@ -1,0 +1,325 @@
+#include "orchestrator/run_coordinator.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "control/sqlite_control_store.h"
+
+namespace dew::orchestrator {
+namespace {
+
+using control::AttemptRecord;
+using control::AttemptStatus;
+using control::RunStatus;
+
+constexpr int64_t kT0 = 1'800'000'000'000;
+
+TimeZoneLoader UtcOnly() {
+  return [](const std::string& name) -> Result<TimeZone> {
+    return Status::NotFound("no zone " + name);
+  };
+}
+
+PipelineSpec MustParse(const std::string& yaml) {
+  auto spec = PipelineSpec::Parse(yaml, "pipelines/p.yml", UtcOnly());
+  EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+  return spec.ok() ? *spec : PipelineSpec{};
+}
+
+const char* kDiamond = R"(name: diamond
+params: {day: "2026-01-01"}
+tasks:
+  - {name: a, kind: shell, command: "echo ${params.day}"}
+  - {name: b, kind: shell, command: "true", depends_on: [a]}
+  - {name: c, kind: shell, command: "true", depends_on: [a]}
+  - {name: d, kind: shell, command: "true", depends_on: [b, c]}
+)";
+
+const char* kRetry = R"(name: flaky
+tasks:
+  - name: x
+    kind: shell
+    command: "false"
+    retries: {count: 2, backoff: 1s, max_delay: 10s}
+    on_failure: tell
+  - {name: y, kind: shell, command: "true", depends_on: [x]}
+  - {name: z, kind: shell, command: "true", depends_on: [y]}
+  - {name: other, kind: shell, command: "true"}
+  - {name: tell, kind: shell, command: "true"}
+)";
+
+class RunCoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    clock_ = std::make_shared<ManualClock>(kT0);
+    auto store = control::SqliteControlStore::Open(":memory:", clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    coord_ = std::make_unique<RunCoordinator>(store_.get(), Resolver(), clock_);
+  }
+
+  PipelineResolver Resolver() {
+    return [this](const std::string& name) -> Result<PipelineSpec> {
+      auto it = specs_.find(name);
+      if (it == specs_.end()) return Status::NotFound("no pipeline " + name);
+      return it->second;
+    };
+  }
+
+  std::string Start(const std::string& yaml, std::map<std::string, std::string> params = {}) {
+    PipelineSpec spec = MustParse(yaml);
+    specs_[spec.name] = spec;
+    StartRunRequest req;
+    req.params = std::move(params);
+    req.triggered_by = "alice";
+    auto id = coord_->StartRun(spec, req);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+
+  //! Claims every claimable attempt, in claim order.
+  std::vector<AttemptRecord> ClaimAll() {
+    std::vector<AttemptRecord> out;
+    for (;;) {
+      auto a = store_->ClaimNextAttempt("w1");
+      EXPECT_TRUE(a.ok()) << a.status().ToString();
+      if (!a.ok() || !a->has_value()) return out;
+      out.push_back(**a);
+    }
+  }
+
+  void Finish(const AttemptRecord& a, AttemptStatus status, const std::string& error = "") {
+    ASSERT_TRUE(store_->FinishAttempt(a.id, status, 1, 2, error).ok());
+    Status s = coord_->Advance(a.run_id);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  std::map<std::string, AttemptRecord> Latest(const std::string& run) {
+    std::map<std::string, AttemptRecord> out;
+    auto all = store_->ListAttempts(run);
+    EXPECT_TRUE(all.ok());
+    for (const AttemptRecord& a : *all) {
+      if (out.count(a.task) == 0 || out[a.task].attempt < a.attempt) out[a.task] = a;
+    }
+    return out;
+  }
+
+  static std::vector<std::string> Tasks(const std::vector<AttemptRecord>& as) {
+    std::vector<std::string> out;
+    for (const auto& a : as) out.push_back(a.task);
+    return out;
+  }
+
+  std::shared_ptr<ManualClock> clock_;
+  std::unique_ptr<control::SqliteControlStore> store_;
+  std::map<std::string, PipelineSpec> specs_;
+  std::unique_ptr<RunCoordinator> coord_;
+};
+
+TEST_F(RunCoordinatorTest, FanOutFanInRunsInOrder) {
+  const std::string run = Start(kDiamond, {{"day", "2026-02-01"}});
+  auto r = store_->GetRun(run);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, RunStatus::kRunning);
+  EXPECT_EQ(r->triggered_by, "alice");
+  EXPECT_EQ(r->params_json, R"({"day":"2026-02-01"})");
+  EXPECT_FALSE(store_->GetPipeline("diamond")->spec_hash.empty());
+
+  auto first = ClaimAll();
+  ASSERT_EQ(Tasks(first), std::vector<std::string>({"a"}));
+  Finish(first[0], AttemptStatus::kSucceeded);
+  auto second = ClaimAll();
+  ASSERT_EQ(Tasks(second), std::vector<std::string>({"b", "c"}));
+  Finish(second[0], AttemptStatus::kSucceeded);
+  EXPECT_TRUE(ClaimAll().empty());  // d waits for c
+  Finish(second[1], AttemptStatus::kSucceeded);
+  auto third = ClaimAll();
+  ASSERT_EQ(Tasks(third), std::vector<std::string>({"d"}));
+  EXPECT_EQ(store_->GetRun(run)->status, RunStatus::kRunning);
+  Finish(third[0], AttemptStatus::kSucceeded);
+  EXPECT_EQ(store_->GetRun(run)->status, RunStatus::kSucceeded);
+  // Advancing a finished run again changes nothing.
+  ASSERT_TRUE(coord_->Advance(run).ok());
+  EXPECT_EQ(store_->ListAttempts(run)->size(), 4u);
+  // The params reached the tasks.
+  auto graph = coord_->GraphFor(*store_->GetRun(run));
+  ASSERT_TRUE(graph.ok());
+  EXPECT_EQ((*graph)->Find("a")->Field("command"), "echo 2026-02-01");
+}
+
+TEST_F(RunCoordinatorTest, RetriesWithBackoffThenSkipsDownstreamAndRunsTheHandler) {
+  const std::string run = Start(kRetry);
+  auto first = ClaimAll();
+  ASSERT_EQ(Tasks(first), std::vector<std::string>({"other", "x"}));
+  Finish(first[0], AttemptStatus::kSucceeded);
+  Finish(first[1], AttemptStatus::kFailed, "exit 1");
+  // Attempt 2 exists but is claimable only after its jittered delay (at most 1 s).
+  auto latest = Latest(run);
+  ASSERT_EQ(latest["x"].attempt, 2);
+  EXPECT_EQ(latest["x"].status, RunStatus::kQueued);
+  EXPECT_GE(latest["x"].not_before_ms, kT0);
+  EXPECT_LE(latest["x"].not_before_ms, kT0 + 1000);
+  if (latest["x"].not_before_ms > kT0) {
+    EXPECT_TRUE(ClaimAll().empty());
+  }
+  clock_->Advance(1000);
+  auto second = ClaimAll();
+  ASSERT_EQ(Tasks(second), std::vector<std::string>({"x"}));
+  EXPECT_EQ(second[0].attempt, 2);
+  Finish(second[0], AttemptStatus::kFailed, "exit 1");
+  latest = Latest(run);
+  ASSERT_EQ(latest["x"].attempt, 3);
+  EXPECT_LE(latest["x"].not_before_ms, clock_->NowMillis() + 2000);  // the cap doubled
+  clock_->Advance(2000);
+  auto third = ClaimAll();
+  ASSERT_EQ(Tasks(third), std::vector<std::string>({"x"}));
+  Finish(third[0], AttemptStatus::kFailed, "exit 1 again");
+  // Out of retries: y and z are skipped, the handler runs, and the run waits for it.
+  latest = Latest(run);
+  EXPECT_EQ(latest["y"].status, RunStatus::kSkipped);
+  EXPECT_EQ(latest["z"].status, RunStatus::kSkipped);
+  EXPECT_NE(latest["z"].error.find("upstream task x failed"), std::string::npos);
+  EXPECT_EQ(store_->GetRun(run)->status, RunStatus::kRunning);
+  auto handler = ClaimAll();
+  ASSERT_EQ(Tasks(handler), std::vector<std::string>({"tell"}));
+  Finish(handler[0], AttemptStatus::kSucceeded);
+  auto r = store_->GetRun(run);
+  EXPECT_EQ(r->status, RunStatus::kFailed);
+  EXPECT_EQ(r->error, "task x failed: exit 1 again");
+}
+
+TEST_F(RunCoordinatorTest, ConcurrentAdvancesEnqueueEachTaskOnce) {
+  char tmpl[] = "/tmp/dew_coord_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/control.db";
+  auto clock = Clock::System();
+  auto s1 = control::SqliteControlStore::Open(path, clock);
+  auto s2 = control::SqliteControlStore::Open(path, clock);
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  PipelineSpec spec = MustParse(kDiamond);
+  specs_[spec.name] = spec;
+  RunCoordinator c1(s1->get(), Resolver(), clock);
+  RunCoordinator c2(s2->get(), Resolver(), clock);
+  for (int round = 0; round < 10; ++round) {
+    auto run = c1.StartRun(spec, {});
+    ASSERT_TRUE(run.ok()) << run.status().ToString();
+    auto a = (*s1)->ClaimNextAttempt("w");
+    ASSERT_TRUE(a.ok() && a->has_value());
+    ASSERT_TRUE((*s1)->FinishAttempt((*a)->id, AttemptStatus::kSucceeded, 0, 0).ok());
+    ASSERT_TRUE(c1.Advance(*run).ok());
+    auto b = (*s1)->ClaimNextAttempt("w");
+    auto c = (*s1)->ClaimNextAttempt("w");
+    ASSERT_TRUE(b.ok() && b->has_value() && c.ok() && c->has_value());
+    // Both siblings finish at once on two "workers", each advancing the run several times.
+    ASSERT_TRUE((*s1)->FinishAttempt((*b)->id, AttemptStatus::kSucceeded, 0, 0).ok());
+    ASSERT_TRUE((*s2)->FinishAttempt((*c)->id, AttemptStatus::kSucceeded, 0, 0).ok());
+    std::atomic<int> errors{0};
+    std::thread t1([&] {
+      for (int i = 0; i < 5; ++i) errors += !c1.Advance(*run).ok();
+    });
+    std::thread t2([&] {
+      for (int i = 0; i < 5; ++i) errors += !c2.Advance(*run).ok();
+    });
+    t1.join();
+    t2.join();
+    EXPECT_EQ(errors.load(), 0);
+    auto attempts = (*s1)->ListAttempts(*run);
+    ASSERT_TRUE(attempts.ok());
+    int d = 0;
+    for (const auto& at : *attempts) d += at.task == "d";
+    EXPECT_EQ(d, 1) << "round " << round;
+    auto last = (*s2)->ClaimNextAttempt("w");
+    ASSERT_TRUE(last.ok() && last->has_value());
+    ASSERT_TRUE((*s2)->FinishAttempt((*last)->id, AttemptStatus::kSucceeded, 0, 0).ok());
+    std::thread f1([&] { errors += !c1.Advance(*run).ok(); });
+    std::thread f2([&] { errors += !c2.Advance(*run).ok(); });
+    f1.join();
+    f2.join();
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ((*s1)->GetRun(*run)->status, RunStatus::kSucceeded);
+  }
+  (void)std::system(("rm -rf " + std::string(tmpl)).c_str());
+}
+
+TEST_F(RunCoordinatorTest, CancelSkipsWhatHasNotStarted) {
+  const std::string run = Start(kDiamond);
+  auto a = ClaimAll();
+  ASSERT_EQ(a.size(), 1u);
+  Finish(a[0], AttemptStatus::kSucceeded);
+  auto bc = ClaimAll();  // b and c running
+  ASSERT_EQ(bc.size(), 2u);
+  ASSERT_TRUE(coord_->CancelRun(run, "bob").ok());
+  auto r = store_->GetRun(run);
+  EXPECT_EQ(r->status, RunStatus::kCancelled);
+  EXPECT_EQ(r->error, "cancelled by bob");
+  auto latest = Latest(run);
+  EXPECT_EQ(latest["d"].status, RunStatus::kSkipped);
+  EXPECT_EQ(latest["b"].status, RunStatus::kRunning);  // its worker stops it
+  Finish(bc[0], AttemptStatus::kCancelled, "run cancelled");
+  Finish(bc[1], AttemptStatus::kSucceeded);
+  EXPECT_EQ(store_->GetRun(run)->status, RunStatus::kCancelled);
+  EXPECT_TRUE(coord_->CancelRun(run, "bob").IsInvalidArgument());
+}
+
+TEST_F(RunCoordinatorTest, PipelineConcurrencyQueuesRuns) {
+  const char* yaml = R"(name: one_at_a_time
+concurrency: 1
+tasks:
+  - {name: t, kind: shell, command: "true"}
+)";
+  const std::string r1 = Start(yaml);
+  const std::string r2 = Start(yaml);
+  EXPECT_EQ(store_->GetRun(r1)->status, RunStatus::kRunning);
+  EXPECT_EQ(store_->GetRun(r2)->status, RunStatus::kQueued);
+  auto first = ClaimAll();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].run_id, r1);
+  Finish(first[0], AttemptStatus::kSucceeded);
+  EXPECT_EQ(store_->GetRun(r1)->status, RunStatus::kSucceeded);
+  EXPECT_EQ(store_->GetRun(r2)->status, RunStatus::kRunning);
+  auto second = ClaimAll();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].run_id, r2);
+}
+
+TEST_F(RunCoordinatorTest, RefusesKindsThatCannotRunYetAndUnknownParams) {
+  PipelineSpec spec = MustParse(R"(name: later
+tasks:
+  - {name: m, kind: model, select: "gold.*"}
+)");
+  auto id = coord_->StartRun(spec, {});
+  ASSERT_TRUE(id.status().IsInvalidArgument());
+  EXPECT_NE(id.status().message().find("tasks.m.kind"), std::string::npos) << id.status().message();
+  EXPECT_NE(id.status().message().find("model"), std::string::npos);
+  PipelineSpec ok = MustParse(kDiamond);
+  StartRunRequest req;
+  req.params = {{"dya", "x"}};
+  EXPECT_TRUE(coord_->StartRun(ok, req).status().IsInvalidArgument());
+}
+
+TEST_F(RunCoordinatorTest, PriorityOrdersClaims) {
+  const char* low = R"(name: low
+tasks:
+  - {name: t, kind: shell, command: "true"}
+)";
+  const char* high = R"(name: high
+priority: 5
+tasks:
+  - {name: t, kind: shell, command: "true"}
+  - {name: u, kind: shell, command: "true", priority: 3}
+)";
+  Start(low);
+  Start(high);
+  auto all = ClaimAll();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].task, "u");
+  EXPECT_EQ(all[1].task, "t");
+  EXPECT_EQ(store_->GetRun(all[1].run_id)->pipeline, "high");
+  EXPECT_EQ(store_->GetRun(all[2].run_id)->pipeline, "low");
+}
+
+}  // namespace
+}  // namespace dew::orchestrator

@@ -1,0 +1,102 @@
+#include "orchestrator/task_runner.h"
+
+namespace dew::orchestrator {
+
+Status CheckRunnable(const PipelineSpec& spec) {
+  for (const TaskSpec& t : spec.tasks) {
+    if (t.kind == TaskKind::kModel || t.kind == TaskKind::kQuality || t.kind == TaskKind::kEmail) {
+      return Status::InvalidArgument(spec.file + ":" + std::to_string(t.line) + ":" +
+                                     std::to_string(t.column) + ": tasks." + t.name +
+                                     ".kind: tasks of kind " + TaskKindName(t.kind) +
+                                     " cannot run yet in this dew (runnable kinds: sync, sql, "
+                                     "python, shell, http)");
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<TaskRunner>> MakeTaskRunner(const TaskEnv& env, TaskInvocation inv) {
+  switch (inv.task.kind) {
+    case TaskKind::kSql:
+      return MakeSqlTask(env, std::move(inv));
+    case TaskKind::kShell:
+    case TaskKind::kPython:
+      return MakeProcessTask(env, std::move(inv));
+    case TaskKind::kSync:
+      return MakeSyncTask(env, std::move(inv));
+    case TaskKind::kHttp:
+      return MakeHttpTask(env, std::move(inv));
+    case TaskKind::kModel:
+    case TaskKind::kQuality:
+    case TaskKind::kEmail:
+      break;
+  }
+  return Status::NotSupported("task " + inv.task.name + " of pipeline " + inv.pipeline +
+                              ": tasks of kind " + TaskKindName(inv.task.kind) + " cannot run yet");
+}
+
+Status ChildTask::Run(std::vector<std::string> argv) {
+  std::map<std::string, std::string> declared;
+  for (const EnvVar& v : inv_.task.env) {
+    if (v.value) {
+      declared[v.name] = *v.value;
+    } else if (auto it = env_.worker_env.find(v.name); it != env_.worker_env.end()) {
+      declared[v.name] = it->second;
+    }
+  }
+  declared["DEW_RUN_ID"] = inv_.run_id;
+  declared["DEW_TASK"] = inv_.task.name;
+  declared["DEW_ATTEMPT"] = std::to_string(inv_.attempt);
+  ProcessSpec spec;
+  spec.argv = std::move(argv);
+  spec.env = ChildEnvironment(declared, env_.project_dir);
+  spec.limits = env_.limits;
+  spec.die_with_parent = true;
+  AttemptLog* log = inv_.log;
+  std::string last_err;
+  std::mutex err_mu;
+  spec.on_line = [log, &last_err, &err_mu](OutputStream stream, std::string_view line) {
+    if (stream == OutputStream::kStderr) {
+      std::lock_guard<std::mutex> lock(err_mu);
+      last_err.assign(line);
+    }
+    if (log != nullptr) {
+      log->Log(stream == OutputStream::kStdout ? LogLevel::kInfo : LogLevel::kWarn,
+               std::string(line));
+    }
+  };
+  const std::string program = spec.argv.empty() ? std::string() : spec.argv[0];
+  std::unique_ptr<ChildProcess> started;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_) return Status::Interrupted("task " + inv_.task.name + " was cancelled");
+    auto child = env_.processes->Start(spec);
+    if (!child.ok()) {
+      return child.status().WithContext("task " + inv_.task.name);
+    }
+    child_ = std::move(child).value();
+  }
+  // Wait outside mu_ so Cancel can reach the child while it runs.
+  Result<ProcessResult> result = child_->Wait();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started = std::move(child_);
+  }
+  DEW_RETURN_IF_ERROR(result.status());
+  if (result->Succeeded()) return Status::OK();
+  std::string msg = "task " + inv_.task.name + ": " + program + " ended with " + result->Describe();
+  {
+    std::lock_guard<std::mutex> lock(err_mu);
+    if (!last_err.empty()) msg += ": " + last_err;
+  }
+  if (result->cancelled) return Status::Interrupted(msg);
+  return Status::IOError(msg);
+}
+
+void ChildTask::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (child_) child_->Cancel();
+}
+
+}  // namespace dew::orchestrator
