@@ -211,55 +211,70 @@ Status FilesSource::Check(const std::vector<std::string>& streams, CheckProblem*
   return Status::OK();
 }
 
+Result<StreamInfo> FilesSource::DescribeOne(const FilesStreamConfig& stream,
+                                            engine::Connection& con) {
+  StreamInfo info;
+  info.name = stream.name;
+  info.namespace_ = store_->Describe();
+  info.primary_key = stream.primary_key;
+  DEW_ASSIGN_OR_RETURN(std::vector<ObjectEntry> files, Matching(stream));
+  if (files.empty()) return info;
+  const ObjectEntry& newest = files.back();
+  const std::string format = stream.format.empty() ? FormatFromName(newest.path) : stream.format;
+  if (format.empty())
+    return Status::InvalidArgument("cannot tell the format of " + newest.path + " in " +
+                                   store_->Describe() + " (set format: in stream " + stream.name +
+                                   ")");
+  std::string local = store_->LocalPath(newest.path);
+  std::string spooled;
+  if (local.empty()) {
+    DEW_RETURN_IF_ERROR(fs_->CreateDirs(config_.spool_dir));
+    IdGenerator ids;
+    spooled = JoinPath(config_.spool_dir,
+                       "discover_" + ids.NewUuid() + "_" + SafeName(BaseName(newest.path)));
+    Status s = store_->Download(newest.path, spooled);
+    if (!s.ok()) {
+      (void)fs_->RemoveFile(spooled);
+      return s;
+    }
+    local = spooled;
+  }
+  Result<engine::TextTable> described =
+      con.QueryText("DESCRIBE SELECT * FROM " + ReaderSql(local, format, stream.csv));
+  if (!spooled.empty()) (void)fs_->RemoveFile(spooled);
+  if (!described.ok())
+    return described.status().WithContext("reading " + newest.path + " in " + store_->Describe());
+  for (const auto& row : described->rows) {
+    ColumnInfo c;
+    c.name = row[0].value_or("");
+    c.lake_type = row[1].value_or("");
+    c.source_type = format + ":" + c.lake_type;
+    info.columns.push_back(std::move(c));
+  }
+  // Every landed row carries the file it came from.
+  info.columns.push_back({"_source_file", "path", "VARCHAR", false});
+  return info;
+}
+
 Result<std::vector<StreamInfo>> FilesSource::Discover() {
   DEW_ASSIGN_OR_RETURN(auto db, engine::Database::Open(engine::DatabaseOptions{}));
   DEW_ASSIGN_OR_RETURN(auto con, db->Connect());
   std::vector<StreamInfo> out;
   for (const FilesStreamConfig& stream : config_.streams) {
-    StreamInfo info;
-    info.name = stream.name;
-    info.namespace_ = store_->Describe();
-    info.primary_key = stream.primary_key;
-    DEW_ASSIGN_OR_RETURN(std::vector<ObjectEntry> files, Matching(stream));
-    if (!files.empty()) {
-      const ObjectEntry& newest = files.back();
-      const std::string format =
-          stream.format.empty() ? FormatFromName(newest.path) : stream.format;
-      if (format.empty())
-        return Status::InvalidArgument("cannot tell the format of " + newest.path + " in " +
-                                       store_->Describe() + " (set format: in stream " +
-                                       stream.name + ")");
-      std::string local = store_->LocalPath(newest.path);
-      std::string spooled;
-      if (local.empty()) {
-        DEW_RETURN_IF_ERROR(fs_->CreateDirs(config_.spool_dir));
-        IdGenerator ids;
-        spooled = JoinPath(config_.spool_dir,
-                           "discover_" + ids.NewUuid() + "_" + SafeName(BaseName(newest.path)));
-        Status s = store_->Download(newest.path, spooled);
-        if (!s.ok()) {
-          (void)fs_->RemoveFile(spooled);
-          return s;
-        }
-        local = spooled;
-      }
-      Result<engine::TextTable> described =
-          con->QueryText("DESCRIBE SELECT * FROM " + ReaderSql(local, format, stream.csv));
-      if (!spooled.empty()) (void)fs_->RemoveFile(spooled);
-      if (!described.ok())
-        return described.status().WithContext("reading " + newest.path + " in " +
-                                              store_->Describe());
-      for (const auto& row : described->rows) {
-        ColumnInfo c;
-        c.name = row[0].value_or("");
-        c.lake_type = row[1].value_or("");
-        c.source_type = format + ":" + c.lake_type;
-        info.columns.push_back(std::move(c));
-      }
-    }
+    DEW_ASSIGN_OR_RETURN(StreamInfo info, DescribeOne(stream, *con));
     out.push_back(std::move(info));
   }
   return out;
+}
+
+Result<StreamInfo> FilesSource::DescribeStream(const std::string& name) {
+  const FilesStreamConfig* stream = FindStream(name);
+  if (stream == nullptr)
+    return Status::NotFound("stream " + name + " is not configured in connection " +
+                            config_.source);
+  DEW_ASSIGN_OR_RETURN(auto db, engine::Database::Open(engine::DatabaseOptions{}));
+  DEW_ASSIGN_OR_RETURN(auto con, db->Connect());
+  return DescribeOne(*stream, *con);
 }
 
 Result<ReadResult> FilesSource::Read(const StreamRequest& request, const nlohmann::json& state,

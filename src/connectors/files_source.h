@@ -17,6 +17,9 @@
 namespace dew {
 class FileSystem;
 }
+namespace dew::engine {
+class Connection;
+}
 
 namespace dew::connectors {
 
@@ -54,6 +57,9 @@ class FilesSource : public Source {
   //! Each configured stream with the columns DuckDB detects in its newest matching file (no
   //! columns when nothing matches yet).
   Result<std::vector<StreamInfo>> Discover() override;
+  //! As Discover, for one stream (only its newest file is read). NotFound for an unknown
+  //! stream.
+  Result<StreamInfo> DescribeStream(const std::string& name);
   //! Lands the new and changed files of one stream (all files when sync_mode is full_refresh),
   //! oldest first, each row with `_source_file` (the path under the root) and `_cursor`
   //! ("<path>@<etag>" or "<path>@<size>:<mtime>"). The state of the last committed batch in
@@ -70,6 +76,7 @@ class FilesSource : public Source {
 
  private:
   const FilesStreamConfig* FindStream(const std::string& name) const;
+  Result<StreamInfo> DescribeOne(const FilesStreamConfig& stream, engine::Connection& con);
   Result<std::vector<ObjectEntry>> Matching(const FilesStreamConfig& stream);
 
   const FilesConfig config_;

@@ -204,10 +204,26 @@ streams:
   ASSERT_EQ(discovered->size(), 5u);
   const StreamInfo& parquet = (*discovered)[3];
   EXPECT_EQ(parquet.name, "people_parquet");
-  ASSERT_EQ(parquet.columns.size(), 2u);
+  ASSERT_EQ(parquet.columns.size(), 3u);
   EXPECT_EQ(parquet.columns[0].name, "id");
   EXPECT_EQ(parquet.columns[0].lake_type, "INTEGER");
   EXPECT_EQ(parquet.columns[1].lake_type, "VARCHAR");
+  EXPECT_EQ(parquet.columns[2].name, "_source_file");
+  // What Discover reports is what bronze holds besides the lineage columns, so the sync
+  // engine's drift check sees no change.
+  std::string described;
+  for (const ColumnInfo& c : parquet.columns) described += (described.empty() ? "" : ",") + c.name;
+  EXPECT_EQ(Query("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                  "information_schema.columns WHERE table_schema = 'bronze' AND table_name = "
+                  "'raw_mix_people_parquet' AND column_name NOT IN ('_emitted_at', '_source', "
+                  "'_stream', '_cursor', '_ingest_date', '_run_id', '_deleted', '_batch')"),
+            described);
+
+  auto one = static_cast<FilesSource&>(*source).DescribeStream("people_csv");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->columns.size(), 3u);
+  EXPECT_EQ(static_cast<FilesSource&>(*source).DescribeStream("nope").status().code(),
+            Status::Code::kNotFound);
 }
 
 TEST_F(FilesSourceTest, SmallFilesLandInGroupsOneCommitEach) {

@@ -151,7 +151,7 @@ TEST_F(FilesS3Test, DiscoversParquetColumns) {
   ASSERT_TRUE(streams.ok()) << streams.status().ToString();
   ASSERT_EQ(streams->size(), 2u);
   EXPECT_TRUE((*streams)[0].columns.empty());  // no orders in this test's prefix
-  ASSERT_EQ((*streams)[1].columns.size(), 2u);
+  ASSERT_EQ((*streams)[1].columns.size(), 3u);
   EXPECT_EQ((*streams)[1].columns[1].lake_type, "DECIMAL(9,4)");
   auto read = Sync(**source, "prices");
   ASSERT_TRUE(read.ok()) << read.status().ToString();

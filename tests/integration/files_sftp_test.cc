@@ -111,7 +111,7 @@ TEST_F(FilesSftpTest, SyncsNewAndChangedFilesWithAKeyFromTheEnvironment) {
   auto streams = (*source)->Discover();
   ASSERT_TRUE(streams.ok()) << streams.status().ToString();
   ASSERT_EQ(streams->size(), 1u);
-  ASSERT_EQ((*streams)[0].columns.size(), 2u);
+  ASSERT_EQ((*streams)[0].columns.size(), 3u);
   EXPECT_EQ((*streams)[0].columns[1].name, "amount");
 
   auto first = Sync(**source);
