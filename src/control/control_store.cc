@@ -60,6 +60,47 @@ Result<CatchUpPolicy> ParseCatchUpPolicy(std::string_view text) {
                                  "' (expected skip or catch_up)");
 }
 
+const char* DeliveryStatusName(DeliveryStatus status) {
+  switch (status) {
+    case DeliveryStatus::kPending:
+      return "pending";
+    case DeliveryStatus::kDelivered:
+      return "delivered";
+    case DeliveryStatus::kDead:
+      return "dead";
+  }
+  return "unknown";
+}
+
+Result<DeliveryStatus> ParseDeliveryStatus(std::string_view text) {
+  for (DeliveryStatus s :
+       {DeliveryStatus::kPending, DeliveryStatus::kDelivered, DeliveryStatus::kDead}) {
+    if (text == DeliveryStatusName(s)) return s;
+  }
+  return Status::InvalidArgument("unknown delivery status '" + std::string(text) +
+                                 "' (expected pending, delivered or dead)");
+}
+
+// Webhook deliveries came after the first stores; a store without them says so.
+static Status NoDeliveries() {
+  return Status::NotSupported("this control store does not keep events and webhook deliveries");
+}
+Result<EventRecord> ControlStore::GetEvent(int64_t) { return NoDeliveries(); }
+Result<int64_t> ControlStore::AddDelivery(int64_t, const std::string&, const std::string&) {
+  return NoDeliveries();
+}
+Result<std::vector<DeliveryRecord>> ControlStore::ClaimDueDeliveries(int64_t, int) {
+  return NoDeliveries();
+}
+Status ControlStore::FinishDeliveryAttempt(int64_t, DeliveryStatus, int64_t, const std::string&) {
+  return NoDeliveries();
+}
+Result<DeliveryRecord> ControlStore::GetDelivery(int64_t) { return NoDeliveries(); }
+Result<std::vector<DeliveryRecord>> ControlStore::ListDeliveries(const DeliveryFilter&) {
+  return NoDeliveries();
+}
+Status ControlStore::ReplayDelivery(int64_t) { return NoDeliveries(); }
+
 bool IsFinished(RunStatus status) {
   return status == RunStatus::kSucceeded || status == RunStatus::kFailed ||
          status == RunStatus::kCancelled || status == RunStatus::kSkipped;

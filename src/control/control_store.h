@@ -128,6 +128,30 @@ struct EventRecord {
   int64_t created_at_ms = 0;
 };
 
+//! A webhook delivery: pending (to be sent at next_attempt_at), delivered, or dead (failed
+//! max_attempts times: the dead-letter list, until replayed).
+enum class DeliveryStatus { kPending, kDelivered, kDead };
+const char* DeliveryStatusName(DeliveryStatus status);
+Result<DeliveryStatus> ParseDeliveryStatus(std::string_view text);
+
+struct DeliveryRecord {
+  int64_t id = 0;
+  int64_t event_id = 0;
+  std::string webhook;  //!< the subscription's name
+  std::string url;      //!< where it is sent (as subscribed when the event was recorded)
+  DeliveryStatus status = DeliveryStatus::kPending;
+  int attempts = 0;  //!< attempts made so far
+  int64_t next_attempt_at_ms = 0;
+  std::string last_error;
+  int64_t created_at_ms = 0;
+  std::optional<int64_t> delivered_at_ms;
+};
+
+struct DeliveryFilter {
+  std::optional<DeliveryStatus> status;  //!< nullopt: all
+  int limit = 100;
+};
+
 //! Every method is safe to call from several threads on one object (implementations serialize
 //! calls on their connection); several objects on one database (several processes) coordinate
 //! through the database. Errors name the operation and the object involved.
@@ -224,7 +248,6 @@ class ControlStore {
   //! once; OK without change when someone else or no one holds it.
   virtual Status ReleaseLease(const std::string& name, const std::string& holder) = 0;
 
-
   // --- connector state ---
   //! Inserts or replaces the state of (connection, stream); updated_at is the clock's now.
   virtual Status PutConnectorState(const ConnectorState& state) = 0;
@@ -237,6 +260,27 @@ class ControlStore {
   virtual Result<int64_t> AppendEvent(const std::string& kind, const std::string& payload_json) = 0;
   //! Events with id > after_id in id order, at most limit.
   virtual Result<std::vector<EventRecord>> ListEvents(int64_t after_id, int limit) = 0;
+  //! NotFound for an unknown id.
+  virtual Result<EventRecord> GetEvent(int64_t event_id);
+
+  // --- webhook deliveries (default implementations: NotSupported) ---
+  //! Adds a pending delivery of an event to a webhook, due now; returns its id. NotFound when
+  //! the event does not exist.
+  virtual Result<int64_t> AddDelivery(int64_t event_id, const std::string& webhook,
+                                      const std::string& url);
+  //! Atomically takes up to `limit` pending deliveries due at or before now (oldest due first)
+  //! and pushes their next_attempt_at to now + lease_ms, so no other caller takes them while
+  //! they are sent; a sender that dies leaves them due again after the lease.
+  virtual Result<std::vector<DeliveryRecord>> ClaimDueDeliveries(int64_t lease_ms, int limit);
+  //! Records one attempt: attempts + 1, status (pending again with `next_attempt_at_ms`,
+  //! delivered, or dead), last_error. NotFound for an unknown id.
+  virtual Status FinishDeliveryAttempt(int64_t delivery_id, DeliveryStatus status,
+                                       int64_t next_attempt_at_ms, const std::string& error);
+  virtual Result<DeliveryRecord> GetDelivery(int64_t delivery_id);
+  //! Newest first (id descending), at most limit.
+  virtual Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& filter);
+  //! Back to pending, attempts 0, due now (last_error kept). NotFound for an unknown id.
+  virtual Status ReplayDelivery(int64_t delivery_id);
 };
 
 }  // namespace dew::control

@@ -98,6 +98,22 @@ ALTER TABLE task_attempts ADD COLUMN not_before BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX task_attempts_claim ON task_attempts (status, priority DESC, created_at, id);
 CREATE INDEX task_attempts_by_run ON task_attempts (run_id, task, attempt);
 )sql"},
+      {4, "webhook deliveries of events",
+       R"sql(
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY,
+  event_id BIGINT NOT NULL REFERENCES events (id),
+  webhook TEXT NOT NULL,
+  url TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at BIGINT NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  delivered_at BIGINT
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at, id);
+)sql"},
   };
   return kMigrations;
 }

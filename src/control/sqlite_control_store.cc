@@ -846,4 +846,170 @@ Result<std::vector<EventRecord>> SqliteControlStore::ListEvents(int64_t after_id
   });
 }
 
+// --- webhook deliveries ---
+
+Result<EventRecord> SqliteControlStore::GetEvent(int64_t event_id) {
+  const std::string op = "reading event " + std::to_string(event_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st, Prepare("SELECT id, kind, payload, created_at FROM events WHERE id = ?", op));
+  st.Bind(1, event_id);
+  DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+  if (!row) {
+    return Status::NotFound("control store " + path_ + ": no event " + std::to_string(event_id));
+  }
+  return EventRecord{st.Int(0), st.Text(1), st.Text(2), st.Int(3)};
+}
+
+static Result<DeliveryRecord> ReadDelivery(const SqliteControlStore::Statement& st,
+                                           const std::string& path) {
+  DeliveryRecord d;
+  d.id = st.Int(0);
+  d.event_id = st.Int(1);
+  d.webhook = st.Text(2);
+  d.url = st.Text(3);
+  auto status = ParseDeliveryStatus(st.Text(4));
+  if (!status.ok()) {
+    return Status::Corruption("control store " + path + ": delivery " + std::to_string(d.id) +
+                              ": " + status.status().message());
+  }
+  d.status = *status;
+  d.attempts = static_cast<int>(st.Int(5));
+  d.next_attempt_at_ms = st.Int(6);
+  d.last_error = st.Text(7);
+  d.created_at_ms = st.Int(8);
+  d.delivered_at_ms = st.OptInt(9);
+  return d;
+}
+
+#define DEW_DELIVERY_COLUMNS                                                                 \
+  "id, event_id, webhook, url, status, attempts, next_attempt_at, last_error, created_at, " \
+  "delivered_at"
+
+Result<int64_t> SqliteControlStore::AddDelivery(int64_t event_id, const std::string& webhook,
+                                                const std::string& url) {
+  const std::string op = "adding a delivery of event " + std::to_string(event_id) +
+                         " to webhook " + webhook;
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_->NowMillis();
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("INSERT INTO webhook_deliveries (event_id, webhook, url, status, attempts, "
+              "next_attempt_at, last_error, created_at, delivered_at) "
+              "VALUES (?, ?, ?, 'pending', 0, ?, '', ?, NULL) RETURNING id",
+              op));
+  st.Bind(1, event_id).Bind(2, webhook).Bind(3, url).Bind(4, now).Bind(5, now);
+  auto row = st.Step(path_, op);
+  if (!row.ok()) {
+    if (row.status().IsNotFound()) {
+      return Status::NotFound("control store " + path_ + ": " + op + ": no such event");
+    }
+    return row.status();
+  }
+  const int64_t id = st.Int(0);
+  DEW_RETURN_IF_ERROR(st.Run(path_, op));
+  return id;
+}
+
+Result<std::vector<DeliveryRecord>> SqliteControlStore::ClaimDueDeliveries(int64_t lease_ms,
+                                                                           int limit) {
+  const std::string op = "claiming due webhook deliveries";
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<DeliveryRecord> claimed;
+  DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    const int64_t now = clock_->NowMillis();
+    {
+      DEW_ASSIGN_OR_RETURN(Statement st,
+                           Prepare("SELECT " DEW_DELIVERY_COLUMNS
+                                   " FROM webhook_deliveries WHERE status = 'pending' AND "
+                                   "next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+                                   op));
+      st.Bind(1, now).Bind(2, static_cast<int64_t>(limit < 0 ? 0 : limit));
+      DEW_ASSIGN_OR_RETURN(claimed, st.Collect<DeliveryRecord>(path_, op, [&](Statement& row) {
+                             return ReadDelivery(row, path_);
+                           }));
+    }
+    for (const DeliveryRecord& d : claimed) {
+      DEW_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?", op));
+      st.Bind(1, now + lease_ms).Bind(2, d.id);
+      DEW_RETURN_IF_ERROR(st.Run(path_, op));
+    }
+    return Status::OK();
+  }));
+  return claimed;
+}
+
+Status SqliteControlStore::FinishDeliveryAttempt(int64_t delivery_id, DeliveryStatus status,
+                                                 int64_t next_attempt_at_ms,
+                                                 const std::string& error) {
+  const std::string op = "recording an attempt of delivery " + std::to_string(delivery_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_->NowMillis();
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, "
+              "next_attempt_at = ?, last_error = ?, "
+              "delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END WHERE id = ?",
+              op));
+  const std::string name = DeliveryStatusName(status);
+  st.Bind(1, name).Bind(2, next_attempt_at_ms).Bind(3, error).Bind(4, name).Bind(5, now).Bind(
+      6, delivery_id);
+  DEW_RETURN_IF_ERROR(st.Run(path_, op));
+  if (sqlite3_changes(db_) != 1) {
+    return Status::NotFound("control store " + path_ + ": no delivery " +
+                            std::to_string(delivery_id));
+  }
+  return Status::OK();
+}
+
+Result<DeliveryRecord> SqliteControlStore::GetDelivery(int64_t delivery_id) {
+  const std::string op = "reading delivery " + std::to_string(delivery_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("SELECT " DEW_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE id = ?", op));
+  st.Bind(1, delivery_id);
+  DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+  if (!row) {
+    return Status::NotFound("control store " + path_ + ": no delivery " +
+                            std::to_string(delivery_id));
+  }
+  return ReadDelivery(st, path_);
+}
+
+Result<std::vector<DeliveryRecord>> SqliteControlStore::ListDeliveries(
+    const DeliveryFilter& filter) {
+  const std::string op = "listing webhook deliveries";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st, Prepare("SELECT " DEW_DELIVERY_COLUMNS
+                                             " FROM webhook_deliveries WHERE (? = '' OR status = ?) "
+                                             "ORDER BY id DESC LIMIT ?",
+                                             op));
+  const std::string status = filter.status ? DeliveryStatusName(*filter.status) : "";
+  st.Bind(1, status).Bind(2, status).Bind(
+      3, static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit));
+  return st.Collect<DeliveryRecord>(path_, op,
+                                    [&](Statement& row) { return ReadDelivery(row, path_); });
+}
+
+Status SqliteControlStore::ReplayDelivery(int64_t delivery_id) {
+  const std::string op = "replaying delivery " + std::to_string(delivery_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("UPDATE webhook_deliveries SET status = 'pending', attempts = 0, "
+                               "next_attempt_at = ? WHERE id = ?",
+                               op));
+  st.Bind(1, clock_->NowMillis()).Bind(2, delivery_id);
+  DEW_RETURN_IF_ERROR(st.Run(path_, op));
+  if (sqlite3_changes(db_) != 1) {
+    return Status::NotFound("control store " + path_ + ": no delivery " +
+                            std::to_string(delivery_id));
+  }
+  return Status::OK();
+}
+
+#undef DEW_DELIVERY_COLUMNS
+
 }  // namespace dew::control

@@ -494,15 +494,17 @@ Result<PipelineSpec> Parser::Run(const std::string& text) {
     }
     if (root["catch_up"]) {
       DEW_ASSIGN_OR_RETURN(std::string policy, Scalar(root["catch_up"], "catch_up"));
-      if (policy == "skip") {
+      // true/false are the boolean spellings of all/skip.
+      if (policy == "skip" || policy == "false") {
         spec_.catch_up = CatchUp::kSkip;
       } else if (policy == "latest") {
         spec_.catch_up = CatchUp::kLatest;
-      } else if (policy == "all") {
+      } else if (policy == "all" || policy == "true") {
         spec_.catch_up = CatchUp::kAll;
       } else {
         return Error(root["catch_up"].Mark(), "catch_up",
-                     "unknown policy '" + policy + "'; valid: skip, latest, all");
+                     "unknown policy '" + policy +
+                         "'; valid: skip, latest, all (true = all, false = skip)");
       }
     }
     if (root["concurrency"]) {
