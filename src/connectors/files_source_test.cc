@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "connectors/connection_spec.h"
+#include "connectors/local_object_store.h"
 #include "connectors/source_factory.h"
 #include "core/clock.h"
 #include "core/file_system.h"
@@ -333,6 +334,63 @@ TEST_F(FilesSourceTest, SpecErrorsNameFileLineAndColumn) {
                   "streams:\n  - {name: s, glob: '*.csv', csv: {delimiter: 1}}\n")
                 .find("streams[0].csv.delimiter: wrong type"),
             std::string::npos);
+}
+
+// A remote store stand-in over a real folder: files must be downloaded (no LocalPath), and a
+// download can be made to fail once, as a dropped connection or a killed sync would.
+class FlakyStore : public ObjectStore {
+ public:
+  FlakyStore(std::shared_ptr<FileSystem> fs, std::string root, std::string fail_on)
+      : local_(fs, std::move(root)), fail_on_(std::move(fail_on)) {}
+  std::string Describe() const override { return "flaky:" + local_.Describe(); }
+  Status Check(CheckProblem* problem) override { return local_.Check(problem); }
+  Result<std::vector<ObjectEntry>> List(const std::string& prefix) override {
+    return local_.List(prefix);
+  }
+  std::string LocalPath(const std::string&) const override { return std::string(); }
+  Status Download(const std::string& path, const std::string& local_path) override {
+    downloads++;
+    if (path == fail_on_) {
+      fail_on_.clear();
+      return Status::IOError("connection reset while downloading " + path);
+    }
+    return local_.Download(path, local_path);
+  }
+  int downloads = 0;
+
+ private:
+  LocalObjectStore local_;
+  std::string fail_on_;
+};
+
+TEST_F(FilesSourceTest, AFailedDownloadResumesAtThatFileWithNothingDoubled) {
+  for (int i = 0; i < 5; ++i) {
+    const std::string path = root_ + "/r/" + std::to_string(i) + ".ndjson";
+    Write(path, "{\"id\": " + std::to_string(i) + "}\n{\"id\": " + std::to_string(i + 10) + "}\n");
+    Touch(path, 1767225600 + i);
+  }
+  FilesConfig config;
+  config.source = "flaky";
+  config.spool_dir = dir_.path() + "/spool";
+  config.batch_files = 1;
+  config.streams.push_back({"r", "r/*.ndjson", "", {"id"}, nlohmann::json::object()});
+  auto store = std::make_unique<FlakyStore>(FileSystem::Posix(), root_, "r/3.ndjson");
+  FlakyStore* flaky = store.get();
+  FilesSource source(config, std::move(store), FileSystem::Posix());
+
+  auto first = Read(source, "r");
+  ASSERT_FALSE(first.ok());
+  EXPECT_NE(first.status().message().find("r/3.ndjson"), std::string::npos)
+      << first.status().ToString();
+  EXPECT_EQ(Query("SELECT count(*) FROM bronze.raw_flaky_r"), "6");  // files 0, 1, 2
+
+  flaky->downloads = 0;
+  auto resumed = Read(source, "r");
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(flaky->downloads, 2);  // only 3 and 4
+  EXPECT_EQ(resumed->rows, 4);
+  EXPECT_EQ(Query("SELECT count(*) || '/' || count(DISTINCT id) FROM bronze.raw_flaky_r"), "10/10");
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.path() + "/spool"));
 }
 
 TEST(FilesSourceFormatTest, FormatFromTheFileName) {
