@@ -153,7 +153,7 @@ Result<std::string> RunCoordinator::StartRun(const PipelineSpec& spec, const Sta
   DEW_RETURN_IF_ERROR(store_->CreateRun(run));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    graphs_[run.id] = std::make_shared<const TaskGraph>(std::move(graph));
+    plans_[run.id] = Plan{std::make_shared<const TaskGraph>(std::move(graph)), spec.priority};
   }
   DEW_ASSIGN_OR_RETURN(bool started, store_->TryStartRun(run.id, std::max(spec.concurrency, 1)));
   if (started) DEW_RETURN_IF_ERROR(Advance(run.id));
@@ -161,10 +161,15 @@ Result<std::string> RunCoordinator::StartRun(const PipelineSpec& spec, const Sta
 }
 
 Result<std::shared_ptr<const TaskGraph>> RunCoordinator::GraphFor(const RunRecord& run) {
+  DEW_ASSIGN_OR_RETURN(Plan plan, PlanFor(run));
+  return plan.graph;
+}
+
+Result<RunCoordinator::Plan> RunCoordinator::PlanFor(const RunRecord& run) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = graphs_.find(run.id);
-    if (it != graphs_.end()) return it->second;
+    auto it = plans_.find(run.id);
+    if (it != plans_.end()) return it->second;
   }
   DEW_ASSIGN_OR_RETURN(PipelineSpec spec, Resolve(run.pipeline));
   DEW_ASSIGN_OR_RETURN(TaskGraph base, TaskGraph::Build(spec));
@@ -175,11 +180,11 @@ Result<std::shared_ptr<const TaskGraph>> RunCoordinator::GraphFor(const RunRecor
     if (spec.params.count(k) > 0) known[k] = v;
   }
   DEW_ASSIGN_OR_RETURN(TaskGraph graph, base.WithParams(known));
-  auto shared = std::make_shared<const TaskGraph>(std::move(graph));
+  Plan plan{std::make_shared<const TaskGraph>(std::move(graph)), spec.priority};
   std::lock_guard<std::mutex> lock(mu_);
-  if (graphs_.size() > 10000) graphs_.clear();
-  graphs_[run.id] = shared;
-  return shared;
+  if (plans_.size() > 10000) plans_.clear();
+  plans_[run.id] = plan;
+  return plan;
 }
 
 Status RunCoordinator::Advance(const std::string& run_id) {
@@ -187,7 +192,7 @@ Status RunCoordinator::Advance(const std::string& run_id) {
   if (run.status == RunStatus::kQueued) return Status::OK();  // waits for a slot
   if (run.status == RunStatus::kSucceeded || run.status == RunStatus::kFailed) {
     std::lock_guard<std::mutex> lock(mu_);
-    graphs_.erase(run_id);
+    plans_.erase(run_id);
     return Status::OK();
   }
   auto graph_or = GraphFor(run);
@@ -313,7 +318,7 @@ Status RunCoordinator::Advance(const std::string& run_id) {
   if (!s.ok() && !s.IsInvalidArgument()) return s;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    graphs_.erase(run_id);
+    plans_.erase(run_id);
   }
   return PromoteQueued(run.pipeline);
 }
@@ -337,7 +342,7 @@ Status RunCoordinator::AdvanceCancelled(const RunRecord& run, const TaskGraph& g
   for (const AttemptRecord& a : attempts) running |= a.status == RunStatus::kRunning;
   if (!running) {
     std::lock_guard<std::mutex> lock(mu_);
-    graphs_.erase(run.id);
+    plans_.erase(run.id);
   }
   return PromoteQueued(run.pipeline);
 }

@@ -93,8 +93,13 @@ class RunCoordinator {
   const std::shared_ptr<Clock> clock_;
   IdGenerator ids_;
   std::mutex mu_;
-  std::mt19937_64 rng_;                                             // guarded by mu_
-  std::map<std::string, std::shared_ptr<const TaskGraph>> graphs_;  // guarded by mu_
+  std::mt19937_64 rng_;  // guarded by mu_
+  struct Plan {
+    std::shared_ptr<const TaskGraph> graph;
+    int priority = 0;  //!< the pipeline's
+  };
+  Result<Plan> PlanFor(const control::RunRecord& run);
+  std::map<std::string, Plan> plans_;  // guarded by mu_; by run id
 };
 
 }  // namespace dew::orchestrator

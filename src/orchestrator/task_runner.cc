@@ -16,6 +16,7 @@ Status CheckRunnable(const PipelineSpec& spec) {
 }
 
 Result<std::unique_ptr<TaskRunner>> MakeTaskRunner(const TaskEnv& env, TaskInvocation inv) {
+  if (env.make_runner) return env.make_runner(inv);
   switch (inv.task.kind) {
     case TaskKind::kSql:
       return MakeSqlTask(env, std::move(inv));

@@ -32,6 +32,9 @@ class Lakehouse;
 
 namespace dew::orchestrator {
 
+class TaskRunner;
+struct TaskInvocation;
+
 //! The services tasks use, fixed for an executor's life. Shared by every runner (read-only).
 struct TaskEnv {
   std::string project_dir;  //!< absolute; working directory of child processes
@@ -47,6 +50,9 @@ struct TaskEnv {
   ProcessLimits limits;
   //! Opens the project's lakehouse for one sql task, recording `run_id` in its commits.
   std::function<Result<std::unique_ptr<lake::Lakehouse>>(const std::string& run_id)> open_lakehouse;
+  //! When set, makes every task's runner instead of the built-in kinds (the benchmark measures
+  //! the executor alone with no-op task bodies).
+  std::function<Result<std::unique_ptr<TaskRunner>>(const TaskInvocation& inv)> make_runner;
 };
 
 //! One attempt to run. The task's ${params.x} are already substituted.
