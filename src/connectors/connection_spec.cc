@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "connectors/odoo_source.h"
 #include "core/file_system.h"
 #include "core/near_match.h"
 
@@ -21,8 +22,10 @@ const std::vector<std::string> kTopKeys = {"name",     "source_type", "auth",   
                                            "schedule", "tier",        "odoo",   "files",
                                            "rest",     "singer",      "airbyte"};
 const std::vector<std::string> kAuthKeys = {"host", "port", "database", "user", "password", "url"};
-const std::vector<std::string> kStreamKeys = {"name",        "sync_mode", "cursor_field",
-                                              "primary_key", "columns",   "filter"};
+const std::vector<std::string> kStreamKeys = {
+    "name",   "sync_mode",        "cursor_field", "primary_key",   "columns",
+    "filter", "on_schema_change", "chunk_rows",   "detect_deletes"};
+const std::vector<std::string> kSchemaPolicies = {"evolve", "fail", "quarantine"};
 const std::vector<std::string> kSourceTypes = {"postgres", "odoo",   "files",
                                                "rest",     "singer", "airbyte"};
 //! Source types whose `auth:` is a database login (AuthSpec); others keep it as a SpecBlock.
@@ -289,6 +292,10 @@ Status Parser::ParseStream(const YAML::Node& n, size_t index) {
   if (n["cursor_field"]) {
     DEW_ASSIGN_OR_RETURN(s.cursor_field, Scalar(n["cursor_field"], field + ".cursor_field"));
   }
+  // An odoo stream takes the preset's defaults (odoo_source.h) for what it leaves unsaid; its
+  // own keys parsed below still override them.
+  if (spec_.source_type == "odoo")
+    ApplyOdooPreset(&s, static_cast<bool>(n["sync_mode"]), static_cast<bool>(n["filter"]));
   if (s.sync_mode == "incremental" && s.cursor_field.empty())
     return Error(n.Mark(), field + ".cursor_field",
                  "missing required field (incremental sync needs a cursor_field)");
@@ -300,6 +307,25 @@ Status Parser::ParseStream(const YAML::Node& n, size_t index) {
   }
   if (n["filter"]) {
     DEW_ASSIGN_OR_RETURN(s.filter, Scalar(n["filter"], field + ".filter"));
+  }
+  if (n["on_schema_change"]) {
+    DEW_ASSIGN_OR_RETURN(s.on_schema_change,
+                         Choice(n["on_schema_change"], field + ".on_schema_change", kSchemaPolicies,
+                                "on_schema_change policy"));
+  }
+  if (n["chunk_rows"]) {
+    DEW_ASSIGN_OR_RETURN(std::string text, Scalar(n["chunk_rows"], field + ".chunk_rows"));
+    char* end = nullptr;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || v <= 0)
+      return Error(n["chunk_rows"].Mark(), field + ".chunk_rows",
+                   "expected a positive number of rows, got '" + text + "'");
+    s.chunk_rows = v;
+  }
+  if (n["detect_deletes"]) {
+    DEW_ASSIGN_OR_RETURN(std::string v, Choice(n["detect_deletes"], field + ".detect_deletes",
+                                               {"true", "false"}, "value"));
+    s.detect_deletes = v == "true";
   }
   spec_.streams.push_back(std::move(s));
   return Status::OK();
@@ -319,7 +345,10 @@ Result<ConnectionSpec> Parser::Run(const std::string& text) {
                        TypeName(root));
     DEW_RETURN_IF_ERROR(CheckKeys(root, "", kTopKeys));
     for (const char* key : {"name", "source_type", "streams"}) {
-      if (!root[key]) return Missing(root, key);
+      // An odoo connection without streams syncs the finance preset (odoo_source.h).
+      const bool preset = std::string(key) == "streams" && root["source_type"] &&
+                          root["source_type"].IsScalar() && root["source_type"].Scalar() == "odoo";
+      if (!root[key] && !preset) return Missing(root, key);
     }
     DEW_ASSIGN_OR_RETURN(spec_.name, Scalar(root["name"], "name"));
     for (char c : spec_.name) {
@@ -346,9 +375,12 @@ Result<ConnectionSpec> Parser::Run(const std::string& text) {
       DEW_RETURN_IF_ERROR(ToBlock(root[block], block, &spec_.options));
     }
     const YAML::Node streams = root["streams"];
-    if (!streams.IsSequence()) return WrongType(streams, "streams", "a list of streams");
-    if (streams.size() == 0) return Error(streams.Mark(), "streams", "needs at least one stream");
-    for (size_t i = 0; i < streams.size(); ++i) DEW_RETURN_IF_ERROR(ParseStream(streams[i], i));
+    if (!streams) spec_.streams = OdooPresetStreams();  // odoo only, checked above
+    if (streams && !streams.IsSequence()) return WrongType(streams, "streams", "a list of streams");
+    if (streams && streams.size() == 0)
+      return Error(streams.Mark(), "streams", "needs at least one stream");
+    for (size_t i = 0; streams && i < streams.size(); ++i)
+      DEW_RETURN_IF_ERROR(ParseStream(streams[i], i));
     if (root["schedule"]) {
       DEW_ASSIGN_OR_RETURN(spec_.schedule_text, Scalar(root["schedule"], "schedule"));
       auto cron = CronSchedule::Parse(spec_.schedule_text);

@@ -54,6 +54,12 @@ struct StreamSpec {
   std::vector<std::string> primary_key;
   std::vector<std::string> columns;  //!< empty: every column
   std::string filter;                //!< a SQL predicate, empty: none
+  //! What a sync does when a column disappears or changes type: "evolve" (land on, alert),
+  //! "fail" (stop the stream, alert) or "quarantine" (land in the __quarantine table, silver
+  //! unchanged, alert). A new column always evolves the tables and alerts.
+  std::string on_schema_change = "evolve";
+  int64_t chunk_rows = 0;      //!< rows per bronze commit; 0: the source's default
+  bool detect_deletes = true;  //!< land source deletions as `_deleted` rows (postgres, odoo)
   //! Keys the common parser does not know, for sources other than postgres (e.g. a REST
   //! stream's `path`, `records_path`); validated by the source.
   SpecBlock options;

@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <optional>
 
+#include "connectors/bronze_landing.h"
 #include "engine/connection.h"
 #include "lake/delta_table.h"
 #include "lake/lakehouse.h"
@@ -295,12 +298,221 @@ Result<std::vector<StreamInfo>> PostgresSource::Discover() {
   return out;
 }
 
+namespace {
+
+// PostgreSQL string literal (standard_conforming_strings is on since 9.1).
+std::string PgString(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+// The first `n` fields of one row of PostgreSQL's COPY csv output: fields quoted with '"' and
+// quotes doubled; an unquoted empty field is NULL.
+std::vector<std::optional<std::string>> CsvFields(const char* data, int len, size_t n) {
+  std::vector<std::optional<std::string>> out;
+  int i = 0;
+  while (out.size() < n && i <= len) {
+    if (i < len && data[i] == '"') {
+      std::string v;
+      ++i;
+      while (i < len) {
+        if (data[i] == '"') {
+          if (i + 1 < len && data[i + 1] == '"') {
+            v += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        v += data[i++];
+      }
+      out.emplace_back(std::move(v));
+    } else {
+      int start = i;
+      while (i < len && data[i] != ',' && data[i] != '\n' && data[i] != '\r') ++i;
+      if (i == start) {
+        out.emplace_back(std::nullopt);
+      } else {
+        out.emplace_back(std::string(data + start, static_cast<size_t>(i - start)));
+      }
+    }
+    ++i;  // the ',' (or the end)
+  }
+  return out;
+}
+
+// A temp CSV file one chunk of COPY output is written to; removed on destruction.
+class ChunkFile {
+ public:
+  ~ChunkFile() { Close(); }
+  Status Open(const std::string& dir, const std::string& header) {
+    Close();
+    path_ = dir + "/dew_pg_copy_XXXXXX";
+    int fd = mkstemp(path_.data());
+    if (fd < 0) {
+      path_.clear();
+      return Status::IOError("cannot create a temp file in " + dir);
+    }
+    file_ = fdopen(fd, "wb");
+    rows_ = 0;
+    failed_ = false;
+    return Write(header.data(), static_cast<int>(header.size()), false);
+  }
+  Status Write(const char* data, int n, bool row = true) {
+    if (std::fwrite(data, 1, static_cast<size_t>(n), file_) != static_cast<size_t>(n)) {
+      failed_ = true;
+    }
+    if (row) ++rows_;
+    return Status::OK();
+  }
+  // Flushes the file for reading; the path stays until Close.
+  Status Finish() {
+    if (file_ == nullptr) return Status::IOError("chunk file " + path_ + " is not open");
+    const bool closed = std::fclose(file_) == 0;
+    file_ = nullptr;
+    if (failed_ || !closed) return Status::IOError("cannot write COPY output to " + path_);
+    return Status::OK();
+  }
+  void Close() {
+    if (file_) std::fclose(file_);
+    file_ = nullptr;
+    if (!path_.empty()) unlink(path_.c_str());
+    path_.clear();
+  }
+  bool open() const { return !path_.empty(); }
+  int64_t rows() const { return rows_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  int64_t rows_ = 0;
+  bool failed_ = false;
+};
+
+// Runs `copy` (a COPY … TO STDOUT (FORMAT csv, HEADER)) and calls `row` with each data row after
+// `header` with the header line.
+Status StreamCopy(Session& session, const std::string& copy, const std::string& what,
+                  const std::function<Status(const std::string&)>& header,
+                  const std::function<Status(const char*, int)>& row, int64_t* bytes) {
+  ResultPtr started(PQexec(session.conn(), copy.c_str()));
+  if (!started || PQresultStatus(started.get()) != PGRES_COPY_OUT) {
+    return Status::IOError("COPY of " + what + " at " + session.Where() +
+                           " failed: " + FirstLine(PQerrorMessage(session.conn())));
+  }
+  bool first = true;
+  Status failed;
+  for (;;) {
+    char* buffer = nullptr;
+    int n = PQgetCopyData(session.conn(), &buffer, 0);
+    if (n < 0) break;
+    *bytes += n;
+    failed = first ? header(std::string(buffer, static_cast<size_t>(n))) : row(buffer, n);
+    first = false;
+    PQfreemem(buffer);
+    // On a landing failure the caller closes the connection, which ends the COPY on the server.
+    if (!failed.ok()) return failed;
+  }
+  ResultPtr finished(PQgetResult(session.conn()));
+  if (!finished || PQresultStatus(finished.get()) != PGRES_COMMAND_OK) {
+    return Status::IOError("COPY of " + what + " at " + session.Where() +
+                           " failed: " + FirstLine(PQerrorMessage(session.conn())));
+  }
+  while (PGresult* rest = PQgetResult(session.conn())) PQclear(rest);
+  return failed;
+}
+
+std::string CsvReader(const std::string& path, const std::string& csv_columns, bool header) {
+  return "read_csv(" + SqlString(path) + ", header=" + (header ? "true" : "false") +
+         ", delim=',', quote='\"', escape='\"', auto_detect=false, allow_quoted_nulls=false, "
+         "columns={" +
+         csv_columns + "})";
+}
+
+const Column* FindColumn(const std::vector<Column>& columns, const std::string& name) {
+  for (const auto& c : columns) {
+    if (c.info.name == name) return &c;
+  }
+  return nullptr;
+}
+
+// Lands as `_deleted` rows the keys live in bronze (their newest row not a deletion) that the
+// source no longer has (or that left the filter). Returns how many.
+Result<int64_t> LandDeletes(Session& session, const std::string& schema, const std::string& table,
+                            const std::vector<const Column*>& keys,
+                            const std::vector<std::string>& live_where, lake::Lakehouse* lake,
+                            BronzeLanding& landing, const nlohmann::json& state,
+                            const std::string& temp_dir) {
+  DEW_ASSIGN_OR_RETURN(lake::TableName bronze, lake::ParseTableName(landing.table()));
+  if (!lake->Exists(bronze)) return 0;
+  std::string pg_keys, csv_columns, key_list;
+  for (size_t i = 0; i < keys.size(); i++) {
+    const std::string sep = i ? ", " : "";
+    pg_keys += sep + PgIdent(keys[i]->info.name);
+    csv_columns += sep + SqlString(keys[i]->info.name) + ": " + SqlString(keys[i]->info.lake_type);
+    key_list += sep + SqlIdent(keys[i]->info.name);
+  }
+  std::string where_sql;
+  for (size_t i = 0; i < live_where.size(); i++) {
+    where_sql += (i ? " AND " : " WHERE ") + live_where[i];
+  }
+  const std::string copy = "COPY (SELECT " + pg_keys + " FROM " + PgIdent(schema) + "." +
+                           PgIdent(table) + where_sql + ") TO STDOUT (FORMAT csv, HEADER)";
+  ChunkFile file;
+  int64_t bytes = 0;
+  DEW_RETURN_IF_ERROR(StreamCopy(
+      session, copy, "the keys of " + schema + "." + table,
+      [&](const std::string& header) { return file.Open(temp_dir, header); },
+      [&](const char* data, int n) { return file.Write(data, n); }, &bytes));
+  DEW_RETURN_IF_ERROR(file.Finish());
+  engine::Connection& con = lake->connection();
+  DEW_RETURN_IF_ERROR(
+      con.Execute("CREATE OR REPLACE TEMP TABLE _dew_deleted_keys AS SELECT " + key_list +
+                  " FROM (SELECT " + key_list + ", arg_max(_deleted, _batch) AS _dew_gone FROM " +
+                  landing.table() + " GROUP BY ALL) WHERE NOT _dew_gone EXCEPT SELECT " + key_list +
+                  " FROM " + CsvReader(file.path(), csv_columns, true)));
+  DEW_ASSIGN_OR_RETURN(auto count, con.QueryScalar("SELECT count(*) FROM _dew_deleted_keys"));
+  const int64_t n = std::strtoll(count.value_or("0").c_str(), nullptr, 10);
+  if (n > 0) {
+    LandingBatch batch;
+    batch.select_sql = "SELECT * FROM _dew_deleted_keys";
+    batch.deletes = true;
+    batch.state = state;
+    auto landed = landing.Land(batch);
+    if (!landed.ok()) {
+      return landed.status().WithContext("landing the deletions of " + schema + "." + table);
+    }
+  }
+  DEW_RETURN_IF_ERROR(con.Execute("DROP TABLE IF EXISTS _dew_deleted_keys"));
+  return n;
+}
+
+}  // namespace
+
+Result<StreamInfo> PostgresSource::DescribeStream(const std::string& name) {
+  Session session(config_);
+  DEW_RETURN_IF_ERROR(session.Connect(nullptr));
+  auto [schema, table] = SplitStream(name, config_.default_schema);
+  DEW_ASSIGN_OR_RETURN(auto described,
+                       connectors::Describe(session, config_, schema.c_str(), table.c_str()));
+  if (described.empty()) {
+    return Status::NotFound("table " + schema + "." + table +
+                            " does not exist or is not readable at " + Describe());
+  }
+  return std::move(described.front().first);
+}
+
 Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohmann::json& state,
                                         lake::Lakehouse* lake) {
-  (void)state;  // a full refresh reads everything whatever the previous state
-  if (stream.sync_mode != "full_refresh") {
+  const bool incremental = stream.sync_mode == "incremental";
+  if (!incremental && stream.sync_mode != "full_refresh") {
     return Status::NotSupported("sync_mode " + stream.sync_mode + " of stream " + stream.name +
-                                " is not supported yet (full_refresh only)");
+                                " is not supported (full_refresh or incremental)");
   }
   Session session(config_);
   DEW_RETURN_IF_ERROR(session.Connect(nullptr));
@@ -311,129 +523,219 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     return Status::NotFound("table " + schema + "." + table +
                             " does not exist or is not readable at " + Describe());
   }
-  std::vector<Column> columns;
-  for (auto& c : described.front().second) {
-    if (stream.columns.empty() || std::find(stream.columns.begin(), stream.columns.end(),
-                                            c.info.name) != stream.columns.end()) {
-      columns.push_back(c);
+  const StreamInfo& info = described.front().first;
+  const std::vector<Column>& all = described.front().second;
+  const std::vector<std::string> pk =
+      stream.primary_key.empty() ? info.primary_key : stream.primary_key;
+  for (const std::string& name : stream.columns) {
+    if (!FindColumn(all, name)) {
+      return Status::InvalidArgument("stream " + stream.name + ": column " + name +
+                                     " does not exist in " + schema + "." + table);
     }
   }
-  if (columns.empty()) {
-    return Status::InvalidArgument("stream " + stream.name + " selects no existing column");
+  std::vector<const Column*> keys;
+  for (const std::string& k : pk) {
+    const Column* c = FindColumn(all, k);
+    if (!c) {
+      return Status::InvalidArgument("stream " + stream.name + ": primary key column " + k +
+                                     " does not exist in " + schema + "." + table);
+    }
+    keys.push_back(c);
+  }
+  const Column* cursor_column = nullptr;
+  if (!stream.cursor_field.empty()) {
+    cursor_column = FindColumn(all, stream.cursor_field);
+    if (!cursor_column) {
+      return Status::InvalidArgument("stream " + stream.name + ": cursor_field " +
+                                     stream.cursor_field + " does not exist in " + schema + "." +
+                                     table);
+    }
+  }
+  if (incremental && (!cursor_column || keys.empty())) {
+    return Status::InvalidArgument(
+        "stream " + stream.name + ": incremental sync needs a cursor_field and a primary_key (" +
+        schema + "." + table + (info.primary_key.empty() ? " has no primary key)" : ")"));
+  }
+  auto wanted = [&](const std::string& name) {
+    if (stream.columns.empty()) return true;
+    if (std::find(stream.columns.begin(), stream.columns.end(), name) != stream.columns.end()) {
+      return true;
+    }
+    if (std::find(pk.begin(), pk.end(), name) != pk.end()) return true;
+    return name == stream.cursor_field;
+  };
+  std::vector<Column> columns;
+  for (const auto& c : all) {
+    if (wanted(c.info.name)) columns.push_back(c);
   }
 
-  // COPY in PostgreSQL, CSV text in between, typed SELECT in DuckDB.
+  // COPY in PostgreSQL, CSV text in between, typed SELECT in DuckDB. Incremental reads put the
+  // cursor and key as text first, so each chunk's last row gives its checkpoint.
   std::string pg_select, csv_columns, lake_select;
+  size_t state_fields = 0;
+  if (incremental) {
+    pg_select = PgIdent(cursor_column->info.name) + "::text AS \"_dew_c\"";
+    csv_columns = "'_dew_c': 'VARCHAR'";
+    for (size_t i = 0; i < keys.size(); i++) {
+      const std::string alias = "_dew_k" + std::to_string(i);
+      pg_select += ", " + PgIdent(keys[i]->info.name) + "::text AS " + PgIdent(alias);
+      csv_columns += ", " + SqlString(alias) + ": 'VARCHAR'";
+    }
+    state_fields = 1 + keys.size();
+  }
   for (size_t i = 0; i < columns.size(); i++) {
     const Column& c = columns[i];
     const std::string pq = PgIdent(c.info.name);
     const std::string lq = SqlIdent(c.info.name);
-    const std::string sep = i ? ", " : "";
+    const std::string sep = pg_select.empty() ? "" : ", ";
+    const std::string lsep = i ? ", " : "";
     std::string csv_type = c.info.lake_type;
     switch (c.transport) {
       case Transport::kArrayJson:
         pg_select += sep + "array_to_json(" + pq + ")::text";
         csv_type = "VARCHAR";
-        lake_select += sep + "CAST(from_json(" + lq + ", " +
+        lake_select += lsep + "CAST(from_json(" + lq + ", " +
                        SqlString("[\"" + c.element_type + "\"]") + ") AS " + c.info.lake_type +
                        ") AS " + lq;
         break;
       case Transport::kHex:
         pg_select += sep + "encode(" + pq + ", 'hex')";
         csv_type = "VARCHAR";
-        lake_select += sep + "unhex(" + lq + ") AS " + lq;
+        lake_select += lsep + "unhex(" + lq + ") AS " + lq;
         break;
       case Transport::kDirect:
         pg_select += sep + pq + (c.info.lake_type == "BOOLEAN" ? "::text" : "");
-        lake_select += sep + lq;
+        lake_select += lsep + lq;
         break;
     }
-    csv_columns += sep + SqlString(c.info.name) + ": " + SqlString(csv_type);
+    csv_columns +=
+        (csv_columns.empty() ? "" : ", ") + SqlString(c.info.name) + ": " + SqlString(csv_type);
     pg_select += " AS " + pq;
   }
-  const std::string copy = "COPY (SELECT " + pg_select + " FROM " + PgIdent(schema) + "." +
-                           PgIdent(table) + ") TO STDOUT (FORMAT csv, HEADER)";
-
-  std::string tmpl = config_.temp_dir + "/dew_pg_copy_XXXXXX";
-  int fd = mkstemp(tmpl.data());
-  if (fd < 0) return Status::IOError("cannot create a temp file in " + config_.temp_dir);
-  struct Remover {
-    std::string path;
-    ~Remover() { unlink(path.c_str()); }
-  } remover{tmpl};
-  std::FILE* out = fdopen(fd, "wb");
-  ResultPtr started(PQexec(session.conn(), copy.c_str()));
-  if (!started || PQresultStatus(started.get()) != PGRES_COPY_OUT) {
-    std::fclose(out);
-    return Status::IOError("COPY of " + schema + "." + table + " at " + Describe() +
-                           " failed: " + FirstLine(PQerrorMessage(session.conn())));
+  const std::string relation = PgIdent(schema) + "." + PgIdent(table);
+  std::vector<std::string> where;
+  if (!stream.filter.empty()) where.push_back("(" + stream.filter + ")");
+  std::string order;
+  if (incremental) {
+    const std::string cq = PgIdent(cursor_column->info.name);
+    // Rows without a cursor value cannot be ordered into chunks: incremental reads skip them.
+    where.push_back(cq + " IS NOT NULL");
   }
-  ReadResult result;
-  bool write_failed = false;
-  for (;;) {
-    char* buffer = nullptr;
-    int n = PQgetCopyData(session.conn(), &buffer, 0);
-    if (n < 0) break;
-    result.bytes_read += n;
-    if (std::fwrite(buffer, 1, static_cast<size_t>(n), out) != static_cast<size_t>(n)) {
-      write_failed = true;
+  const std::vector<std::string> live_where = where;  // the rows that exist, for deletes
+  if (incremental) {
+    const std::string cq = PgIdent(cursor_column->info.name);
+    std::string row = cq, last;
+    order = " ORDER BY " + cq;
+    for (const Column* k : keys) {
+      row += ", " + PgIdent(k->info.name);
+      order += ", " + PgIdent(k->info.name);
     }
-    PQfreemem(buffer);
+    if (state.is_object() && state.contains("cursor") && state["cursor"].is_string() &&
+        state.contains("pk") && state["pk"].is_array() && state["pk"].size() == keys.size()) {
+      last = PgString(state["cursor"].get<std::string>()) + "::" + cursor_column->info.source_type;
+      for (size_t i = 0; i < keys.size(); i++) {
+        if (!state["pk"][i].is_string()) {
+          return Status::InvalidArgument("stream " + stream.name +
+                                         ": the state's pk is not text: " + state.dump());
+        }
+        last +=
+            ", " + PgString(state["pk"][i].get<std::string>()) + "::" + keys[i]->info.source_type;
+      }
+      // Row comparison: rows sharing the last cursor value but with a greater key still come.
+      where.push_back("(" + row + ") > (" + last + ")");
+    }
   }
-  const bool closed = std::fclose(out) == 0;
-  ResultPtr finished(PQgetResult(session.conn()));
-  if (!finished || PQresultStatus(finished.get()) != PGRES_COMMAND_OK) {
-    return Status::IOError("COPY of " + schema + "." + table + " at " + Describe() +
-                           " failed: " + FirstLine(PQerrorMessage(session.conn())));
-  }
-  while (PGresult* rest = PQgetResult(session.conn())) PQclear(rest);
-  if (write_failed || !closed) return Status::IOError("cannot write COPY output to " + tmpl);
+  std::string where_sql;
+  for (size_t i = 0; i < where.size(); i++) where_sql += (i ? " AND " : " WHERE ") + where[i];
+  const std::string copy = "COPY (SELECT " + pg_select + " FROM " + relation + where_sql + order +
+                           ") TO STDOUT (FORMAT csv, HEADER)";
 
-  // Lineage, as FileLoader lands files.
-  std::string stream_part = stream.name;
-  for (char& ch : stream_part) {
-    if (ch == '.') ch = '_';
+  BronzeLanding landing(lake, config_.source, stream.name);
+  const std::string cursor_sql =
+      stream.cursor_field.empty() ? "" : "CAST(" + SqlIdent(stream.cursor_field) + " AS VARCHAR)";
+  const int64_t chunk_rows =
+      incremental ? (stream.chunk_rows > 0 ? stream.chunk_rows : 100000) : INT64_MAX;
+  ReadResult result;
+  result.table = landing.table();
+  result.state = state;
+  std::string header;
+  ChunkFile chunk;
+  std::vector<std::optional<std::string>> last_fields;
+  std::string last_row;
+  bool landed_any = false;
+  auto land = [&]() -> Status {
+    DEW_RETURN_IF_ERROR(chunk.Finish());
+    LandingBatch batch;
+    batch.select_sql =
+        "SELECT " + lake_select + " FROM " + CsvReader(chunk.path(), csv_columns, true);
+    batch.cursor_sql = cursor_sql;
+    batch.quarantine = stream.quarantine;
+    if (incremental) {
+      if (last_fields.size() < state_fields || !last_fields[0].has_value()) {
+        return Status::Corruption("COPY of " + schema + "." + table +
+                                  " returned a row without its cursor or key");
+      }
+      nlohmann::json pk_text = nlohmann::json::array();
+      for (size_t i = 1; i < last_fields.size(); i++) pk_text.push_back(*last_fields[i]);
+      result.state = {
+          {"cursor_field", stream.cursor_field}, {"cursor", *last_fields[0]}, {"pk", pk_text}};
+      batch.mode = "incremental";
+    } else {
+      result.state = {{"sync_mode", "full_refresh"},
+                      {"rows", chunk.rows()},
+                      {"emitted_at", lake::FormatTimestampMillis(lake->clock().NowMillis())}};
+      batch.mode = "full_refresh";
+      batch.full_refresh_start = true;
+    }
+    batch.state = result.state;
+    auto landed = landing.Land(batch);
+    if (!landed.ok()) {
+      return landed.status().WithContext("landing " + schema + "." + table + " from " + Describe());
+    }
+    result.rows += landed->commit.rows_added;
+    if (landed->commit.version >= 0) result.commits++;
+    landed_any = true;
+    chunk.Close();
+    if (stream.cancel && stream.cancel->load()) {
+      return Status::Interrupted("sync of stream " + stream.name + " cancelled after " +
+                                 std::to_string(result.rows) +
+                                 " rows; the next sync resumes from the committed state");
+    }
+    return Status::OK();
+  };
+  Status copied = StreamCopy(
+      session, copy, schema + "." + table,
+      [&](const std::string& line) {
+        header = line;
+        return Status::OK();
+      },
+      [&](const char* data, int n) -> Status {
+        if (!chunk.open()) DEW_RETURN_IF_ERROR(chunk.Open(config_.temp_dir, header));
+        DEW_RETURN_IF_ERROR(chunk.Write(data, n));
+        if (incremental) last_row.assign(data, static_cast<size_t>(n));
+        if (chunk.rows() < chunk_rows) return Status::OK();
+        if (incremental) last_fields = CsvFields(data, n, state_fields);
+        return land();
+      },
+      &result.bytes_read);
+  if (copied.ok() && chunk.open() && chunk.rows() > 0) {
+    if (incremental)
+      last_fields = CsvFields(last_row.data(), static_cast<int>(last_row.size()), state_fields);
+    copied = land();
+  } else if (copied.ok() && !incremental && !landed_any) {
+    // An empty table: a full refresh still commits, so silver learns that every key is gone.
+    DEW_RETURN_IF_ERROR(chunk.Open(config_.temp_dir, header));
+    copied = land();
   }
-  DEW_ASSIGN_OR_RETURN(lake::TableName bronze,
-                       lake::ParseTableName("bronze.raw_" + config_.source + "_" + stream_part));
-  const int64_t now = lake->clock().NowMillis();
-  const std::string ts = lake::FormatTimestampMillis(now);
-  const std::string cursor = stream.cursor_field.empty()
-                                 ? "CAST(NULL AS VARCHAR)"
-                                 : "CAST(" + SqlIdent(stream.cursor_field) + " AS VARCHAR)";
-  const std::string reader = "read_csv(" + SqlString(tmpl) +
-                             ", header=true, delim=',', quote='\"', escape='\"', "
-                             "auto_detect=false, allow_quoted_nulls=false, columns={" +
-                             csv_columns + "})";
-  const std::string select = "SELECT " + lake_select + ", CAST(" + SqlString(ts + "+00") +
-                             " AS TIMESTAMPTZ) AS _emitted_at, " + SqlString(config_.source) +
-                             " AS _source, " + SqlString(stream.name) + " AS _stream, " + cursor +
-                             " AS _cursor, CAST(" + SqlString(ts.substr(0, 10)) +
-                             " AS DATE) AS _ingest_date, " + SqlString(lake->run_id()) +
-                             " AS _run_id FROM " + reader;
-  lake::WriteOptions w = lake->NewWriteOptions();
-  w.parameters["source"] = config_.source;
-  w.parameters["stream"] = stream.name;
-  w.parameters["mode"] = "full_refresh";
-  w.constant_partitions["_ingest_date"] = ts.substr(0, 10);
-  Result<lake::CommitResult> commit = Status::Internal("no write");
-  if (lake->Exists(bronze)) {
-    DEW_ASSIGN_OR_RETURN(auto delta, lake->OpenTable(bronze));
-    commit = delta->Append(select, w);
-  } else {
-    commit = lake->CreateTableAs(bronze, select, {"_ingest_date"}, w);
+  DEW_RETURN_IF_ERROR(copied);
+
+  if (incremental && stream.detect_deletes && !stream.quarantine) {
+    DEW_ASSIGN_OR_RETURN(int64_t deleted,
+                         LandDeletes(session, schema, table, keys, live_where, lake, landing,
+                                     result.state, config_.temp_dir));
+    result.rows_deleted = deleted;
+    if (deleted > 0) result.commits++;
   }
-  if (!commit.ok()) {
-    return commit.status().WithContext("landing " + schema + "." + table + " from " + Describe() +
-                                       " in " + bronze.ToString());
-  }
-  DEW_RETURN_IF_ERROR(lake->RefreshView(bronze));
-  result.table = bronze.ToString();
-  result.rows = commit->rows_added;
-  result.state = {{"sync_mode", "full_refresh"},
-                  {"last_run_id", lake->run_id()},
-                  {"emitted_at", ts},
-                  {"rows", result.rows}};
   return result;
 }
 

@@ -34,8 +34,15 @@ class PostgresSource : public Source {
   Status Check(const std::vector<std::string>& streams, CheckProblem* problem) override;
   //! Every table, view and materialized view the user may SELECT, outside system schemas.
   Result<std::vector<StreamInfo>> Discover() override;
-  //! full_refresh only: appends every row of the table (one commit) to the bronze table.
-  //! The returned state records the run's row count and time; the input state is not needed.
+  //! One table's columns and key (the catalog query of Discover for that table only).
+  Result<StreamInfo> DescribeStream(const std::string& name) override;
+  //! full_refresh: streams `COPY (SELECT …) TO STDOUT` of every row (after `filter`) into one
+  //! bronze commit marked fullRefreshStart. incremental: one COPY of the rows after the state's
+  //! (cursor, key), ordered by cursor then key, landed in commits of `chunk_rows` rows (default
+  //! 100000), each carrying the state {cursor_field, cursor, pk} of its last row (text as
+  //! PostgreSQL prints it), so rows sharing a cursor value are never skipped; rows with a NULL
+  //! cursor are not read. Then, with `detect_deletes`, the current keys are copied and the keys
+  //! live in bronze but gone from the table (or out of the filter) land as `_deleted` rows.
   Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
                           lake::Lakehouse* lake) override;
 

@@ -4,6 +4,7 @@
 // configured at construction; the sync engine owns retries, schedules and the state store.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -45,16 +46,30 @@ struct StreamInfo {
 
 struct StreamRequest {
   std::string name;                        //!< a StreamInfo::name
-  std::string sync_mode = "full_refresh";  //!< only full_refresh for now
+  std::string sync_mode = "full_refresh";  //!< "full_refresh" or "incremental"
   std::string cursor_field;                //!< recorded in _cursor when set
   std::vector<std::string> columns;        //!< empty: every column
+  //! The stream's primary key (empty: the source's own, e.g. the table's primary key).
+  std::vector<std::string> primary_key;
+  std::string filter;  //!< a predicate in the source's language (SQL for postgres); empty: none
+  //! Rows per bronze commit (one chunk, one state checkpoint); 0: the source's default.
+  int64_t chunk_rows = 0;
+  //! Land the rows in the quarantine table (LandingBatch::quarantine): schema drift policy.
+  bool quarantine = false;
+  //! Sources that can list the current keys land the missing ones as `_deleted` rows.
+  bool detect_deletes = true;
+  //! Set by another thread to stop the read at the next checkpoint (Status Interrupted);
+  //! what was committed before stays. May be null.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ReadResult {
-  std::string table;       //!< the bronze table written, "bronze.raw_<source>_<stream>"
-  int64_t rows = 0;        //!< rows landed
-  int64_t bytes_read = 0;  //!< bytes received from the source
-  nlohmann::json state;    //!< the state to pass to the next Read of this stream
+  std::string table;         //!< the bronze table written, "bronze.raw_<source>_<stream>"
+  int64_t rows = 0;          //!< rows landed
+  int64_t bytes_read = 0;    //!< bytes received from the source
+  nlohmann::json state;      //!< the state to pass to the next Read of this stream
+  int64_t rows_deleted = 0;  //!< keys landed as `_deleted` rows
+  int64_t commits = 0;       //!< bronze commits made (chunks, deletions)
 };
 
 class Source {
@@ -71,6 +86,17 @@ class Source {
 
   //! Lists the readable streams with their columns, types and primary keys.
   virtual Result<std::vector<StreamInfo>> Discover() = 0;
+
+  //! One stream's columns and key as Discover reports them (the sync engine compares them with
+  //! bronze to detect schema drift). NotFound when the source has no such stream. The default
+  //! runs Discover; sources with a cheaper way override it.
+  virtual Result<StreamInfo> DescribeStream(const std::string& name) {
+    DEW_ASSIGN_OR_RETURN(std::vector<StreamInfo> streams, Discover());
+    for (auto& s : streams) {
+      if (s.name == name) return std::move(s);
+    }
+    return Status::NotFound("stream " + name + " is not among the source's streams");
+  }
 
   //! Reads one stream and lands it in bronze through `lake` (borrowed for the call), with the
   //! lineage columns. `state` is what the previous Read returned (null the first time). On

@@ -1,0 +1,201 @@
+#include "connectors/silver_table.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "connectors/bronze_landing.h"
+#include "engine/connection.h"
+#include "lake/delta_log.h"
+#include "lake/lakehouse.h"
+#include "lake/medallion.h"
+#include "lake/table_scan.h"
+
+namespace dew::connectors {
+namespace {
+
+using engine::SqlIdent;
+using engine::SqlString;
+
+constexpr const char* kBatchKey = "dewBronzeBatch";
+constexpr const char* kVersionKey = "dewBronzeVersion";
+
+int64_t ToInt(const std::string& text) {
+  return std::strtoll(text.c_str(), nullptr, 10);
+}
+
+// The largest `_batch` a file holds according to its statistics; -1 when unknown.
+int64_t MaxBatch(const lake::AddFile& file) {
+  if (file.stats.empty()) return -1;
+  auto stats = nlohmann::json::parse(file.stats, nullptr, false);
+  if (stats.is_discarded() || !stats.contains("maxValues")) return -1;
+  const auto& max = stats["maxValues"];
+  if (!max.contains("_batch") || !max["_batch"].is_number_integer()) return -1;
+  return max["_batch"].get<int64_t>();
+}
+
+}  // namespace
+
+SilverTable::SilverTable(lake::Lakehouse* lake, std::string source, std::string stream)
+    : lake_(lake), source_(std::move(source)), stream_(std::move(stream)) {
+  bronze_ = BronzeLanding::TableFor(source_, stream_);
+  // bronze.raw_<source>_<stream> → silver.<source>_<stream>
+  table_ = "silver." + bronze_.substr(std::string("bronze.raw_").size());
+}
+
+Result<std::pair<int64_t, int64_t>> SilverTable::Consumed() {
+  DEW_ASSIGN_OR_RETURN(lake::TableName name, lake::ParseTableName(table_));
+  if (!lake_->Exists(name)) return std::make_pair(int64_t{0}, int64_t{-1});
+  DEW_ASSIGN_OR_RETURN(auto table, lake_->OpenTable(name));
+  DEW_ASSIGN_OR_RETURN(int64_t latest, table->log().LatestVersion());
+  for (int64_t v = latest; v >= 0; --v) {
+    auto actions = table->log().ReadCommit(v);
+    if (actions.status().IsNotFound()) break;
+    DEW_RETURN_IF_ERROR(actions.status());
+    if (!actions->commit_info.has_value()) continue;
+    const auto& params = actions->commit_info->operation_parameters;
+    auto b = params.find(kBatchKey);
+    if (b == params.end()) continue;
+    auto ver = params.find(kVersionKey);
+    return std::make_pair(ToInt(b->second), ver == params.end() ? -1 : ToInt(ver->second));
+  }
+  return std::make_pair(int64_t{0}, int64_t{-1});
+}
+
+Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary_key) {
+  SilverResult result;
+  result.table = table_;
+  if (primary_key.empty()) {
+    return Status::InvalidArgument("stream " + stream_ + " of " + source_ +
+                                   ": silver needs a primary_key to upsert " + table_);
+  }
+  DEW_ASSIGN_OR_RETURN(lake::TableName bronze_name, lake::ParseTableName(bronze_));
+  DEW_ASSIGN_OR_RETURN(lake::TableName silver_name, lake::ParseTableName(table_));
+  if (!lake_->Exists(bronze_name)) return result;
+  DEW_ASSIGN_OR_RETURN(auto consumed, Consumed());
+  result.bronze_batch = consumed.first;
+  result.bronze_version = consumed.second;
+  DEW_ASSIGN_OR_RETURN(auto bronze, lake_->OpenTable(bronze_name));
+  DEW_ASSIGN_OR_RETURN(lake::Snapshot snapshot, bronze->Latest());
+  auto app = snapshot.app_versions.find("dew:" + source_ + "." + stream_);
+  const int64_t newest_batch = app == snapshot.app_versions.end() ? 0 : app->second;
+  const bool silver_exists = lake_->Exists(silver_name);
+  if (silver_exists && newest_batch <= consumed.first) return result;
+  for (const auto& k : primary_key) {
+    if (!snapshot.schema.Find(k)) {
+      return Status::InvalidArgument("stream " + stream_ + ": primary key column " + k +
+                                     " is not a column of " + bronze_);
+    }
+  }
+
+  // The newest full refresh among the new commits, if any.
+  int64_t refresh_batch = 0;
+  for (int64_t v = snapshot.version; v > consumed.second; --v) {
+    auto actions = bronze->log().ReadCommit(v);
+    if (actions.status().IsNotFound()) break;
+    DEW_RETURN_IF_ERROR(actions.status());
+    if (!actions->commit_info.has_value()) continue;
+    const auto& params = actions->commit_info->operation_parameters;
+    if (params.count("fullRefreshStart") && params.count("dewBatch")) {
+      refresh_batch = ToInt(params.at("dewBatch"));
+      break;
+    }
+  }
+  const int64_t from_batch = std::max(consumed.first + 1, refresh_batch);
+
+  // Only files that may hold the new batches.
+  lake::Snapshot sub = snapshot;
+  sub.files.clear();
+  sub.file_schema_index.clear();
+  for (size_t i = 0; i < snapshot.files.size(); ++i) {
+    const int64_t max = MaxBatch(snapshot.files[i]);
+    if (max >= 0 && max < from_batch) continue;
+    sub.files.push_back(snapshot.files[i]);
+    if (i < snapshot.file_schema_index.size()) {
+      sub.file_schema_index.push_back(snapshot.file_schema_index[i]);
+    }
+  }
+  DEW_ASSIGN_OR_RETURN(std::string scan, lake::ScanSql(sub));
+
+  std::string keys, on;
+  for (size_t i = 0; i < primary_key.size(); ++i) {
+    const std::string k = SqlIdent(primary_key[i]);
+    keys += (i ? ", " : "") + k;
+    on += (i ? " AND " : "") + std::string("_dew_n.") + k + " = _dew_s." + k;
+  }
+  const std::string latest = "SELECT * EXCLUDE (_ingest_date) FROM (" + scan +
+                             ") AS _dew_b WHERE _batch >= " + std::to_string(from_batch) +
+                             " QUALIFY row_number() OVER (PARTITION BY " + keys +
+                             " ORDER BY _batch DESC, _cursor DESC NULLS LAST) = 1";
+
+  lake::Schema silver_schema;
+  if (silver_exists) {
+    DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
+    DEW_ASSIGN_OR_RETURN(lake::Snapshot s, silver->Latest());
+    silver_schema = s.schema;
+  }
+  // A deletion keeps the key's last values (and cursor) from silver.
+  std::string source;
+  if (silver_exists) {
+    std::string cols;
+    for (const auto& f : snapshot.schema.fields()) {
+      if (f.name == "_ingest_date") continue;
+      const std::string q = SqlIdent(f.name);
+      const bool pk =
+          std::find(primary_key.begin(), primary_key.end(), f.name) != primary_key.end();
+      const bool lineage = f.name == "_emitted_at" || f.name == "_source" || f.name == "_stream" ||
+                           f.name == "_run_id" || f.name == "_deleted" || f.name == "_batch";
+      std::string expr = "_dew_n." + q;
+      if (!pk && !lineage && silver_schema.Find(f.name)) {
+        expr = "CASE WHEN _dew_n._deleted THEN _dew_s." + q + " ELSE _dew_n." + q + " END";
+      }
+      cols += (cols.empty() ? "" : ", ") + expr + " AS " + q;
+    }
+    source = "SELECT " + cols + " FROM (" + latest + ") AS _dew_n LEFT JOIN " + table_ +
+             " AS _dew_s ON " + on;
+  } else {
+    source = latest;
+  }
+
+  DEW_ASSIGN_OR_RETURN(auto new_rows,
+                       lake_->connection().QueryScalar("SELECT count(*) FROM (" + latest + ")"));
+  const int64_t upserted = ToInt(new_rows.value_or("0"));
+  if (silver_exists && upserted == 0 && refresh_batch == 0) return result;
+
+  lake::WriteOptions w = lake_->NewWriteOptions();
+  w.merge_schema = true;
+  w.parameters["source"] = source_;
+  w.parameters["stream"] = stream_;
+  w.parameters[kBatchKey] = std::to_string(newest_batch);
+  w.parameters[kVersionKey] = std::to_string(snapshot.version);
+  lake::CommitResult commit;
+  if (!silver_exists) {
+    auto created = lake_->CreateTableAs(silver_name, source, {}, w);
+    if (!created.ok()) return created.status().WithContext("creating " + table_);
+    commit = *created;
+  } else if (refresh_batch > 0) {
+    // Keys the refresh no longer has stay, marked deleted.
+    const std::string rebuilt = source +
+                                " UNION ALL BY NAME SELECT * REPLACE (true AS _deleted) "
+                                "FROM " +
+                                table_ + " AS _dew_s ANTI JOIN (" + latest + ") AS _dew_n ON " + on;
+    DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
+    auto written = silver->Overwrite(rebuilt, std::nullopt, w);
+    if (!written.ok()) return written.status().WithContext("rebuilding " + table_);
+    commit = *written;
+    result.rebuilt = true;
+  } else {
+    DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
+    auto merged = silver->Merge(source, primary_key, w);
+    if (!merged.ok()) return merged.status().WithContext("upserting into " + table_);
+    commit = *merged;
+  }
+  DEW_RETURN_IF_ERROR(lake_->RefreshView(silver_name));
+  result.version = commit.version;
+  result.rows_written = result.rebuilt || !silver_exists ? commit.rows_added : upserted;
+  result.bronze_batch = newest_batch;
+  result.bronze_version = snapshot.version;
+  return result;
+}
+
+}  // namespace dew::connectors

@@ -1,0 +1,62 @@
+// SilverTable: silver.<source>_<stream>, the typed, deduplicated view of a stream's bronze rows,
+// upserted by primary key (DeltaTable::Merge). Each silver commit records the bronze batch and
+// version it has consumed (commitInfo.operationParameters dewBronzeBatch / dewBronzeVersion),
+// so an update reads only the bronze batches landed since, and a sync killed between its
+// bronze and silver commits is repaired by the next update.
+//
+// Rules: within the new bronze rows the newest batch wins per key (then the greater `_cursor`);
+// a `_deleted` bronze row keeps the key's last values with `_deleted = true` (the row is not
+// removed); a full refresh (a bronze commit marked fullRefreshStart) rebuilds silver from that
+// batch on and marks the keys it no longer has `_deleted`. Silver has the bronze columns except
+// `_ingest_date`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace dew::lake {
+class Lakehouse;
+}
+
+namespace dew::connectors {
+
+struct SilverResult {
+  std::string table;         //!< "silver.<source>_<stream>"
+  int64_t version = -1;      //!< the silver version written; -1 when already up to date
+  int64_t rows_written = 0;  //!< rows upserted (or written by a rebuild)
+  int64_t bronze_batch = 0;  //!< the bronze batch silver has consumed after the update
+  int64_t bronze_version = -1;
+  bool rebuilt = false;  //!< a full refresh was applied
+};
+
+//! Not thread-safe; borrows the lakehouse, which must outlive it.
+class SilverTable {
+ public:
+  SilverTable(lake::Lakehouse* lake, std::string source, std::string stream);
+
+  //! "silver.<source>_<stream>", sanitized as BronzeLanding::TableFor.
+  const std::string& table() const { return table_; }
+  const std::string& bronze_table() const { return bronze_; }
+
+  //! Applies the bronze rows landed since the batch silver consumed last, in one silver commit
+  //! (creating the table on first use; new bronze columns evolve it). `primary_key` must be
+  //! columns of bronze; InvalidArgument naming the stream when empty. No bronze table or no
+  //! new batch: nothing is written (version -1).
+  Result<SilverResult> Update(const std::vector<std::string>& primary_key);
+
+  //! The bronze batch and version the newest silver commit records; (0, -1) when silver does
+  //! not exist.
+  Result<std::pair<int64_t, int64_t>> Consumed();
+
+ private:
+  lake::Lakehouse* lake_;
+  std::string source_;
+  std::string stream_;
+  std::string table_;
+  std::string bronze_;
+};
+
+}  // namespace dew::connectors

@@ -1,0 +1,126 @@
+#include "connectors/silver_table.h"
+
+#include <gtest/gtest.h>
+
+#include "connectors/bronze_landing.h"
+#include "support/sync_lake.h"
+
+namespace dew::connectors {
+namespace {
+
+class SilverTableTest : public ::testing::Test {
+ protected:
+  void Land(const std::string& select, bool deletes = false, bool full_refresh = false) {
+    BronzeLanding landing(env_.lake(), "shop", "orders");
+    LandingBatch b;
+    b.select_sql = select;
+    b.cursor_sql = deletes ? "" : "v";
+    b.deletes = deletes;
+    b.full_refresh_start = full_refresh;
+    b.mode = full_refresh ? "full_refresh" : "incremental";
+    b.state = ++batches_;
+    auto r = landing.Land(b);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  SilverResult Update() {
+    SilverTable silver(env_.lake(), "shop", "orders");
+    auto r = silver.Update({"id"});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : SilverResult{};
+  }
+  std::string Rows() {
+    return env_.Scalar(
+        "SELECT string_agg(id || '=' || coalesce(v, 'NULL') || (CASE WHEN _deleted THEN 'x' ELSE "
+        "'' END), ',' ORDER BY id) FROM silver.shop_orders");
+  }
+
+  dew::testing::SyncLake env_;
+  int batches_ = 0;
+};
+
+TEST_F(SilverTableTest, UpsertsByKeyNewestBatchWins) {
+  Land("SELECT * FROM (VALUES (1, 'a'), (2, 'a'), (3, 'a')) t(id, v)");
+  SilverResult r = Update();
+  EXPECT_EQ(r.table, "silver.shop_orders");
+  EXPECT_EQ(r.rows_written, 3);
+  EXPECT_EQ(r.bronze_batch, 1);
+  Land("SELECT * FROM (VALUES (2, 'b'), (4, 'b')) t(id, v)");
+  r = Update();
+  EXPECT_EQ(r.rows_written, 2);
+  EXPECT_EQ(r.bronze_batch, 2);
+  EXPECT_EQ(Rows(), "1=a,2=b,3=a,4=b");
+  // Nothing new: nothing written.
+  r = Update();
+  EXPECT_EQ(r.version, -1);
+  EXPECT_EQ(env_.Scalar("SELECT count(*) FROM silver.shop_orders"), "4");
+  EXPECT_EQ(env_.Scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                        "'shop_orders' AND column_name = '_ingest_date'"),
+            "0");
+}
+
+// A sync killed after its bronze commits but before silver's: the next update takes every
+// batch since the one silver recorded, newest first.
+TEST_F(SilverTableTest, CatchesUpOnBatchesMissedByAKill) {
+  Land("SELECT * FROM (VALUES (1, 'a'), (2, 'a')) t(id, v)");
+  Update();
+  Land("SELECT * FROM (VALUES (1, 'b')) t(id, v)");
+  Land("SELECT * FROM (VALUES (1, 'c'), (3, 'c')) t(id, v)");
+  env_.Reopen("run-2");
+  SilverTable silver(env_.lake(), "shop", "orders");
+  auto consumed = silver.Consumed();
+  ASSERT_TRUE(consumed.ok());
+  EXPECT_EQ(consumed->first, 1);
+  SilverResult r = Update();
+  EXPECT_EQ(r.rows_written, 2);
+  EXPECT_EQ(r.bronze_batch, 3);
+  EXPECT_EQ(Rows(), "1=c,2=a,3=c");
+}
+
+TEST_F(SilverTableTest, DeletesKeepTheLastValues) {
+  Land("SELECT * FROM (VALUES (1, 'a'), (2, 'a')) t(id, v)");
+  Update();
+  Land("SELECT 2 AS id", /*deletes=*/true);
+  Update();
+  EXPECT_EQ(Rows(), "1=a,2=ax");
+  // Deleted then back: live again.
+  Land("SELECT * FROM (VALUES (2, 'z')) t(id, v)");
+  Update();
+  EXPECT_EQ(Rows(), "1=a,2=z");
+  // A deletion in the same update as an insert of another key, and of a key silver never had.
+  Land("SELECT * FROM (VALUES (3, 'n')) t(id, v)");
+  Land("SELECT * FROM (VALUES (1), (9)) t(id)", /*deletes=*/true);
+  Update();
+  EXPECT_EQ(Rows(), "1=ax,2=z,3=n,9=NULLx");
+}
+
+TEST_F(SilverTableTest, FullRefreshRebuildsAndMarksMissingKeysDeleted) {
+  Land("SELECT * FROM (VALUES (1, 'a'), (2, 'a'), (3, 'a')) t(id, v)");
+  Update();
+  Land("SELECT * FROM (VALUES (2, 'b'), (4, 'b')) t(id, v)", false, /*full_refresh=*/true);
+  Land("SELECT * FROM (VALUES (4, 'c')) t(id, v)");
+  SilverResult r = Update();
+  EXPECT_TRUE(r.rebuilt);
+  EXPECT_EQ(Rows(), "1=ax,2=b,3=ax,4=c");
+}
+
+TEST_F(SilverTableTest, NewBronzeColumnEvolvesSilver) {
+  Land("SELECT * FROM (VALUES (1, 'a')) t(id, v)");
+  Update();
+  Land("SELECT 2 AS id, 'b' AS v, 7 AS extra");
+  Update();
+  EXPECT_EQ(env_.Scalar("SELECT string_agg(id || ':' || coalesce(extra::VARCHAR, '-'), ',' "
+                        "ORDER BY id) FROM silver.shop_orders"),
+            "1:-,2:7");
+}
+
+TEST_F(SilverTableTest, NeedsAKeyThatBronzeHas) {
+  Land("SELECT 1 AS id, 'a' AS v");
+  SilverTable silver(env_.lake(), "shop", "orders");
+  EXPECT_TRUE(silver.Update({}).status().IsInvalidArgument());
+  auto r = silver.Update({"nope"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dew::connectors
