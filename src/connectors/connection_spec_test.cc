@@ -81,6 +81,29 @@ TEST(ConnectionSpecTest, DefaultsForOptionalFields) {
   EXPECT_EQ(*password, "");
 }
 
+TEST(ConnectionSpecTest, SyncStreamKeys) {
+  std::string text = Replace(kGood, "    filter: amount > 0\n",
+                             "    filter: amount > 0\n    on_schema_change: quarantine\n"
+                             "    chunk_rows: 5000\n    detect_deletes: false\n");
+  auto spec = ConnectionSpec::Parse(text, "connections/shop.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->streams[0].on_schema_change, "quarantine");
+  EXPECT_EQ(spec->streams[0].chunk_rows, 5000);
+  EXPECT_FALSE(spec->streams[0].detect_deletes);
+  EXPECT_EQ(spec->streams[1].on_schema_change, "evolve");
+  EXPECT_EQ(spec->streams[1].chunk_rows, 0);
+  EXPECT_TRUE(spec->streams[1].detect_deletes);
+
+  EXPECT_NE(ErrorOf(Replace(text, "quarantine", "qurantine"))
+                .find("streams[0].on_schema_change: unknown on_schema_change policy 'qurantine'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(text, "5000", "-3")).find("streams[0].chunk_rows: expected a positive"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(text, "detect_deletes: false", "detect_deletes: maybe"))
+                .find("streams[0].detect_deletes"),
+            std::string::npos);
+}
+
 TEST(ConnectionSpecTest, TierRetryCounts) {
   EXPECT_EQ(RetryCount(Tier::kCritical), 5);
   EXPECT_EQ(RetryCount(Tier::kStandard), 3);
@@ -179,7 +202,6 @@ TEST(ConnectionSpecTest, ResolvesPasswordFromEnvironmentAtUse) {
 TEST(ConnectionSpecTest, ProcessEnvironmentHasPath) {
   EXPECT_EQ(ProcessEnvironment().count("PATH"), 1u);
 }
-
 
 TEST(ConnectionSpecTest, SourceBlocksKeepTheirValuesAndPositions) {
   const std::string yaml =
