@@ -314,6 +314,10 @@ std::string RestAuth::Redact(std::string text) const {
   if (config_.key_in_query && !config_.api_key.empty())
     secrets.push_back(UrlEncode(config_.api_key));
   if (!config_.client_secret.empty()) secrets.push_back(UrlEncode(config_.client_secret));
+  for (const std::string& s : extra_secrets_) {
+    secrets.push_back(s);
+    secrets.push_back(UrlEncode(s));
+  }
   if (!config_.password.empty() || !config_.username.empty())
     secrets.push_back(Base64(config_.username + ":" + config_.password));
   for (const std::string& s : secrets) {

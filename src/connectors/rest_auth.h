@@ -105,6 +105,10 @@ class RestAuth {
 
   //! `text` with every secret (and the current token) replaced by "***".
   std::string Redact(std::string text) const;
+  //! Adds values Redact must hide too (headers or parameters read from ${env:NAME}).
+  void AddSecrets(const std::vector<std::string>& secrets) {
+    extra_secrets_.insert(extra_secrets_.end(), secrets.begin(), secrets.end());
+  }
 
  private:
   Status FetchToken();
@@ -116,6 +120,7 @@ class RestAuth {
   int64_t refresh_at_millis_ = -1;  //!< wall-clock time to fetch anew; -1: never
   bool refused_ = false;
   int64_t token_fetches_ = 0;
+  std::vector<std::string> extra_secrets_;
 };
 
 //! RFC 4648 base64 of `data`, for HTTP basic credentials.
