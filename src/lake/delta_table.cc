@@ -918,7 +918,18 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
   DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
   DEW_ASSIGN_OR_RETURN(Schema incoming, QuerySchema(env_.con, select_sql));
-  auto merged = snapshot.schema.Merge(incoming, options.merge_schema);
+  Result<Schema> merged = Status::Internal("no schema");
+  if (options.overwrite_schema && !replace_where.has_value()) {
+    for (const std::string& p : snapshot.metadata.partition_columns) {
+      if (incoming.Find(p) == nullptr)
+        return Status::InvalidArgument("overwriting " + root_ +
+                                       " with a new schema: partition column '" + p +
+                                       "' is missing from the new rows");
+    }
+    merged = incoming;
+  } else {
+    merged = snapshot.schema.Merge(incoming, options.merge_schema);
+  }
   if (!merged.ok()) return merged.status().WithContext("overwriting " + root_);
   DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, incoming, *merged));
 

@@ -43,6 +43,9 @@ struct WriteOptions {
   std::string user;    //!< recorded in commitInfo as userName
   //! Allow the write to add new nullable columns to the table.
   bool merge_schema = false;
+  //! For a whole-table Overwrite: the table takes the query's schema (Delta's overwriteSchema),
+  //! so columns may be dropped or change type. The partition columns must remain.
+  bool overwrite_schema = false;
   //! Extra commitInfo.operationParameters (e.g. the source file of a load).
   std::map<std::string, std::string> parameters;
   //! Retries after losing a commit race, before giving up with Conflict.

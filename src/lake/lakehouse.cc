@@ -330,7 +330,13 @@ Status Lakehouse::DropTable(const TableName& table) {
 }
 
 Status Lakehouse::RefreshView(const TableName& table) {
-  if (!Exists(table)) return con_->Execute("DROP VIEW IF EXISTS " + ViewName(table));
+  if (!Exists(table)) {
+    if (SqlViewExists(table)) {
+      DEW_ASSIGN_OR_RETURN(std::string select_sql, fs_->ReadFile(SqlViewPath(table)));
+      return con_->Execute("CREATE OR REPLACE VIEW " + ViewName(table) + " AS " + select_sql);
+    }
+    return con_->Execute("DROP VIEW IF EXISTS " + ViewName(table));
+  }
   DeltaLog log(fs_, TableRoot(table), con_.get());
   DEW_ASSIGN_OR_RETURN(Snapshot snap, log.LoadSnapshot());
   DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(snap));
@@ -344,6 +350,61 @@ Status Lakehouse::RegisterViews() {
     Status s = RefreshView(t);
     if (!s.ok()) broken_[t.ToString()] = s.WithContext("table " + t.ToString());
   }
+  // SQL views may read each other: create them in rounds until none is left or a round makes
+  // no progress (then the remaining ones are broken, with DuckDB's reason).
+  const std::string dir = JoinPath(options_.lake_root, "_views");
+  if (!fs_->Exists(dir)) return Status::OK();
+  DEW_ASSIGN_OR_RETURN(std::vector<FileInfo> files, fs_->ListDir(dir));
+  std::map<std::string, std::string> pending;  // "layer.name" -> select
+  for (const FileInfo& f : files) {
+    if (f.is_dir || f.name.size() < 5 || f.name.substr(f.name.size() - 4) != ".sql") continue;
+    const std::string qualified = f.name.substr(0, f.name.size() - 4);
+    if (!ParseTableName(qualified).ok()) continue;
+    DEW_ASSIGN_OR_RETURN(pending[qualified], fs_->ReadFile(JoinPath(dir, f.name)));
+  }
+  while (!pending.empty()) {
+    std::map<std::string, Status> failed;
+    for (auto it = pending.begin(); it != pending.end();) {
+      TableName view = *ParseTableName(it->first);
+      Status s = con_->Execute("CREATE OR REPLACE VIEW " + ViewName(view) + " AS " + it->second);
+      if (s.ok()) {
+        broken_.erase(it->first);
+        it = pending.erase(it);
+      } else {
+        failed[it->first] = s;
+        ++it;
+      }
+    }
+    if (failed.size() == pending.size()) {
+      for (auto& [name, s] : failed) broken_[name] = s.WithContext("view " + name);
+      break;
+    }
+  }
+  return Status::OK();
+}
+
+std::string Lakehouse::SqlViewPath(const TableName& view) const {
+  return JoinPath(JoinPath(options_.lake_root, "_views"), view.ToString() + ".sql");
+}
+
+bool Lakehouse::SqlViewExists(const TableName& view) {
+  return fs_->Exists(SqlViewPath(view));
+}
+
+Status Lakehouse::CreateSqlView(const TableName& view, const std::string& select_sql) {
+  if (Exists(view)) {
+    return Status::InvalidArgument("cannot create view " + view.ToString() +
+                                   ": a table has that name (drop it first)");
+  }
+  Status s = con_->Execute("CREATE OR REPLACE VIEW " + ViewName(view) + " AS " + select_sql);
+  if (!s.ok()) return Status::InvalidArgument("view " + view.ToString() + ": " + s.message());
+  DEW_RETURN_IF_ERROR(fs_->CreateDirs(JoinPath(options_.lake_root, "_views")));
+  return fs_->WriteFile(SqlViewPath(view), select_sql);  // atomic: never half a definition
+}
+
+Status Lakehouse::DropSqlView(const TableName& view) {
+  if (fs_->Exists(SqlViewPath(view))) DEW_RETURN_IF_ERROR(fs_->RemoveFile(SqlViewPath(view)));
+  if (!Exists(view)) return con_->Execute("DROP VIEW IF EXISTS " + ViewName(view));
   return Status::OK();
 }
 

@@ -100,8 +100,18 @@ class Lakehouse : public TableResolver {
   //! Deletes the table's folder (data and history) and its view.
   Status DropTable(const TableName& table);
 
-  //! Re-creates the table's view over its latest snapshot (drops it when the table is gone).
+  //! Re-creates the table's view over its latest snapshot, or a SQL view from its stored
+  //! definition (see CreateSqlView); drops it when neither exists.
   Status RefreshView(const TableName& table);
+
+  //! A SQL view kept in the lake (`<lake>/_views/<layer>.<name>.sql`, a dbt `view` model):
+  //! created now and by every later Open, after the table views, so it may read tables and
+  //! other SQL views. Replaces an existing one. InvalidArgument when a table has the name or the
+  //! SQL does not plan (DuckDB's message); nothing is written then.
+  Status CreateSqlView(const TableName& view, const std::string& select_sql);
+  //! Removes a SQL view (file and DuckDB view); OK when there is none.
+  Status DropSqlView(const TableName& view);
+  bool SqlViewExists(const TableName& view);
 
   //! The snapshot of `table` at `at`. NotFound naming the table and the versions available when
   //! the version or timestamp is out of range.
@@ -119,6 +129,7 @@ class Lakehouse : public TableResolver {
   TableEnv Env();
   Result<Snapshot> LoadAt(DeltaLog& log, const std::string& label, const TimeTravel& at);
   Status RegisterViews();
+  std::string SqlViewPath(const TableName& view) const;
 
   LakehouseOptions options_;
   std::shared_ptr<FileSystem> fs_;

@@ -1,0 +1,62 @@
+// Data tests: each declared test (transform::TestSpec) compiled to SQL over the tested
+// relation, then run. dbt's generic tests — not_null, unique, accepted_values, relationships —
+// and dew's own: range, regex, expression, row_count, freshness. A test passes when it finds no
+// failing row; otherwise it fails (severity error) or warns (severity warn). A row-level test
+// with `action: quarantine` moves its failing rows to `<relation>__quarantine` with the reason
+// instead of failing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "transform/model_project.h"
+
+namespace dew::lake {
+class Lakehouse;
+}
+
+namespace dew::quality {
+
+struct CompiledTest {
+  std::string id;        //!< e.g. "not_null_stg_orders_id", unique within a project
+  std::string target;    //!< the model, or "source:odoo.sale_order"
+  std::string relation;  //!< the lake relation tested
+  transform::TestSpec spec;
+  //! SELECT returning the failing rows (or, for unique/row_count/freshness, the failing groups).
+  std::string failing_sql;
+  //! For row-level tests: a boolean SQL expression true for a failing row; empty otherwise.
+  std::string row_predicate;
+};
+
+//! Resolves a relation written in a test argument, e.g. relationships' `to: ref('customers')`
+//! or `source('erp','x')`, to a lake relation.
+using RelationResolver = std::function<Result<std::string>(const std::string& expression)>;
+
+//! Compiles one test. InvalidArgument naming the test's position when an argument is missing
+//! or wrong (accepted_values without values, relationships without to/field, quarantine on a
+//! test that is not row-level).
+Result<CompiledTest> CompileTest(const transform::TestSpec& spec, const std::string& target,
+                                 const std::string& relation, const RelationResolver& resolve,
+                                 int64_t now_millis);
+
+struct TestOutcome {
+  std::string id;
+  std::string target;
+  std::string status;  //!< "pass", "fail", "warn", "error" (the test itself could not run)
+  std::string severity;
+  int64_t failures = 0;     //!< failing rows (or groups)
+  int64_t quarantined = 0;  //!< rows moved to the quarantine table
+  std::string message;      //!< for fail/warn/error: what failed, with a sample
+  double seconds = 0;
+};
+
+//! Runs one compiled test on `lake` (views must be current). Quarantine: copies the failing
+//! rows with `_dew_test`, `_dew_reason` and `_dew_run_id` into `<relation>__quarantine` (created
+//! on first use) and deletes them from the relation, in that order, so a crash between the two
+//! leaves the rows in both places rather than lost.
+TestOutcome RunTest(const CompiledTest& test, lake::Lakehouse* lake);
+
+}  // namespace dew::quality

@@ -1,0 +1,139 @@
+#include "quality/data_test.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "core/file_system.h"
+#include "lake/lakehouse.h"
+
+namespace dew::quality {
+namespace {
+
+class DataTestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/dew_quality_XXXXXX";
+    root_ = mkdtemp(tmpl);
+    fs_ = FileSystem::Posix();
+    lake::LakehouseOptions o;
+    o.lake_root = root_ + "/lake";
+    o.cwd = root_;
+    o.user = "tester";
+    o.run_id = "run-q";
+    auto lake = lake::Lakehouse::Open(o, fs_, std::make_shared<ManualClock>(1767225600000));
+    ASSERT_TRUE(lake.ok()) << lake.status().ToString();
+    lake_ = std::move(*lake);
+    Create("silver.customers", "SELECT * FROM (VALUES (1, 'PH'), (2, 'SG')) t(id, country)");
+    Create("silver.orders",
+           "SELECT * FROM (VALUES (1, 1, 'paid', 10.0, TIMESTAMP '2025-12-31 20:00:00'), "
+           "(2, 2, 'open', -5.0, TIMESTAMP '2025-12-31 21:00:00'), "
+           "(2, 9, 'lost', 3.0, TIMESTAMP '2025-12-31 22:00:00'), "
+           "(4, NULL, 'paid', 1.0, TIMESTAMP '2025-12-31 23:00:00')) "
+           "t(id, customer_id, status, amount, loaded_at)");
+  }
+  void TearDown() override {
+    lake_.reset();
+    (void)fs_->RemoveAll(root_);
+  }
+  void Create(const std::string& name, const std::string& sql) {
+    auto r = lake_->CreateTableAs(*lake::ParseTableName(name), sql, {}, lake_->NewWriteOptions());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  TestOutcome Run(const std::string& name, const std::string& column, nlohmann::json args,
+                  const std::string& severity = "error", const std::string& action = "") {
+    transform::TestSpec spec;
+    spec.name = name;
+    spec.column = column;
+    spec.args = std::move(args);
+    spec.severity = severity;
+    spec.action = action;
+    spec.position = "models/schema.yml:3:9";
+    auto resolve = [](const std::string& e) -> Result<std::string> {
+      if (e == "ref('customers')") return std::string("silver.customers");
+      return Status::InvalidArgument("unknown relation " + e);
+    };
+    auto compiled = CompileTest(spec, "orders", "silver.orders", resolve, 1767225600000);
+    if (!compiled.ok()) {
+      TestOutcome o;
+      o.status = "compile-error";
+      o.message = compiled.status().message();
+      return o;
+    }
+    return RunTest(*compiled, lake_.get());
+  }
+
+  std::string root_;
+  std::shared_ptr<FileSystem> fs_;
+  std::unique_ptr<lake::Lakehouse> lake_;
+};
+
+TEST_F(DataTestTest, GenericTestsFindTheFailingRows) {
+  EXPECT_EQ(Run("not_null", "customer_id", {}).failures, 1);
+  EXPECT_EQ(Run("not_null", "id", {}).status, "pass");
+  TestOutcome unique = Run("unique", "id", {});
+  EXPECT_EQ(unique.status, "fail");
+  EXPECT_EQ(unique.failures, 1);
+  EXPECT_NE(unique.message.find("id=2, n=2"), std::string::npos) << unique.message;
+  EXPECT_EQ(Run("accepted_values", "status", {{"values", {"paid", "open"}}}).failures, 1);
+  EXPECT_EQ(
+      Run("relationships", "customer_id", {{"to", "ref('customers')"}, {"field", "id"}}).failures,
+      1);
+  EXPECT_EQ(Run("range", "amount", {{"min", 0}}).failures, 1);
+  EXPECT_EQ(Run("range", "amount", {{"min", -10}, {"max", 100}}).status, "pass");
+  EXPECT_EQ(Run("regex", "status", {{"pattern", "(paid|open)"}}).failures, 1);
+  EXPECT_EQ(Run("expression", "", {{"expression", "amount * 2 > 0"}}).failures, 1);
+  EXPECT_EQ(Run("row_count", "", {{"min", 5}}).failures, 1);
+  EXPECT_EQ(Run("row_count", "", {{"min", 1}, {"max", 4}}).status, "pass");
+  // Loaded 1 h before "now" (2026-01-01 00:00): fresh within 2 h, stale within 30 min.
+  EXPECT_EQ(
+      Run("freshness", "",
+          {{"loaded_at_field", "loaded_at"}, {"error_after", {{"count", 2}, {"period", "hour"}}}})
+          .status,
+      "pass");
+  TestOutcome stale = Run(
+      "freshness", "",
+      {{"loaded_at_field", "loaded_at"}, {"warn_after", {{"count", 30}, {"period", "minute"}}}});
+  EXPECT_EQ(stale.status, "warn");
+}
+
+TEST_F(DataTestTest, SeverityWarnDoesNotFail) {
+  TestOutcome o = Run("not_null", "customer_id", {}, "warn");
+  EXPECT_EQ(o.status, "warn");
+  EXPECT_EQ(o.failures, 1);
+}
+
+TEST_F(DataTestTest, BadArgumentsNameTheTestAndPlace) {
+  EXPECT_EQ(Run("accepted_values", "status", {}).message,
+            "models/schema.yml:3:9: test accepted_values on orders.status: needs values: [a list "
+            "of accepted values]");
+  EXPECT_EQ(Run("relationships", "customer_id", {{"to", "ref('nope')"}, {"field", "id"}}).message,
+            "models/schema.yml:3:9: test relationships on orders.customer_id: to: unknown "
+            "relation ref('nope')");
+  EXPECT_EQ(Run("unique", "id", {}, "error", "quarantine").message,
+            "models/schema.yml:3:9: test unique on orders.id: action: quarantine needs a "
+            "row-level test (not unique)");
+}
+
+TEST_F(DataTestTest, QuarantineMovesFailingRowsWithTheReason) {
+  TestOutcome o =
+      Run("accepted_values", "status", {{"values", {"paid", "open"}}}, "error", "quarantine");
+  EXPECT_EQ(o.status, "warn") << o.message;
+  EXPECT_EQ(o.quarantined, 1);
+  auto left = lake_->connection().QueryScalar("SELECT count(*) FROM silver.orders");
+  EXPECT_EQ(**left, "3");
+  auto q = lake_->connection().QueryText(
+      "SELECT id, status, _dew_test, _dew_reason, _dew_run_id FROM silver.orders__quarantine");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  ASSERT_EQ(q->rows.size(), 1u);
+  EXPECT_EQ(*q->rows[0][1], "lost");
+  EXPECT_EQ(*q->rows[0][2], "accepted_values_orders_status");
+  EXPECT_EQ(*q->rows[0][3], "accepted_values failed on status");
+  EXPECT_EQ(*q->rows[0][4], "run-q");
+  // Run again: nothing left to quarantine.
+  EXPECT_EQ(Run("accepted_values", "status", {{"values", {"paid", "open"}}}, "error", "quarantine")
+                .status,
+            "pass");
+}
+
+}  // namespace
+}  // namespace dew::quality

@@ -1,0 +1,377 @@
+#include "transform/model_builder.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "engine/connection.h"
+#include "lake/lakehouse.h"
+#include "lake/schema.h"
+
+namespace dew::transform {
+namespace {
+
+using engine::SqlIdent;
+using engine::SqlString;
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+//! DuckDB's canonical spelling of a declared type, so `int`, `int4` and `INTEGER` compare equal.
+std::string CanonicalType(const std::string& declared) {
+  std::string t = Upper(declared);
+  t.erase(std::remove(t.begin(), t.end(), ' '), t.end());
+  static const std::map<std::string, std::string> kAliases = {
+      {"INT", "INTEGER"},
+      {"INT4", "INTEGER"},
+      {"INT8", "BIGINT"},
+      {"LONG", "BIGINT"},
+      {"INT2", "SMALLINT"},
+      {"SHORT", "SMALLINT"},
+      {"TEXT", "VARCHAR"},
+      {"STRING", "VARCHAR"},
+      {"CHAR", "VARCHAR"},
+      {"BPCHAR", "VARCHAR"},
+      {"FLOAT8", "DOUBLE"},
+      {"FLOAT4", "FLOAT"},
+      {"REAL", "FLOAT"},
+      {"NUMERIC", "DECIMAL(18,3)"},
+      {"DECIMAL", "DECIMAL(18,3)"},
+      {"BOOL", "BOOLEAN"},
+      {"LOGICAL", "BOOLEAN"},
+      {"DATETIME", "TIMESTAMP"},
+      {"TIMESTAMPTZ", "TIMESTAMPWITHTIMEZONE"},
+      {"TIMESTAMP_TZ", "TIMESTAMPWITHTIMEZONE"}};
+  if (t.rfind("NUMERIC(", 0) == 0) t = "DECIMAL(" + t.substr(8);
+  if (t.rfind("VARCHAR(", 0) == 0) t = "VARCHAR";
+  auto it = kAliases.find(t);
+  return it == kAliases.end() ? t : it->second;
+}
+
+std::string KeysEqual(const std::vector<std::string>& keys, const std::string& a,
+                      const std::string& b) {
+  std::string out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    out += (i ? " AND " : "") + a + "." + SqlIdent(keys[i]) + " = " + b + "." + SqlIdent(keys[i]);
+  }
+  return out;
+}
+
+std::string Columns(const std::vector<std::string>& cols, const std::string& alias) {
+  std::string out;
+  for (size_t i = 0; i < cols.size(); ++i) out += (i ? ", " : "") + alias + "." + SqlIdent(cols[i]);
+  return out;
+}
+
+}  // namespace
+
+Status CheckContract(const ModelDef& model,
+                     const std::vector<std::pair<std::string, std::string>>& actual) {
+  std::vector<std::string> problems;
+  std::map<std::string, std::string> got;
+  for (const auto& [name, type] : actual) got[name] = type;
+  std::set<std::string> declared;
+  for (const auto& c : model.columns) {
+    declared.insert(c.name);
+    auto it = got.find(c.name);
+    if (it == got.end()) {
+      problems.push_back("missing column " + c.name + " (declared " +
+                         (c.data_type.empty() ? "without a type" : c.data_type) + ")");
+      continue;
+    }
+    if (!c.data_type.empty() && CanonicalType(c.data_type) != CanonicalType(it->second))
+      problems.push_back("column " + c.name + ": declared " + Upper(c.data_type) + ", got " +
+                         it->second);
+  }
+  for (const auto& [name, type] : actual) {
+    if (!declared.count(name)) problems.push_back("extra column " + name + " " + type);
+  }
+  if (problems.empty()) return Status::OK();
+  std::string text =
+      model.path + ": contract of " + model.name + " is enforced and the output differs:";
+  for (const auto& p : problems) text += "\n  - " + p;
+  return Status::InvalidArgument(text);
+}
+
+ModelBuilder::ModelBuilder(const CompiledProject* compiled, LakehouseFactory open_lake,
+                           std::shared_ptr<Clock> clock)
+    : compiled_(compiled), open_lake_(std::move(open_lake)), clock_(std::move(clock)) {}
+
+Result<ModelOutcome> ModelBuilder::Materialize(const CompiledModel& model, lake::Lakehouse* lake,
+                                               bool full_refresh) {
+  ModelOutcome out;
+  out.name = model.name;
+  out.relation = model.relation;
+  out.materialized = model.config.materialized;
+  const int64_t started = clock_->MonotonicMicros();
+  DEW_ASSIGN_OR_RETURN(lake::TableName target, lake::ParseTableName(model.relation));
+  auto context = [&](const Status& s) {
+    return s.WithContext(model.def->path + ": building " + model.relation);
+  };
+  const std::string sql = model.sql;
+
+  if (model.config.contract_enforced) {
+    auto schema = lake->QuerySchema(sql);
+    if (!schema.ok()) return context(schema.status());
+    std::vector<std::pair<std::string, std::string>> actual;
+    for (const auto& f : schema->fields()) {
+      DEW_ASSIGN_OR_RETURN(std::string type, lake::DuckDbTypeOf(f));
+      actual.emplace_back(f.name, type);
+    }
+    DEW_RETURN_IF_ERROR(CheckContract(*model.def, actual));
+  }
+
+  lake::WriteOptions w = lake->NewWriteOptions();
+  w.parameters["model"] = model.name;
+  w.parameters["materialized"] = model.config.materialized;
+  w.parameters["path"] = model.def->path;
+
+  const std::string& kind = model.config.materialized;
+  Result<lake::CommitResult> commit = Status::Internal("nothing written");
+  if (kind == "view") {
+    if (lake->Exists(target)) DEW_RETURN_IF_ERROR(lake->DropTable(target));
+    Status s = lake->CreateSqlView(target, sql);
+    if (!s.ok()) return context(s);
+    out.status = "success";
+    out.seconds = static_cast<double>(clock_->MonotonicMicros() - started) / 1e6;
+    return out;
+  }
+  if (lake->SqlViewExists(target)) DEW_RETURN_IF_ERROR(lake->DropSqlView(target));
+  const bool exists = lake->Exists(target);
+  auto replace_all = [&](const std::string& select) -> Result<lake::CommitResult> {
+    if (!exists) return lake->CreateTableAs(target, select, model.config.partition_by, w);
+    DEW_ASSIGN_OR_RETURN(auto table, lake->OpenTable(target));
+    lake::WriteOptions o = w;
+    o.overwrite_schema = true;
+    return table->Overwrite(select, std::nullopt, o);
+  };
+  if (kind == "table") {
+    commit = replace_all(sql);
+  } else if (kind == "incremental") {
+    if (!exists || full_refresh) {
+      commit = replace_all(sql);
+    } else {
+      DEW_ASSIGN_OR_RETURN(auto table, lake->OpenTable(target));
+      w.merge_schema = true;
+      if (!model.config.unique_key.empty() && model.config.incremental_strategy == "merge") {
+        commit = table->Merge(sql, model.config.unique_key, w);
+      } else {
+        commit = table->Append(sql, w);
+      }
+    }
+  } else if (kind == "scd2") {
+    if (model.config.unique_key.empty())
+      return Status::InvalidArgument(model.def->path + ": scd2 model " + model.name +
+                                     " needs unique_key (the business key whose history it keeps)");
+    const std::string now =
+        "CAST(" + SqlString(lake::FormatTimestampMillis(clock_->NowMillis())) + " AS TIMESTAMP)";
+    const std::string& updated_at = model.config.updated_at;
+    const std::string opened_from =
+        updated_at.empty() ? now : "CAST(x." + SqlIdent(updated_at) + " AS TIMESTAMP)";
+    if (!exists || full_refresh) {
+      const std::string from =
+          updated_at.empty() ? now : "CAST(s." + SqlIdent(updated_at) + " AS TIMESTAMP)";
+      commit = replace_all("SELECT s.*, " + from +
+                           " AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to, "
+                           "true AS is_current FROM (" +
+                           sql + ") AS s");
+    } else {
+      auto schema = lake->QuerySchema(sql);
+      if (!schema.ok()) return context(schema.status());
+      std::vector<std::string> cols = schema->Names(), nonkey;
+      for (const auto& c : cols) {
+        if (std::find(model.config.unique_key.begin(), model.config.unique_key.end(), c) ==
+            model.config.unique_key.end())
+          nonkey.push_back(c);
+      }
+      const std::string& k0 = model.config.unique_key[0];
+      const std::string differs = nonkey.empty()
+                                      ? "false"
+                                      : "ROW(" + Columns(nonkey, "s") + ") IS DISTINCT FROM ROW(" +
+                                            Columns(nonkey, "c") + ")";
+      const std::string closed_to = updated_at.empty()
+                                        ? now
+                                        : "coalesce((SELECT CAST(x." + SqlIdent(updated_at) +
+                                              " AS TIMESTAMP) FROM changed x WHERE " +
+                                              KeysEqual(model.config.unique_key, "x", "c") +
+                                              " LIMIT 1), " + now + ")";
+      const std::string history =
+          "WITH src AS (" + sql + "), cur AS (SELECT * FROM " + model.relation +
+          " WHERE is_current), changed AS (SELECT s.* FROM src s LEFT JOIN cur c ON " +
+          KeysEqual(model.config.unique_key, "s", "c") + " WHERE c." + SqlIdent(k0) +
+          " IS NULL OR " + differs + "), closed AS (SELECT " + Columns(cols, "c") +
+          ", c.valid_from, " + closed_to +
+          " AS valid_to, false AS is_current FROM cur c WHERE EXISTS (SELECT 1 FROM changed x "
+          "WHERE " +
+          KeysEqual(model.config.unique_key, "x", "c") +
+          ") OR NOT EXISTS (SELECT 1 FROM src s WHERE " +
+          KeysEqual(model.config.unique_key, "s", "c") + ")), opened AS (SELECT " +
+          Columns(cols, "x") + ", " + opened_from +
+          " AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to, true AS is_current "
+          "FROM changed x) SELECT * FROM closed UNION ALL SELECT * FROM opened";
+      std::vector<std::string> keys = model.config.unique_key;
+      keys.push_back("valid_from");
+      DEW_ASSIGN_OR_RETURN(auto table, lake->OpenTable(target));
+      w.merge_schema = true;
+      commit = table->Merge(history, keys, w);
+    }
+  } else {
+    return Status::NotSupported(model.def->path + ": materialized='" + kind + "' is not supported");
+  }
+  if (!commit.ok()) return context(commit.status());
+  DEW_RETURN_IF_ERROR(lake->RefreshView(target));
+  out.status = "success";
+  out.rows = commit->rows_added;
+  out.version = commit->version;
+  out.seconds = static_cast<double>(clock_->MonotonicMicros() - started) / 1e6;
+  return out;
+}
+
+Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& options) {
+  const std::set<std::string> selected(options.models.begin(), options.models.end());
+  std::map<std::string, int> waiting;  // selected parents not finished yet
+  std::map<std::string, std::vector<std::string>> children;
+  for (const auto& name : options.models) {
+    int n = 0;
+    for (const auto& p : compiled_->Parents(name)) {
+      if (selected.count(p)) {
+        ++n;
+        children[p].push_back(name);
+      }
+    }
+    waiting[name] = n;
+  }
+  // Every model's ancestors (selected or not): their views are refreshed before it runs, since
+  // another thread's lakehouse may have just rewritten them.
+  std::map<std::string, std::vector<std::string>> ancestors;
+  for (const auto& name : options.models) {
+    std::set<std::string> seen;
+    std::vector<std::string> stack = compiled_->Parents(name);
+    while (!stack.empty()) {
+      std::string p = stack.back();
+      stack.pop_back();
+      if (!seen.insert(p).second) continue;
+      for (const auto& q : compiled_->Parents(p)) stack.push_back(q);
+    }
+    // Parents before children, so a view over a view is made after what it reads.
+    for (const auto& m : compiled_->models()) {
+      if (seen.count(m.name)) ancestors[name].push_back(m.relation);
+    }
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> ready;
+  for (const auto& name : options.models) {
+    if (waiting[name] == 0) ready.push_back(name);
+  }
+  std::map<std::string, ModelOutcome> outcomes;
+  size_t finished = 0;
+  Status open_failure;
+
+  auto finish = [&](const ModelOutcome& o) {
+    // Under mu.
+    outcomes[o.name] = o;
+    ++finished;
+    if (options.on_done) options.on_done(o);
+    if (o.status == "success") {
+      for (const auto& c : children[o.name]) {
+        if (--waiting[c] == 0) ready.push_back(c);
+      }
+      return;
+    }
+    // A failure skips every selected descendant.
+    std::vector<std::string> stack = children[o.name];
+    while (!stack.empty()) {
+      std::string c = stack.back();
+      stack.pop_back();
+      if (outcomes.count(c)) continue;
+      ModelOutcome skipped;
+      skipped.name = c;
+      const CompiledModel* m = compiled_->Find(c);
+      skipped.relation = m ? m->relation : "";
+      skipped.materialized = m ? m->config.materialized : "";
+      skipped.status = "skipped";
+      skipped.error = "upstream model " + o.name + " did not build";
+      outcomes[c] = skipped;
+      ++finished;
+      if (options.on_done) options.on_done(skipped);
+      for (const auto& g : children[c]) stack.push_back(g);
+    }
+  };
+
+  auto worker = [&]() {
+    std::unique_ptr<lake::Lakehouse> lake;
+    while (true) {
+      std::string name;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] {
+          return !ready.empty() || finished == options.models.size() || !open_failure.ok();
+        });
+        if (ready.empty() || !open_failure.ok()) return;
+        name = ready.front();
+        ready.pop_front();
+      }
+      ModelOutcome outcome;
+      outcome.name = name;
+      if (!lake) {
+        auto opened = open_lake_();
+        if (!opened.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          open_failure = opened.status();
+          cv.notify_all();
+          return;
+        }
+        lake = std::move(*opened);
+      }
+      const CompiledModel* model = compiled_->Find(name);
+      Status refreshed;
+      for (const auto& relation : ancestors[name]) {
+        auto t = lake::ParseTableName(relation);
+        if (t.ok()) refreshed = lake->RefreshView(*t);
+        if (!refreshed.ok()) break;
+      }
+      Result<ModelOutcome> built =
+          refreshed.ok() ? Materialize(*model, lake.get(), options.full_refresh) : refreshed;
+      if (built.ok()) {
+        outcome = *built;
+        if (options.after_model) {
+          Status checked = options.after_model(*model, lake.get());
+          if (!checked.ok()) {
+            outcome.status = "error";
+            outcome.error = checked.message();
+          }
+        }
+      } else {
+        outcome.relation = model->relation;
+        outcome.materialized = model->config.materialized;
+        outcome.status = "error";
+        outcome.error = built.status().message();
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      finish(outcome);
+      cv.notify_all();
+    }
+  };
+
+  const int threads =
+      std::max(1, std::min<int>(options.threads, static_cast<int>(options.models.size())));
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  DEW_RETURN_IF_ERROR(open_failure);
+  std::vector<ModelOutcome> ordered;
+  for (const auto& name : options.models) {
+    if (outcomes.count(name)) ordered.push_back(outcomes[name]);
+  }
+  return ordered;
+}
+
+}  // namespace dew::transform

@@ -1,0 +1,83 @@
+// ModelBuilder: runs compiled models against the lake in dependency order, independent models
+// on parallel threads (each with its own Lakehouse, since one is not thread-safe), and
+// materializes each as its config says:
+//   view         a SQL view kept in the lake (Lakehouse::CreateSqlView)
+//   table        a Delta table replaced by each build (a new version: time travel keeps the old)
+//   incremental  first build as a table; later builds merge the new rows by `unique_key`
+//                (late-arriving rows replace what they update), or append without one
+//   scd2         a history table keyed by `unique_key` with valid_from, valid_to, is_current:
+//                a changed row closes its current version and opens a new one; a key gone
+//                from the source closes its current version
+// A model with `contract: {enforced: true}` fails before writing when its columns or types
+// differ from the declared ones, with a diff. A failed model skips its descendants.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "transform/model_compiler.h"
+
+namespace dew::lake {
+class Lakehouse;
+}
+
+namespace dew::transform {
+
+struct ModelOutcome {
+  std::string name;
+  std::string relation;
+  std::string materialized;
+  std::string status;    //!< "success", "error" or "skipped"
+  int64_t rows = -1;     //!< rows the build wrote (added); -1 for views
+  int64_t version = -1;  //!< the Delta version committed; -1 for views and skips
+  double seconds = 0;
+  std::string error;
+};
+
+//! Opens a new Lakehouse for one worker thread (with the invocation's user and run id).
+using LakehouseFactory = std::function<Result<std::unique_ptr<lake::Lakehouse>>()>;
+
+struct BuildOptions {
+  std::vector<std::string> models;  //!< names to build, e.g. from CompiledProject::Select
+  int threads = 2;
+  bool full_refresh = false;
+  //! Called as each model finishes (from the worker thread, serialized).
+  std::function<void(const ModelOutcome&)> on_done;
+  //! Runs right after a model built, on the worker thread with its lakehouse (dbt build runs
+  //! the model's tests here). A failure marks the model failed, so its descendants are
+  //! skipped, with the Status's message as the error.
+  std::function<Status(const CompiledModel&, lake::Lakehouse*)> after_model;
+};
+
+class ModelBuilder {
+ public:
+  //! `compiled` is borrowed and must outlive the builder.
+  ModelBuilder(const CompiledProject* compiled, LakehouseFactory open_lake,
+               std::shared_ptr<Clock> clock);
+
+  //! Builds the models; their outcomes in dependency order. Fails only when no lakehouse can
+  //! be opened; a model's own failure is in its outcome.
+  Result<std::vector<ModelOutcome>> Build(const BuildOptions& options);
+
+  //! Materializes one model with `lake`, whose views of the model's parents must be current.
+  Result<ModelOutcome> Materialize(const CompiledModel& model, lake::Lakehouse* lake,
+                                   bool full_refresh);
+
+ private:
+  const CompiledProject* compiled_;
+  LakehouseFactory open_lake_;
+  std::shared_ptr<Clock> clock_;
+};
+
+//! Compares a model's output columns (names and DuckDB types) with its declared contract;
+//! OK when equal, else InvalidArgument with one line per difference ("missing column x",
+//! "extra column y", "column z: declared DECIMAL(18,2), got DOUBLE").
+Status CheckContract(const ModelDef& model,
+                     const std::vector<std::pair<std::string, std::string>>& actual);
+
+}  // namespace dew::transform
