@@ -9,6 +9,7 @@
 #include "core/http_client.h"
 #include "core/near_match.h"
 #include "engine/connection.h"
+#include "lake/lakehouse.h"
 
 namespace dew::connectors {
 
@@ -554,6 +555,7 @@ Result<ReadResult> OdooApiSource::Read(const StreamRequest& stream, const json& 
       batch.state = next;
       batch.mode = mode;
       batch.full_refresh_start = first_of_refresh;
+      batch.quarantine = stream.quarantine;
       auto landed = landing.Land(batch);
       if (!landed.ok()) {
         return landed.status().WithContext("landing page of " + std::to_string(buffer.size()) +
@@ -567,7 +569,51 @@ Result<ReadResult> OdooApiSource::Read(const StreamRequest& stream, const json& 
     result.state = next;
     if (done) break;
   }
+  // A full refresh lets silver mark what it did not see as deleted; an incremental read asks
+  // Odoo for the ids still matching the filter and lands the others as deletions.
+  if (!full && stream.detect_deletes && !stream.quarantine) {
+    DEW_ASSIGN_OR_RETURN(result.rows_deleted,
+                         LandDeletes(client, model, *base, landing, result.state, lake));
+    if (result.rows_deleted > 0) ++result.commits;
+  }
   return result;
+}
+
+Result<int64_t> OdooApiSource::LandDeletes(OdooRpcClient& client, const std::string& model,
+                                           const json& domain, BronzeLanding& landing,
+                                           const json& state, lake::Lakehouse* lake) {
+  DEW_ASSIGN_OR_RETURN(lake::TableName bronze, lake::ParseTableName(landing.table()));
+  if (!lake->Exists(bronze)) return 0;
+  DEW_ASSIGN_OR_RETURN(
+      XmlRpcValue ids,
+      client.ExecuteKw(model, "search", {XmlRpcValue::FromJson(domain)}, XmlRpcValue::Struct({})));
+  if (ids.type() != XmlRpcValue::Type::kArray) {
+    return Status::InvalidArgument("Odoo at " + client.Describe() + ": search on model " + model +
+                                   " returned " + ids.TypeName() + ", expected a list of ids");
+  }
+  JsonRecordBuffer live(config_.spool_dir, {{"id", "BIGINT"}});
+  for (const XmlRpcValue& id : ids.items()) DEW_RETURN_IF_ERROR(live.Add({{"id", id.integer()}}));
+  DEW_ASSIGN_OR_RETURN(std::string live_sql, live.Select());
+  engine::Connection& con = lake->connection();
+  // Keys whose newest bronze row is not already a deletion, and that Odoo no longer lists.
+  DEW_RETURN_IF_ERROR(
+      con.Execute("CREATE OR REPLACE TEMP TABLE _dew_odoo_deleted AS SELECT id FROM (SELECT id, "
+                  "arg_max(_deleted, _batch) AS _dew_gone FROM " +
+                  landing.table() + " GROUP BY id) WHERE NOT _dew_gone EXCEPT SELECT id FROM (" +
+                  live_sql + ")"));
+  DEW_ASSIGN_OR_RETURN(auto count, con.QueryScalar("SELECT count(*) FROM _dew_odoo_deleted"));
+  const int64_t n = std::strtoll(count.value_or("0").c_str(), nullptr, 10);
+  if (n > 0) {
+    LandingBatch batch;
+    batch.select_sql = "SELECT id FROM _dew_odoo_deleted";
+    batch.deletes = true;
+    batch.state = state;
+    auto landed = landing.Land(batch);
+    if (!landed.ok())
+      return landed.status().WithContext("landing the deletions of Odoo model " + model);
+  }
+  DEW_RETURN_IF_ERROR(con.Execute("DROP TABLE IF EXISTS _dew_odoo_deleted"));
+  return n;
 }
 
 // --- Database mode -------------------------------------------------------------------------

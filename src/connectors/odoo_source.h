@@ -23,6 +23,8 @@
 
 namespace dew::connectors {
 
+class BronzeLanding;
+
 //! One model of the finance preset.
 struct OdooPresetModel {
   std::string table;       //!< "account_move_line"
@@ -88,7 +90,8 @@ class OdooApiSource : public Source {
   //! per page, each page one bronze commit whose state holds the last (cursor, id): a killed
   //! or failed read resumes after the last committed page. Full refresh starts from the
   //! beginning (first page marked full_refresh_start) unless `state` is an unfinished full
-  //! refresh, which resumes. Incremental continues after the state's (cursor, id).
+  //! refresh, which resumes. Incremental continues after the state's (cursor, id), then (with
+  //! detect_deletes) lands the ids Odoo no longer lists under the filter as `_deleted` rows.
   Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
                           lake::Lakehouse* lake) override;
 
@@ -102,6 +105,12 @@ class OdooApiSource : public Source {
   //! Stored fields of `model` from ir.model.fields, in id order. NotFound when the model has
   //! none (no such model).
   Result<std::vector<Field>> Fields(OdooRpcClient& client, const std::string& model);
+  //! Lands as `_deleted` rows the ids live in bronze that `search` over `domain` no longer
+  //! returns (deleted in Odoo, or out of the filter, e.g. a move reset to draft). Returns how
+  //! many.
+  Result<int64_t> LandDeletes(OdooRpcClient& client, const std::string& model,
+                              const nlohmann::json& domain, BronzeLanding& landing,
+                              const nlohmann::json& state, lake::Lakehouse* lake);
 
   std::shared_ptr<HttpClient> http_;
   OdooApiConfig config_;

@@ -251,6 +251,37 @@ TEST_F(OdooApiTest, ResumesAfterAFailureMidSyncWithoutDuplicates) {
   EXPECT_EQ(Sql("SELECT count(*) || '/' || count(DISTINCT id) FROM " + t), "730/730");
 }
 
+TEST_F(OdooApiTest, DeletionsAndRecordsLeavingTheFilterLandAsDeleted) {
+  for (int i = 1; i <= 30; ++i) server_.Put("account.move.line", MoveLine(i, Ts(i)));
+  auto source = Source();
+  auto full = source->Read(Request("full_refresh"), json(), lake_.get());
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  EXPECT_EQ(full->rows, 30);
+  EXPECT_EQ(full->rows_deleted, 0);
+  server_.Remove("account.move.line", 3);
+  server_.Remove("account.move.line", 4);
+  server_.Put("account.move.line", MoveLine(5, Ts(100), "draft"));  // reset to draft
+  Reopen("run-2");
+  auto inc = source->Read(Request("incremental"), full->state, lake_.get());
+  ASSERT_TRUE(inc.ok()) << inc.status().ToString();
+  EXPECT_EQ(inc->rows, 0);
+  EXPECT_EQ(inc->rows_deleted, 3);
+  const std::string t = "bronze.raw_odoo_account_move_line";
+  EXPECT_EQ(Sql("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM " + t + " WHERE _deleted"),
+            "3,4,5");
+  auto again = source->Read(Request("incremental"), inc->state, lake_.get());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->rows_deleted, 0);
+  EXPECT_EQ(again->commits, 0);
+
+  StreamRequest keep = Request("incremental");
+  keep.detect_deletes = false;
+  server_.Remove("account.move.line", 6);
+  auto kept = source->Read(keep, again->state, lake_.get());
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->rows_deleted, 0);
+}
+
 TEST_F(OdooApiTest, DiscoverMapsOdooTypes) {
   auto streams = Source("pw", 100, {"account_move_line", "res.partner"})->Discover();
   ASSERT_TRUE(streams.ok()) << streams.status().ToString();
