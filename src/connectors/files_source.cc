@@ -329,17 +329,11 @@ Result<ReadResult> FilesSource::Read(const StreamRequest& request, const nlohman
     batch_size += e.size;
   }
 
-  bool remote = store_->LocalPath(pending.front().path).empty();
+  // Downloads go to a folder of this sync's own, made on first use and removed at the end.
   std::string spool;
-  if (remote) {
-    DEW_RETURN_IF_ERROR(fs_->CreateDirs(config_.spool_dir));
-    IdGenerator ids;
-    spool = JoinPath(config_.spool_dir, "files_" + config_.source + "_" + ids.NewUuid());
-    DEW_RETURN_IF_ERROR(fs_->CreateDirs(spool));
-  }
   struct SpoolRemover {
     FileSystem* fs;
-    std::string dir;
+    const std::string& dir;
     ~SpoolRemover() {
       if (!dir.empty()) (void)fs->RemoveAll(dir);
     }
@@ -353,6 +347,13 @@ Result<ReadResult> FilesSource::Read(const StreamRequest& request, const nlohman
       const ObjectEntry& e = batch[i];
       std::string local = store_->LocalPath(e.path);
       if (local.empty()) {
+        if (spool.empty()) {
+          IdGenerator ids;
+          const std::string dir =
+              JoinPath(config_.spool_dir, "files_" + config_.source + "_" + ids.NewUuid());
+          DEW_RETURN_IF_ERROR(fs_->CreateDirs(dir));
+          spool = dir;
+        }
         local = JoinPath(spool, std::to_string(i) + "_" + SafeName(BaseName(e.path)));
         Status s = store_->Download(e.path, local);
         downloaded.push_back(local);

@@ -17,7 +17,7 @@ namespace dew::connectors {
 //! Thread-compatible: one thread at a time.
 class LocalObjectStore : public ObjectStore {
  public:
-  //! `root` is an absolute folder; `fs` is shared and outlives nothing in particular.
+  //! `root` is an absolute folder; `fs` is shared.
   LocalObjectStore(std::shared_ptr<FileSystem> fs, std::string root)
       : fs_(std::move(fs)), root_(std::move(root)) {}
 
@@ -25,8 +25,9 @@ class LocalObjectStore : public ObjectStore {
   //! kMissingDatabase when the root folder does not exist or is not a folder.
   Status Check(CheckProblem* problem) override;
   Result<std::vector<ObjectEntry>> List(const std::string& prefix) override;
+  //! root/path, or empty for a name DuckDB would take for a glob (then it is copied).
   std::string LocalPath(const std::string& path) const override;
-  //! Copies the file (used only when a caller insists on a private copy).
+  //! Copies the file to `local_path`.
   Status Download(const std::string& path, const std::string& local_path) override;
 
  private:
