@@ -35,6 +35,10 @@ const Verb kVerbs[] = {
     {"backfill", RunBackfill, "run a pipeline once per logical date in a range"},
     {"serve", RunServe, "run the scheduler and the HTTP endpoints (/healthz, /metrics)"},
     {"worker", RunWorker, "run a worker that executes queued task attempts"},
+    {"build", RunBuild, "build the dbt-style models (models/) with their tests, in dependency order"},
+    {"compile", RunCompile, "print the selected models' compiled SQL"},
+    {"test", RunTestVerb, "run the data tests of sources, models and tests/*.sql"},
+    {"seed", RunSeed, "load seeds/*.csv into lake tables"},
 };
 
 std::string MainHelp() {

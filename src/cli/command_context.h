@@ -112,6 +112,10 @@ Status RunBackfill(CommandContext& ctx,
                    const std::vector<std::string>& args);                     // schedule_command.cc
 Status RunServe(CommandContext& ctx, const std::vector<std::string>& args);   // serve_command.cc
 Status RunWorker(CommandContext& ctx, const std::vector<std::string>& args);  // worker_command.cc
+Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args);    // build_command.cc
+Status RunCompile(CommandContext& ctx, const std::vector<std::string>& args);  // build_command.cc
+Status RunTestVerb(CommandContext& ctx, const std::vector<std::string>& args);  // build_command.cc
+Status RunSeed(CommandContext& ctx, const std::vector<std::string>& args);     // build_command.cc
 
 //! The Status a verb returns after printing its help: the invocation ends with exit code 0.
 Status HelpShown();

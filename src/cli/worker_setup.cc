@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "connectors/connection_spec.h"
@@ -78,6 +79,9 @@ std::unique_ptr<orchestrator::Executor> MakeExecutor(WorkerSetup& setup, const s
   o.concurrency = concurrency;
   o.logs_dir = setup.logs_dir;
   if (stale_after_ms > 0) o.stale_after_ms = stale_after_ms;
+  // Several heartbeats fit in the stale limit, so a busy store does not make a live worker look
+  // dead (its attempt would be failed and retried while it still runs).
+  o.heartbeat_ms = std::min<int64_t>(o.heartbeat_ms, o.stale_after_ms / 5);
   return std::make_unique<orchestrator::Executor>(setup.store.get(), setup.coordinator.get(),
                                                   setup.env, o);
 }
