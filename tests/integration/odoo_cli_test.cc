@@ -1,11 +1,17 @@
 // `dew connection test`, `dew discover` and `dew sync` on an odoo connection file in
 // external-API mode, against the stand-in Odoo server running in the test process.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/dew_process.h"
@@ -54,6 +60,31 @@ class OdooCliTest : public ::testing::Test {
     std::map<std::string, std::string> env;
     if (!key.empty()) env["DEW_TEST_ODOO_KEY"] = key;
     return testing::RunDew(project_, args, dir_, env);
+  }
+
+  //! Starts `dew sync erp` in the background; returns its pid.
+  pid_t SpawnSync() {
+    const std::string cmd = "cd " + ShellQuote(project_) + " && DEW_TEST_ODOO_KEY=api-key-1 exec " +
+                            ShellQuote(DEW_BINARY) + " sync erp >" + ShellQuote(dir_ + "/.bg_out") +
+                            " 2>" + ShellQuote(dir_ + "/.bg_err") + " </dev/null";
+    pid_t pid = fork();
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    return pid;
+  }
+  //! Commits in the partners' bronze table so far.
+  int BronzeCommits() {
+    const std::string cmd = "find " + ShellQuote(project_) +
+                            " -path '*raw_erp_res_partner/_delta_log/*.json' 2>/dev/null | wc -l";
+    FILE* p = popen(cmd.c_str(), "r");
+    int n = 0;
+    if (p != nullptr) {
+      if (std::fscanf(p, "%d", &n) != 1) n = 0;
+      pclose(p);
+    }
+    return n;
   }
 
   OdooRpcServer server_;
@@ -111,6 +142,49 @@ TEST_F(OdooCliTest, SyncLandsThePartnersInBronze) {
                       "count(parent_id_name) FROM bronze.raw_erp_res_partner"});
   ASSERT_EQ(count.code, 0) << count.err;
   EXPECT_NE(count.out.find("25/25/24"), std::string::npos) << count.out;
+}
+
+TEST_F(OdooCliTest, KilledSyncResumesWithNothingLostOrDoubled) {
+  for (int i = 26; i <= 1500; ++i) {
+    server_.Put("res.partner",
+                {{"id", i},
+                 {"name", "Partner " + std::to_string(i)},
+                 {"parent_id", json::array({1, "Partner 1"})},
+                 {"category_id", json::array()},
+                 {"write_date", "2024-02-0" + std::to_string(1 + i % 9) + " 08:00:00"}});
+  }
+  std::ofstream(project_ + "/connections/erp.yml")
+      << "name: erp\nsource_type: odoo\nauth:\n  url: " << server_.url()
+      << "\n  database: odoo\n  user: dew@example.com\n  password: ${env:DEW_TEST_ODOO_KEY}\n"
+         "odoo:\n  batch_size: 50\nstreams:\n  - name: res_partner\n";
+  server_.SetDelayMs(20);
+  int killed_mid_sync = 0;
+  for (int round = 0; round < 3; ++round) {
+    const int before = BronzeCommits();
+    pid_t pid = SpawnSync();
+    ASSERT_GT(pid, 0);
+    // Kill once a few more pages are committed (or give up waiting after two minutes).
+    for (int waited = 0; waited < 1200 && BronzeCommits() < before + 3 + round; ++waited)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) ++killed_mid_sync;
+  }
+  EXPECT_GT(killed_mid_sync, 0) << "every sync finished before it could be killed";
+  DewRun partial = Dew({"--format", "csv", "sql",
+                        "SELECT count(*) < 1500 AND count(*) = count(DISTINCT id) FROM "
+                        "bronze.raw_erp_res_partner"});
+  EXPECT_NE(partial.out.find("true"), std::string::npos) << partial.out << partial.err;
+
+  server_.SetDelayMs(0);
+  DewRun done = Dew({"--format", "csv", "sync", "erp"});
+  ASSERT_EQ(done.code, 0) << done.err << done.out;
+  DewRun count = Dew({"--format", "csv", "sql",
+                      "SELECT count(*) || '/' || count(DISTINCT id) FROM "
+                      "bronze.raw_erp_res_partner WHERE NOT _deleted"});
+  ASSERT_EQ(count.code, 0) << count.err;
+  EXPECT_NE(count.out.find("1500/1500"), std::string::npos) << count.out;
 }
 
 }  // namespace

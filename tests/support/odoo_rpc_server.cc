@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <optional>
 
 #include "connectors/xmlrpc.h"
@@ -311,6 +312,11 @@ void OdooRpcServer::FailSearchReadAfter(int successful, int status) {
   fail_status_ = status;
 }
 
+void OdooRpcServer::SetDelayMs(int ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  delay_ms_ = ms;
+}
+
 void OdooRpcServer::ClearFailure() {
   std::lock_guard<std::mutex> lock(mu_);
   fail_after_ = -1;
@@ -334,6 +340,12 @@ OdooRpcServer::Reply OdooRpcServer::Handle(const std::string& service, const std
                                                           call.status().message()))};
   json params = json::array();
   for (const XmlRpcValue& p : call->params) params.push_back(p.ToJson());
+  int delay_ms = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    delay_ms = service == "object" ? delay_ms_ : 0;
+  }
+  if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
   std::lock_guard<std::mutex> lock(mu_);
   if (service == "common") return Common(call->method, params);
   if (call->method != "execute_kw" && call->method != "execute")

@@ -74,6 +74,9 @@ class OdooRpcServer {
   //! ClearFailure(); simulates a server or network dying in the middle of a sync.
   void FailSearchReadAfter(int successful, int status);
   void ClearFailure();
+  //! Every object call waits `ms` before it is answered (a slow server, so a test can kill a
+  //! sync in the middle).
+  void SetDelayMs(int ms);
   //! search_read calls received so far (failed ones included).
   int64_t search_read_calls() const;
   //! The arguments of every search_read received: {model, domain, fields, limit, offset, order}.
@@ -105,6 +108,7 @@ class OdooRpcServer {
   std::map<std::string, Model> models_;
   int fail_after_ = -1;
   int fail_status_ = 0;
+  int delay_ms_ = 0;
   int64_t search_read_calls_ = 0;
   std::vector<nlohmann::json> search_reads_;
 };
