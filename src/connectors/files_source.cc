@@ -340,6 +340,11 @@ Result<ReadResult> FilesSource::Read(const StreamRequest& request, const nlohman
   } remover{fs_.get(), spool};
 
   for (size_t b = 0; b < batches.size(); ++b) {
+    // Between batches only: what is committed stays, and the next sync starts at this batch.
+    if (request.cancel != nullptr && request.cancel->load())
+      return Status::Interrupted("sync of stream " + stream->name + " of " + config_.source +
+                                 " cancelled after " + std::to_string(b) + " of " +
+                                 std::to_string(batches.size()) + " batches");
     const std::vector<ObjectEntry>& batch = batches[b];
     std::string select, cursor = "CASE _source_file";
     std::vector<std::string> downloaded;
@@ -383,6 +388,7 @@ Result<ReadResult> FilesSource::Read(const StreamRequest& request, const nlohman
     landing_batch.state = {{"files", files}};
     landing_batch.mode = full ? "full_refresh" : "incremental";
     landing_batch.full_refresh_start = full && b == 0;
+    landing_batch.quarantine = request.quarantine;
     Result<LandingResult> landed = landing.Land(landing_batch);
     for (const std::string& d : downloaded) (void)fs_->RemoveFile(d);
     if (!landed.ok()) {
@@ -391,7 +397,10 @@ Result<ReadResult> FilesSource::Read(const StreamRequest& request, const nlohman
       return landed.status().WithContext("landing " + names + " from " + store_->Describe() +
                                          " in " + landing.table());
     }
-    if (landed->commit.version >= 0) result.rows += landed->commit.rows_added;
+    if (landed->commit.version >= 0) {
+      result.rows += landed->commit.rows_added;
+      result.commits++;
+    }
     result.state = landing_batch.state;
   }
   return result;

@@ -59,12 +59,13 @@ class FilesSource : public Source {
   Result<std::vector<StreamInfo>> Discover() override;
   //! As Discover, for one stream (only its newest file is read). NotFound for an unknown
   //! stream.
-  Result<StreamInfo> DescribeStream(const std::string& name);
+  Result<StreamInfo> DescribeStream(const std::string& name) override;
   //! Lands the new and changed files of one stream (all files when sync_mode is full_refresh),
   //! oldest first, each row with `_source_file` (the path under the root) and `_cursor`
   //! ("<path>@<etag>" or "<path>@<size>:<mtime>"). The state of the last committed batch in
   //! bronze wins over `state` (it is the truth after a kill). On failure the batches committed
-  //! before it stay, with their state.
+  //! before it stay, with their state. `cancel` is checked between batches (Interrupted);
+  //! `quarantine` lands the rows in the quarantine table.
   Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
                           lake::Lakehouse* lake) override;
 

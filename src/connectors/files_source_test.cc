@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/time.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -246,6 +247,7 @@ streams:
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->rows, 5);
   EXPECT_EQ(Query("SELECT count(DISTINCT _batch) FROM bronze.raw_many_parts"), "3");
+  EXPECT_EQ(read->commits, 3);
   EXPECT_EQ(Query("SELECT count(DISTINCT _cursor) FROM bronze.raw_many_parts"), "5");
 }
 
@@ -394,6 +396,23 @@ TEST_F(FilesSourceTest, AFailedDownloadResumesAtThatFileWithNothingDoubled) {
   EXPECT_EQ(resumed->rows, 4);
   EXPECT_EQ(Query("SELECT count(*) || '/' || count(DISTINCT id) FROM bronze.raw_flaky_r"), "10/10");
   EXPECT_TRUE(std::filesystem::is_empty(dir_.path() + "/spool"));
+}
+
+TEST_F(FilesSourceTest, ACancelledSyncStopsBetweenFiles) {
+  Write(root_ + "/statements/a.csv", "id\n1\n");
+  auto source = MakeOk(kStatements);
+  ASSERT_TRUE(source);
+  std::atomic<bool> cancel{true};
+  StreamRequest request;
+  request.name = "bank_statements";
+  request.sync_mode = "incremental";
+  request.cancel = &cancel;
+  auto read = source->Read(request, nlohmann::json(), lake_.get());
+  EXPECT_TRUE(read.status().IsInterrupted()) << read.status().ToString();
+  cancel = false;
+  read = source->Read(request, nlohmann::json(), lake_.get());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rows, 1);
 }
 
 TEST(FilesSourceFormatTest, FormatFromTheFileName) {
