@@ -37,6 +37,14 @@ std::string FaultMessage(const std::string& text) {
   return out.size() > 500 ? out.substr(0, 500) + "..." : out;
 }
 
+}  // namespace
+
+XmlRpcValue AllRecordsContext() {
+  return XmlRpcValue::Struct({{"active_test", XmlRpcValue::Boolean(false)}});
+}
+
+namespace {
+
 std::string StripSlash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
@@ -168,6 +176,7 @@ Result<OdooSearchRead> OdooRpcClient::SearchRead(const std::string& model,
   if (limit > 0) kwargs.emplace_back("limit", XmlRpcValue::Int(limit));
   if (offset > 0) kwargs.emplace_back("offset", XmlRpcValue::Int(offset));
   if (!order.empty()) kwargs.emplace_back("order", XmlRpcValue::String(order));
+  kwargs.emplace_back("context", AllRecordsContext());
   OdooSearchRead out;
   DEW_ASSIGN_OR_RETURN(XmlRpcValue v,
                        Call("object", "execute_kw",
@@ -198,7 +207,7 @@ Result<int64_t> OdooRpcClient::SearchCount(const std::string& model, const nlohm
       XmlRpcValue v,
       ExecuteKw(model, "search_count",
                 {XmlRpcValue::FromJson(domain.is_null() ? nlohmann::json::array() : domain)},
-                XmlRpcValue::Struct({})));
+                XmlRpcValue::Struct({{"context", AllRecordsContext()}})));
   if (v.type() != XmlRpcValue::Type::kInt) {
     return Status::InvalidArgument("Odoo at " + Describe() + ": search_count on model " + model +
                                    " returned " + v.TypeName() + ", expected an int");

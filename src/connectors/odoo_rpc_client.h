@@ -36,6 +36,10 @@ struct OdooSearchRead {
   int64_t bytes = 0;                    //!< size of the XML response body
 };
 
+//! The context a sync passes: {"active_test": False}, so archived records (active = False)
+//! are read like the others instead of being silently left out by Odoo's default filter.
+XmlRpcValue AllRecordsContext();
+
 //! Not thread-safe (caches the uid); one client per sync.
 class OdooRpcClient {
  public:
@@ -52,7 +56,8 @@ class OdooRpcClient {
   Result<XmlRpcValue> ExecuteKw(const std::string& model, const std::string& method,
                                 const std::vector<XmlRpcValue>& args, const XmlRpcValue& kwargs);
   //! search_read with a domain in Odoo's JSON form (["|", ["a", "=", 1], …]); `fields` empty:
-  //! every field; `limit` 0: no limit; `order` empty: the model's default.
+  //! every field; `limit` 0: no limit; `order` empty: the model's default. Archived records
+  //! included (AllRecordsContext), as in search_count.
   Result<OdooSearchRead> SearchRead(const std::string& model, const nlohmann::json& domain,
                                     const std::vector<std::string>& fields, int64_t limit,
                                     int64_t offset, const std::string& order);

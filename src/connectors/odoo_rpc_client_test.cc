@@ -177,6 +177,21 @@ TEST_F(OdooRpcClientTest, DomainOperators) {
       (IdList{4, 5, 6}));
 }
 
+TEST_F(OdooRpcClientTest, ArchivedRecordsAreIncluded) {
+  // search_read and search_count pass active_test: False; without it Odoo (and the stand-in)
+  // would leave partner 4 (archived) out.
+  EXPECT_EQ(Ids(json::array()), (IdList{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(server_.search_reads().back()["context"], json::parse(R"({"active_test": false})"));
+  OdooRpcClient c = Client();
+  auto plain =
+      c.ExecuteKw("res.partner", "search", {XmlRpcValue::Array({})}, XmlRpcValue::Struct({}));
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->items().size(), 5u);
+  auto n = c.SearchCount("res.partner", json::array());
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 6);
+}
+
 TEST_F(OdooRpcClientTest, OrderLimitOffsetAndCount) {
   EXPECT_EQ(Ids(json::array(), "write_date asc, id asc"), (IdList{6, 5, 4, 3, 2, 1}));
   EXPECT_EQ(Ids(json::array(), "id desc", 2), (IdList{6, 5}));

@@ -383,8 +383,9 @@ Status OdooApiSource::Check(const std::vector<std::string>& streams, CheckProble
   const std::vector<std::string>& names = streams.empty() ? streams_ : streams;
   for (const std::string& stream : names) {
     const std::string model = OdooModelFor(stream);
-    auto found = client.ExecuteKw(model, "search", {XmlRpcValue::Array({})},
-                                  XmlRpcValue::Struct({{"limit", XmlRpcValue::Int(1)}}));
+    auto found = client.ExecuteKw(
+        model, "search", {XmlRpcValue::Array({})},
+        XmlRpcValue::Struct({{"limit", XmlRpcValue::Int(1)}, {"context", AllRecordsContext()}}));
     if (!found.ok()) {
       *problem = client.last_problem();
       return found.status().WithContext("stream " + stream);
@@ -584,9 +585,9 @@ Result<int64_t> OdooApiSource::LandDeletes(OdooRpcClient& client, const std::str
                                            const json& state, lake::Lakehouse* lake) {
   DEW_ASSIGN_OR_RETURN(lake::TableName bronze, lake::ParseTableName(landing.table()));
   if (!lake->Exists(bronze)) return 0;
-  DEW_ASSIGN_OR_RETURN(
-      XmlRpcValue ids,
-      client.ExecuteKw(model, "search", {XmlRpcValue::FromJson(domain)}, XmlRpcValue::Struct({})));
+  DEW_ASSIGN_OR_RETURN(XmlRpcValue ids,
+                       client.ExecuteKw(model, "search", {XmlRpcValue::FromJson(domain)},
+                                        XmlRpcValue::Struct({{"context", AllRecordsContext()}})));
   if (ids.type() != XmlRpcValue::Type::kArray) {
     return Status::InvalidArgument("Odoo at " + client.Describe() + ": search on model " + model +
                                    " returned " + ids.TypeName() + ", expected a list of ids");

@@ -445,7 +445,8 @@ OdooRpcServer::Reply OdooRpcServer::Object(const json& params) {
                              {"fields", kwargs.value("fields", json::array())},
                              {"limit", kwargs.value("limit", json(0))},
                              {"offset", kwargs.value("offset", json(0))},
-                             {"order", kwargs.value("order", json(""))}});
+                             {"order", kwargs.value("order", json(""))},
+                             {"context", kwargs.value("context", json::object())}});
     if (fail_after_ >= 0 && search_read_calls_ > fail_after_)
       return {fail_status_, "<html><body>502 Bad Gateway (stand-in failure)</body></html>"};
   }
@@ -471,8 +472,17 @@ OdooRpcServer::Reply OdooRpcServer::Object(const json& params) {
     problem = "ValueError: Invalid domain " + domain.dump() + ": an operator lacks operands";
   if (!problem.empty()) return {200, EncodeFault(kApplicationError, Traceback(problem))};
 
+  // Odoo leaves archived records out unless the domain mentions `active` or the context says
+  // active_test: False.
+  bool active_test = field_names.count("active") > 0;
+  const json context = kwargs.value("context", json::object());
+  if (context.is_object() && context.value("active_test", true) == false) active_test = false;
+  for (const json& item : domain) {
+    if (item.is_array() && !item.empty() && item[0] == "active") active_test = false;
+  }
   std::vector<const json*> rows;
   for (const auto& [id, record] : model->records) {
+    if (active_test && record.value("active", true) == false) continue;
     if (Matches(domain, record)) rows.push_back(&record);
   }
   if (method == "search_count")

@@ -4,7 +4,8 @@
 // search_read, search_count, search), backed by in-memory records of the models a test adds,
 // plus the ir.model and ir.model.fields metadata models derived from them. It applies domains
 // (=, !=, >, >=, <, <=, in, not in, like, ilike, not like, not ilike, =like, =ilike, with the
-// '&', '|', '!' prefix operators and the implicit '&'), fields, limit, offset and order, and
+// '&', '|', '!' prefix operators and the implicit '&'), fields, limit, offset and order, leaves
+// archived records (active = False) out unless the context says active_test: False, and
 // replies with XML-RPC faults shaped like Odoo's (code 1 with a traceback for errors, 2 for
 // UserError such as an unknown model, 3 Access Denied, 4 AccessError). Records hold values the
 // way Odoo's search_read returns them: False for empty, [id, "name"] for many2one, lists of
@@ -79,7 +80,8 @@ class OdooRpcServer {
   void SetDelayMs(int ms);
   //! search_read calls received so far (failed ones included).
   int64_t search_read_calls() const;
-  //! The arguments of every search_read received: {model, domain, fields, limit, offset, order}.
+  //! The arguments of every search_read received: {model, domain, fields, limit, offset, order,
+  //! context}.
   std::vector<nlohmann::json> search_reads() const;
 
  private:
