@@ -6,6 +6,7 @@
 #include "cli/command_context.h"
 #include "connectors/connection_spec.h"
 #include "connectors/source_factory.h"
+#include "connectors/stream_sync.h"
 #include "core/clock.h"
 #include "core/http_client.h"
 #include "core/process_runner.h"
@@ -192,56 +193,58 @@ Status RunSync(CommandContext& ctx, const std::vector<std::string>& args) {
   const std::string usage = "dew sync NAME [--stream S] [--full-refresh]";
   DEW_ASSIGN_OR_RETURN(
       ParsedArgs parsed,
-      ParseVerbArgs(ctx, args,
-                    {{"stream", 's', true, "S", "sync only stream S"},
-                     {"full-refresh", 0, false, "", "reload every row of the streams"}},
-                    usage,
-                    "Syncs connection NAME's streams into bronze.raw_<name>_<stream>. Only full "
-                    "refresh is\nimplemented: incremental streams need --full-refresh."));
+      ParseVerbArgs(
+          ctx, args,
+          {{"stream", 's', true, "S", "sync only stream S"},
+           {"full-refresh", 0, false, "", "reload every row of the streams"}},
+          usage,
+          "Syncs connection NAME's streams into bronze.raw_<name>_<stream> and upserts\n"
+          "silver.<name>_<stream> by primary key. Incremental streams resume from the state\n"
+          "committed with their last bronze batch; --full-refresh reloads every row."));
   if (parsed.positional.size() != 1)
     return Status::InvalidArgument("give one connection name\nusage: " + usage);
   DEW_ASSIGN_OR_RETURN(ConnectionSpec spec, LoadConnection(ctx, parsed.positional[0]));
-  std::vector<const connectors::StreamSpec*> streams;
-  if (parsed.Has("stream")) {
-    const connectors::StreamSpec* s = spec.FindStream(parsed.Get("stream"));
-    if (s == nullptr)
-      return Status::InvalidArgument("connection '" + spec.name + "' has no stream '" +
-                                     parsed.Get("stream") + "'");
-    streams.push_back(s);
-  } else {
-    for (const auto& s : spec.streams) streams.push_back(&s);
-  }
-  const bool full_refresh = parsed.Has("full-refresh");
-  for (const auto* s : streams) {
-    if (s->sync_mode == "incremental" && !full_refresh)
-      return Status::NotSupported("stream '" + s->name +
-                                  "' is incremental, and incremental sync is not implemented "
-                                  "yet; run with --full-refresh to reload every row");
-    if (!s->filter.empty())
-      return Status::NotSupported("stream '" + s->name +
-                                  "' has a filter, which sync does not apply yet");
-  }
+  connectors::SyncOptions options;
+  if (parsed.Has("stream")) options.streams.push_back(parsed.Get("stream"));
+  options.full_refresh = parsed.Has("full-refresh");
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
   DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project, ctx));
   InterruptGuard interrupt;
   DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
-  TextTable t;
-  t.names = {"job", "stream", "table", "rows", "bytes_read"};
-  t.types = {kText, kText, kText, kNumber, kNumber};
-  for (const auto* s : streams) {
-    connectors::StreamRequest request;
-    request.name = s->name;
-    request.sync_mode = "full_refresh";
-    request.cursor_field = s->cursor_field;
-    request.columns = s->columns;
-    connectors::StreamSpec job_stream = *s;
-    job_stream.sync_mode = "full_refresh";
-    DEW_ASSIGN_OR_RETURN(connectors::ReadResult result,
-                         source->Read(request, nlohmann::json(), lakehouse.get()));
-    t.rows.push_back({spec.JobName(job_stream), s->name, result.table, std::to_string(result.rows),
-                      std::to_string(result.bytes_read)});
+  DEW_ASSIGN_OR_RETURN(auto store, ctx.OpenControlStore());
+  connectors::SyncEnv env;
+  env.lake = lakehouse.get();
+  env.source = source.get();
+  env.store = store.get();
+  env.clock = Clock::System();
+  env.notify = [](const std::string& message) {
+    std::fprintf(stderr, "dew: %s\n", message.c_str());
+  };
+  connectors::StreamSync sync(spec, env);
+  Result<connectors::SyncResult> result = Status::Internal("not run");
+  {
+    InterruptWatcher watcher(&lakehouse->connection());
+    result = sync.Run(options);
   }
-  return ctx.Print(t);
+  DEW_RETURN_IF_ERROR(result.status());
+  TextTable t;
+  t.names = {"job",          "stream",      "table",  "rows",    "bronze_rows",
+             "deleted_rows", "silver_rows", "status", "seconds", "attempts"};
+  t.types = {kText, kText, kText, kNumber, kNumber, kNumber, kNumber, kText, kText, kNumber};
+  for (const auto& r : result->streams) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof(seconds), "%.2f", static_cast<double>(r.duration_ms) / 1000.0);
+    t.rows.push_back(
+        {r.job, r.stream, r.quarantined ? r.bronze_table + "__quarantine" : r.bronze_table,
+         std::to_string(r.rows_read), std::to_string(r.rows_bronze), std::to_string(r.rows_deleted),
+         std::to_string(r.rows_silver), std::string(connectors::StreamStatusName(r.status)),
+         std::string(seconds), std::to_string(r.attempts)});
+  }
+  DEW_RETURN_IF_ERROR(ctx.Print(t));
+  if (!result->ok()) {
+    return Status::IOError("sync of " + spec.name + " failed: " + result->ErrorSummary());
+  }
+  return Status::OK();
 }
 
 }  // namespace dew::cli

@@ -125,10 +125,11 @@ TEST_F(ConnectionCliTest, DiscoverListsColumnsTypesAndKeys) {
 }
 
 TEST_F(ConnectionCliTest, SyncFullRefreshLandsEveryRowInBronze) {
-  DewRun incremental = InProject({"sync", "shop"});
-  EXPECT_NE(incremental.code, 0);
-  EXPECT_NE(incremental.err.find("incremental sync is not implemented yet"), std::string::npos)
-      << incremental.err;
+  DewRun incremental = InProject({"--format", "csv", "sync", "shop"});
+  EXPECT_EQ(incremental.code, 0) << incremental.err;
+  EXPECT_NE(incremental.out.find("sync_shop_orders_incremental,orders,bronze.raw_shop_orders,137,"),
+            std::string::npos)
+      << incremental.out;
 
   DewRun r = InProject({"--format", "csv", "sync", "shop", "--stream", "orders", "--full-refresh"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -141,7 +142,7 @@ TEST_F(ConnectionCliTest, SyncFullRefreshLandsEveryRowInBronze) {
   DewRun count =
       InProject({"sql", "--format", "csv", "SELECT count(*) AS n FROM bronze.raw_shop_orders"});
   ASSERT_EQ(count.code, 0) << count.err;
-  EXPECT_EQ(count.out, "n\n" + *source_count) << count.out;
+  EXPECT_EQ(count.out, "n\n" + std::to_string(2 * std::stoi(*source_count)) + "\n") << count.out;
 
   DewRun bad_stream = InProject({"sync", "shop", "--stream", "nope", "--full-refresh"});
   EXPECT_NE(bad_stream.code, 0);

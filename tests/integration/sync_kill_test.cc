@@ -1,0 +1,315 @@
+// `dew sync` SIGKILLed at random moments, resumed each time, while the source keeps changing:
+// at the end bronze and silver hold exactly the source's rows (counts and per-column checksums
+// equal to PostgreSQL's), silver has no duplicate key, bronze has no row landed twice, and every
+// chunk's committed state is the last row of that chunk. Then inserts, updates and deletes at
+// the source, and one incremental sync makes silver equal again.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/file_system.h"
+#include "lake/lakehouse.h"
+#include "support/dew_process.h"
+#include "support/postgres_server.h"
+
+extern char** environ;
+
+namespace dew {
+namespace {
+
+using dew::testing::PostgresServer;
+using testing::ShellQuote;
+
+// An Odoo-shaped account_move_line: write_date values shared by many rows (chunks end in the
+// middle of a run of equal cursors), NULLs, numerics, dates, timestamps with and without zone.
+constexpr const char* kSchemaSql = R"sql(
+CREATE TABLE account_move_line (
+  id integer PRIMARY KEY,
+  move_id integer NOT NULL,
+  account_id integer NOT NULL,
+  partner_id integer,
+  name text,
+  ref text,
+  debit numeric(16,2) NOT NULL DEFAULT 0,
+  credit numeric(16,2) NOT NULL DEFAULT 0,
+  balance numeric(16,2),
+  amount_currency numeric(16,2),
+  date date NOT NULL,
+  parent_state varchar NOT NULL,
+  reconciled boolean,
+  create_date timestamptz,
+  write_date timestamp NOT NULL
+);
+INSERT INTO account_move_line
+SELECT g, g / 3, 100 + g % 37, CASE WHEN g % 11 = 0 THEN NULL ELSE g % 997 END,
+       'line ' || g || CASE WHEN g % 13 = 0 THEN ', "quoted"' ELSE '' END,
+       CASE WHEN g % 7 = 0 THEN NULL ELSE 'INV/' || g END,
+       CASE WHEN g % 2 = 0 THEN (g % 1000) + 0.25 ELSE 0 END,
+       CASE WHEN g % 2 = 1 THEN (g % 1000) + 0.75 ELSE 0 END,
+       CASE WHEN g % 2 = 0 THEN (g % 1000) + 0.25 ELSE -((g % 1000) + 0.75) END,
+       CASE WHEN g % 5 = 0 THEN NULL ELSE g % 300 END,
+       DATE '2024-01-01' + (g % 400),
+       CASE WHEN g % 17 = 0 THEN 'draft' ELSE 'posted' END,
+       CASE WHEN g % 3 = 0 THEN NULL ELSE g % 2 = 0 END,
+       TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 second',
+       TIMESTAMP '2024-06-01' + (g / 150) * INTERVAL '1 second'
+FROM generate_series(1, 200000) g;
+)sql";
+
+// Each column's canonical text, for PostgreSQL and for DuckDB.
+struct Probe {
+  const char* column;
+  const char* pg;
+  const char* duck;
+};
+const Probe kProbes[] = {
+    {"id", "id::text", "id::VARCHAR"},
+    {"move_id", "move_id::text", "move_id::VARCHAR"},
+    {"account_id", "account_id::text", "account_id::VARCHAR"},
+    {"partner_id", "partner_id::text", "partner_id::VARCHAR"},
+    {"name", "name", "name"},
+    {"ref", "ref", "ref"},
+    {"debit", "debit::text", "debit::VARCHAR"},
+    {"credit", "credit::text", "credit::VARCHAR"},
+    {"balance", "balance::text", "balance::VARCHAR"},
+    {"amount_currency", "amount_currency::text", "amount_currency::VARCHAR"},
+    {"date", "date::text", "date::VARCHAR"},
+    {"parent_state", "parent_state", "parent_state"},
+    {"reconciled", "reconciled::text", "reconciled::VARCHAR"},
+    {"create_date", "(extract(epoch FROM create_date) * 1000000)::bigint::text",
+     "epoch_us(create_date)::VARCHAR"},
+    {"write_date", "(extract(epoch FROM write_date) * 1000000)::bigint::text",
+     "epoch_us(write_date)::VARCHAR"},
+};
+
+class SyncKillTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!PostgresServer::Available()) return;
+    server_ = new PostgresServer();
+    status_ = new Status(server_->Start());
+    if (status_->ok()) {
+      auto made = server_->RunSql("CREATE DATABASE odoo; CREATE ROLE reader LOGIN PASSWORD '" +
+                                  server_->password() + "r';");
+      if (made.ok()) made = server_->RunSql(kSchemaSql, "odoo");
+      if (made.ok()) made = server_->RunSql("GRANT SELECT ON account_move_line TO reader;", "odoo");
+      if (!made.ok()) *status_ = made.status();
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete status_;
+    status_ = nullptr;
+  }
+  void SetUp() override {
+    if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+    ASSERT_TRUE(status_->ok()) << status_->ToString();
+    char tmpl[] = "/tmp/dew_sync_kill_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    project_ = dir_ + "/proj";
+    ASSERT_EQ(testing::RunDew(dir_, {"init", "proj"}, dir_).code, 0);
+    std::ofstream(project_ + "/connections/odoo.yml")
+        << "name: odoo\nsource_type: postgres\nauth:\n  host: " << server_->host()
+        << "\n  port: " << server_->port()
+        << "\n  database: odoo\n  user: reader\n  password: ${env:DEW_TEST_ODOO_PASSWORD}\n"
+           "streams:\n  - name: account_move_line\n    sync_mode: incremental\n"
+           "    cursor_field: write_date\n    primary_key: [id]\n"
+           "    filter: parent_state = 'posted'\n    chunk_rows: 4000\ntier: critical\n";
+  }
+  void TearDown() override {
+    if (!dir_.empty()) (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str());
+  }
+
+  std::map<std::string, std::string> Env() {
+    return {{"DEW_TEST_ODOO_PASSWORD", server_->password() + "r"}};
+  }
+
+  // Starts `dew sync odoo` in the project; output goes to files in dir_.
+  pid_t StartSync() {
+    std::vector<std::string> args = {
+        "/bin/sh", "-c",
+        "cd " + ShellQuote(project_) +
+            " && DEW_TEST_ODOO_PASSWORD=" + ShellQuote(server_->password() + "r") + " exec " +
+            ShellQuote(DEW_BINARY) + " sync odoo >>" + ShellQuote(dir_ + "/sync.out") + " 2>>" +
+            ShellQuote(dir_ + "/sync.err")};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ);
+    EXPECT_EQ(rc, 0);
+    return rc == 0 ? pid : -1;
+  }
+
+  testing::DewRun Dew(const std::vector<std::string>& args) {
+    return testing::RunDew(project_, args, dir_, Env());
+  }
+
+  std::unique_ptr<lake::Lakehouse> OpenLake() {
+    lake::LakehouseOptions o;
+    o.lake_root = project_ + "/lake";
+    o.cwd = project_;
+    o.run_id = "checker";
+    auto lake = lake::Lakehouse::Open(o, FileSystem::Posix(), Clock::System());
+    EXPECT_TRUE(lake.ok()) << lake.status().ToString();
+    return lake.ok() ? std::move(*lake) : nullptr;
+  }
+
+  std::string Pg(const std::string& sql) {
+    auto r = server_->RunSql(sql, "odoo");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::string s = r.ok() ? *r : "";
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    return s;
+  }
+  static std::string Duck(lake::Lakehouse& lake, const std::string& sql) {
+    auto r = lake.connection().QueryScalar(sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString() << "\n" << sql;
+    return r.ok() && r->has_value() ? **r : "NULL";
+  }
+
+  // Silver's live rows and bronze's newest row per key equal the source, column by column.
+  void ExpectLakeEqualsSource() {
+    auto lake = OpenLake();
+    ASSERT_NE(lake, nullptr);
+    const std::string live = "(SELECT * FROM account_move_line WHERE parent_state = 'posted')";
+    const std::string silver = "(SELECT * FROM silver.odoo_account_move_line WHERE NOT _deleted)";
+    const std::string bronze =
+        "(SELECT * FROM bronze.raw_odoo_account_move_line QUALIFY row_number() OVER (PARTITION BY "
+        "id ORDER BY _batch DESC) = 1)";
+    const std::string bronze_live = "(SELECT * FROM " + bronze + " WHERE NOT _deleted)";
+    const std::string count = Pg("SELECT count(*) FROM " + live + " t");
+    EXPECT_EQ(Duck(*lake, "SELECT count(*) FROM " + silver), count);
+    EXPECT_EQ(Duck(*lake, "SELECT count(*) FROM " + bronze_live), count);
+    EXPECT_EQ(Duck(*lake,
+                   "SELECT count(*) - count(DISTINCT id) FROM "
+                   "silver.odoo_account_move_line"),
+              "0");
+    // Nothing landed twice: a (key, cursor) pair appears once among bronze's data rows.
+    EXPECT_EQ(Duck(*lake,
+                   "SELECT count(*) FROM (SELECT id, _cursor FROM "
+                   "bronze.raw_odoo_account_move_line WHERE NOT _deleted GROUP BY ALL "
+                   "HAVING count(*) > 1)"),
+              "0");
+    for (const Probe& p : kProbes) {
+      SCOPED_TRACE(p.column);
+      const std::string pg =
+          Pg(std::string("SELECT count(") + p.pg + ") || '|' || md5(string_agg(" + "coalesce(" +
+             p.pg + ", '<NULL>'), '|' ORDER BY id)) FROM " + live + " t");
+      const std::string agg = std::string("count(") + p.duck + ")::VARCHAR || '|' || " +
+                              "md5(string_agg(coalesce(" + p.duck +
+                              ", '<NULL>'), '|' ORDER BY id))";
+      EXPECT_EQ(Duck(*lake, "SELECT " + agg + " FROM " + silver), pg);
+      EXPECT_EQ(Duck(*lake, "SELECT " + agg + " FROM " + bronze_live), pg);
+    }
+  }
+
+  // Every data batch's committed state is its own last row in (write_date, id) order.
+  void ExpectChunkStatesConsistent() {
+    auto lake = OpenLake();
+    ASSERT_NE(lake, nullptr);
+    const std::string log_dir = project_ + "/lake/bronze/raw_odoo_account_move_line/_delta_log";
+    auto files = FileSystem::Posix()->ListDir(log_dir);
+    ASSERT_TRUE(files.ok()) << files.status().ToString();
+    std::map<int64_t, nlohmann::json> states;  // batch -> state
+    for (const auto& f : *files) {
+      if (f.name.size() != 25 || f.name.substr(20) != ".json") continue;
+      std::ifstream in(log_dir + "/" + f.name);
+      std::string line;
+      while (std::getline(in, line)) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (!j.is_object() || !j.contains("commitInfo")) continue;
+        const auto& params = j["commitInfo"]["operationParameters"];
+        if (!params.contains("dewState") || !params.contains("dewBatch")) continue;
+        if (params.contains("dewDeletes")) continue;
+        states[std::stoll(params["dewBatch"].get<std::string>())] =
+            nlohmann::json::parse(params["dewState"].get<std::string>());
+      }
+    }
+    auto rows = lake->connection().QueryText(
+        "SELECT _batch, strftime(max(write_date), '%Y-%m-%d %H:%M:%S'), "
+        "arg_max(id, (write_date, id))::VARCHAR, count(*) FROM bronze.raw_odoo_account_move_line "
+        "WHERE NOT _deleted GROUP BY 1 ORDER BY 1");
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_GT(rows->rows.size(), 10u);
+    for (const auto& r : rows->rows) {
+      const int64_t batch = std::stoll(*r[0]);
+      SCOPED_TRACE("batch " + *r[0]);
+      ASSERT_TRUE(states.count(batch));
+      EXPECT_EQ(states[batch]["cursor"], *r[1]);
+      EXPECT_EQ(states[batch]["pk"], nlohmann::json::array({*r[2]}));
+      EXPECT_LE(std::stoll(*r[3]), 4000);
+    }
+  }
+
+  static PostgresServer* server_;
+  static Status* status_;
+  std::string dir_;
+  std::string project_;
+};
+PostgresServer* SyncKillTest::server_ = nullptr;
+Status* SyncKillTest::status_ = nullptr;
+
+TEST_F(SyncKillTest, KilledSyncsResumeWithNothingLostOrDoubled) {
+  std::mt19937 rng(20260101);
+  int killed = 0;
+  for (int round = 0; round < 6; ++round) {
+    pid_t pid = StartSync();
+    ASSERT_GT(pid, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 2000));
+    kill(pid, SIGKILL);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    if (WIFSIGNALED(wstatus)) ++killed;
+    // The source keeps changing between runs: rows already synced move to later cursors, some
+    // leave the filter, some go.
+    const int base = static_cast<int>(rng() % 150000);
+    Pg("UPDATE account_move_line SET debit = debit + 1, write_date = TIMESTAMP '2024-07-01' + " +
+       std::to_string(round) + " * INTERVAL '1 minute' WHERE id BETWEEN " + std::to_string(base) +
+       " AND " + std::to_string(base + 700) + ";" +
+       "UPDATE account_move_line SET parent_state = 'draft', write_date = TIMESTAMP "
+       "'2024-07-02' WHERE id % 1000 = " +
+       std::to_string(round) + ";" +
+       "DELETE FROM account_move_line WHERE id % 1999 = " + std::to_string(round) + ";");
+  }
+  EXPECT_GE(killed, 2) << "the syncs finished before they could be killed";
+  testing::DewRun last = Dew({"--format", "csv", "sync", "odoo"});
+  ASSERT_EQ(last.code, 0) << last.err << testing::ReadAll(dir_ + "/sync.err");
+  ExpectLakeEqualsSource();
+  ExpectChunkStatesConsistent();
+
+  testing::DewRun state = Dew({"--format", "csv", "state", "show", "odoo"});
+  ASSERT_EQ(state.code, 0) << state.err;
+  EXPECT_NE(state.out.find("odoo,account_move_line,bronze.raw_odoo_account_move_line,"),
+            std::string::npos)
+      << state.out;
+
+  // Inserts, updates, deletes; one incremental sync catches up.
+  Pg("INSERT INTO account_move_line (id, move_id, account_id, name, debit, credit, date, "
+     "parent_state, write_date) SELECT g, 1, 1, 'new ' || g, 1, 0, DATE '2025-01-01', 'posted', "
+     "TIMESTAMP '2025-01-01' FROM generate_series(300001, 300500) g;"
+     "UPDATE account_move_line SET name = 'changed', write_date = TIMESTAMP '2025-01-02' "
+     "WHERE id % 97 = 0;"
+     "DELETE FROM account_move_line WHERE id % 89 = 0;");
+  testing::DewRun inc = Dew({"--format", "csv", "sync", "odoo"});
+  ASSERT_EQ(inc.code, 0) << inc.err;
+  ExpectLakeEqualsSource();
+}
+
+}  // namespace
+}  // namespace dew
