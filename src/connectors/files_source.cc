@@ -1,6 +1,8 @@
 #include "connectors/files_source.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <map>
 #include <set>
 
@@ -48,9 +50,19 @@ bool Unchanged(const json& files, const ObjectEntry& e) {
          f.value("etag", std::string()) == e.etag;
 }
 
+// "<mtime> <path>@<etag or size>", mtime as fixed-width UTC ISO text: silver keeps the row
+// with the greatest cursor within a batch, and a batch may hold several versions of a record in
+// different files, so cursors must sort like the files' modification times.
 std::string CursorOf(const ObjectEntry& e) {
-  return e.path + "@" +
-         (e.etag.empty() ? std::to_string(e.size) + ":" + std::to_string(e.mtime_millis) : e.etag);
+  const std::time_t seconds = static_cast<std::time_t>(e.mtime_millis / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char stamp[96];
+  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(e.mtime_millis % 1000));
+  return std::string(stamp) + " " + e.path + "@" +
+         (e.etag.empty() ? std::to_string(e.size) : e.etag);
 }
 
 std::string BaseName(const std::string& path) {

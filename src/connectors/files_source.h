@@ -62,7 +62,8 @@ class FilesSource : public Source {
   Result<StreamInfo> DescribeStream(const std::string& name) override;
   //! Lands the new and changed files of one stream (all files when sync_mode is full_refresh),
   //! oldest first, each row with `_source_file` (the path under the root) and `_cursor`
-  //! ("<path>@<etag>" or "<path>@<size>:<mtime>"). The state of the last committed batch in
+  //! ("<mtime as 2026-01-31T08:00:00.000Z> <path>@<etag, or size when the store has no etag>",
+  //! so cursors sort like the files' times). The state of the last committed batch in
   //! bronze wins over `state` (it is the truth after a kill). On failure the batches committed
   //! before it stay, with their state. `cancel` is checked between batches (Interrupted);
   //! `quarantine` lands the rows in the quarantine table.

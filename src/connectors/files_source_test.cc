@@ -117,9 +117,8 @@ TEST_F(FilesSourceTest, LandsNewAndChangedFilesOnly) {
             "statements/2026-01.csv,statements/2026-02.csv");
   EXPECT_EQ(
       Query("SELECT _cursor FROM bronze.raw_inbox_bank_statements WHERE id = 4"),
-      "statements/2026-02.csv@" +
-          std::to_string(first->state["files"]["statements/2026-02.csv"]["size"].get<int64_t>()) +
-          ":1769904000000");
+      "2026-02-01T00:00:00.000Z statements/2026-02.csv@" +
+          std::to_string(first->state["files"]["statements/2026-02.csv"]["size"].get<int64_t>()));
   EXPECT_EQ(Query("SELECT sum(amount) FROM bronze.raw_inbox_bank_statements"), "44.5");
 
   auto again = Read(*source, "bank_statements");
@@ -141,6 +140,11 @@ TEST_F(FilesSourceTest, LandsNewAndChangedFilesOnly) {
   EXPECT_EQ(Query("SELECT count(*) FROM bronze.raw_inbox_bank_statements WHERE _source_file = "
                   "'statements/2026-02.csv'"),
             "2");
+  // Key 2 is in the old and the new version of 2026-01.csv: the newest file has the greatest
+  // cursor (silver keeps the row with the greatest cursor).
+  EXPECT_EQ(Query("SELECT amount FROM bronze.raw_inbox_bank_statements WHERE id = 2 ORDER BY "
+                  "_cursor DESC LIMIT 1"),
+            "25");
 }
 
 TEST_F(FilesSourceTest, StateCommittedInBronzeWinsOverTheCallersCopy) {
