@@ -211,6 +211,11 @@ Result<ReadResult> AirbyteSource::Read(const StreamRequest& stream, const nlohma
     return Status::InvalidArgument(spec_.name + ": stream " + stream.name + ": sync_mode " +
                                    stream.sync_mode + " is not incremental or full_refresh");
   }
+  if (!stream.filter.empty()) {
+    return Status::NotSupported(
+        spec_.name + ": stream " + stream.name +
+        ": a filter cannot be applied to a Airbyte source; select in silver instead");
+  }
   DEW_ASSIGN_OR_RETURN(std::vector<nlohmann::json> catalog, CatalogStreams());
   auto entry = std::find_if(catalog.begin(), catalog.end(),
                             [&](const nlohmann::json& s) { return StreamName(s) == stream.name; });
@@ -222,8 +227,10 @@ Result<ReadResult> AirbyteSource::Read(const StreamRequest& stream, const nlohma
     DEW_ASSIGN_OR_RETURN(CommittedState committed, landing.LastCommitted());
     resume = committed.version >= 0 ? committed.state : state;
   }
-  std::vector<std::string> primary_key;
-  if (const StreamSpec* s = spec_.FindStream(stream.name)) primary_key = s->primary_key;
+  std::vector<std::string> primary_key = stream.primary_key;
+  if (primary_key.empty()) {
+    if (const StreamSpec* s = spec_.FindStream(stream.name)) primary_key = s->primary_key;
+  }
 
   DEW_ASSIGN_OR_RETURN(std::unique_ptr<PrivateDir> dir, PrivateDir::Create(env_.spool_dir));
   DEW_ASSIGN_OR_RETURN(nlohmann::json config, ResolveTapConfig(spec_.options, env_.env));
@@ -247,7 +254,9 @@ Result<ReadResult> AirbyteSource::Read(const StreamRequest& stream, const nlohma
       (*entry)["default_cursor_field"][0].is_string()) {
     cursor = (*entry)["default_cursor_field"][0].get<std::string>();
   }
-  RecordLander lander(&landing, dir->path(), stream.sync_mode, options_.batch_records, resume);
+  RecordLander lander(&landing, dir->path(), stream.sync_mode,
+                      stream.chunk_rows > 0 ? stream.chunk_rows : options_.batch_records, resume,
+                      stream.quarantine);
   lander.SetSchema(std::move(columns).value(), stream.columns, cursor);
   AirbyteStateTracker tracker(resume);
   int64_t bytes_read = 0;
@@ -255,6 +264,9 @@ Result<ReadResult> AirbyteSource::Read(const StreamRequest& stream, const nlohma
   Status run = RunTap(
       *env_.processes, options_, args, dir->path(),
       [&](std::string_view line, int64_t number) -> Status {
+        if (stream.cancel != nullptr && stream.cancel->load()) {
+          return Status::Interrupted("the sync of stream " + stream.name + " was cancelled");
+        }
         bytes_read += static_cast<int64_t>(line.size()) + 1;
         DEW_ASSIGN_OR_RETURN(AirbyteMessage m, ParseAirbyteLine(line, number));
         const std::string at = "line " + std::to_string(number);
@@ -289,6 +301,7 @@ Result<ReadResult> AirbyteSource::Read(const StreamRequest& stream, const nlohma
   result.rows = lander.rows();
   result.bytes_read = bytes_read;
   result.state = lander.state();
+  result.commits = lander.commits();
   return result;
 }
 

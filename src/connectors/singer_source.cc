@@ -137,6 +137,11 @@ Result<ReadResult> SingerSource::Read(const StreamRequest& stream, const nlohman
     return Status::InvalidArgument(spec_.name + ": stream " + stream.name + ": sync_mode " +
                                    stream.sync_mode + " is not incremental or full_refresh");
   }
+  if (!stream.filter.empty()) {
+    return Status::NotSupported(
+        spec_.name + ": stream " + stream.name +
+        ": a filter cannot be applied to a Singer tap; select in silver instead");
+  }
   DEW_ASSIGN_OR_RETURN(std::vector<SingerCatalogStream> catalog, Catalog());
   auto entry = std::find_if(catalog.begin(), catalog.end(), [&](const SingerCatalogStream& s) {
     return s.stream == stream.name || s.tap_stream_id == stream.name;
@@ -165,7 +170,9 @@ Result<ReadResult> SingerSource::Read(const StreamRequest& stream, const nlohman
     args.push_back(state_path);
   }
 
-  RecordLander lander(&landing, dir->path(), stream.sync_mode, options_.batch_records, resume);
+  RecordLander lander(&landing, dir->path(), stream.sync_mode,
+                      stream.chunk_rows > 0 ? stream.chunk_rows : options_.batch_records, resume,
+                      stream.quarantine);
   std::string cursor = stream.cursor_field;
   auto schema_columns = ColumnsFromJsonSchema(entry->schema);
   if (!schema_columns.ok()) {
@@ -178,6 +185,9 @@ Result<ReadResult> SingerSource::Read(const StreamRequest& stream, const nlohman
   Status run =
       RunTap(*env_.processes, options_, args, dir->path(),
              [&](std::string_view line, int64_t number) -> Status {
+               if (stream.cancel != nullptr && stream.cancel->load()) {
+                 return Status::Interrupted("the sync of stream " + stream.name + " was cancelled");
+               }
                bytes_read += static_cast<int64_t>(line.size()) + 1;
                DEW_ASSIGN_OR_RETURN(SingerMessage m, ParseSingerLine(line, number));
                switch (m.type) {
@@ -216,6 +226,7 @@ Result<ReadResult> SingerSource::Read(const StreamRequest& stream, const nlohman
   result.rows = lander.rows();
   result.bytes_read = bytes_read;
   result.state = lander.state();
+  result.commits = lander.commits();
   return result;
 }
 

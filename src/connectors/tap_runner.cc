@@ -1,6 +1,7 @@
 #include "connectors/tap_runner.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -135,8 +136,20 @@ Result<TapOptions> ParseTapOptions(const ConnectionSpec& spec, const std::string
 }
 
 Result<std::unique_ptr<PrivateDir>> PrivateDir::Create(const std::string& parent) {
-  DEW_RETURN_IF_ERROR(FileSystem::Posix()->CreateDirs(parent));
-  std::string tmpl = JoinPath(parent, "tap_XXXXXX");
+  auto fs = FileSystem::Posix();
+  DEW_RETURN_IF_ERROR(fs->CreateDirs(parent));
+  // A dew killed during a run could not remove its folder, which holds resolved secrets:
+  // folders of processes that no longer exist are removed now.
+  if (auto entries = fs->ListDir(parent); entries.ok()) {
+    for (const FileInfo& e : *entries) {
+      if (!e.is_dir || e.name.rfind("tap_", 0) != 0) continue;
+      const long pid = std::strtol(e.name.c_str() + 4, nullptr, 10);
+      if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        (void)fs->RemoveAll(JoinPath(parent, e.name));
+      }
+    }
+  }
+  std::string tmpl = JoinPath(parent, "tap_" + std::to_string(getpid()) + "_XXXXXX");
   if (mkdtemp(tmpl.data()) == nullptr) {  // mkdtemp makes it 0700
     return Status::IOError("cannot create a private folder in " + parent + ": " +
                            std::strerror(errno));
@@ -243,13 +256,14 @@ Status RunTap(ProcessRunner& runner, const TapOptions& options,
 }
 
 RecordLander::RecordLander(BronzeLanding* landing, std::string spool_dir, std::string mode,
-                           int64_t batch_records, nlohmann::json state)
+                           int64_t batch_records, nlohmann::json state, bool quarantine)
     : landing_(landing),
       buffer_(std::move(spool_dir), {}),
       mode_(std::move(mode)),
       batch_records_(batch_records),
       state_(std::move(state)),
-      full_refresh_start_(mode_ == "full_refresh") {}
+      full_refresh_start_(mode_ == "full_refresh"),
+      quarantine_(quarantine) {}
 
 void RecordLander::SetSchema(std::vector<JsonColumn> columns,
                              const std::vector<std::string>& selected,
@@ -299,8 +313,12 @@ Status RecordLander::Land() {
   batch.state = state_;
   batch.mode = mode_;
   batch.full_refresh_start = full_refresh_start_;
+  batch.quarantine = quarantine_;
   DEW_ASSIGN_OR_RETURN(LandingResult landed, landing_->Land(batch));
-  if (landed.commit.version >= 0) full_refresh_start_ = false;
+  if (landed.commit.version >= 0) {
+    full_refresh_start_ = false;
+    commits_++;
+  }
   rows_ += buffer_.size();
   bytes_ += buffer_.bytes();
   return buffer_.Clear();

@@ -52,7 +52,8 @@ Result<nlohmann::json> ResolveTapConfig(const SpecBlock& block,
                                         const std::map<std::string, std::string>& env);
 
 //! A folder only the dew user can read (0700), whose files are written 0600, removed with its
-//! contents on destruction: config, catalog and state files for one run of a connector.
+//! contents on destruction: config, catalog and state files for one run of a connector. Named
+//! tap_<pid>_XXXXXX, so that Create removes the folders a killed dew process left behind.
 class PrivateDir {
  public:
   //! Creates a new folder under `parent` (created when missing). IOError naming it.
@@ -92,8 +93,9 @@ class RecordLander {
  public:
   //! `landing` is borrowed. `mode` "incremental" or "full_refresh" (the first landed batch of
   //! a full refresh is marked full_refresh_start). `state` is the state the run started from.
+  //! `quarantine`: batches land in the stream's quarantine table (schema drift policy).
   RecordLander(BronzeLanding* landing, std::string spool_dir, std::string mode,
-               int64_t batch_records, nlohmann::json state);
+               int64_t batch_records, nlohmann::json state, bool quarantine = false);
 
   //! Columns for the stream's records (from its schema), narrowed to `selected` when that is
   //! not empty; `cursor_field` (may be empty) fills `_cursor` when it is a column.
@@ -108,6 +110,7 @@ class RecordLander {
 
   int64_t rows() const { return rows_; }
   int64_t bytes() const { return bytes_; }
+  int64_t commits() const { return commits_; }  //!< bronze commits made
   const nlohmann::json& state() const { return state_; }
 
  private:
@@ -120,6 +123,8 @@ class RecordLander {
   nlohmann::json state_;
   std::string cursor_sql_;
   bool full_refresh_start_;
+  bool quarantine_;
+  int64_t commits_ = 0;
   int64_t rows_ = 0;
   int64_t bytes_ = 0;
 };

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
 
@@ -228,7 +230,9 @@ TEST_F(SingerSourceTest, ChildGetsOnlyDeclaredEnvironmentAndPrivateFiles) {
   char real[PATH_MAX];
   ASSERT_NE(realpath(env_.dir().c_str(), real), nullptr);
   EXPECT_EQ(seen["__cwd"], real);
-  EXPECT_EQ(seen["HOME"].rfind(env_.dir() + "/.dew/spool/tap_", 0), 0u) << seen["HOME"];
+  EXPECT_EQ(seen["HOME"].rfind(env_.dir() + "/.dew/spool/tap_" + std::to_string(getpid()) + "_", 0),
+            0u)
+      << seen["HOME"];
   EXPECT_EQ(SpoolLeftovers(), 0u);  // config.json (with resolved secrets) is gone
 }
 
@@ -291,6 +295,39 @@ TEST_F(SingerSourceTest, UnknownStreamAndMissingExecutable) {
   ASSERT_FALSE(gone.ok());
   EXPECT_NE(gone.status().message().find("tap_fake.py"), std::string::npos)
       << gone.status().ToString();
+}
+
+TEST_F(SingerSourceTest, TimeoutKillsTheTapAndKeepsCommittedBatches) {
+  // The tap stops after 150 records and waits for its parent to go: only the timeout ends it.
+  auto source = Make("{users: 500, state_every: 100, pause_after: 150, pause_marker: paused}",
+                     "  timeout_seconds: 1\n");
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  auto read = Read(**source, "users", "incremental");
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("timed out"), std::string::npos)
+      << read.status().ToString();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bronze.raw_fake_users"), "100");
+}
+
+TEST_F(SingerSourceTest, CancelStopsTheReadAndFilterIsRefused) {
+  auto source = Make("{users: 50}");
+  ASSERT_TRUE(source.ok());
+  std::atomic<bool> cancel{true};
+  StreamRequest request;
+  request.name = "users";
+  request.sync_mode = "incremental";
+  request.cursor_field = "id";
+  request.cancel = &cancel;
+  auto read = (*source)->Read(request, json(), env_.lake());
+  ASSERT_FALSE(read.ok());
+  EXPECT_TRUE(read.status().IsInterrupted()) << read.status().ToString();
+  EXPECT_NE(Scalar("SELECT count(*) FROM bronze.raw_fake_users").find("ERROR"), std::string::npos);
+
+  request.cancel = nullptr;
+  request.filter = "id > 3";
+  auto filtered = (*source)->Read(request, json(), env_.lake());
+  ASSERT_FALSE(filtered.ok());
+  EXPECT_NE(filtered.status().message().find("a filter cannot be applied"), std::string::npos);
 }
 
 }  // namespace

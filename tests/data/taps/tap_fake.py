@@ -12,12 +12,15 @@ Config switches for failure tests:
       marker and SIGKILL itself after this many records, like `kill -9`
   malformed_after: print a line that is not JSON after this many records
   fail_after: after this many records print to stderr and exit 1
+  pause_after / pause_marker: on the first run create the marker after this many records and
+      wait until the parent (dew) is gone, then exit 3 (for killing dew itself mid-sync)
 """
 import datetime
 import json
 import os
 import signal
 import sys
+import time
 
 SCHEMAS = {
     "users": {
@@ -118,6 +121,10 @@ def main():
     state_every = int(config.get("state_every", 0))
     marker = config.get("die_marker")
     die_after = int(config.get("die_after", 0)) if marker and not os.path.exists(marker) else 0
+    pause_marker = config.get("pause_marker")
+    pause_after = (int(config.get("pause_after", 0))
+                   if pause_marker and not os.path.exists(pause_marker) else 0)
+    parent = os.getppid()
     emitted = 0
     for stream in selected:
         emit({"type": "SCHEMA", "stream": stream, "schema": SCHEMAS[stream],
@@ -147,6 +154,11 @@ def main():
             if die_after and emitted == die_after:
                 open(marker, "w").close()
                 os.kill(os.getpid(), signal.SIGKILL)
+            if pause_after and emitted == pause_after:
+                open(pause_marker, "w").close()
+                while os.getppid() == parent:
+                    time.sleep(0.05)
+                sys.exit(3)
             if state_every and i % state_every == 0:
                 bookmarks[stream] = {"id": i}
                 emit({"type": "STATE", "value": {"bookmarks": bookmarks}})
