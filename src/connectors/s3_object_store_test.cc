@@ -165,6 +165,17 @@ TEST_F(S3ObjectStoreTest, DownloadsAKeyWithSpecialCharacters) {
   EXPECT_EQ(missing.code(), Status::Code::kNotFound) << missing.ToString();
 }
 
+// Temporary credentials: the token is sent and signed (the verifier recomputes the signature
+// over every header the request lists as signed, x-amz-security-token included).
+TEST_F(S3ObjectStoreTest, SessionTokenIsSentSigned) {
+  S3Config c = Config();
+  c.credentials.session_token = "FwoGZXIvYXdzEBYaDH+token/with=specials";
+  c.root = "in/";
+  auto list = Store(c)->List("");
+  ASSERT_TRUE(list.ok()) << list.status().ToString() << "\n" << server_->Log();
+  EXPECT_EQ(list->size(), 6u);
+}
+
 TEST_F(S3ObjectStoreTest, CheckTellsTheProblemsApart) {
   CheckProblem problem = CheckProblem::kOther;
   EXPECT_TRUE(Store(Config())->Check(&problem).ok());
