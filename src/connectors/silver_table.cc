@@ -128,6 +128,15 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
                              " QUALIFY row_number() OVER (PARTITION BY " + keys +
                              " ORDER BY _batch DESC, _cursor DESC NULLS LAST) = 1";
 
+  // The new rows are read several times (count, schema, write): compute them once.
+  engine::Connection& con = lake_->connection();
+  DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TEMP TABLE _dew_silver_new AS " + latest));
+  struct DropTemp {
+    engine::Connection& con;
+    ~DropTemp() { (void)con.Execute("DROP TABLE IF EXISTS _dew_silver_new"); }
+  } drop_temp{con};
+  const std::string fresh = "SELECT * FROM _dew_silver_new";
+
   lake::Schema silver_schema;
   if (silver_exists) {
     DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
@@ -151,14 +160,13 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
       }
       cols += (cols.empty() ? "" : ", ") + expr + " AS " + q;
     }
-    source = "SELECT " + cols + " FROM (" + latest + ") AS _dew_n LEFT JOIN " + table_ +
+    source = "SELECT " + cols + " FROM _dew_silver_new AS _dew_n LEFT JOIN " + table_ +
              " AS _dew_s ON " + on;
   } else {
-    source = latest;
+    source = fresh;
   }
 
-  DEW_ASSIGN_OR_RETURN(auto new_rows,
-                       lake_->connection().QueryScalar("SELECT count(*) FROM (" + latest + ")"));
+  DEW_ASSIGN_OR_RETURN(auto new_rows, con.QueryScalar("SELECT count(*) FROM _dew_silver_new"));
   const int64_t upserted = ToInt(new_rows.value_or("0"));
   if (silver_exists && upserted == 0 && refresh_batch == 0) return result;
 
@@ -178,7 +186,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     const std::string rebuilt = source +
                                 " UNION ALL BY NAME SELECT * REPLACE (true AS _deleted) "
                                 "FROM " +
-                                table_ + " AS _dew_s ANTI JOIN (" + latest + ") AS _dew_n ON " + on;
+                                table_ + " AS _dew_s ANTI JOIN _dew_silver_new AS _dew_n ON " + on;
     DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
     auto written = silver->Overwrite(rebuilt, std::nullopt, w);
     if (!written.ok()) return written.status().WithContext("rebuilding " + table_);
