@@ -39,6 +39,7 @@ const Verb kVerbs[] = {
     {"compile", RunCompile, "print the selected models' compiled SQL"},
     {"test", RunTestVerb, "run the data tests of sources, models and tests/*.sql"},
     {"seed", RunSeed, "load seeds/*.csv into lake tables"},
+    {"events", RunEvents, "list webhook deliveries of events (--dead) or replay one"},
 };
 
 std::string MainHelp() {
@@ -70,6 +71,8 @@ int Fail(const std::string& message, int code) {
 }
 
 }  // namespace
+
+const char* DewVersion() { return kDewVersion; }
 
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -116,6 +116,7 @@ Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args);    /
 Status RunCompile(CommandContext& ctx, const std::vector<std::string>& args);  // build_command.cc
 Status RunTestVerb(CommandContext& ctx, const std::vector<std::string>& args);  // build_command.cc
 Status RunSeed(CommandContext& ctx, const std::vector<std::string>& args);     // build_command.cc
+Status RunEvents(CommandContext& ctx, const std::vector<std::string>& args);  // events_command.cc
 
 //! The Status a verb returns after printing its help: the invocation ends with exit code 0.
 Status HelpShown();
