@@ -22,6 +22,11 @@ using engine::SqlString;
 
 namespace {
 
+// ProcessSpec::on_line delivers longer lines in pieces of this size.
+constexpr size_t kRunnerPieceBytes = 64 * 1024;
+// A message line longer than this fails the run rather than exhausting memory.
+constexpr size_t kMaxLineBytes = size_t{256} << 20;
+
 std::string EscapePointer(const std::string& key) {
   std::string out;
   for (char c : key) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
@@ -220,6 +225,7 @@ Status RunTap(ProcessRunner& runner, const TapOptions& options,
   Status failure;
   LineTail tail(10);
   int64_t line_number = 0;
+  std::string long_line;
   ChildProcess* child = nullptr;
   spec.on_line = [&](OutputStream stream, std::string_view line) {
     if (stream == OutputStream::kStderr) {
@@ -227,14 +233,32 @@ Status RunTap(ProcessRunner& runner, const TapOptions& options,
       LogLine(options, std::string(line));
       return;
     }
-    line_number++;
     if (!failure.ok()) return;  // drain what is left after cancelling
+    // The runner hands over lines longer than 64 KiB in pieces of exactly that size (big
+    // records are common); they are joined here before parsing.
+    if (line.size() == kRunnerPieceBytes) {
+      if (long_line.size() + line.size() > kMaxLineBytes) {
+        failure =
+            Status::InvalidArgument("line " + std::to_string(line_number + 1) + ": longer than " +
+                                    std::to_string(kMaxLineBytes >> 20) + " MiB")
+                .WithContext(who + verb);
+        if (child != nullptr) child->Cancel();
+        return;
+      }
+      long_line.append(line);
+      return;
+    }
+    if (!long_line.empty()) {
+      long_line.append(line);
+      line = long_line;
+    }
+    line_number++;
     std::string_view trimmed = line;
     while (!trimmed.empty() && (trimmed.back() == '\r' || trimmed.back() == ' ')) {
       trimmed.remove_suffix(1);
     }
-    if (trimmed.empty()) return;
-    Status s = on_line(trimmed, line_number);
+    Status s = trimmed.empty() ? Status::OK() : on_line(trimmed, line_number);
+    long_line.clear();
     if (!s.ok()) {
       failure = s.WithContext(who + verb);
       if (child != nullptr) child->Cancel();

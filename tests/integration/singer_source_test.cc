@@ -330,5 +330,16 @@ TEST_F(SingerSourceTest, CancelStopsTheReadAndFilterIsRefused) {
   EXPECT_NE(filtered.status().message().find("a filter cannot be applied"), std::string::npos);
 }
 
+TEST_F(SingerSourceTest, LinesLongerThanTheRunnersPiecesAreJoined) {
+  auto source = Make("{users: 3, name_size: 300000}");
+  ASSERT_TRUE(source.ok());
+  auto read = Read(**source, "users", "incremental");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rows, 3);
+  EXPECT_EQ(Scalar("SELECT min(length(name)) || ' ' || max(length(name)) || ' ' || max(id) "
+                   "FROM bronze.raw_fake_users"),
+            "300000 300000 3");
+}
+
 }  // namespace
 }  // namespace dew::connectors

@@ -12,6 +12,7 @@ Config switches for failure tests:
       marker and SIGKILL itself after this many records, like `kill -9`
   malformed_after: print a line that is not JSON after this many records
   fail_after: after this many records print to stderr and exit 1
+  name_size: users' names are this many "x" (lines longer than the runner's 64 KiB pieces)
   pause_after / pause_marker: on the first run create the marker after this many records and
       wait until the parent (dew) is gone, then exit 3 (for killing dew itself mid-sync)
 """
@@ -86,7 +87,7 @@ def record(stream, i, config):
         base = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
         return {
             "id": i,
-            "name": "user %d" % i,
+            "name": "x" * int(config["name_size"]) if "name_size" in config else "user %d" % i,
             "email": None if i % 10 == 0 else "u%d@example.com" % i,
             "score": i * 1.5,
             "active": i % 2 == 0,
