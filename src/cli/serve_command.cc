@@ -3,6 +3,7 @@
 // stops it cleanly; after a kill -9 a restart picks up from the control store.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -222,8 +223,29 @@ Status RunServe(CommandContext& ctx, const std::vector<std::string>& args) {
       [&] { scheduler.Run([](const Status& s) { LogError("scheduler", s); }); });
   std::thread dispatcher_thread(
       [&] { dispatcher.Run([](const Status& s) { LogError("webhooks", s); }); });
+  // pipelines/ is read again now and then, so an added, removed or re-scheduled pipeline takes
+  // effect without a restart (SetPipelines writes only what changed).
+  const auto reload_every = std::chrono::milliseconds(std::clamp<int64_t>(poll * 10, 1000, 30000));
+  auto next_reload = std::chrono::steady_clock::now() + reload_every;
+  std::string last_errors;  // printed at start already
+  for (const Status& e : pipelines.errors) last_errors += e.message() + "\n";
   while (!g_stop_requested.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() < next_reload) continue;
+    next_reload = std::chrono::steady_clock::now() + reload_every;
+    auto reloaded = orchestrator::LoadPipelines(JoinPath(project.root(), "pipelines"), ctx.fs(),
+                                                orchestrator::SystemTimeZoneLoader(ctx.fs()));
+    if (!reloaded.ok()) {
+      LogError("reloading pipelines", reloaded.status());
+      continue;
+    }
+    std::string errors;
+    for (const Status& e : reloaded->errors) errors += e.message() + "\n";
+    if (errors != last_errors && !errors.empty())
+      std::fprintf(stderr, "dew: warning: %s", errors.c_str());
+    last_errors = errors;
+    Status s = scheduler.SetPipelines(std::move(reloaded->specs));
+    if (!s.ok()) LogError("reloading pipelines", s);
   }
   std::fprintf(stderr, "dew serve: stopping\n");
   scheduler.Stop();

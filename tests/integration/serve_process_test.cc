@@ -81,6 +81,17 @@ TEST_F(ServeProcessTest, HealthzMetricsAndCleanStopOnSigterm) {
   EXPECT_NE(list.out.find("T18:00:00Z,skip"), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find("not yet stored"), std::string::npos) << list.out;
 
+  // A pipeline added while it runs is scheduled without a restart.
+  WritePipeline("hourly",
+                "name: hourly\nschedule: \"0 * * * *\"\ntasks:\n"
+                "  - {name: t, kind: shell, command: 'true'}\n");
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(WaitFor([&] {
+    auto s = store->ListSchedules();
+    return s.ok() && s->size() == 2;
+  })) << serve.err();
+
   EXPECT_EQ(serve.Signal(SIGTERM), 0) << serve.err();
   EXPECT_NE(serve.err().find("dew serve: stopped"), std::string::npos) << serve.err();
 }
