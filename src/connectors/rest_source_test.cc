@@ -265,6 +265,24 @@ TEST_F(RestSourceSendTest, QueryApiKeyNeverAppearsInMessages) {
   EXPECT_EQ(server_.requests().back().params.find("key")->second, "query-key-1234");
 }
 
+TEST_F(RestSourceSendTest, BasicAndHeaderApiKeyAreAcceptedByTheServer) {
+  env_["PASS"] = "pa55-word";
+  server_.RequireBasic("ann", "pa55-word");
+  auto basic = Make("", "auth: {type: basic, username: ann, password: '${env:PASS}'}\n");
+  CheckProblem problem;
+  EXPECT_TRUE(basic->Check({"invoices"}, &problem).ok());
+  server_.RequireBasic("ann", "other");
+  Status s = basic->Check({"invoices"}, &problem);
+  EXPECT_EQ(problem, CheckProblem::kAuthRefused);
+  EXPECT_EQ(s.message().find("pa55-word"), std::string::npos) << s.message();
+
+  server_.RequireBasic("", "");
+  server_.RequireApiKey("X-Key", "pa55-word", false);
+  auto key = Make("", "auth: {type: api_key, name: X-Key, api_key: '${env:PASS}'}\n");
+  EXPECT_TRUE(key->Check({"invoices"}, &problem).ok());
+  EXPECT_EQ(server_.requests().back().headers.at("x-key"), "pa55-word");
+}
+
 TEST_F(RestSourceSendTest, BudgetCountsEveryRequestAndRefusesBeyondIt) {
   auto source = Make("  rate_limit: {max_requests: 3}\n");
   server_.FailNext(1, 503, "1");

@@ -144,6 +144,21 @@ TEST_F(RestSyncTest, EachPaginationKindLandsEveryRecordOnePagePerCommit) {
   EXPECT_EQ(seen.back().params.find("page")->second, "3");
 }
 
+TEST_F(RestSyncTest, PagesPerBatchGroupsPagesIntoOneCommit) {
+  auto source = Make(
+      "rest:\n  base_url: BASE\n  records_path: data\n  pages_per_batch: 2\n"
+      "  pagination: {type: page, page_size: 10}\n"
+      "streams:\n  - name: invoices\n    path: /page/invoices\n");
+  ASSERT_NE(source, nullptr);
+  auto r = Read(source.get(), "invoices", nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rows, 25);
+  EXPECT_EQ(r->commits, 2);
+  EXPECT_EQ(Scalar("SELECT string_agg(n, ',' ORDER BY b) FROM (SELECT _batch AS b, "
+                   "CAST(count(*) AS VARCHAR) AS n FROM bronze.raw_api_invoices GROUP BY _batch)"),
+            "20,5");
+}
+
 TEST_F(RestSyncTest, RecordsPathWalksNestedArraysAndStreamParamsFilter) {
   auto source = Make(
       "rest:\n  base_url: BASE\n"

@@ -140,7 +140,7 @@ void RestApiServer::RequireApiKey(const std::string& name, const std::string& va
 
 void RestApiServer::RequireBasic(const std::string& user, const std::string& password) {
   std::lock_guard<std::mutex> lock(mu_);
-  basic_ = user + ":" + password;
+  basic_ = user.empty() && password.empty() ? "" : user + ":" + password;
 }
 
 std::vector<RestApiServer::Seen> RestApiServer::requests() const {

@@ -73,7 +73,7 @@ class RestApiServer {
   void RevokeTokens();
   //! API requests need the header (or, `in_query`, the query parameter) `name` = `value`.
   void RequireApiKey(const std::string& name, const std::string& value, bool in_query);
-  //! API requests need HTTP basic credentials.
+  //! API requests need HTTP basic credentials; both empty: no longer.
   void RequireBasic(const std::string& user, const std::string& password);
 
   std::vector<Seen> requests() const;
