@@ -311,9 +311,16 @@ Result<ReadResult> FilesSource::Read(const StreamRequest& request, const nlohman
 
   DEW_ASSIGN_OR_RETURN(std::vector<ObjectEntry> matching, Matching(*stream));
   std::vector<ObjectEntry> pending;
+  // Files gone from the source leave the state, so it stays as large as the folder.
+  json present = json::object();
   for (const ObjectEntry& e : matching) {
-    if (!Unchanged(files, e)) pending.push_back(e);
+    if (Unchanged(files, e)) {
+      present[e.path] = files[e.path];
+    } else {
+      pending.push_back(e);
+    }
   }
+  files = std::move(present);
 
   ReadResult result;
   result.table = landing.table();
@@ -378,10 +385,8 @@ Result<ReadResult> FilesSource::Read(const StreamRequest& request, const nlohman
           for (const std::string& d : downloaded) (void)fs_->RemoveFile(d);
           return s;
         }
-        result.bytes_read += e.size;
-      } else {
-        result.bytes_read += e.size;
       }
+      result.bytes_read += e.size;
       std::string columns = "*";
       if (!request.columns.empty()) {
         columns.clear();

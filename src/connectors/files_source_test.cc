@@ -140,6 +140,13 @@ TEST_F(FilesSourceTest, LandsNewAndChangedFilesOnly) {
   EXPECT_EQ(Query("SELECT count(*) FROM bronze.raw_inbox_bank_statements WHERE _source_file = "
                   "'statements/2026-02.csv'"),
             "2");
+  // A file gone from the folder leaves the state; nothing is landed for it.
+  std::filesystem::remove(root_ + "/statements/2026-03.csv");
+  auto fourth = Read(*source, "bank_statements");
+  ASSERT_TRUE(fourth.ok()) << fourth.status().ToString();
+  EXPECT_EQ(fourth->rows, 0);
+  EXPECT_EQ(fourth->state["files"].size(), 2u);
+  EXPECT_FALSE(fourth->state["files"].contains("statements/2026-03.csv"));
   // Key 2 is in the old and the new version of 2026-01.csv: the newest file has the greatest
   // cursor (silver keeps the row with the greatest cursor).
   EXPECT_EQ(Query("SELECT amount FROM bronze.raw_inbox_bank_statements WHERE id = 2 ORDER BY "
