@@ -138,6 +138,8 @@ void EventDispatcher::Run(const std::function<void(const Status&)>& on_error) {
   for (;;) {
     auto pass = DeliverDue();
     if (!pass.ok() && on_error) on_error(pass.status());
+    // A store without deliveries will not grow them: say so once, not every second.
+    if (!pass.ok() && pass.status().code() == Status::Code::kNotSupported) return;
     // A full batch means more are probably due: go on at once.
     const bool more = pass.ok() && pass->delivered + pass->retried + pass->dead >= options_.batch;
     std::unique_lock<std::mutex> lock(stop_mu_);

@@ -83,7 +83,8 @@ class EventDispatcher {
   //! NotFound for an unknown id.
   Status Replay(int64_t delivery_id);
 
-  //! Delivers until Stop(), every poll interval (real time). Errors go to `on_error`.
+  //! Delivers until Stop(), every poll interval (real time). Errors go to `on_error`; returns
+  //! at once after a NotSupported one (a store that keeps no deliveries).
   void Run(const std::function<void(const Status&)>& on_error);
   void Stop();
 
