@@ -142,6 +142,13 @@ TEST_F(OdooCliTest, SyncLandsThePartnersInBronze) {
                       "count(parent_id_name) FROM bronze.raw_erp_res_partner"});
   ASSERT_EQ(count.code, 0) << count.err;
   EXPECT_NE(count.out.find("25/25/24"), std::string::npos) << count.out;
+  // Silver is typed and keyed by id: one row per partner.
+  DewRun silver =
+      Dew({"--format", "csv", "sql",
+           "SELECT count(*) || '/' || count(DISTINCT id) || '/' || typeof(max(parent_id)) "
+           "FROM silver.erp_res_partner"});
+  ASSERT_EQ(silver.code, 0) << silver.err;
+  EXPECT_NE(silver.out.find("25/25/BIGINT"), std::string::npos) << silver.out;
 }
 
 TEST_F(OdooCliTest, KilledSyncResumesWithNothingLostOrDoubled) {
@@ -185,6 +192,10 @@ TEST_F(OdooCliTest, KilledSyncResumesWithNothingLostOrDoubled) {
                       "bronze.raw_erp_res_partner WHERE NOT _deleted"});
   ASSERT_EQ(count.code, 0) << count.err;
   EXPECT_NE(count.out.find("1500/1500"), std::string::npos) << count.out;
+  DewRun silver = Dew({"--format", "csv", "sql",
+                       "SELECT count(*) || '/' || count(DISTINCT id) FROM silver.erp_res_partner"});
+  ASSERT_EQ(silver.code, 0) << silver.err;
+  EXPECT_NE(silver.out.find("1500/1500"), std::string::npos) << silver.out;
 }
 
 }  // namespace
