@@ -1,0 +1,364 @@
+// dew run / runs / run show|cancel|logs and dew worker as a user runs them: real dew processes
+// on one project's SQLite control store, workers killed with SIGKILL.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "control/open_control_store.h"
+#include "control/sqlite_control_store.h"
+#include "core/clock.h"
+#include "support/dew_process.h"
+#include "support/postgres_server.h"
+
+extern char** environ;
+
+namespace dew {
+namespace {
+
+using control::RunStatus;
+using testing::DewRun;
+using testing::ReadAll;
+using testing::ShellQuote;
+
+//! A `dew worker` in the background, stdout/stderr in files.
+class WorkerProcess {
+ public:
+  WorkerProcess(const std::string& project, const std::string& log, const std::string& id,
+                int concurrency) {
+    const std::string cmd = "cd " + ShellQuote(project) + " && exec " + ShellQuote(DEW_BINARY) +
+                            " worker --id " + id + " --concurrency " + std::to_string(concurrency) +
+                            " --stale-after-ms 3000 >" + ShellQuote(log) + " 2>&1";
+    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
+    if (posix_spawn(&pid_, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
+      pid_ = -1;
+    }
+  }
+  ~WorkerProcess() { Stop(SIGKILL); }
+  pid_t pid() const { return pid_; }
+  //! Sends `sig` and reaps the worker; returns its wait status.
+  int Stop(int sig) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class RunWorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/dew_run_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    project_ = dir_ + "/proj";
+    DewRun r = testing::RunDew(dir_, {"init", "proj"}, dir_);
+    ASSERT_EQ(r.code, 0) << r.err;
+    mkdir((project_ + "/pipelines").c_str(), 0755);
+    mkdir((project_ + "/m").c_str(), 0755);
+  }
+  void TearDown() override { (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str()); }
+
+  DewRun Dew(const std::vector<std::string>& args) { return testing::RunDew(project_, args, dir_); }
+
+  void WritePipeline(const std::string& name, const std::string& yaml) {
+    std::ofstream(project_ + "/pipelines/" + name + ".yml") << yaml;
+  }
+
+  //! The project's control store as dew opens it (dew.yml `control:`).
+  std::unique_ptr<control::ControlStore> Store() {
+    std::map<std::string, std::string> env;
+    if (const char* c = std::getenv("DEW_TEST_CONTROL")) env["DEW_TEST_CONTROL"] = c;
+    auto s = control::OpenControlStore(control_, project_, Clock::System(), env);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+
+  //! Points the project at `url` through ${env:DEW_TEST_CONTROL}, which every dew process
+  //! started by the test inherits.
+  void UseControl(const std::string& url) {
+    setenv("DEW_TEST_CONTROL", url.c_str(), 1);
+    control_ = "${env:DEW_TEST_CONTROL}";
+    std::ofstream(project_ + "/dew.yml", std::ios::app) << "control: ${env:DEW_TEST_CONTROL}\n";
+  }
+
+  void ShareFiveHundredTasks();
+
+  template <typename Pred>
+  bool WaitFor(Pred pred, int seconds = 60) {
+    for (int i = 0; i < seconds * 50; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return pred();
+  }
+
+  std::string dir_;
+  std::string project_;
+  std::string control_;  // dew.yml control setting; empty: SQLite
+};
+
+std::string FirstLine(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
+
+TEST_F(RunWorkerTest, RunWaitShowRunsAndLogs) {
+  WritePipeline("hello", R"(name: hello
+params: {who: world}
+tasks:
+  - {name: greet, kind: shell, command: "echo hello ${params.who}"}
+  - name: count
+    kind: sql
+    depends_on: [greet]
+    target: silver.counted
+    sql: SELECT range AS n FROM range(7)
+)");
+  DewRun r = Dew({"run", "hello", "--param", "who=dew", "--wait", "--format", "csv"});
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("greet,1,succeeded"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("count,1,succeeded"), std::string::npos) << r.out;
+  DewRun runs = Dew({"runs", "--format", "csv"});
+  ASSERT_EQ(runs.code, 0) << runs.err;
+  const std::string line = runs.out.substr(runs.out.find('\n') + 1);
+  const std::string id = line.substr(0, line.find(','));
+  EXPECT_NE(line.find(",hello,succeeded,user,"), std::string::npos) << runs.out;
+  DewRun show = Dew({"run", "show", id, "--format", "csv"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_NE(show.out.find(R"({""who"":""dew""})"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("count,1,succeeded"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find(",0,7,"), std::string::npos) << show.out;  // rows written
+  DewRun logs = Dew({"run", "logs", id});
+  ASSERT_EQ(logs.code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("greet.1 hello dew"), std::string::npos) << logs.out;
+  DewRun json = Dew({"run", "logs", id, "--format", "json"});
+  EXPECT_NE(json.out.find(R"("msg":"hello dew")"), std::string::npos) << json.out;
+  EXPECT_EQ(Dew({"sql", "--format", "csv", "SELECT count(*) FROM silver.counted"}).out,
+            "count_star()\n7\n");
+
+  // A failing run exits non-zero and says which task failed.
+  WritePipeline("broken", R"(name: broken
+tasks:
+  - {name: bad, kind: shell, command: "echo nope >&2; exit 4"}
+)");
+  DewRun failed = Dew({"run", "broken", "--wait"});
+  EXPECT_NE(failed.code, 0);
+  EXPECT_NE(failed.err.find("task bad failed"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.err.find("nope"), std::string::npos) << failed.err;
+  DewRun listed = Dew({"runs", "--status", "failed", "--format", "csv"});
+  EXPECT_NE(listed.out.find(",broken,failed,"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find(",hello,"), std::string::npos) << listed.out;
+
+  // Unrunnable kinds and undeclared params are refused before anything runs.
+  WritePipeline("later", R"(name: later
+tasks:
+  - {name: mail, kind: email, to: a@b.c, subject: hi}
+)");
+  DewRun later = Dew({"run", "later"});
+  EXPECT_NE(later.code, 0);
+  EXPECT_NE(later.err.find("tasks.mail.kind"), std::string::npos) << later.err;
+  DewRun param = Dew({"run", "hello", "--param", "whom=x"});
+  EXPECT_NE(param.code, 0);
+  EXPECT_NE(param.err.find("whom"), std::string::npos) << param.err;
+}
+
+TEST_F(RunWorkerTest, WorkerExecutesQueuedRunsAndCancelStopsThem) {
+  WritePipeline("slow", R"(name: slow
+tasks:
+  - {name: first, kind: shell, command: "echo $$ > m/pid; sleep 60"}
+  - {name: second, kind: shell, command: "true", depends_on: [first]}
+)");
+  DewRun started = Dew({"run", "slow"});
+  ASSERT_EQ(started.code, 0) << started.err;
+  const std::string id = FirstLine(started.out);
+  ASSERT_EQ(id.size(), 36u) << started.out;
+  WorkerProcess worker(project_, dir_ + "/worker.log", "w1", 2);
+  ASSERT_TRUE(WaitFor([&] { return !ReadAll(project_ + "/m/pid").empty(); }))
+      << ReadAll(dir_ + "/worker.log");
+  const pid_t pid = std::atoi(ReadAll(project_ + "/m/pid").c_str());
+  DewRun cancel = Dew({"run", "cancel", id});
+  ASSERT_EQ(cancel.code, 0) << cancel.err;
+  auto store = Store();
+  ASSERT_TRUE(WaitFor([&] {
+    auto attempts = store->ListAttempts(id);
+    if (!attempts.ok()) return false;
+    for (const auto& a : *attempts) {
+      if (a.task == "first") return a.status == RunStatus::kCancelled;
+    }
+    return false;
+  }));
+  EXPECT_TRUE(WaitFor([&] { return kill(-pid, 0) != 0 && errno == ESRCH; }));
+  DewRun show = Dew({"run", "show", id, "--format", "csv"});
+  EXPECT_NE(show.out.find("status,cancelled"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("second,1,skipped"), std::string::npos) << show.out;
+  DewRun logs = Dew({"run", "logs", id, "-f"});  // the run is over: returns at once
+  EXPECT_EQ(logs.code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("cancelling: run cancelled"), std::string::npos) << logs.out;
+  const int status = worker.Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadAll(dir_ + "/worker.log");
+  EXPECT_NE(ReadAll(dir_ + "/worker.log").find("stopped"), std::string::npos);
+}
+
+//! Per task marker file: "s <attempt>" at start, "e <attempt>" at the end. Checks that no two
+//! attempts overlapped (an end always follows the start of the same attempt directly, nothing
+//! starts while another attempt of the task is still alive) and that exactly one finished.
+void ExpectRanOnceWithoutOverlap(const std::string& path) {
+  std::istringstream in(ReadAll(path));
+  std::string kind, attempt;
+  std::vector<std::pair<std::string, std::string>> events;
+  while (in >> kind >> attempt) events.emplace_back(kind, attempt);
+  int ends = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].first != "e") continue;
+    ++ends;
+    ASSERT_GT(i, 0u) << path;
+    EXPECT_EQ(events[i - 1].first, "s") << path;
+    EXPECT_EQ(events[i - 1].second, events[i].second) << path << ": attempts overlapped";
+    EXPECT_EQ(i + 1, events.size()) << path << ": ran again after it finished";
+  }
+  EXPECT_EQ(ends, 1) << path;
+}
+
+TEST_F(RunWorkerTest, KilledWorkersTaskIsRetriedAndNeverRunsTwiceAtOnce) {
+  WritePipeline("victim", R"(name: victim
+tasks:
+  - name: long
+    kind: shell
+    command: "echo s $DEW_ATTEMPT >> m/long; echo $$ > m/pid.$DEW_ATTEMPT; sleep 2; echo e $DEW_ATTEMPT >> m/long"
+    retries: {count: 2, backoff: 100ms}
+  - {name: after, kind: shell, command: "echo done > m/after", depends_on: [long]}
+)");
+  DewRun started = Dew({"run", "victim"});
+  ASSERT_EQ(started.code, 0) << started.err;
+  const std::string id = FirstLine(started.out);
+  {
+    WorkerProcess doomed(project_, dir_ + "/doomed.log", "doomed", 2);
+    ASSERT_TRUE(WaitFor([&] { return !ReadAll(project_ + "/m/pid.1").empty(); }));
+    doomed.Stop(SIGKILL);
+  }
+  // The orphaned shell died with its worker (no second copy can overlap with the retry).
+  const pid_t orphan = std::atoi(ReadAll(project_ + "/m/pid.1").c_str());
+  ASSERT_GT(orphan, 0);
+  EXPECT_TRUE(WaitFor([&] { return kill(orphan, 0) != 0 && errno == ESRCH; }, 5));
+  WorkerProcess rescuer(project_, dir_ + "/rescuer.log", "rescuer", 2);
+  auto store = Store();
+  ASSERT_TRUE(WaitFor([&] { return IsFinished(store->GetRun(id)->status); }))
+      << ReadAll(dir_ + "/rescuer.log");
+  EXPECT_EQ(store->GetRun(id)->status, RunStatus::kSucceeded) << store->GetRun(id)->error;
+  auto attempts = store->ListAttempts(id);
+  ASSERT_TRUE(attempts.ok());
+  std::map<int, control::AttemptRecord> long_attempts;
+  for (const auto& a : *attempts) {
+    if (a.task == "long") long_attempts[a.attempt] = a;
+  }
+  ASSERT_EQ(long_attempts.size(), 2u);
+  EXPECT_EQ(long_attempts[1].status, RunStatus::kFailed);
+  EXPECT_EQ(long_attempts[1].worker, "doomed");
+  EXPECT_NE(long_attempts[1].error.find("stopped heartbeating"), std::string::npos);
+  EXPECT_EQ(long_attempts[2].status, RunStatus::kSucceeded);
+  EXPECT_EQ(long_attempts[2].worker, "rescuer");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ExpectRanOnceWithoutOverlap(project_ + "/m/long");
+  EXPECT_EQ(ReadAll(project_ + "/m/after"), "done\n");
+}
+
+TEST_F(RunWorkerTest, ThreeWorkersShareFiveHundredTasksWithOneKilled) {
+  ShareFiveHundredTasks();
+}
+
+TEST_F(RunWorkerTest, ThreeWorkersShareFiveHundredTasksOnPostgres) {
+  if (!testing::PostgresServer::Available()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+  testing::PostgresServer pg;
+  Status started = pg.Start();
+  ASSERT_TRUE(started.ok()) << started.ToString();
+  UseControl("postgres://" + pg.user() + ":" + pg.password() + "@" + pg.host() + ":" +
+             std::to_string(pg.port()) + "/postgres");
+  auto store = Store();
+  if (store == nullptr) GTEST_SKIP() << "this dew has no PostgreSQL control store yet";
+  store.reset();
+  ShareFiveHundredTasks();
+  unsetenv("DEW_TEST_CONTROL");
+}
+
+void RunWorkerTest::ShareFiveHundredTasks() {
+  std::string yaml = "name: wide\nconcurrency: 10\ntasks:\n";
+  for (int t = 0; t < 50; ++t) {
+    yaml += "  - name: t" + std::to_string(t) +
+            "\n    kind: shell\n    command: \"echo s $DEW_ATTEMPT >> m/$DEW_RUN_ID.$DEW_TASK; "
+            "sleep 0.1; echo e $DEW_ATTEMPT >> m/$DEW_RUN_ID.$DEW_TASK\"\n"
+            "    retries: {count: 3, backoff: 100ms}\n";
+  }
+  WritePipeline("wide", yaml);
+  std::vector<std::string> runs;
+  for (int r = 0; r < 10; ++r) {
+    DewRun started = Dew({"run", "wide"});
+    ASSERT_EQ(started.code, 0) << started.err;
+    runs.push_back(FirstLine(started.out));
+  }
+  auto store = Store();
+  auto finished_attempts = [&] {
+    int n = 0;
+    for (const std::string& id : runs) {
+      auto attempts = store->ListAttempts(id);
+      if (!attempts.ok()) continue;
+      for (const auto& a : *attempts) n += a.status == RunStatus::kSucceeded;
+    }
+    return n;
+  };
+  auto w1 = std::make_unique<WorkerProcess>(project_, dir_ + "/w1.log", "w1", 4);
+  auto w2 = std::make_unique<WorkerProcess>(project_, dir_ + "/w2.log", "w2", 4);
+  auto w3 = std::make_unique<WorkerProcess>(project_, dir_ + "/w3.log", "w3", 4);
+  ASSERT_TRUE(WaitFor([&] { return finished_attempts() >= 150; }, 120))
+      << ReadAll(dir_ + "/w1.log");
+  w2->Stop(SIGKILL);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const std::string& id : runs) {
+          if (!IsFinished(store->GetRun(id)->status)) return false;
+        }
+        return true;
+      },
+      240))
+      << ReadAll(dir_ + "/w1.log") << ReadAll(dir_ + "/w3.log");
+  int retried = 0;
+  std::set<std::string> w2_tasks;
+  for (const std::string& id : runs) {
+    EXPECT_EQ(store->GetRun(id)->status, RunStatus::kSucceeded) << store->GetRun(id)->error;
+    std::map<std::string, int> succeeded;
+    auto attempts = store->ListAttempts(id);
+    ASSERT_TRUE(attempts.ok());
+    for (const auto& a : *attempts) {
+      if (a.status == RunStatus::kSucceeded) ++succeeded[a.task];
+      if (a.attempt > 1) ++retried;
+      if (a.worker == "w2") w2_tasks.insert(id + a.task);
+    }
+    ASSERT_EQ(succeeded.size(), 50u);
+    for (const auto& [task, n] : succeeded) EXPECT_EQ(n, 1) << id << " " << task;
+    for (int t = 0; t < 50; ++t) {
+      ExpectRanOnceWithoutOverlap(project_ + "/m/" + id + ".t" + std::to_string(t));
+    }
+  }
+  EXPECT_FALSE(w2_tasks.empty());  // the killed worker did take part
+  std::fprintf(stderr, "three workers: %d retried attempts after killing w2\n", retried);
+  EXPECT_EQ(WEXITSTATUS(w1->Stop(SIGTERM)), 0);
+  EXPECT_EQ(WEXITSTATUS(w3->Stop(SIGTERM)), 0);
+}
+
+}  // namespace
+}  // namespace dew
