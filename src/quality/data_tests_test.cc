@@ -1,4 +1,4 @@
-#include "quality/data_test.h"
+#include "quality/data_tests.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
