@@ -195,7 +195,7 @@ Result<std::vector<StreamInfo>> AirbyteSource::Discover() {
       const auto& property = s["json_schema"]["properties"][c.name];
       ci.source_type = property.is_object() && property.contains("type") ? property["type"].dump()
                                                                          : std::string("any");
-      ci.lake_type = c.lake_type;
+      ci.lake_type = LandedType(c.lake_type);
       ci.nullable = std::find(info.primary_key.begin(), info.primary_key.end(), c.name) ==
                     info.primary_key.end();
       info.columns.push_back(std::move(ci));

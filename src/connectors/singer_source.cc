@@ -121,7 +121,7 @@ Result<std::vector<StreamInfo>> SingerSource::Discover() {
       ColumnInfo ci;
       ci.name = c.name;
       ci.source_type = TypeText(s.schema["properties"][c.name]);
-      ci.lake_type = c.lake_type;
+      ci.lake_type = LandedType(c.lake_type);
       ci.nullable = std::find(s.key_properties.begin(), s.key_properties.end(), c.name) ==
                     s.key_properties.end();
       info.columns.push_back(std::move(ci));

@@ -186,6 +186,10 @@ Result<std::string> PrivateDir::Write(const std::string& name, const nlohmann::j
   return path;
 }
 
+std::string LandedType(const std::string& lake_type) {
+  return lake_type == "JSON" ? "VARCHAR" : lake_type;
+}
+
 void LineTail::Add(std::string_view line) {
   if (line.empty()) return;
   lines_.emplace_back(line.substr(0, 500));

@@ -129,6 +129,10 @@ class RecordLander {
   int64_t bytes_ = 0;
 };
 
+//! The type a JsonColumn has once landed, for StreamInfo (schema drift compares it with
+//! bronze): JSON values are stored as their text (Delta has no JSON type), so JSON → VARCHAR.
+std::string LandedType(const std::string& lake_type);
+
 //! Last lines of a text, for error messages.
 class LineTail {
  public:

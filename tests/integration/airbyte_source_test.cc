@@ -98,7 +98,7 @@ TEST_F(AirbyteSourceTest, SpecCheckAndDiscover) {
   ASSERT_EQ(streams->size(), 2u);
   std::string customers;
   for (const auto& c : (*streams)[0].columns) customers += c.name + ":" + c.lake_type + " ";
-  EXPECT_EQ(customers, "id:BIGINT meta:JSON name:VARCHAR updated_at:TIMESTAMPTZ ");
+  EXPECT_EQ(customers, "id:BIGINT meta:VARCHAR name:VARCHAR updated_at:TIMESTAMPTZ ");
   EXPECT_EQ((*streams)[0].primary_key, std::vector<std::string>{"id"});
   EXPECT_EQ((*streams)[1].name, "invoices");
   EXPECT_EQ((*streams)[1].columns[1].name, "id");

@@ -75,6 +75,9 @@ TEST_F(SingerSyncCliTest, SyncsSingerAndAirbyteStreamsIntoBronzeAndSilver) {
 
   DewRun sync = Dew(project_, {"sync", "fake"});
   ASSERT_EQ(sync.code, 0) << sync.out << sync.err;
+  DewRun again = Dew(project_, {"sync", "fake"});
+  ASSERT_EQ(again.code, 0) << again.out << again.err;
+  EXPECT_EQ(again.err.find("schema drift"), std::string::npos) << again.err;
   EXPECT_NE(sync.out.find("sync_fake_users_incremental"), std::string::npos) << sync.out;
   EXPECT_EQ(Sql("SELECT count(*) || ' ' || count(DISTINCT id) FROM bronze.raw_fake_users"),
             "120 120");
