@@ -37,7 +37,9 @@ class SingerSource : public Source {
   //! resume from the state committed with the stream's newest bronze batch (the `state`
   //! argument when the table does not exist yet); full_refresh passes no state. On failure
   //! (malformed line: "line N: problem"; tap exit != 0 with its last stderr lines; timeout)
-  //! the batches committed before stay, the pending records are dropped.
+  //! the batches committed before stay, the pending records are dropped. `stream.chunk_rows`
+  //! overrides batch_records, `stream.cancel` stops at the next line (Interrupted),
+  //! `stream.quarantine` lands in the quarantine table; a `filter` is NotSupported.
   Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
                           lake::Lakehouse* lake) override;
 
