@@ -909,6 +909,175 @@ Result<std::vector<EventRecord>> PostgresControlStore::ListEvents(int64_t after_
   });
 }
 
+Result<EventRecord> PostgresControlStore::GetEvent(int64_t event_id) {
+  const std::string op = "reading event " + std::to_string(event_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<EventRecord> {
+    DEW_ASSIGN_OR_RETURN(Rows rows,
+                         Exec("SELECT id, kind, payload, created_at FROM events WHERE id = $1",
+                              Params().Add(event_id), op));
+    if (rows.size() == 0) {
+      return Status::NotFound("control store " + where_ + ": no event " + std::to_string(event_id));
+    }
+    return EventRecord{rows.Int(0, 0), rows.Text(0, 1), rows.Text(0, 2), rows.Int(0, 3)};
+  });
+}
+
+// --- webhook deliveries ---
+
+#define DEW_DELIVERY_COLUMNS                                                                \
+  "id, event_id, webhook, url, status, attempts, next_attempt_at, last_error, created_at, " \
+  "delivered_at"
+
+static Result<std::vector<DeliveryRecord>> ReadDeliveries(const PostgresControlStore::Rows& rows,
+                                                          const std::string& where) {
+  std::vector<DeliveryRecord> out;
+  for (int i = 0; i < rows.size(); i++) {
+    DeliveryRecord d;
+    d.id = rows.Int(i, 0);
+    d.event_id = rows.Int(i, 1);
+    d.webhook = rows.Text(i, 2);
+    d.url = rows.Text(i, 3);
+    auto status = ParseDeliveryStatus(rows.Text(i, 4));
+    if (!status.ok()) {
+      return Status::Corruption("control store " + where + ": delivery " + std::to_string(d.id) +
+                                ": " + status.status().message());
+    }
+    d.status = *status;
+    d.attempts = static_cast<int>(rows.Int(i, 5));
+    d.next_attempt_at_ms = rows.Int(i, 6);
+    d.last_error = rows.Text(i, 7);
+    d.created_at_ms = rows.Int(i, 8);
+    d.delivered_at_ms = rows.OptInt(i, 9);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result<int64_t> PostgresControlStore::AddDelivery(int64_t event_id, const std::string& webhook,
+                                                  const std::string& url) {
+  const std::string op =
+      "adding a delivery of event " + std::to_string(event_id) + " to webhook " + webhook;
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<int64_t> {
+    const int64_t now = clock_->NowMillis();
+    auto rows = Exec(
+        "INSERT INTO webhook_deliveries (event_id, webhook, url, status, attempts, "
+        "next_attempt_at, last_error, created_at, delivered_at) "
+        "VALUES ($1, $2, $3, 'pending', 0, $4, '', $4, NULL) RETURNING id",
+        Params().Add(event_id).Add(webhook).Add(url).Add(now), op);
+    if (!rows.ok()) {
+      if (rows.status().IsNotFound()) {
+        return Status::NotFound("control store " + where_ + ": " + op + ": no such event");
+      }
+      return rows.status();
+    }
+    return rows->Int(0, 0);
+  });
+}
+
+Result<std::vector<DeliveryRecord>> PostgresControlStore::ClaimDueDeliveries(int64_t lease_ms,
+                                                                             int limit) {
+  const std::string op = "claiming due webhook deliveries";
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<std::vector<DeliveryRecord>> {
+    const int64_t now = clock_->NowMillis();
+    // Like attempt claims: SKIP LOCKED lets two dispatchers take disjoint deliveries. RETURNING
+    // gives the rows after the update; next_attempt_at is reported as it was (due), as on SQLite.
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows,
+        Exec("WITH due AS (SELECT id, next_attempt_at AS due_at FROM webhook_deliveries "
+             "WHERE status = 'pending' AND next_attempt_at <= $1::bigint "
+             "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+             "UPDATE webhook_deliveries d SET next_attempt_at = $1::bigint + $3::bigint "
+             "FROM due WHERE d.id = due.id RETURNING d.id, d.event_id, d.webhook, d.url, "
+             "d.status, d.attempts, due.due_at, d.last_error, d.created_at, d.delivered_at",
+             Params().Add(now).Add(static_cast<int64_t>(limit < 0 ? 0 : limit)).Add(lease_ms), op));
+    DEW_ASSIGN_OR_RETURN(std::vector<DeliveryRecord> out, ReadDeliveries(rows, where_));
+    std::sort(out.begin(), out.end(), [](const DeliveryRecord& a, const DeliveryRecord& b) {
+      return a.next_attempt_at_ms != b.next_attempt_at_ms
+                 ? a.next_attempt_at_ms < b.next_attempt_at_ms
+                 : a.id < b.id;
+    });
+    return out;
+  });
+}
+
+Status PostgresControlStore::FinishDeliveryAttempt(int64_t delivery_id, DeliveryStatus status,
+                                                   int64_t next_attempt_at_ms,
+                                                   const std::string& error) {
+  const std::string op = "recording an attempt of delivery " + std::to_string(delivery_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Status {
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows,
+        Exec("UPDATE webhook_deliveries SET status = $1::text, attempts = attempts + 1, "
+             "next_attempt_at = $2, last_error = $3, delivered_at = CASE WHEN $1::text = "
+             "'delivered' THEN $4::bigint ELSE delivered_at END WHERE id = $5",
+             Params()
+                 .Add(std::string(DeliveryStatusName(status)))
+                 .Add(next_attempt_at_ms)
+                 .Add(error)
+                 .Add(clock_->NowMillis())
+                 .Add(delivery_id),
+             op));
+    if (rows.affected() != 1) {
+      return Status::NotFound("control store " + where_ + ": no delivery " +
+                              std::to_string(delivery_id));
+    }
+    return Status::OK();
+  });
+}
+
+Result<DeliveryRecord> PostgresControlStore::GetDelivery(int64_t delivery_id) {
+  const std::string op = "reading delivery " + std::to_string(delivery_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<DeliveryRecord> {
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows, Exec("SELECT " DEW_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE id = $1",
+                        Params().Add(delivery_id), op));
+    DEW_ASSIGN_OR_RETURN(std::vector<DeliveryRecord> out, ReadDeliveries(rows, where_));
+    if (out.empty()) {
+      return Status::NotFound("control store " + where_ + ": no delivery " +
+                              std::to_string(delivery_id));
+    }
+    return out[0];
+  });
+}
+
+Result<std::vector<DeliveryRecord>> PostgresControlStore::ListDeliveries(
+    const DeliveryFilter& filter) {
+  const std::string op = "listing webhook deliveries";
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<std::vector<DeliveryRecord>> {
+    const std::string status = filter.status ? DeliveryStatusName(*filter.status) : "";
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows,
+        Exec("SELECT " DEW_DELIVERY_COLUMNS " FROM webhook_deliveries "
+             "WHERE ($1::text = '' OR status = $1) ORDER BY id DESC LIMIT $2",
+             Params().Add(status).Add(static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit)),
+             op));
+    return ReadDeliveries(rows, where_);
+  });
+}
+
+Status PostgresControlStore::ReplayDelivery(int64_t delivery_id) {
+  const std::string op = "replaying delivery " + std::to_string(delivery_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Status {
+    DEW_ASSIGN_OR_RETURN(Rows rows,
+                         Exec("UPDATE webhook_deliveries SET status = 'pending', attempts = 0, "
+                              "next_attempt_at = $1 WHERE id = $2",
+                              Params().Add(clock_->NowMillis()).Add(delivery_id), op));
+    if (rows.affected() != 1) {
+      return Status::NotFound("control store " + where_ + ": no delivery " +
+                              std::to_string(delivery_id));
+    }
+    return Status::OK();
+  });
+}
+
+#undef DEW_DELIVERY_COLUMNS
 #undef DEW_RUN_COLUMNS
 #undef DEW_ATTEMPT_COLUMNS
 #undef DEW_SCHEDULE_COLUMNS

@@ -90,6 +90,16 @@ class PostgresControlStore final : public ControlStore {
 
   Result<int64_t> AppendEvent(const std::string& kind, const std::string& payload_json) override;
   Result<std::vector<EventRecord>> ListEvents(int64_t after_id, int limit) override;
+  Result<EventRecord> GetEvent(int64_t event_id) override;
+
+  Result<int64_t> AddDelivery(int64_t event_id, const std::string& webhook,
+                              const std::string& url) override;
+  Result<std::vector<DeliveryRecord>> ClaimDueDeliveries(int64_t lease_ms, int limit) override;
+  Status FinishDeliveryAttempt(int64_t delivery_id, DeliveryStatus status,
+                               int64_t next_attempt_at_ms, const std::string& error) override;
+  Result<DeliveryRecord> GetDelivery(int64_t delivery_id) override;
+  Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& filter) override;
+  Status ReplayDelivery(int64_t delivery_id) override;
 
   //! Query parameters and a query's rows (defined in the .cc).
   class Params;
