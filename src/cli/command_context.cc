@@ -107,6 +107,10 @@ Result<std::unique_ptr<lake::Lakehouse>> CommandContext::OpenLakehouse() {
   return lake::Lakehouse::Open(std::move(o), fs_, Clock::System());
 }
 
+std::string CommandContext::User() const {
+  return options_.user.empty() ? DefaultUser() : options_.user;
+}
+
 Result<std::unique_ptr<control::ControlStore>> CommandContext::OpenControlStore() {
   DEW_ASSIGN_OR_RETURN(lake::Project project, FindProject());
   DEW_RETURN_IF_ERROR(fs_->CreateDirs(project.state_dir()));

@@ -52,6 +52,9 @@ class CommandContext {
   //! The project's lakehouse, with this invocation's user and run id.
   Result<std::unique_ptr<lake::Lakehouse>> OpenLakehouse();
 
+  //! Who runs this invocation: --user, else $DEW_USER, $USER, $LOGNAME or the login name.
+  std::string User() const;
+
   //! The project's control plane (dew.yml `control:`; SQLite in .dew/ by default).
   Result<std::unique_ptr<control::ControlStore>> OpenControlStore();
 
@@ -112,11 +115,11 @@ Status RunBackfill(CommandContext& ctx,
                    const std::vector<std::string>& args);                     // schedule_command.cc
 Status RunServe(CommandContext& ctx, const std::vector<std::string>& args);   // serve_command.cc
 Status RunWorker(CommandContext& ctx, const std::vector<std::string>& args);  // worker_command.cc
-Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args);    // build_command.cc
-Status RunCompile(CommandContext& ctx, const std::vector<std::string>& args);  // build_command.cc
+Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args);   // build_command.cc
+Status RunCompile(CommandContext& ctx, const std::vector<std::string>& args);   // build_command.cc
 Status RunTestVerb(CommandContext& ctx, const std::vector<std::string>& args);  // build_command.cc
-Status RunSeed(CommandContext& ctx, const std::vector<std::string>& args);     // build_command.cc
-Status RunEvents(CommandContext& ctx, const std::vector<std::string>& args);  // events_command.cc
+Status RunSeed(CommandContext& ctx, const std::vector<std::string>& args);      // build_command.cc
+Status RunEvents(CommandContext& ctx, const std::vector<std::string>& args);    // events_command.cc
 
 //! The Status a verb returns after printing its help: the invocation ends with exit code 0.
 Status HelpShown();

@@ -46,15 +46,6 @@ Result<orchestrator::PipelineSpec> LoadProjectPipeline(CommandContext& ctx,
                           (known.empty() ? "; there are none" : "; pipelines: " + known));
 }
 
-std::string InvokingUser(CommandContext& ctx) {
-  if (!ctx.options().user.empty()) return ctx.options().user;
-  for (const char* var : {"DEW_USER", "USER", "LOGNAME"}) {
-    const char* v = std::getenv(var);
-    if (v != nullptr && *v != '\0') return v;
-  }
-  return "unknown";
-}
-
 Result<std::unique_ptr<PipelineRunner>> PipelineRunner::Create(CommandContext& ctx, int workers) {
   std::unique_ptr<PipelineRunner> runner(new PipelineRunner());
   DEW_ASSIGN_OR_RETURN(runner->setup_, OpenWorkerSetup(ctx));

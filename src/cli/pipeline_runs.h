@@ -27,9 +27,6 @@ Result<orchestrator::PipelineSpec> LoadProjectPipeline(CommandContext& ctx,
                                                        const lake::Project& project,
                                                        const std::string& name);
 
-//! --user, else $DEW_USER, $USER.
-std::string InvokingUser(CommandContext& ctx);
-
 //! Starts pipeline runs for the CLI: the project's control store, a RunCoordinator and, with
 //! workers, an Executor running them in this process (otherwise runs wait in the store for
 //! `dew worker` / `dew serve`). Not thread-safe to create or destroy; the launcher and store are

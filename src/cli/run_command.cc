@@ -165,12 +165,7 @@ Status RunStart(CommandContext& ctx, std::vector<std::string> args) {
   orchestrator::StartRunRequest req;
   req.params = params;
   req.trigger = control::TriggerKind::kUser;
-  req.triggered_by = ctx.options().user.empty()
-                         ? std::string(std::getenv("USER") ? std::getenv("USER") : "")
-                         : ctx.options().user;
-  if (const char* u = std::getenv("DEW_USER"); ctx.options().user.empty() && u && *u) {
-    req.triggered_by = u;
-  }
+  req.triggered_by = ctx.User();
   req.run_id = ctx.options().run_id;
   DEW_ASSIGN_OR_RETURN(std::string run_id, setup->coordinator->StartRun(spec, req));
   if (!parsed.Has("wait")) {
@@ -226,11 +221,7 @@ Status RunCancel(CommandContext& ctx, const std::vector<std::string>& args) {
   const std::string& id = parsed.positional[0];
   DEW_RETURN_IF_ERROR(CheckRunId(id));
   DEW_ASSIGN_OR_RETURN(auto setup, OpenWorkerSetup(ctx));
-  std::string by = ctx.options().user;
-  if (by.empty()) {
-    if (const char* u = std::getenv("USER"); u != nullptr) by = u;
-  }
-  DEW_RETURN_IF_ERROR(setup->coordinator->CancelRun(id, by));
+  DEW_RETURN_IF_ERROR(setup->coordinator->CancelRun(id, ctx.User()));
   std::fprintf(ctx.out(), "cancelled run %s\n", id.c_str());
   return Status::OK();
 }

@@ -115,7 +115,7 @@ Status RunBackfill(CommandContext& ctx, const std::vector<std::string>& args) {
   options.pipeline = spec.name;
   DEW_ASSIGN_OR_RETURN(options.dates, orchestrator::BackfillDates(from, to, step));
   options.parallel = static_cast<int>(parallel);
-  options.triggered_by = InvokingUser(ctx);
+  options.triggered_by = ctx.User();
   options.wait = !parsed.Has("no-wait");
   options.on_progress = [](const orchestrator::BackfillDate& date, const std::string& outcome,
                            const std::string& run_id) {

@@ -165,6 +165,13 @@ TEST_F(ModelCompilerTest, ErrorsNameTheModelAndPlace) {
       << c.status().message();
 }
 
+TEST_F(ModelCompilerTest, ADewYmlWithoutModelDefaultsIsFine) {
+  Write("dew.yml", "name: shop\nvars: {start_date: '2026-01-01'}\n");
+  auto c = Compile();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->Find("gold_sales_daily")->relation, "silver.gold_sales_daily");
+}
+
 TEST_F(ModelCompilerTest, CyclesAreReportedWithTheirPath) {
   Write("models/a.sql", "select * from {{ ref('b') }}");
   Write("models/b.sql", "select * from {{ ref('c') }}");

@@ -387,7 +387,8 @@ Result<ModelProject> ModelProject::Load(FileSystem& fs, const std::string& root)
   // without '+') and `vars:`.
   std::map<std::string, ModelConfig> folder_defaults;  // "models/staging" → config
   const std::string dew_yml = root + "/dew.yml";
-  YAML::Node models_node;
+  YAML::Node models_node;  // a default Node is a defined null, so presence is kept apart
+  bool has_defaults = false;
   if (fs.Exists(dew_yml)) {
     DEW_ASSIGN_OR_RETURN(std::string text, fs.ReadFile(dew_yml));
     YAML::Node cfg;
@@ -398,7 +399,10 @@ Result<ModelProject> ModelProject::Load(FileSystem& fs, const std::string& root)
                                      e.msg);
     }
     if (cfg.IsMap() && cfg["vars"]) p.vars_ = ToJson(cfg["vars"]);
-    if (cfg.IsMap() && cfg["models"]) models_node = cfg["models"];
+    if (cfg.IsMap() && cfg["models"]) {
+      models_node = cfg["models"];
+      has_defaults = true;
+    }
   }
   // Walk the folder tree of defaults: a key that is a config name applies to the folder; any
   // other key is a sub-folder.
@@ -435,7 +439,9 @@ Result<ModelProject> ModelProject::Load(FileSystem& fs, const std::string& root)
     }
     return Status::OK();
   };
-  if (models_node) DEW_RETURN_IF_ERROR(walk(models_node, "", ModelConfig{}));
+  if (has_defaults && !models_node.IsNull()) {
+    DEW_RETURN_IF_ERROR(walk(models_node, "", ModelConfig{}));
+  }
 
   auto defaults_for = [&](const std::string& path) {
     // The deepest folder with defaults that contains the file.
