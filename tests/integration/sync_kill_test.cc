@@ -140,6 +140,18 @@ class SyncKillTest : public ::testing::Test {
   }
 
   // Starts `dew sync odoo` in the project; output goes to files in dir_.
+  //! Commits in bronze's log so far (0 before the table exists).
+  int BronzeCommits() {
+    auto files = FileSystem::Posix()->ListDir(project_ +
+                                              "/lake/bronze/raw_odoo_account_move_line/_delta_log");
+    if (!files.ok()) return 0;
+    int n = 0;
+    for (const auto& f : *files) {
+      if (f.name.size() == 25 && f.name.substr(20) == ".json") ++n;
+    }
+    return n;
+  }
+
   pid_t StartSync() {
     std::vector<std::string> args = {
         "/bin/sh", "-c",
@@ -269,25 +281,46 @@ TEST_F(SyncKillTest, KilledSyncsResumeWithNothingLostOrDoubled) {
   std::mt19937 rng(20260101);
   int killed = 0;
   for (int round = 0; round < 6; ++round) {
+    if (round > 0) {
+      // Work for this round's sync: about 40k rows move to later cursors (ten chunks), so the
+      // kill below lands mid-sync however fast the machine is.
+      Pg("UPDATE account_move_line SET write_date = TIMESTAMP '2024-08-01' + " +
+         std::to_string(round) +
+         " * INTERVAL '1 day' + (id % 500) * INTERVAL '1 second' WHERE id % 5 = " +
+         std::to_string(round % 5) + ";");
+    }
+    const int before = BronzeCommits();
     pid_t pid = StartSync();
     ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 2000));
-    kill(pid, SIGKILL);
+    // Kill after 1-3 new bronze commits (and a random moment into the next chunk), not after a
+    // fixed time: a timer misses the sync altogether on a fast machine.
+    const int target = before + 1 + static_cast<int>(rng() % 3);
     int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
+    bool exited = false;
+    while (!exited && BronzeCommits() < target) {
+      exited = waitpid(pid, &wstatus, WNOHANG) == pid;
+      if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (!exited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 40));
+      kill(pid, SIGKILL);
+      waitpid(pid, &wstatus, 0);
+    }
     if (WIFSIGNALED(wstatus)) ++killed;
     // The source keeps changing between runs: rows already synced move to later cursors, some
     // leave the filter, some go.
     const int base = static_cast<int>(rng() % 150000);
-    Pg("UPDATE account_move_line SET debit = debit + 1, write_date = TIMESTAMP '2024-07-01' + " +
-       std::to_string(round) + " * INTERVAL '1 minute' WHERE id BETWEEN " + std::to_string(base) +
-       " AND " + std::to_string(base + 700) + ";" +
-       "UPDATE account_move_line SET parent_state = 'draft', write_date = TIMESTAMP "
-       "'2024-07-02' WHERE id % 1000 = " +
-       std::to_string(round) + ";" +
+    // Cursors only grow, as Odoo's write_date does: each round's changes come after the last.
+    const std::string day =
+        "TIMESTAMP '2024-08-01' + " + std::to_string(round) + " * INTERVAL '1 day'";
+    Pg("UPDATE account_move_line SET debit = debit + 1, write_date = " + day +
+       " + INTERVAL '12 hours' WHERE id BETWEEN " + std::to_string(base) + " AND " +
+       std::to_string(base + 700) + ";" +
+       "UPDATE account_move_line SET parent_state = 'draft', write_date = " + day +
+       " + INTERVAL '13 hours' WHERE id % 1000 = " + std::to_string(round) + ";" +
        "DELETE FROM account_move_line WHERE id % 1999 = " + std::to_string(round) + ";");
   }
-  EXPECT_GE(killed, 2) << "the syncs finished before they could be killed";
+  EXPECT_GE(killed, 4) << "the syncs finished before they could be killed";
   testing::DewRun last = Dew({"--format", "csv", "sync", "odoo"});
   ASSERT_EQ(last.code, 0) << last.err << testing::ReadAll(dir_ + "/sync.err");
   ExpectLakeEqualsSource();
