@@ -10,10 +10,12 @@
 -- tables (their ids are plain integers here: currency 2 is USD as in Odoo's base data, taxes 1
 -- and 2 are the 15% sales and purchase taxes), and account_account keeps `code` and `company_id`
 -- as plain columns as Odoo 17 stored them (Odoo 18 moved them to the company-dependent jsonb
--- `code_store` and the many2many `company_ids`).
+-- `code_store` and the many2many `company_ids`); account_move_line.account_id gets no foreign
+-- key, so tests can plant a line with an unknown account.
 --
--- Constraints and indexes other than the primary keys are created by generate.sql after the
--- data is loaded (faster); run this file on an empty database, then generate.sql.
+-- Foreign keys and indexes are created by generate.sql after the data is loaded (it also drops
+-- and re-adds the primary keys of the big tables around the load); run this file on an empty
+-- database, then generate.sql.
 
 CREATE TABLE res_company (
   id serial PRIMARY KEY,
