@@ -315,6 +315,27 @@ double VectorView::GetDouble(uint64_t row) const {
 
 std::string VectorView::GetString(uint64_t row) const { return StringAt(Vec(vec_), row); }
 
+std::string_view VectorView::GetStringView(uint64_t row) const {
+  auto* s = static_cast<duckdb_string_t*>(duckdb_vector_get_data(Vec(vec_))) + row;
+  uint32_t len = s->value.inlined.length;
+  if (len <= 12) return std::string_view(s->value.inlined.inlined, len);
+  return std::string_view(s->value.pointer.ptr, len);
+}
+
+const void* VectorView::RawData() const { return duckdb_vector_get_data(Vec(vec_)); }
+
+bool VectorView::AllValid(uint64_t rows) const {
+  uint64_t* validity = duckdb_vector_get_validity(Vec(vec_));
+  if (validity == nullptr) return true;
+  for (uint64_t w = 0; w < rows / 64; ++w) {
+    if (validity[w] != ~uint64_t{0}) return false;
+  }
+  for (uint64_t r = rows / 64 * 64; r < rows; ++r) {
+    if (!duckdb_validity_row_is_valid(validity, r)) return false;
+  }
+  return true;
+}
+
 std::string VectorView::Format(uint64_t row) const { return FormatCell(Vec(vec_), *type_, row); }
 
 DataChunk::DataChunk(_duckdb_data_chunk* chunk, const std::vector<LogicalType>* types)

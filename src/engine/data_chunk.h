@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/logical_type.h"
@@ -26,6 +27,13 @@ class VectorView {
   double GetDouble(uint64_t row) const;
   //! VARCHAR and BLOB bytes.
   std::string GetString(uint64_t row) const;
+  //! VARCHAR and BLOB bytes without a copy; valid while the chunk lives.
+  std::string_view GetStringView(uint64_t row) const;
+  //! The vector's values as DuckDB lays them out (e.g. int64_t[] for BIGINT, int32_t days for
+  //! DATE, int64_t micros for TIMESTAMP), for bulk copies; valid while the chunk lives.
+  const void* RawData() const;
+  //! True when no row of the first `rows` is NULL (cheap: no mask means all valid).
+  bool AllValid(uint64_t rows) const;
   //! Any type as text, in DuckDB's own spelling (dates ISO, lists [a, b], structs {'k': v}).
   std::string Format(uint64_t row) const;
 

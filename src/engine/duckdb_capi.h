@@ -224,8 +224,17 @@ duckdb_vector duckdb_list_vector_get_child(duckdb_vector vector);
 duckdb_vector duckdb_struct_vector_get_child(duckdb_vector vector, idx_t index);
 duckdb_vector duckdb_array_vector_get_child(duckdb_vector vector);
 bool duckdb_validity_row_is_valid(uint64_t* validity, idx_t row);
+idx_t duckdb_vector_size(void);
+duckdb_data_chunk duckdb_create_data_chunk(duckdb_logical_type* types, idx_t column_count);
+void duckdb_data_chunk_reset(duckdb_data_chunk chunk);
+void duckdb_data_chunk_set_size(duckdb_data_chunk chunk, idx_t size);
+void duckdb_vector_ensure_validity_writable(duckdb_vector vector);
+void duckdb_validity_set_row_invalid(uint64_t* validity, idx_t row);
+void duckdb_vector_assign_string_element_len(duckdb_vector vector, idx_t index, const char* str,
+                                             idx_t str_len);
 
 // Logical types.
+duckdb_logical_type duckdb_create_logical_type(duckdb_type type);
 duckdb_type duckdb_get_type_id(duckdb_logical_type type);
 void duckdb_destroy_logical_type(duckdb_logical_type* type);
 uint8_t duckdb_decimal_width(duckdb_logical_type type);
@@ -259,5 +268,6 @@ duckdb_state duckdb_append_double(duckdb_appender appender, double value);
 duckdb_state duckdb_append_varchar_length(duckdb_appender appender, const char* val,
                                           idx_t length);
 duckdb_state duckdb_append_null(duckdb_appender appender);
+duckdb_state duckdb_append_data_chunk(duckdb_appender appender, duckdb_data_chunk chunk);
 
 }  // extern "C"

@@ -11,6 +11,7 @@
 #include "engine/connection.h"
 #include "lake/lakehouse.h"
 #include "lake/schema.h"
+#include "transform/python_model.h"
 
 namespace dew::transform {
 namespace {
@@ -100,11 +101,36 @@ Status CheckContract(const ModelDef& model,
 }
 
 ModelBuilder::ModelBuilder(const CompiledProject* compiled, LakehouseFactory open_lake,
-                           std::shared_ptr<Clock> clock)
-    : compiled_(compiled), open_lake_(std::move(open_lake)), clock_(std::move(clock)) {}
+                           std::shared_ptr<Clock> clock, std::shared_ptr<PythonModelRunner> python)
+    : compiled_(compiled),
+      open_lake_(std::move(open_lake)),
+      clock_(std::move(clock)),
+      python_(std::move(python)) {}
 
 Result<ModelOutcome> ModelBuilder::Materialize(const CompiledModel& model, lake::Lakehouse* lake,
                                                bool full_refresh) {
+  if (model.def->language == "python") {
+    if (!python_)
+      return Status::NotSupported(model.def->path + ": python model " + model.name +
+                                  " cannot run here (no process runner for Python models)");
+    const int64_t started = clock_->MonotonicMicros();
+    // The DataFrame lands in a scratch table of this lakehouse's DuckDB; the model is then
+    // materialized from it like a SQL model's SELECT.
+    const std::string scratch = "dew_python_" + model.name;
+    auto rows = python_->Run(model, compiled_->vars(), lake, scratch);
+    if (!rows.ok()) return rows.status();
+    auto built =
+        MaterializeSelect(model, "SELECT * FROM main." + SqlIdent(scratch), lake, full_refresh);
+    (void)lake->connection().Execute("DROP TABLE IF EXISTS main." + SqlIdent(scratch));
+    if (built.ok()) built->seconds = static_cast<double>(clock_->MonotonicMicros() - started) / 1e6;
+    return built;
+  }
+  return MaterializeSelect(model, model.sql, lake, full_refresh);
+}
+
+Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
+                                                     const std::string& sql, lake::Lakehouse* lake,
+                                                     bool full_refresh) {
   ModelOutcome out;
   out.name = model.name;
   out.relation = model.relation;
@@ -114,7 +140,6 @@ Result<ModelOutcome> ModelBuilder::Materialize(const CompiledModel& model, lake:
   auto context = [&](const Status& s) {
     return s.WithContext(model.def->path + ": building " + model.relation);
   };
-  const std::string sql = model.sql;
 
   if (model.config.contract_enforced) {
     auto schema = lake->QuerySchema(sql);

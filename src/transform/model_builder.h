@@ -10,6 +10,8 @@
 //                from the source closes its current version
 // A model with `contract: {enforced: true}` fails before writing when its columns or types
 // differ from the declared ones, with a diff. A failed model skips its descendants.
+// A Python model first runs in a child process (PythonModelRunner); its DataFrame, loaded into a
+// scratch table, is then materialized like a SQL model's result.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,8 @@ class Lakehouse;
 }
 
 namespace dew::transform {
+
+class PythonModelRunner;
 
 struct ModelOutcome {
   std::string name;
@@ -56,9 +60,10 @@ struct BuildOptions {
 
 class ModelBuilder {
  public:
-  //! `compiled` is borrowed and must outlive the builder.
+  //! `compiled` is borrowed and must outlive the builder. Without `python`, Python models
+  //! fail with an error saying so.
   ModelBuilder(const CompiledProject* compiled, LakehouseFactory open_lake,
-               std::shared_ptr<Clock> clock);
+               std::shared_ptr<Clock> clock, std::shared_ptr<PythonModelRunner> python = nullptr);
 
   //! Builds the models; their outcomes in dependency order. Fails only when no lakehouse can
   //! be opened; a model's own failure is in its outcome.
@@ -69,9 +74,14 @@ class ModelBuilder {
                                    bool full_refresh);
 
  private:
+  //! Materializes `sql` (the model's SELECT, or the scratch table of a Python model's result).
+  Result<ModelOutcome> MaterializeSelect(const CompiledModel& model, const std::string& sql,
+                                         lake::Lakehouse* lake, bool full_refresh);
+
   const CompiledProject* compiled_;
   LakehouseFactory open_lake_;
   std::shared_ptr<Clock> clock_;
+  std::shared_ptr<PythonModelRunner> python_;
 };
 
 //! Compares a model's output columns (names and DuckDB types) with its declared contract;

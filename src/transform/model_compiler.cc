@@ -5,6 +5,7 @@
 
 #include "core/near_match.h"
 #include "transform/jinja.h"
+#include "transform/python_model.h"
 
 namespace dew::transform {
 namespace {
@@ -94,6 +95,52 @@ RenderContext MakeContext(const ModelProject& project, const nlohmann::json& var
   };
   ctx.variables["dew"] = Value{{"version", "0.1.0"}};
   return ctx;
+}
+
+//! Evaluates the calls of `functions` in Python model `m` as the Jinja expressions
+//! `{{ f(args) }}` with `ctx`, so ref/source/config take the same arguments and give the same
+//! errors as in SQL models, at the call's line and column. Returns, for ref and source, the
+//! input key ("ref:m", "source:s.t") and relation; for read_this, ("this", "").
+Result<std::vector<std::pair<std::string, std::string>>> EvaluatePythonCalls(
+    const ModelDef& m, const RenderContext& ctx, const std::set<std::string>& functions) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const PythonCall& call : ScanPythonCalls(m.sql)) {
+    if (!functions.count(call.function)) continue;
+    const std::string where =
+        m.path + ":" + std::to_string(call.line) + ":" + std::to_string(call.column) + ": ";
+    if (call.function == "read_this") {
+      out.emplace_back("this", "");
+      continue;
+    }
+    // Python allows a trailing comma; Jinja does not.
+    std::string args = call.args;
+    while (!args.empty() && std::isspace(static_cast<unsigned char>(args.back()))) args.pop_back();
+    if (!args.empty() && args.back() == ',') args.pop_back();
+    auto render = [&](const std::string& text) -> Result<std::string> {
+      auto t = Template::Parse(text, "");
+      Result<std::string> r = t.ok() ? t->Render(ctx) : Result<std::string>(t.status());
+      if (r.ok()) return r;
+      // Drop the snippet's own ":line:col: " and put the call's position in front.
+      std::string msg = r.status().message();
+      size_t cut = 0;
+      for (int colons = 0; cut < msg.size() && colons < 3; ++cut) {
+        if (msg[cut] == ':') ++colons;
+      }
+      if (!msg.empty() && msg[0] == ':' && cut < msg.size()) msg = msg.substr(cut + 1);
+      return Status::InvalidArgument(where + "dew." + call.function + "(): " + msg);
+    };
+    DEW_ASSIGN_OR_RETURN(std::string value, render("{{ " + call.function + "(" + args + ") }}"));
+    if (call.function == "config") continue;
+    DEW_ASSIGN_OR_RETURN(std::string list, render("{{ [" + args + "] | tojson }}"));
+    nlohmann::json names = nlohmann::json::parse(list, nullptr, false);
+    std::string key;
+    if (call.function == "ref" && names.is_array() && !names.empty())
+      key = "ref:" + names.back().get<std::string>();
+    if (call.function == "source" && names.is_array() && names.size() == 2)
+      key = "source:" + names[0].get<std::string>() + "." + names[1].get<std::string>();
+    out.emplace_back(key, value);
+  }
+  return out;
 }
 
 }  // namespace
@@ -290,7 +337,8 @@ Result<CompiledProject> CompileProject(const ModelProject& project, const Compil
   std::vector<Template> templates;
   templates.reserve(project.models().size());
   for (const auto& m : project.models()) {
-    DEW_ASSIGN_OR_RETURN(Template t, Template::Parse(m.sql, m.path));
+    // A Python model has no template: its dew.*() calls are evaluated one by one.
+    DEW_ASSIGN_OR_RETURN(Template t, Template::Parse(m.language == "python" ? "" : m.sql, m.path));
     templates.push_back(std::move(t));
   }
 
@@ -304,7 +352,13 @@ Result<CompiledProject> CompileProject(const ModelProject& project, const Compil
         project, vars, [](const std::string& n) { return "silver." + n; }, &c);
     ctx.functions["is_incremental"] = [](const CallArgs&) -> Result<Value> { return Value(false); };
     ctx.variables["this"] = Relation(c.config.layer, m.name);
-    DEW_RETURN_IF_ERROR(templates[i].Render(ctx).status());
+    if (m.language == "python") {
+      DEW_RETURN_IF_ERROR(EvaluatePythonCalls(m, ctx, {"config"}).status());
+      // A Python model makes data, not a view: dbt builds them as tables too.
+      if (c.config.materialized == "view") c.config.materialized = "table";
+    } else {
+      DEW_RETURN_IF_ERROR(templates[i].Render(ctx).status());
+    }
     configs[m.name] = c.config;
   }
   auto relation_of = [&configs](const std::string& name) {
@@ -325,7 +379,22 @@ Result<CompiledProject> CompileProject(const ModelProject& project, const Compil
       return Value(c.config.materialized == "incremental" && exists && !options.full_refresh);
     };
     ctx.variables["this"] = relation;
-    DEW_ASSIGN_OR_RETURN(std::string sql, templates[i].Render(ctx));
+    std::string sql;
+    std::map<std::string, std::string> python_inputs;
+    if (m.language == "python") {
+      c.config = configs[m.name];
+      DEW_ASSIGN_OR_RETURN(auto calls, EvaluatePythonCalls(m, ctx, {"ref", "source", "read_this"}));
+      for (const auto& [key, relation] : calls) python_inputs[key] = relation;
+      if (python_inputs.count("this")) {
+        if (exists && c.config.materialized == "incremental" && !options.full_refresh)
+          python_inputs["this"] = relation;
+        else
+          python_inputs.erase("this");
+      }
+      sql = m.sql;
+    } else {
+      DEW_ASSIGN_OR_RETURN(sql, templates[i].Render(ctx));
+    }
     for (const auto& ref : c.model_refs) {
       if (!configs[ref].enabled)
         return Status::InvalidArgument(m.path + ": ref('" + ref + "') names a disabled model");
@@ -339,6 +408,8 @@ Result<CompiledProject> CompileProject(const ModelProject& project, const Compil
     cm.model_refs = c.model_refs;
     cm.seed_refs = c.seed_refs;
     cm.source_refs = c.source_refs;
+    cm.is_incremental = c.config.materialized == "incremental" && exists && !options.full_refresh;
+    cm.python_inputs = std::move(python_inputs);
     compiled.push_back(std::move(cm));
   }
 
@@ -348,6 +419,7 @@ Result<CompiledProject> CompileProject(const ModelProject& project, const Compil
   std::map<std::string, int> state;  // 0 new, 1 on the path, 2 done
   std::vector<std::string> path;
   CompiledProject out;
+  out.vars_ = vars;
   std::function<Status(const std::string&)> visit = [&](const std::string& name) -> Status {
     if (state[name] == 2) return Status::OK();
     if (state[name] == 1) {

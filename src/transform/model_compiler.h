@@ -24,6 +24,10 @@ struct CompiledModel {
   std::vector<std::string> model_refs;   //!< models it reads (ref), in first-use order
   std::vector<std::string> seed_refs;    //!< seeds it reads (ref)
   std::vector<std::string> source_refs;  //!< "source.table" it reads (source)
+  bool is_incremental = false;           //!< what is_incremental() answered
+  //! Python models: the relations the child gets, keyed "ref:m", "source:s.t" and "this"
+  //! (the model's own table, when it is incremental and calls dew.read_this()).
+  std::map<std::string, std::string> python_inputs;
 };
 
 struct CompileOptions {
@@ -40,6 +44,8 @@ class CompiledProject {
   //! Enabled models in dependency order (a model after every model it refs).
   const std::vector<CompiledModel>& models() const { return models_; }
   const CompiledModel* Find(const std::string& name) const;
+  //! dew.yml's vars: with the invocation's overrides (what var() read).
+  const nlohmann::json& vars() const { return vars_; }
   //! Models that `name` refs / that ref `name`.
   std::vector<std::string> Parents(const std::string& name) const;
   std::vector<std::string> Children(const std::string& name) const;
@@ -59,6 +65,7 @@ class CompiledProject {
   Result<std::set<std::string>> Match(const std::string& selector) const;
   std::vector<CompiledModel> models_;
   std::map<std::string, size_t> index_;
+  nlohmann::json vars_ = nlohmann::json::object();
 };
 
 //! Renders and orders every enabled model. Errors name the model file, line and column

@@ -306,6 +306,40 @@ Result<std::vector<std::string>> ListUnder(FileSystem& fs, const std::string& ro
   return out;
 }
 
+//! dew.yml's `python:` mapping: interpreter, cpu_seconds, memory_mb, open_files,
+//! timeout_seconds (0 = no limit).
+Status ReadPythonSettings(const YAML::Node& n, PythonSettings* out) {
+  auto where = [](const YAML::Node& node) {
+    return "dew.yml:" + std::to_string(node.Mark().line + 1) + ":" +
+           std::to_string(node.Mark().column + 1) + ": python";
+  };
+  const std::vector<std::string> keys = {"interpreter", "cpu_seconds", "memory_mb", "open_files",
+                                         "timeout_seconds"};
+  if (!n.IsMap()) return Status::InvalidArgument(where(n) + ": expected a mapping");
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    const nlohmann::json v = ToJson(it->second);
+    if (key == "interpreter") {
+      if (!v.is_string() || v.get<std::string>().empty())
+        return Status::InvalidArgument(where(it->first) + ".interpreter: expected a program");
+      out->interpreter = v.get<std::string>();
+      continue;
+    }
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      return Status::InvalidArgument(where(it->first) + ": unknown key '" + key + "'" +
+                                     Suggest(key, keys));
+    if (!v.is_number_integer() || v.get<int64_t>() < 0)
+      return Status::InvalidArgument(where(it->first) + "." + key +
+                                     ": expected a whole number >= 0");
+    const int64_t x = v.get<int64_t>();
+    if (key == "cpu_seconds") out->limits.cpu_seconds = x;
+    if (key == "memory_mb") out->limits.memory_bytes = x * 1024 * 1024;
+    if (key == "open_files") out->limits.open_files = x;
+    if (key == "timeout_seconds") out->timeout_ms = x * 1000;
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ApplyConfigValue(const std::string& key, const nlohmann::json& value, ModelConfig* c) {
@@ -399,6 +433,8 @@ Result<ModelProject> ModelProject::Load(FileSystem& fs, const std::string& root)
                                      e.msg);
     }
     if (cfg.IsMap() && cfg["vars"]) p.vars_ = ToJson(cfg["vars"]);
+    if (cfg.IsMap() && cfg["python"])
+      DEW_RETURN_IF_ERROR(ReadPythonSettings(cfg["python"], &p.python_));
     if (cfg.IsMap() && cfg["models"]) {
       models_node = cfg["models"];
       has_defaults = true;
@@ -460,10 +496,12 @@ Result<ModelProject> ModelProject::Load(FileSystem& fs, const std::string& root)
   std::vector<std::pair<std::string, YAML::Node>> model_entries, seed_entries;
   for (const std::string& rel : model_files) {
     const std::string full = root + "/" + rel;
-    if (EndsWith(rel, ".sql")) {
+    const bool python = EndsWith(rel, ".py");
+    if (EndsWith(rel, ".sql") || python) {
       ModelDef m;
       m.name = BaseName(rel);
       m.path = rel;
+      m.language = python ? "python" : "sql";
       DEW_ASSIGN_OR_RETURN(m.sql, fs.ReadFile(full));
       m.config = defaults_for(rel);
       if (const ModelDef* other = p.FindModel(m.name)) {

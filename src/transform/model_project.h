@@ -1,8 +1,9 @@
 // ModelProject: the dbt-style parts of a project folder, read and validated: SQL models
-// (`models/**/*.sql`), properties files next to them (`models/**/*.yml`: `sources:`, `models:`
-// with columns and tests, `seeds:`), seeds (`seeds/*.csv`), singular tests (`tests/*.sql`),
-// per-folder model defaults and `vars:` from dew.yml. Rendering and ordering are the
-// compiler's (model_compiler.h); this only reads files, so errors here name file:line:column.
+// (`models/**/*.sql`), Python models (`models/**/*.py`, see python_model.h), properties files next
+// to them (`models/**/*.yml`: `sources:`, `models:` with columns and tests, `seeds:`), seeds
+// (`seeds/*.csv`), singular tests (`tests/*.sql`), per-folder model defaults and `vars:` from
+// dew.yml. Rendering and ordering are the compiler's (model_compiler.h); this only reads files, so
+// errors here name file:line:column.
 #pragma once
 
 #include <map>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "core/file_system.h"
+#include "core/process_runner.h"
 #include "core/status.h"
 
 namespace dew::transform {
@@ -49,14 +51,23 @@ struct ColumnProperty {
 };
 
 struct ModelDef {
-  std::string name;  //!< the file name without .sql; unique in the project
+  std::string name;  //!< the file name without .sql / .py; unique in the project
   std::string path;  //!< relative to the project root, e.g. "models/staging/stg_orders.sql"
-  std::string sql;   //!< the raw file text (Jinja)
+  std::string sql;   //!< the raw file text (Jinja SQL, or Python source)
+  std::string language = "sql";  //!< "sql" or "python"
   ModelConfig config;
   std::string description;
   std::vector<ColumnProperty> columns;
   std::vector<TestSpec> tests;
   std::string properties_position;  //!< where its `models:` entry is, or empty
+};
+
+//! How Python models run, from dew.yml's `python:` (interpreter, cpu_seconds, memory_mb,
+//! open_files, timeout_seconds): the executor's kind of limits, applied to each model's child.
+struct PythonSettings {
+  std::string interpreter = "python3";  //!< looked up in the child's PATH (/usr/bin first)
+  ProcessLimits limits = {3600, 0, 1024, 1 << 20};  //!< cpu 1 h, memory unlimited, 1024 files
+  int64_t timeout_ms = 3600 * 1000;
 };
 
 struct SourceTable {
@@ -96,6 +107,7 @@ class ModelProject {
   const std::vector<SeedDef>& seeds() const { return seeds_; }
   const std::vector<SingularTest>& singular_tests() const { return singular_tests_; }
   const nlohmann::json& vars() const { return vars_; }
+  const PythonSettings& python() const { return python_; }
 
   const ModelDef* FindModel(const std::string& name) const;
   const SeedDef* FindSeed(const std::string& name) const;
@@ -108,6 +120,7 @@ class ModelProject {
   std::vector<SeedDef> seeds_;
   std::vector<SingularTest> singular_tests_;
   nlohmann::json vars_ = nlohmann::json::object();
+  PythonSettings python_;
 };
 
 //! Applies `key: value` (one config key as written in YAML or passed to config()) to `config`.
