@@ -101,6 +101,13 @@ class PostgresControlStore final : public ControlStore {
   Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& filter) override;
   Status ReplayDelivery(int64_t delivery_id) override;
 
+  Status AddTestResults(const std::vector<TestResultRecord>& results) override;
+  Result<std::vector<TestResultRecord>> ListTestResults(const TestResultFilter& filter) override;
+  Status AddQualityScores(const std::vector<QualityScoreRecord>& scores) override;
+  Result<std::vector<QualityScoreRecord>> ListQualityScores(
+      const QualityScoreFilter& filter) override;
+  Result<std::vector<QualityScoreRecord>> LatestQualityScores() override;
+
   //! Query parameters and a query's rows (defined in the .cc).
   class Params;
   class Rows;
