@@ -1,28 +1,30 @@
 #!/usr/bin/env bash
 # The month-end finance close on dew, end to end (`make demo`).
 #
-# Creates a dew project in $DEMO_DIR (default ./demo, recreated each run), generates an
-# Odoo-shaped general ledger (about 1,000,000 journal items over 24 months) exported as Odoo
-# would, loads it into bronze, builds silver (typed, deduplicated) and gold (monthly trial
-# balance and income statement), prints the last closed month, the history of a gold table,
-# a time-travel query, and a late correction that is then rolled back with `dew table restore`.
+# Creates a dew project in $DEMO_DIR (default ./demo, recreated each run) from project/, starts a
+# throwaway PostgreSQL 15 holding a generated Odoo 18-shaped company (odoo/odoo-db: about
+# 1,000,000 journal items over 24 months), and runs the pipeline month_end_close for one period:
+# extract through the odoo connector (incremental) into bronze and silver, staging models, the
+# close controls (the quality gate), the gold finance marts. Then it prints the reports, the
+# checklist, the run's per-step row counts and timings, the audit trail of one number, a blocked
+# close (a draft entry appears in the period) and its fix, a rollback, and the commands to explore.
 #
 # Environment: DEMO_DIR (project folder), DEW (the binary, default build/release/dew),
-# DEW_SHARED_DIR (the shared data folder, default ../shared beside the repo),
-# DEMO_INVOICES / DEMO_BILLS (scale of the ledger, default 118000 / 20000).
+# DEW_SHARED_DIR (the shared data folder, default ../shared beside the repo), DEMO_SCALE (size of
+# the company, default 1.0 = about 1,000,000 journal items; 5.0 for a benchmark), DEMO_PERIOD
+# (the month closed, default 2026-10, the last generated month), DEMO_KEEP_DB=1 (leave the Odoo
+# database running at the end).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE="$ROOT/examples/finance-close"
 DEW=${DEW:-"$ROOT/build/release/dew"}
-SHARED=${DEW_SHARED_DIR:-"$ROOT/../shared"}
-COA_CSV="$SHARED/data/odoo/account.account-generic_coa.csv"
+export DEW_SHARED_DIR=${DEW_SHARED_DIR:-"$ROOT/../shared"}
 DEMO_DIR=${DEMO_DIR:-./demo}
-INVOICES=${DEMO_INVOICES:-118000}
-BILLS=${DEMO_BILLS:-20000}
+SCALE=${DEMO_SCALE:-1.0}
+PERIOD=${DEMO_PERIOD:-2026-10}
 
 [ -x "$DEW" ] || { echo "demo: $DEW not found; run 'make' first" >&2; exit 1; }
-[ -f "$COA_CSV" ] || { echo "demo: chart of accounts not found at $COA_CSV" >&2; exit 1; }
 
 # --- output helpers ----------------------------------------------------------------------------
 if [ -t 1 ]; then BOLD=$'\e[1m'; DIM=$'\e[2m'; RESET=$'\e[0m'; else BOLD=""; DIM=""; RESET=""; fi
@@ -45,21 +47,22 @@ note() { printf '%s-- %s%s\n' "$DIM" "$*" "$RESET"; }
 
 dew() { "$DEW" --project "$DEMO_DIR" "$@"; }
 sql() { dew sql "$@"; }
-# Runs a SQL file of this example, with {{…}} placeholders filled in; the rendered copy stays in
-# the project's sql/ folder to be read or re-run.
-sql_file() {
-  local rendered
-  rendered="$DEMO_DIR/sql/$1"
-  mkdir -p "$(dirname "$rendered")"
-  sed -e "s|{{EXPORT_DIR}}|$EXPORT_DIR|g" -e "s|{{COA_CSV}}|$COA_CSV|g" \
-    -e "s|{{INVOICES}}|$INVOICES|g" -e "s|{{BILLS}}|$BILLS|g" "$HERE/sql/$1" >"$rendered"
-  sql -f "$rendered"
-}
 # A single value from a query (CSV output without its header).
 scalar() { dew --format csv sql "$1" | sed -n 2p | tr -d '"\r'; }
-# The latest version of a lake table, from `dew table history` (newest first).
-latest_version() {
-  dew --format csv table history "$1" | awk -F, 'NR == 2 { gsub(/"/, "", $1); print $1; exit }'
+# Runs month_end_close with the given --param arguments and --wait; sets RUN_ID and RUN_RC.
+close_run() {
+  local log
+  log=$(mktemp)
+  RUN_RC=0
+  dew run month_end_close "$@" --wait 2>"$log" || RUN_RC=$?
+  RUN_ID=$(sed -n 's/^dew: run \([^ ]*\) of pipeline.*/\1/p' "$log" | head -1)
+  sed -e '/^dew: run .* of pipeline .* started$/d' "$log" >&2
+  rm -f "$log"
+  [ -n "$RUN_ID" ] || { echo "demo: the run did not start" >&2; exit 1; }
+}
+odoo_sql() { # runs SQL on the Odoo database as its administrator
+  PGPASSWORD=$(cat "$DEMO_DIR/.odoo-pg/admin-password") psql -X -q -v ON_ERROR_STOP=1 \
+    -h 127.0.0.1 -p "$ODOO_PG_PORT" -U odoo_admin -d odoo "$@"
 }
 
 # --- 1. project --------------------------------------------------------------------------------
@@ -67,160 +70,140 @@ step "Create the project ($DEMO_DIR)"
 if [ -e "$DEMO_DIR" ]; then
   # Only ever delete a folder this demo made.
   if [ -f "$DEMO_DIR/dew.yml" ] || [ -z "$(ls -A "$DEMO_DIR")" ]; then
+    "$HERE/odoo/odoo-db" stop "$DEMO_DIR" || true
     rm -rf "$DEMO_DIR"
   else
     echo "demo: $DEMO_DIR exists and is not a dew project; set DEMO_DIR elsewhere" >&2
     exit 1
   fi
 fi
-"$DEW" init "$DEMO_DIR"
+"$DEW" init "$DEMO_DIR" >/dev/null
+cp -R "$HERE/project/." "$DEMO_DIR/"
 DEMO_DIR=$(cd "$DEMO_DIR" && pwd)
-EXPORT_DIR="$DEMO_DIR/exports/odoo"
-mkdir -p "$EXPORT_DIR/2026-10-20" "$EXPORT_DIR/2026-11-05"
+(cd "$DEMO_DIR" && find dew.yml connections pipelines models -type f | sort | sed 's/^/   /')
 done_step
 
-# --- 2. source data ----------------------------------------------------------------------------
-step "Generate the Odoo export (chart of accounts, journals, partners, journal entries)"
-note "24 months of posted entries: customer invoices and credit notes, vendor bills, payments,"
-note "payroll, rent, bank fees, tax returns; every entry balances. Two export batches:"
-note "a full export on 2026-10-20 and an incremental one on 2026-11-05."
-sql_file generate_odoo_export.sql
-(cd "$EXPORT_DIR" && find . -type f -printf '%P %s\n' | sort |
-  awk '{ if ($2 < 1e6) printf "   exports/odoo/%-36s %7.1f kB\n", $1, $2 / 1e3;
-         else printf "   exports/odoo/%-36s %7.1f MB\n", $1, $2 / 1e6 }')
-done_step
-
-# --- 3. bronze ---------------------------------------------------------------------------------
-step "Load the export into bronze (dew load, with lineage columns)"
-for batch in 2026-10-20 2026-11-05; do
-  for f in "$EXPORT_DIR/$batch"/*; do
-    entity=$(basename "$f"); entity=${entity%%.*}
-    t0=$EPOCHREALTIME
-    dew load "$f" "bronze.raw_odoo_$entity" >/dev/null
-    printf '   %-12s %-26s -> bronze.raw_odoo_%-18s (%ss)\n' "$batch" "$(basename "$f")" "$entity" \
-      "$(elapsed "$t0")"
-  done
-done
-sql "SELECT 'bronze.raw_odoo_account_move_line' AS table_name, count(*) AS rows,
-            count(DISTINCT _run_id) AS loads, min(_ingest_date) AS first_ingest
-     FROM bronze.raw_odoo_account_move_line"
-done_step
-
-# --- 4. silver ---------------------------------------------------------------------------------
-step "Build silver: typed, deduplicated by id (latest write_date wins)"
-for entity in account_account account_journal res_partner account_move account_move_line; do
-  t0=$EPOCHREALTIME
-  sql_file "silver/odoo_$entity.sql" >/dev/null
-  printf '   silver.odoo_%-20s (%ss)\n' "$entity" "$(elapsed "$t0")"
-done
-sql "SELECT (SELECT count(*) FROM bronze.raw_odoo_account_move_line) AS bronze_items,
-            (SELECT count(*) FROM silver.odoo_account_move_line) AS silver_items,
-            (SELECT count(*) FROM bronze.raw_odoo_account_move_line)
-              - (SELECT count(*) FROM silver.odoo_account_move_line) AS duplicates_removed,
-            (SELECT count(*) FROM silver.odoo_account_move_line WHERE reconciled) AS reconciled_items"
-done_step
-
-# --- 5. gold -----------------------------------------------------------------------------------
-step "Build gold: monthly trial balance and income statement"
-for t in gold_finance_trial_balance gold_finance_income_statement; do
-  t0=$EPOCHREALTIME
-  sql_file "gold/$t.sql" >/dev/null
-  printf '   gold.%-32s (%ss)\n' "$t" "$(elapsed "$t0")"
-done
-note "check: in every month, openings, debits - credits and closings each sum to zero"
-unbalanced=$(scalar "SELECT count(*) FROM (
-    SELECT period FROM gold.gold_finance_trial_balance GROUP BY period
-    HAVING sum(opening_balance) <> 0 OR sum(debit) <> sum(credit) OR sum(closing_balance) <> 0)")
-if [ "$unbalanced" != "0" ]; then
-  echo "demo: the trial balance does not balance in $unbalanced month(s)" >&2
-  exit 1
+# --- 2. the source ------------------------------------------------------------------------------
+step "Start the Odoo database (PostgreSQL 15, a generated company, scale $SCALE)"
+note "chart of accounts from shared/data/odoo, journals, customers, vendors, employees;"
+note "24 months of posted invoices, bills, payments, payroll and bank statement lines"
+"$HERE/odoo/odoo-db" start "$DEMO_DIR" --scale "$SCALE" --end-month "$PERIOD" | sed 's/^/   /'
+eval "$("$HERE/odoo/odoo-db" env "$DEMO_DIR")"
+sed -i "s/^  port: .*/  port: $ODOO_PG_PORT/" "$DEMO_DIR/connections/odoo.yml"
+if [ -z "${DEMO_KEEP_DB:-}" ]; then
+  trap '"$HERE/odoo/odoo-db" stop "$DEMO_DIR" >/dev/null 2>&1 || true' EXIT
 fi
-echo "   ok: $(scalar "SELECT count(DISTINCT period) FROM gold.gold_finance_trial_balance") months balance"
 done_step
 
-CLOSED=$(scalar "SELECT max(period) FROM gold.gold_finance_trial_balance")
+# --- 3. the close -------------------------------------------------------------------------------
+step "Run the month-end close for $PERIOD (pipeline month_end_close)"
+note "extract (odoo connector, incremental) -> staging -> controls (the gate) -> gold marts"
+close_run --param "period=$PERIOD"
+CLOSE_SECONDS=$(elapsed "$STEP_START")
+[ "$RUN_RC" -eq 0 ] || { echo "demo: the close failed; see: dew --project $DEMO_DIR run show $RUN_ID" >&2; exit 1; }
+FIRST_RUN=$RUN_ID
+echo "   run $RUN_ID succeeded in ${CLOSE_SECONDS}s"
+done_step
 
-# --- 6. reports --------------------------------------------------------------------------------
-step "Trial balance, $CLOSED (the last closed month)"
+step "Per-step row counts and timings of run $FIRST_RUN"
+dew run show "$FIRST_RUN"
+done_step
+
+step "Close checklist, $PERIOD"
+sql "SELECT control_no AS no, control, description, checked, checked_unit AS of, failing, status
+     FROM gold.gold_finance_close_checklist WHERE period = '$PERIOD' ORDER BY control_no"
+done_step
+
+step "Trial balance, $PERIOD"
 sql "SELECT code, account, type, opening, debit, credit, closing FROM (
        SELECT 0 AS sort, account_code AS code, account_name AS account, account_type AS type,
               opening_balance AS opening, debit, credit, closing_balance AS closing
-       FROM gold.gold_finance_trial_balance WHERE period = '$CLOSED'
+       FROM gold.gold_finance_trial_balance WHERE period = '$PERIOD'
        UNION ALL
        SELECT 1, '', 'Total', '', sum(opening_balance), sum(debit), sum(credit),
               sum(closing_balance)
-       FROM gold.gold_finance_trial_balance WHERE period = '$CLOSED')
+       FROM gold.gold_finance_trial_balance WHERE period = '$PERIOD')
      ORDER BY sort, code"
 done_step
 
-step "Income statement, $CLOSED, with the two months before"
-sql "PIVOT (SELECT section, account_type, period, amount FROM gold.gold_finance_income_statement
-            WHERE period >= strftime(DATE '$CLOSED-01' - INTERVAL 2 MONTH, '%Y-%m'))
-     ON period USING sum(amount) GROUP BY section, account_type
-     ORDER BY CASE section WHEN 'revenue' THEN 1 WHEN 'expenses' THEN 2 ELSE 3 END, account_type"
+step "Income statement, $PERIOD (month and year to date)"
+sql "SELECT caption, amount_period AS month, amount_ytd AS year_to_date
+     FROM gold.gold_finance_income_statement WHERE period = '$PERIOD' ORDER BY line_no"
 done_step
 
-step "History of gold.gold_finance_income_statement"
-dew table history gold.gold_finance_income_statement
+step "Receivables aging and bank reconciliation, $PERIOD"
+sql "SELECT count(*) AS customers, sum(days_0_30) AS days_0_30, sum(days_31_60) AS days_31_60,
+            sum(days_61_90) AS days_61_90, sum(days_90_plus) AS days_90_plus,
+            sum(total_open) AS total_open
+     FROM gold.gold_finance_ar_aging WHERE period = '$PERIOD'"
+sql "SELECT journal_code AS journal, statement_lines, matched_lines, unmatched_lines,
+            statement_balance, ledger_balance, difference
+     FROM gold.gold_finance_bank_reconciliation WHERE period = '$PERIOD'"
 done_step
 
-# --- 7. correction, time travel, restore ---------------------------------------------------------
-SILVER_BEFORE=$(latest_version silver.odoo_account_move_line)
-TB_BEFORE=$(latest_version gold.gold_finance_trial_balance)
-IS_BEFORE=$(latest_version gold.gold_finance_income_statement)
-
-step "A late correction to $CLOSED: MERGE into silver, rebuild gold"
-note "accrue a late consulting bill (new entry) and reclassify one expense to R&D (update)"
-sql_file correction/late_adjustment.sql
-for t in gold_finance_trial_balance gold_finance_income_statement; do
-  sql_file "gold/$t.sql" >/dev/null
-done
-dew table history silver.odoo_account_move_line --limit 2
+# --- 4. audit -----------------------------------------------------------------------------------
+step "The audit trail of one number: the closing balance of the receivable account"
+AR_CODE=$(scalar "SELECT account_code FROM gold.gold_finance_trial_balance
+                  WHERE period = '$PERIOD' AND account_type = 'asset_receivable'
+                  ORDER BY abs(closing_balance) DESC LIMIT 1")
+note "the number"
+sql "SELECT period, account_code, account_name, closing_balance
+     FROM gold.gold_finance_trial_balance WHERE period = '$PERIOD' AND account_code = '$AR_CODE'"
+note "which run wrote it (the commit of the gold table names the run), who started it, with which params"
+dew table history gold.gold_finance_trial_balance --limit 1
+dew run show "$FIRST_RUN" | sed -n '1,/params/p'
+note "which source rows fed it: Odoo journal items by id and write_date (the sync cursor), and the sync run"
+sql "SELECT count(*) AS source_lines, min(line_id) AS first_id, max(line_id) AS last_id,
+            max(source_cursor) AS newest_write_date, count(DISTINCT sync_run_id) AS sync_runs,
+            sum(balance) AS closing_balance
+     FROM silver.int_finance_gl WHERE account_code = '$AR_CODE'"
 done_step
 
-step "Time travel: $CLOSED before (VERSION AS OF $TB_BEFORE) and after the correction"
-sql "SELECT account_code AS code, coalesce(a.account_name, b.account_name) AS account,
-            coalesce(b.closing_balance, 0) AS closing_before,
-            coalesce(a.closing_balance, 0) AS closing_after,
-            coalesce(a.closing_balance, 0) - coalesce(b.closing_balance, 0) AS change
-     FROM (SELECT * FROM gold.gold_finance_trial_balance VERSION AS OF $TB_BEFORE
-           WHERE period = '$CLOSED') AS b
-     FULL JOIN (SELECT * FROM gold.gold_finance_trial_balance WHERE period = '$CLOSED') AS a
-       USING (account_code)
-     WHERE a.closing_balance IS DISTINCT FROM b.closing_balance
-     ORDER BY code"
-sql "SELECT 'version $IS_BEFORE (before)' AS income_statement, amount AS net_income
-     FROM gold.gold_finance_income_statement VERSION AS OF $IS_BEFORE
-     WHERE period = '$CLOSED' AND section = 'net_income'
-     UNION ALL
-     SELECT 'latest (after)', amount FROM gold.gold_finance_income_statement
-     WHERE period = '$CLOSED' AND section = 'net_income'"
+# --- 5. a blocked close and its fix ------------------------------------------------------------
+TB_VERSION=$(dew --format csv table history gold.gold_finance_trial_balance |
+  awk -F, 'NR == 2 { gsub(/"/, "", $1); print $1; exit }')
+step "A draft entry appears in $PERIOD: the close is blocked, gold is untouched"
+odoo_sql -c "INSERT INTO account_move (name, date, state, move_type, journal_id, company_id, currency_id,
+                                       create_date, write_date)
+             SELECT 'MISC/DRAFT/0001', DATE '$PERIOD-28', 'draft', 'entry', id, company_id,
+                    (SELECT currency_id FROM account_move LIMIT 1), now(), now()
+             FROM account_journal WHERE type = 'general' LIMIT 1"
+close_run --param "period=$PERIOD" || true
+[ "$RUN_RC" -ne 0 ] || { echo "demo: a draft in the period did not block the close" >&2; exit 1; }
+dew run show "$RUN_ID" | grep -E "error|close" | head -5 || true
+AFTER=$(dew --format csv table history gold.gold_finance_trial_balance |
+  awk -F, 'NR == 2 { gsub(/"/, "", $1); print $1; exit }')
+echo "   gold.gold_finance_trial_balance still at version $AFTER (was $TB_VERSION)"
+[ "$AFTER" = "$TB_VERSION" ] || { echo "demo: a blocked close changed gold" >&2; exit 1; }
+note "finance posts the entry (balanced), and the close runs again"
+odoo_sql -c "UPDATE account_move SET state = 'cancel', write_date = now() WHERE name = 'MISC/DRAFT/0001'"
+close_run --param "period=$PERIOD"
+[ "$RUN_RC" -eq 0 ] || { echo "demo: the close failed after the fix" >&2; exit 1; }
+echo "   run $RUN_ID succeeded; checklist:"
+sql "SELECT control, status FROM gold.gold_finance_close_checklist WHERE period = '$PERIOD'
+     ORDER BY control_no"
 done_step
 
-step "Roll the correction back with dew table restore"
-dew table restore silver.odoo_account_move_line --version "$SILVER_BEFORE"
-dew table restore gold.gold_finance_trial_balance --version "$TB_BEFORE"
-dew table restore gold.gold_finance_income_statement --version "$IS_BEFORE"
-sql "SELECT 'restored' AS income_statement, amount AS net_income
-     FROM gold.gold_finance_income_statement
-     WHERE period = '$CLOSED' AND section = 'net_income'"
-differences=$(scalar "SELECT count(*) FROM (
-    (SELECT * FROM gold.gold_finance_trial_balance
-     EXCEPT ALL SELECT * FROM gold.gold_finance_trial_balance VERSION AS OF $TB_BEFORE)
-    UNION ALL
-    (SELECT * FROM gold.gold_finance_trial_balance VERSION AS OF $TB_BEFORE
-     EXCEPT ALL SELECT * FROM gold.gold_finance_trial_balance))")
-[ "$differences" = "0" ] || { echo "demo: restore left $differences differing rows" >&2; exit 1; }
-echo "   ok: gold.gold_finance_trial_balance equals version $TB_BEFORE again"
-dew table history gold.gold_finance_income_statement
-done_step
-
-step "Vacuum (dry run: files older than the 7-day retention that no version needs)"
-dew table vacuum silver.odoo_account_move_line --dry-run
+# --- 6. rollback ---------------------------------------------------------------------------------
+step "Roll back the last run (dew run rollback $RUN_ID)"
+dew run rollback "$RUN_ID" 2>&1 | sed 's/^/   /' || note "dew run rollback is not available in this build"
+dew table history gold.gold_finance_trial_balance --limit 3
 done_step
 
 step "The lake"
 dew table list
 done_step
 
-printf '\n%sTotal: %ss%s  (project in %s)\n' "$BOLD" "$(elapsed "$START")" "$RESET" "$DEMO_DIR"
+printf '\n%sTotal: %ss%s  (the close itself: %ss; project in %s)\n' "$BOLD" "$(elapsed "$START")" \
+  "$RESET" "$CLOSE_SECONDS" "$DEMO_DIR"
+cat <<EOF
+
+Explore further:
+  dew --project $DEMO_DIR runs                                   # every run, who started it, status
+  dew --project $DEMO_DIR run show $FIRST_RUN          # per-task rows and timings
+  dew --project $DEMO_DIR table history gold.gold_finance_trial_balance
+  dew --project $DEMO_DIR sql "SELECT * FROM gold.gold_finance_trial_balance VERSION AS OF 0 LIMIT 5"
+  dew --project $DEMO_DIR sql "SELECT * FROM silver.int_finance_gl WHERE account_code = '$AR_CODE' LIMIT 5"
+  $HERE/odoo/odoo-db start $DEMO_DIR && eval "\$($HERE/odoo/odoo-db env $DEMO_DIR)" &&
+    dew --project $DEMO_DIR run month_end_close --param period=2026-09 --wait   # close another month
+EOF

@@ -241,7 +241,10 @@ Result<SyncResult> StreamSync::Run(const SyncOptions& options) {
   }
   SyncResult result;
   result.run_id = options.run_id.empty() ? env_.lake->run_id() : options.run_id;
-  const bool record = options.record_run && env_.store != nullptr;
+  bool record = options.record_run && env_.store != nullptr;
+  // A sync task of a pipeline passes the pipeline's run id: that run and its task attempt
+  // already record this sync, so it gets no run of its own.
+  if (record && env_.store->GetRun(result.run_id).ok()) record = false;
   if (record) {
     control::NewRun run;
     run.id = result.run_id;
