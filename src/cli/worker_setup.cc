@@ -8,6 +8,7 @@
 #include "connectors/connection_spec.h"
 #include "core/http_client.h"
 #include "core/process_runner.h"
+#include "core/smtp_client.h"
 
 namespace dew::cli {
 
@@ -53,6 +54,7 @@ Result<std::unique_ptr<WorkerSetup>> OpenWorkerSetup(CommandContext& ctx) {
   env.clock = clock;
   env.processes = std::make_shared<PosixProcessRunner>(root);
   env.http = NewCurlHttpClient();
+  env.smtp = NewCurlSmtpClient();
   env.worker_env = connectors::ProcessEnvironment();
   env.dew_binary = SelfBinary();
   const std::string lake_root = project.lake_root();

@@ -25,10 +25,10 @@ const std::vector<KindInfo>& Kinds() {
   static const std::vector<KindInfo> kinds = {
       {TaskKind::kSync, "sync", {"connection", "stream"}, {"connection"}},
       {TaskKind::kSql, "sql", {"sql", "file", "target"}, {}},
-      {TaskKind::kModel, "model", {"select"}, {"select"}},
+      {TaskKind::kModel, "model", {"select", "exclude", "vars"}, {"select"}},
       {TaskKind::kPython, "python", {"script", "args"}, {"script"}},
       {TaskKind::kShell, "shell", {"command"}, {"command"}},
-      {TaskKind::kQuality, "quality", {"table", "sql"}, {"table"}},
+      {TaskKind::kQuality, "quality", {"table", "sql", "severity", "vars"}, {}},
       {TaskKind::kHttp, "http", {"url", "method", "body"}, {"url"}},
       {TaskKind::kEmail, "email", {"to", "subject", "body"}, {"to", "subject"}},
   };
@@ -333,11 +333,20 @@ Status Parser::ParseTask(const YAML::Node& n, size_t index) {
     return Error(n.Mark(), field + ".sql",
                  "a sql task needs exactly one of 'sql' (inline) or 'file'");
   }
+  if (task.kind == TaskKind::kQuality && !n["table"] && !n["sql"]) {
+    return Error(n.Mark(), field + ".table",
+                 "a quality task needs 'table' (its declared tests), 'sql' (an assertion), or both");
+  }
   for (const std::string& key : info->keys) {
     if (!n[key]) continue;
     DEW_ASSIGN_OR_RETURN(std::string value, Scalar(n[key], field + "." + key));
     DEW_RETURN_IF_ERROR(CheckRefs(n[key], field + "." + key, value));
     task.fields[key] = value;
+  }
+  if (const std::string severity = task.Field("severity");
+      !severity.empty() && severity != "error" && severity != "warn") {
+    return Error(n["severity"].Mark(), field + ".severity",
+                 "unknown severity '" + severity + "'; valid: error, warn");
   }
   if (task.kind == TaskKind::kHttp) {
     std::string method = task.Field("method");

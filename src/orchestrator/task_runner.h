@@ -5,8 +5,9 @@
 // Kinds: sql (in-process on the project's lakehouse, one DuckDB connection per running task,
 // stopped with Connection::Interrupt), shell and python (child processes through ProcessRunner),
 // sync (the dew binary's `sync` verb as a child process: StreamSync with its state store, killed
-// as a process group on cancel), http (HttpClient). model, quality and email come with later
-// issues; CheckRunnable refuses pipelines that use them.
+// as a process group on cancel), http (HttpClient), email (SmtpClient, settings from dew.yml's
+// smtp:), model (transform::ModelBuilder in-process on the project's models/), quality (the data
+// tests declared for a table, or an assertion query; quality::RunTest).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "core/file_system.h"
 #include "core/http_client.h"
 #include "core/process_runner.h"
+#include "core/smtp_client.h"
 #include "core/status.h"
 #include "orchestrator/attempt_log.h"
 #include "orchestrator/pipeline_spec.h"
@@ -42,6 +44,7 @@ struct TaskEnv {
   std::shared_ptr<Clock> clock;
   std::shared_ptr<ProcessRunner> processes;  //!< rooted at project_dir
   std::shared_ptr<HttpClient> http;
+  std::shared_ptr<SmtpClient> smtp;  //!< email tasks
   //! The worker's own environment: values of declared variables passed through (`env: [NAME]`).
   std::map<std::string, std::string> worker_env;
   //! The dew binary, run by sync tasks (`dew --project DIR sync CONNECTION`).
@@ -89,7 +92,7 @@ class TaskRunner {
 };
 
 //! InvalidArgument naming the file, the task and its kind when a task uses a kind this dew
-//! cannot run yet (model, quality, email).
+//! cannot run yet (none today; kept so a kind can be declared before it runs).
 Status CheckRunnable(const PipelineSpec& spec);
 
 //! The runner for `inv.task.kind`. NotSupported for kinds CheckRunnable refuses.
@@ -101,6 +104,9 @@ std::unique_ptr<TaskRunner> MakeSqlTask(const TaskEnv& env, TaskInvocation inv);
 std::unique_ptr<TaskRunner> MakeProcessTask(const TaskEnv& env, TaskInvocation inv);
 std::unique_ptr<TaskRunner> MakeSyncTask(const TaskEnv& env, TaskInvocation inv);
 std::unique_ptr<TaskRunner> MakeHttpTask(const TaskEnv& env, TaskInvocation inv);
+std::unique_ptr<TaskRunner> MakeEmailTask(const TaskEnv& env, TaskInvocation inv);
+std::unique_ptr<TaskRunner> MakeModelTask(const TaskEnv& env, TaskInvocation inv);
+std::unique_ptr<TaskRunner> MakeQualityTask(const TaskEnv& env, TaskInvocation inv);
 
 //! Runs a child process for a task: the scrubbed environment (declared variables only, plus
 //! DEW_RUN_ID, DEW_TASK and DEW_ATTEMPT), the project as working directory, the env's limits,

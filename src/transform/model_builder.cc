@@ -100,6 +100,28 @@ Status CheckContract(const ModelDef& model,
   return Status::InvalidArgument(text);
 }
 
+void BuildCanceller::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  for (lake::Lakehouse* l : attached_) l->connection().Interrupt();
+}
+
+bool BuildCanceller::cancelled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cancelled_;
+}
+
+void BuildCanceller::Attach(lake::Lakehouse* lake) {
+  std::lock_guard<std::mutex> lock(mu_);
+  attached_.insert(lake);
+  if (cancelled_) lake->connection().Interrupt();
+}
+
+void BuildCanceller::Detach(lake::Lakehouse* lake) {
+  std::lock_guard<std::mutex> lock(mu_);
+  attached_.erase(lake);
+}
+
 ModelBuilder::ModelBuilder(const CompiledProject* compiled, LakehouseFactory open_lake,
                            std::shared_ptr<Clock> clock, std::shared_ptr<PythonModelRunner> python)
     : compiled_(compiled),
@@ -333,6 +355,14 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
 
   auto worker = [&]() {
     std::unique_ptr<lake::Lakehouse> lake;
+    // Declared after `lake`, so the lakehouse leaves the canceller before it is destroyed.
+    struct Detacher {
+      BuildCanceller* c;
+      lake::Lakehouse* l = nullptr;
+      ~Detacher() {
+        if (c != nullptr && l != nullptr) c->Detach(l);
+      }
+    } detacher{options.canceller};
     while (true) {
       std::string name;
       {
@@ -346,6 +376,17 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
       }
       ModelOutcome outcome;
       outcome.name = name;
+      if (options.canceller != nullptr && options.canceller->cancelled()) {
+        const CompiledModel* m = compiled_->Find(name);
+        outcome.relation = m ? m->relation : "";
+        outcome.materialized = m ? m->config.materialized : "";
+        outcome.status = "skipped";
+        outcome.error = "build cancelled";
+        std::lock_guard<std::mutex> lock(mu);
+        finish(outcome);
+        cv.notify_all();
+        continue;
+      }
       if (!lake) {
         auto opened = open_lake_();
         if (!opened.ok()) {
@@ -355,6 +396,10 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
           return;
         }
         lake = std::move(*opened);
+        if (options.canceller != nullptr) {
+          detacher.l = lake.get();
+          options.canceller->Attach(lake.get());
+        }
       }
       const CompiledModel* model = compiled_->Find(name);
       Status refreshed;

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,24 @@ struct ModelOutcome {
   std::string error;
 };
 
+//! Stops a Build from another thread (a pipeline's model task being cancelled): no model starts
+//! after Cancel(), and the statements of the models running are interrupted (they fail with
+//! DuckDB's interrupt error). Thread-safe; Cancel may be repeated (an interrupt that falls between
+//! two statements is forgotten by DuckDB).
+class BuildCanceller {
+ public:
+  void Cancel();
+  bool cancelled() const;
+  //! For ModelBuilder: a worker's lakehouse, interrupted by Cancel while attached.
+  void Attach(lake::Lakehouse* lake);
+  void Detach(lake::Lakehouse* lake);
+
+ private:
+  mutable std::mutex mu_;
+  bool cancelled_ = false;               // guarded by mu_
+  std::set<lake::Lakehouse*> attached_;  // guarded by mu_
+};
+
 //! Opens a new Lakehouse for one worker thread (with the invocation's user and run id).
 using LakehouseFactory = std::function<Result<std::unique_ptr<lake::Lakehouse>>()>;
 
@@ -56,6 +76,9 @@ struct BuildOptions {
   //! the model's tests here). A failure marks the model failed, so its descendants are
   //! skipped, with the Status's message as the error.
   std::function<Status(const CompiledModel&, lake::Lakehouse*)> after_model;
+  //! When set, Cancel() on it stops the build: models not started are skipped ("build
+  //! cancelled"). Borrowed; must outlive Build.
+  BuildCanceller* canceller = nullptr;
 };
 
 class ModelBuilder {

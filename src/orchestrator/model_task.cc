@@ -1,0 +1,92 @@
+// model tasks: the project's models chosen by `select` (dbt selector syntax) minus `exclude`,
+// built in-process by transform::ModelBuilder exactly as `dew build` builds them (without their
+// tests: a quality task runs those), every commit carrying the run's id. `vars` (a JSON object,
+// ${params.x} allowed) overrides dew.yml's vars. Cancel stops starting models and interrupts the
+// running ones.
+#include "lake/lakehouse.h"
+#include "orchestrator/project_models.h"
+#include "orchestrator/task_runner.h"
+#include "transform/model_builder.h"
+
+namespace dew::orchestrator {
+
+namespace {
+
+class ModelTask final : public TaskRunner {
+ public:
+  ModelTask(const TaskEnv& env, TaskInvocation inv) : env_(env), inv_(std::move(inv)) {}
+
+  Result<TaskOutcome> Run() override {
+    const std::string name = "task " + inv_.task.name;
+    if (!env_.open_lakehouse) return Status::Internal(name + ": no lakehouse to build models in");
+    std::unique_ptr<ProjectModels> models;
+    {
+      auto lake = env_.open_lakehouse(inv_.run_id);
+      if (!lake.ok()) return lake.status().WithContext(name + ": opening the lakehouse");
+      auto loaded =
+          LoadProjectModels(*env_.fs, env_.project_dir, inv_.task.Field("vars"), lake->get());
+      if (!loaded.ok()) return loaded.status().WithContext(name);
+      models = std::move(loaded).value();
+    }
+    auto names = models->compiled.Select(inv_.task.Field("select"), inv_.task.Field("exclude"));
+    if (!names.ok()) return names.status().WithContext(name + ": select");
+    if (inv_.log != nullptr) {
+      inv_.log->Log(LogLevel::kInfo, "building " + std::to_string(names->size()) + " models");
+    }
+    const TaskEnv& env = env_;
+    const std::string run_id = inv_.run_id;
+    transform::ModelBuilder builder(
+        &models->compiled, [&env, run_id] { return env.open_lakehouse(run_id); }, env_.clock);
+    transform::BuildOptions o;
+    o.models = *names;
+    o.canceller = &canceller_;
+    AttemptLog* log = inv_.log;
+    o.on_done = [log](const transform::ModelOutcome& m) {
+      if (log == nullptr) return;
+      if (m.status == "success") {
+        log->Log(LogLevel::kInfo,
+                 m.relation + " (" + m.materialized + ") built" +
+                     (m.version >= 0 ? ", version " + std::to_string(m.version) : ""),
+                 m.rows >= 0 ? std::optional<int64_t>(m.rows) : std::nullopt);
+      } else {
+        log->Log(m.status == "skipped" ? LogLevel::kWarn : LogLevel::kError,
+                 m.relation + " " + m.status + ": " + m.error);
+      }
+    };
+    auto outcomes = builder.Build(o);
+    if (!outcomes.ok()) return outcomes.status().WithContext(name);
+    TaskOutcome outcome;
+    std::string failed;
+    int failures = 0;
+    for (const transform::ModelOutcome& m : *outcomes) {
+      if (m.status == "success") {
+        if (m.rows > 0) outcome.rows_written += m.rows;
+        continue;
+      }
+      ++failures;
+      // Skips follow from the failures named before them; keep the message short.
+      if (m.status == "error") failed += (failed.empty() ? "" : "; ") + m.relation + ": " + m.error;
+    }
+    if (canceller_.cancelled()) return Status::Interrupted(name + " was cancelled");
+    if (failures > 0) {
+      return Status::IOError(name + ": " + std::to_string(failures) + " of " +
+                             std::to_string(outcomes->size()) + " models did not build: " + failed);
+    }
+    return outcome;
+  }
+
+  void Cancel() override { canceller_.Cancel(); }
+
+ private:
+  const TaskEnv& env_;
+  const TaskInvocation inv_;
+  transform::BuildCanceller canceller_;
+};
+
+}  // namespace
+
+std::unique_ptr<TaskRunner> MakeModelTask(const TaskEnv& env, TaskInvocation inv) {
+  return std::make_unique<ModelTask>(env, std::move(inv));
+}
+
+}  // namespace dew::orchestrator
