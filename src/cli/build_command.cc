@@ -7,6 +7,7 @@
 #include "quality/data_tests.h"
 #include "transform/model_builder.h"
 #include "transform/model_compiler.h"
+#include "transform/python_model.h"
 #include "transform/seed_loader.h"
 
 namespace dew::cli {
@@ -214,7 +215,9 @@ Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args) {
   }
 
   transform::ModelBuilder builder(
-      &l.compiled, [&ctx] { return ctx.OpenLakehouse(); }, Clock::System());
+      &l.compiled, [&ctx] { return ctx.OpenLakehouse(); }, Clock::System(),
+      std::make_shared<transform::PythonModelRunner>(std::make_shared<PosixProcessRunner>(l.root),
+                                                     ctx.shared_fs(), l.root, l.models.python()));
   transform::BuildOptions o;
   o.models = names;
   o.threads = threads;
