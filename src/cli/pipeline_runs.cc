@@ -83,6 +83,20 @@ orchestrator::RunLauncher PipelineRunner::Launcher() {
     req.run_id = run.id;
     DEW_RETURN_IF_ERROR(setup_->coordinator->StartRun(spec, req).status());
     if (executor_) executor_->Wake();
+    // The audit trail says who or which schedule started each run, with which params. The run
+    // is started either way: a launch refused for its audit entry would be retried and doubled.
+    nlohmann::json details = {{"pipeline", run.pipeline},
+                              {"trigger", control::TriggerKindName(run.trigger)},
+                              {"params", params.is_object() ? params : nlohmann::json::object()},
+                              {"logical_date", run.logical_date}};
+    const std::string actor = run.triggered_by.empty()
+                                  ? std::string(control::TriggerKindName(run.trigger))
+                                  : run.triggered_by;
+    auto audited = setup_->store->AppendAudit(actor, "run.start", run.id, details.dump());
+    if (!audited.ok()) {
+      std::fprintf(stderr, "dew: run %s: audit entry not recorded: %s\n", run.id.c_str(),
+                   audited.status().ToString().c_str());
+    }
     return Status::OK();
   };
 }

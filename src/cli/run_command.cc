@@ -1,6 +1,6 @@
-// dew run PIPELINE [--param k=v]… [--wait] | dew run show|cancel|logs ID | dew runs: starting
-// pipeline runs and looking at them. Without --wait a run is only enqueued in the control store
-// and `dew worker` / `dew serve` execute it; with --wait this process executes it.
+// dew run PIPELINE [--param k=v]… [--wait] | dew run show|cancel|logs|rollback ID | dew runs:
+// starting pipeline runs and looking at them. Without --wait a run is only enqueued in the control
+// store and `dew worker` / `dew serve` execute it; with --wait this process executes it.
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,7 +11,9 @@
 
 #include "cli/command_context.h"
 #include "cli/worker_setup.h"
+#include "lake/lakehouse.h"
 #include "orchestrator/attempt_log.h"
+#include "orchestrator/run_writes.h"
 
 namespace dew::cli {
 namespace {
@@ -82,6 +84,12 @@ TextTable RunsTable(const std::vector<RunRecord>& runs) {
   return t;
 }
 
+nlohmann::json ParamsObject(const std::string& params_json) {
+  nlohmann::json j =
+      nlohmann::json::parse(params_json.empty() ? "{}" : params_json, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
 Result<orchestrator::PipelineSpec> LoadPipeline(CommandContext& ctx, const std::string& name) {
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
   // A path to a file is accepted too (a one-off run of a pipeline outside pipelines/).
@@ -150,7 +158,8 @@ Status RunStart(CommandContext& ctx, std::vector<std::string> args) {
           "Starts a run of pipelines/PIPELINE.yml (or of a pipeline file). Without\n"
           "--wait the run is enqueued and its id printed; dew worker or dew serve\n"
           "executes it. With --wait it runs here and the exit code says whether it\n"
-          "succeeded. Also: dew run show ID, dew run cancel ID, dew run logs ID [-f]."));
+          "succeeded. Also: dew run show ID, dew run cancel ID, dew run logs ID [-f],\n"
+          "dew run rollback ID [--force]."));
   if (parsed.positional.size() != 1) {
     return Status::InvalidArgument("give one pipeline\nusage: " + usage);
   }
@@ -168,6 +177,13 @@ Status RunStart(CommandContext& ctx, std::vector<std::string> args) {
   req.triggered_by = ctx.User();
   req.run_id = ctx.options().run_id;
   DEW_ASSIGN_OR_RETURN(std::string run_id, setup->coordinator->StartRun(spec, req));
+  {
+    DEW_ASSIGN_OR_RETURN(RunRecord run, setup->store->GetRun(run_id));
+    nlohmann::json details = {
+        {"pipeline", spec.name}, {"trigger", "user"}, {"params", ParamsObject(run.params_json)}};
+    auto audited = setup->store->AppendAudit(ctx.User(), "run.start", run_id, details.dump());
+    if (!audited.ok()) return audited.status().WithContext("run " + run_id + " started");
+  }
   if (!parsed.Has("wait")) {
     std::fprintf(ctx.out(), "%s\n", run_id.c_str());
     return Status::OK();
@@ -289,6 +305,101 @@ Status RunLogs(CommandContext& ctx, const std::vector<std::string>& args) {
   return Status::OK();
 }
 
+Status RunRollback(CommandContext& ctx, const std::vector<std::string>& args) {
+  const std::string usage = "dew run rollback ID [--force]";
+  DEW_ASSIGN_OR_RETURN(
+      ParsedArgs parsed,
+      ParseVerbArgs(ctx, args,
+                    {{"force", 0, false, "",
+                      "roll back even when later runs wrote the same tables (their writes are "
+                      "undone too)"}},
+                    usage,
+                    "Returns every lake table run ID wrote to its version before the run, as new\n"
+                    "commits (history is kept, so a rollback can itself be rolled back). The\n"
+                    "tables are found by the run id their commits carry. Refused when a later run\n"
+                    "wrote one of them since, unless --force. Recorded in the audit log."));
+  if (parsed.positional.size() != 1) {
+    return Status::InvalidArgument("give one run id\nusage: " + usage);
+  }
+  const std::string& id = parsed.positional[0];
+  DEW_RETURN_IF_ERROR(CheckRunId(id));
+  DEW_ASSIGN_OR_RETURN(auto store, ctx.OpenControlStore());
+  DEW_ASSIGN_OR_RETURN(RunRecord run, store->GetRun(id));
+  if (!IsFinished(run.status)) {
+    return Status::InvalidArgument("run " + id + " is " + RunStatusName(run.status) +
+                                   "; cancel it (dew run cancel " + id +
+                                   ") before rolling it back");
+  }
+  DEW_ASSIGN_OR_RETURN(auto lake, ctx.OpenLakehouse());
+  DEW_ASSIGN_OR_RETURN(auto writes, orchestrator::FindRunWrites(*lake, id, run.created_at_ms));
+  if (writes.empty()) {
+    std::fprintf(ctx.out(), "run %s wrote no lake table: nothing to roll back\n", id.c_str());
+    return Status::OK();
+  }
+  const bool force = parsed.Has("force");
+  std::string conflicts;
+  for (const auto& w : writes) {
+    if (w.later_writes.empty()) continue;
+    std::string by;
+    for (const std::string& v : w.later_writes) {
+      const size_t colon = v.find(':');
+      const std::string run_of = v.substr(colon + 1);
+      by += (by.empty() ? "" : ", ") + std::string("version ") + v.substr(0, colon) + " by " +
+            (run_of.empty() ? "a writer without run id" : "run " + run_of);
+    }
+    conflicts += "\n  " + w.table.ToString() + ": " + by;
+  }
+  if (!conflicts.empty() && !force) {
+    return Status::InvalidArgument(
+        "run " + id + " cannot be rolled back: later writes to its tables would be undone too:" +
+        conflicts + "\nroll back those runs first, or use --force");
+  }
+  TextTable t;
+  t.names = {"table", "operation", "version", "restored_version", "rows_added", "rows_removed"};
+  t.types = {kText, kText, kNumber, kNumber, kNumber, kNumber};
+  nlohmann::json tables = nlohmann::json::array();
+  for (const auto& w : writes) {
+    DEW_ASSIGN_OR_RETURN(auto table, lake->OpenTable(w.table));
+    lake::WriteOptions o = lake->NewWriteOptions();
+    o.parameters["rollbackOf"] = id;
+    Result<lake::CommitResult> r = Status::Internal("not written");
+    std::string operation;
+    if (w.version_before >= 0) {
+      r = table->Restore(w.version_before, o);
+      operation = "RESTORE";
+    } else {
+      // The run created the table: before it there were no rows.
+      r = table->DeleteWhere("true", o);
+      operation = "DELETE (created by the run)";
+    }
+    if (!r.ok()) {
+      return r.status().WithContext("rolling back " + w.table.ToString() + " (tables before it " +
+                                    "in this list are rolled back already)");
+    }
+    DEW_RETURN_IF_ERROR(lake->RefreshView(w.table));
+    t.rows.push_back({w.table.ToString(), operation, std::to_string(r->version),
+                      std::to_string(w.version_before), std::to_string(r->rows_added),
+                      std::to_string(r->rows_removed)});
+    tables.push_back({{"table", w.table.ToString()},
+                      {"run_versions", w.versions},
+                      {"restored_version", w.version_before},
+                      {"new_version", r->version}});
+  }
+  nlohmann::json details = {{"pipeline", run.pipeline},
+                            {"tables", tables},
+                            {"force", force},
+                            {"rollback_run_id", lake->run_id()}};
+  if (!conflicts.empty()) details["undone_later_writes"] = conflicts.substr(3);
+  auto audited = store->AppendAudit(ctx.User(), "run.rollback", id, details.dump());
+  DEW_RETURN_IF_ERROR(ctx.Print(t));
+  if (!audited.ok()) {
+    return audited.status().WithContext(
+        "the tables are rolled back, but the audit entry was not "
+        "recorded");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status RunRun(CommandContext& ctx, const std::vector<std::string>& args) {
@@ -297,6 +408,7 @@ Status RunRun(CommandContext& ctx, const std::vector<std::string>& args) {
     if (args[0] == "show") return RunShow(ctx, rest);
     if (args[0] == "cancel") return RunCancel(ctx, rest);
     if (args[0] == "logs") return RunLogs(ctx, rest);
+    if (args[0] == "rollback") return RunRollback(ctx, rest);
   }
   return RunStart(ctx, args);
 }

@@ -9,6 +9,10 @@
 #include "core/http_client.h"
 #include "core/process_runner.h"
 #include "core/smtp_client.h"
+#include "lake/lakehouse.h"
+#include "orchestrator/event_dispatcher.h"
+#include "orchestrator/run_writes.h"
+#include "orchestrator/webhook_spec.h"
 
 namespace dew::cli {
 
@@ -33,6 +37,21 @@ std::string UserName(const CommandContext& ctx) {
     if (const char* v = std::getenv(var); v != nullptr && *v != '\0') return v;
   }
   return "unknown";
+}
+
+Status RecordDataReady(
+    control::ControlStore& store,
+    const std::function<Result<std::unique_ptr<lake::Lakehouse>>(const std::string&)>& open,
+    std::shared_ptr<HttpClient> http, std::shared_ptr<Clock> clock, FileSystem& fs,
+    const std::string& webhooks_dir, const control::RunRecord& run) {
+  DEW_ASSIGN_OR_RETURN(std::vector<orchestrator::WebhookSpec> webhooks,
+                       orchestrator::LoadWebhooks(webhooks_dir, fs));
+  DEW_ASSIGN_OR_RETURN(std::unique_ptr<lake::Lakehouse> lake, open(run.id));
+  DEW_ASSIGN_OR_RETURN(auto writes, orchestrator::FindRunWrites(*lake, run.id, run.created_at_ms));
+  DEW_ASSIGN_OR_RETURN(auto datasets, orchestrator::DatasetsWritten(*lake, writes));
+  orchestrator::EventDispatcher dispatcher(store, std::move(http), std::move(clock),
+                                           std::move(webhooks), {});
+  return dispatcher.OnRunSucceeded(run, datasets).status();
 }
 
 }  // namespace
@@ -71,6 +90,21 @@ Result<std::unique_ptr<WorkerSetup>> OpenWorkerSetup(CommandContext& ctx) {
     o.database.temp_directory = temp_dir;
     return lake::Lakehouse::Open(std::move(o), fs, clock);
   };
+  // Each succeeded run records a data_ready event per table it wrote (found in the tables'
+  // Delta logs by the run's id) with a pending delivery per subscribed webhook; `dew serve`
+  // sends them. A failure here is reported but never fails the run: its data is written.
+  control::ControlStore* store = setup->store.get();
+  auto open_lakehouse = env.open_lakehouse;
+  auto http = env.http;
+  const std::string webhooks_dir = JoinPath(root, "webhooks");
+  setup->coordinator->SetOnRunSucceeded([store, open_lakehouse, http, clock, fs, webhooks_dir](
+                                            const control::RunRecord& run) {
+    Status s = RecordDataReady(*store, open_lakehouse, http, clock, *fs, webhooks_dir, run);
+    if (!s.ok()) {
+      std::fprintf(stderr, "dew: data_ready events of run %s not recorded: %s\n", run.id.c_str(),
+                   s.ToString().c_str());
+    }
+  });
   return setup;
 }
 

@@ -206,6 +206,34 @@ struct QualityScoreFilter {
   int limit = 100;
 };
 
+//! One entry of the append-only, hash-chained audit log (migration 6; DESIGN decision 6): who
+//! did what to what, when. Each entry's hash covers the previous entry's hash, so changing,
+//! removing or reordering any entry breaks every hash after it (VerifyAuditChain).
+struct AuditEntry {
+  int64_t id = 0;     //!< set by the store: 1, 2, 3, … in append order
+  int64_t at_ms = 0;  //!< set by the store from its clock
+  std::string actor;   //!< a user name, or "schedule" / "worker:<id>"
+  std::string action;  //!< e.g. "run.start", "run.rollback"
+  std::string target;  //!< what was acted on, e.g. a run id
+  std::string details_json = "{}";  //!< a JSON object
+  std::string prev_hash;  //!< the previous entry's hash; empty for the first entry
+  std::string hash;       //!< AuditEntryHash(*this)
+};
+
+//! Hex SHA-256 of prev_hash, id, at_ms, actor, action, target and details_json, each followed by
+//! a newline (so no two different entries hash the same text).
+std::string AuditEntryHash(const AuditEntry& entry);
+
+//! Checks `entries` (consecutive, oldest first, as ListAudit returns them) link up and hash
+//! right; `prev_hash` is the hash of the entry before the first (empty from the start).
+//! Corruption naming the first entry that does not.
+Status VerifyAuditChain(const std::vector<AuditEntry>& entries, const std::string& prev_hash = "");
+
+//! InvalidArgument for an empty actor or action, or details that are not a JSON object; for the
+//! stores' AppendAudit.
+Status CheckAuditEntry(const std::string& actor, const std::string& action,
+                       const std::string& details_json);
+
 //! Every method is safe to call from several threads on one object (implementations serialize
 //! calls on their connection); several objects on one database (several processes) coordinate
 //! through the database. Errors name the operation and the object involved.
@@ -349,6 +377,15 @@ class ControlStore {
       const QualityScoreFilter& filter) = 0;
   //! Each target's newest score, by target name.
   virtual Result<std::vector<QualityScoreRecord>> LatestQualityScores() = 0;
+  // --- audit log (migration 6) ---
+  //! Appends an entry (id, time, prev_hash and hash set by the store, atomically with reading the
+  //! chain's last hash, so concurrent appenders on one database keep one chain) and returns it.
+  //! InvalidArgument for an empty actor or action, or details that are not a JSON object.
+  virtual Result<AuditEntry> AppendAudit(const std::string& actor, const std::string& action,
+                                         const std::string& target,
+                                         const std::string& details_json) = 0;
+  //! Entries with id > after_id, oldest first, at most limit.
+  virtual Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) = 0;
 };
 
 }  // namespace dew::control

@@ -98,6 +98,80 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
 INSTANTIATE_TEST_SUITE_P(Stores, ControlStoreTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
+// --- audit log ---
+
+TEST_P(ControlStoreTest, AuditLogIsAHashChainThatShowsAnyChange) {
+  auto first = store_->AppendAudit("ana", "run.start", "run-1", R"({"params":{"period":"2026-10"}})");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->id, 1);
+  EXPECT_EQ(first->prev_hash, "");
+  EXPECT_EQ(first->at_ms, kT0);
+  EXPECT_EQ(first->hash.size(), 64u);
+  clock_->Advance(5);
+  ASSERT_TRUE(store_->AppendAudit("schedule", "run.start", "run-2", "{}").ok());
+  clock_->Advance(5);
+  auto third = store_->AppendAudit("ben", "run.rollback", "run-1", R"({"tables":["gold.x"]})");
+  ASSERT_TRUE(third.ok());
+  auto all = store_->ListAudit(0, 100);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[1].prev_hash, (*all)[0].hash);
+  EXPECT_EQ((*all)[2].hash, third->hash);
+  EXPECT_EQ((*all)[2].at_ms, kT0 + 10);
+  EXPECT_EQ((*all)[2].details_json, R"({"tables":["gold.x"]})");
+  EXPECT_TRUE(VerifyAuditChain(*all).ok());
+  auto page = store_->ListAudit(1, 1);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].id, 2);
+  EXPECT_TRUE(VerifyAuditChain(*page, (*all)[0].hash).ok());
+
+  // An entry changed, removed or reordered after the fact breaks the chain at that entry.
+  auto changed = *all;
+  changed[1].actor = "mallory";
+  Status s = VerifyAuditChain(changed);
+  ASSERT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
+  EXPECT_NE(s.message().find("audit entry 2"), std::string::npos) << s.message();
+  auto removed = *all;
+  removed.erase(removed.begin() + 1);
+  s = VerifyAuditChain(removed);
+  ASSERT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("audit entry 3"), std::string::npos) << s.message();
+
+  EXPECT_TRUE(store_->AppendAudit("", "run.start", "x", "{}").status().IsInvalidArgument());
+  EXPECT_TRUE(store_->AppendAudit("ana", "", "x", "{}").status().IsInvalidArgument());
+  EXPECT_TRUE(store_->AppendAudit("ana", "run.start", "x", "[1]").status().IsInvalidArgument());
+  EXPECT_EQ(store_->ListAudit(0, 100)->size(), 3u);
+}
+
+TEST_P(ControlStoreTest, ConcurrentAppendersKeepOneAuditChain) {
+  constexpr int kStores = 3;
+  constexpr int kEach = 25;
+  std::vector<std::unique_ptr<ControlStore>> stores;
+  for (int i = 0; i < kStores; ++i) {
+    auto s = OpenStore();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    stores.push_back(std::move(s).value());
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kStores; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kEach; ++j) {
+        auto e = stores[i]->AppendAudit("worker-" + std::to_string(i), "run.start",
+                                        "run-" + std::to_string(j), "{}");
+        if (!e.ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto all = store_->ListAudit(0, 1000);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), static_cast<size_t>(kStores * kEach));
+  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].id, static_cast<int64_t>(i + 1));
+  EXPECT_TRUE(VerifyAuditChain(*all).ok()) << VerifyAuditChain(*all).ToString();
+}
+
 // --- test results and quality scores ---
 
 TestResultRecord TestResult(const std::string& run, const std::string& test,

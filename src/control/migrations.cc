@@ -261,6 +261,20 @@ CREATE TABLE quality_scores (
 );
 CREATE INDEX quality_scores_by_target ON quality_scores (target, at, id);
 )sql"},
+      {6, "the append-only, hash-chained audit log",
+       R"sql(
+CREATE TABLE audit_log (
+  id BIGINT PRIMARY KEY,
+  at BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_target ON audit_log (target, id);
+)sql"},
   };
   return kMigrations;
 }

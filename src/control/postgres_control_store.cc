@@ -1248,4 +1248,67 @@ Result<std::vector<QualityScoreRecord>> PostgresControlStore::LatestQualityScore
 #undef DEW_ATTEMPT_COLUMNS
 #undef DEW_SCHEDULE_COLUMNS
 
+// --- audit log ---
+
+Result<AuditEntry> PostgresControlStore::AppendAudit(const std::string& actor,
+                                                    const std::string& action,
+                                                    const std::string& target,
+                                                    const std::string& details_json) {
+  DEW_RETURN_IF_ERROR(CheckAuditEntry(actor, action, details_json));
+  const std::string op = "appending audit entry " + action;
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<AuditEntry> {
+    AuditEntry e;
+    e.actor = actor;
+    e.action = action;
+    e.target = target;
+    e.details_json = details_json;
+    DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+      // One appender at a time across every process on this database, from reading the last
+      // hash to the insert, so the entries form one chain.
+      DEW_RETURN_IF_ERROR(
+          Exec("SELECT pg_advisory_xact_lock(7170912626803288)", Params(), op).status());
+      DEW_ASSIGN_OR_RETURN(
+          Rows last, Exec("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", Params(), op));
+      e.id = last.size() > 0 ? last.Int(0, 0) + 1 : 1;
+      e.prev_hash = last.size() > 0 ? last.Text(0, 1) : "";
+      e.at_ms = clock_->NowMillis();
+      e.hash = AuditEntryHash(e);
+      return Exec("INSERT INTO audit_log (id, at, actor, action, target, details, prev_hash, hash) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                  Params()
+                      .Add(e.id)
+                      .Add(e.at_ms)
+                      .Add(e.actor)
+                      .Add(e.action)
+                      .Add(e.target)
+                      .Add(e.details_json)
+                      .Add(e.prev_hash)
+                      .Add(e.hash),
+                  op)
+          .status();
+    }));
+    return e;
+  });
+}
+
+Result<std::vector<AuditEntry>> PostgresControlStore::ListAudit(int64_t after_id, int limit) {
+  const std::string op = "listing the audit log";
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<std::vector<AuditEntry>> {
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows,
+        Exec("SELECT id, at, actor, action, target, details, prev_hash, hash FROM audit_log "
+             "WHERE id > $1 ORDER BY id LIMIT $2",
+             Params().Add(after_id).Add(static_cast<int64_t>(limit < 0 ? 0 : limit)), op));
+    std::vector<AuditEntry> out;
+    for (int i = 0; i < rows.size(); i++) {
+      out.push_back(AuditEntry{rows.Int(i, 0), rows.Int(i, 1), rows.Text(i, 2), rows.Text(i, 3),
+                               rows.Text(i, 4), rows.Text(i, 5), rows.Text(i, 6),
+                               rows.Text(i, 7)});
+    }
+    return out;
+  });
+}
+
 }  // namespace dew::control

@@ -108,6 +108,11 @@ class PostgresControlStore final : public ControlStore {
       const QualityScoreFilter& filter) override;
   Result<std::vector<QualityScoreRecord>> LatestQualityScores() override;
 
+  Result<AuditEntry> AppendAudit(const std::string& actor, const std::string& action,
+                                 const std::string& target,
+                                 const std::string& details_json) override;
+  Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
+
   //! Query parameters and a query's rows (defined in the .cc).
   class Params;
   class Rows;

@@ -1155,4 +1155,62 @@ Result<std::vector<QualityScoreRecord>> SqliteControlStore::LatestQualityScores(
 #undef DEW_TEST_RESULT_COLUMNS
 #undef DEW_SCORE_COLUMNS
 
+// --- audit log ---
+
+Result<AuditEntry> SqliteControlStore::AppendAudit(const std::string& actor,
+                                                  const std::string& action,
+                                                  const std::string& target,
+                                                  const std::string& details_json) {
+  DEW_RETURN_IF_ERROR(CheckAuditEntry(actor, action, details_json));
+  const std::string op = "appending audit entry " + action;
+  AuditEntry e;
+  e.actor = actor;
+  e.action = action;
+  e.target = target;
+  e.details_json = details_json;
+  std::lock_guard<std::mutex> lock(mu_);
+  // BEGIN IMMEDIATE holds the write lock from reading the last hash to the insert: one chain
+  // even with several processes appending.
+  DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    {
+      DEW_ASSIGN_OR_RETURN(Statement last,
+                           Prepare("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", op));
+      DEW_ASSIGN_OR_RETURN(bool row, last.Step(path_, op));
+      e.id = row ? last.Int(0) + 1 : 1;
+      e.prev_hash = row ? last.Text(1) : "";
+    }
+    e.at_ms = clock_->NowMillis();
+    e.hash = AuditEntryHash(e);
+    DEW_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare("INSERT INTO audit_log (id, at, actor, action, target, details, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                op));
+    st.Bind(1, e.id)
+        .Bind(2, e.at_ms)
+        .Bind(3, e.actor)
+        .Bind(4, e.action)
+        .Bind(5, e.target)
+        .Bind(6, e.details_json)
+        .Bind(7, e.prev_hash)
+        .Bind(8, e.hash);
+    return st.Run(path_, op);
+  }));
+  return e;
+}
+
+Result<std::vector<AuditEntry>> SqliteControlStore::ListAudit(int64_t after_id, int limit) {
+  const std::string op = "listing the audit log";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("SELECT id, at, actor, action, target, details, prev_hash, hash "
+                               "FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+                               op));
+  st.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit < 0 ? 0 : limit));
+  return st.Collect<AuditEntry>(path_, op, [](Statement& row) {
+    return AuditEntry{row.Int(0),  row.Int(1),  row.Text(2), row.Text(3),
+                      row.Text(4), row.Text(5), row.Text(6), row.Text(7)};
+  });
+}
+
 }  // namespace dew::control

@@ -105,6 +105,11 @@ class SqliteControlStore final : public ControlStore {
       const QualityScoreFilter& filter) override;
   Result<std::vector<QualityScoreRecord>> LatestQualityScores() override;
 
+  Result<AuditEntry> AppendAudit(const std::string& actor, const std::string& action,
+                                 const std::string& target,
+                                 const std::string& details_json) override;
+  Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
+
   //! A borrowed prepared statement (defined in the .cc).
   class Statement;
 

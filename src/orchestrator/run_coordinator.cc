@@ -316,6 +316,7 @@ Status RunCoordinator::Advance(const std::string& run_id) {
   Status s = store_->UpdateRunStatus(run_id, final_status, error);
   // InvalidArgument: another worker finished (or someone cancelled) the run first.
   if (!s.ok() && !s.IsInvalidArgument()) return s;
+  if (s.ok() && final_status == RunStatus::kSucceeded && on_run_succeeded_) on_run_succeeded_(run);
   {
     std::lock_guard<std::mutex> lock(mu_);
     plans_.erase(run_id);

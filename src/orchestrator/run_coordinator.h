@@ -81,6 +81,13 @@ class RunCoordinator {
 
   control::ControlStore& store() { return *store_; }
 
+  //! Called once per run that this coordinator finishes as succeeded (it won the status change),
+  //! on the thread that finished it, after the store records it: the run's data_ready events.
+  //! Set before the coordinator is shared between threads.
+  void SetOnRunSucceeded(std::function<void(const control::RunRecord&)> listener) {
+    on_run_succeeded_ = std::move(listener);
+  }
+
  private:
   //! Starts the oldest queued runs of `pipeline` while it has free slots.
   Status PromoteQueued(const std::string& pipeline);
@@ -91,6 +98,7 @@ class RunCoordinator {
   control::ControlStore* const store_;
   const PipelineResolver resolver_;
   const std::shared_ptr<Clock> clock_;
+  std::function<void(const control::RunRecord&)> on_run_succeeded_;
   IdGenerator ids_;
   std::mutex mu_;
   std::mt19937_64 rng_;  // guarded by mu_
