@@ -1,8 +1,6 @@
 #include "control/control_store.h"
 
-#include <nlohmann/json.hpp>
-
-#include "core/sha256.h"
+#include <set>
 
 namespace dew::control {
 
@@ -85,6 +83,17 @@ Result<DeliveryStatus> ParseDeliveryStatus(std::string_view text) {
                                  "' (expected pending, delivered or dead)");
 }
 
+Result<std::vector<AttemptRecord>> ControlStore::ListTaskAttempts(
+    const std::string& run_id, const std::vector<std::string>& tasks) {
+  DEW_ASSIGN_OR_RETURN(std::vector<AttemptRecord> all, ListAttempts(run_id));
+  const std::set<std::string> wanted(tasks.begin(), tasks.end());
+  std::vector<AttemptRecord> out;
+  for (AttemptRecord& a : all) {
+    if (wanted.count(a.task) > 0) out.push_back(std::move(a));
+  }
+  return out;
+}
+
 // Webhook deliveries came after the first stores; a store without them says so.
 static Status NoDeliveries() {
   return Status::NotSupported("this control store does not keep events and webhook deliveries");
@@ -120,45 +129,6 @@ bool IsAllowedTransition(RunStatus from, RunStatus to) {
     default:
       return false;
   }
-}
-
-// --- audit log ---
-
-std::string AuditEntryHash(const AuditEntry& e) {
-  return Sha256Hex(e.prev_hash + "\n" + std::to_string(e.id) + "\n" + std::to_string(e.at_ms) +
-                   "\n" + e.actor + "\n" + e.action + "\n" + e.target + "\n" + e.details_json +
-                   "\n");
-}
-
-Status VerifyAuditChain(const std::vector<AuditEntry>& entries, const std::string& prev_hash) {
-  std::string prev = prev_hash;
-  for (const AuditEntry& e : entries) {
-    const std::string at = "audit entry " + std::to_string(e.id);
-    if (e.prev_hash != prev) {
-      return Status::Corruption(at + ": prev_hash " + e.prev_hash +
-                                " does not match the previous entry's hash " + prev);
-    }
-    if (AuditEntryHash(e) != e.hash) {
-      return Status::Corruption(at + ": its hash does not match its content (changed after it "
-                                     "was written)");
-    }
-    prev = e.hash;
-  }
-  return Status::OK();
-}
-
-Status CheckAuditEntry(const std::string& actor, const std::string& action,
-                       const std::string& details_json) {
-  if (actor.empty()) return Status::InvalidArgument("appending an audit entry: the actor is empty");
-  if (action.empty()) {
-    return Status::InvalidArgument("appending an audit entry: the action is empty");
-  }
-  const nlohmann::json details = nlohmann::json::parse(details_json, nullptr, false);
-  if (details.is_discarded() || !details.is_object()) {
-    return Status::InvalidArgument("appending audit entry " + action +
-                                   ": details are not a JSON object: " + details_json);
-  }
-  return Status::OK();
 }
 
 }  // namespace dew::control

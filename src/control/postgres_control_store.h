@@ -71,6 +71,8 @@ class PostgresControlStore final : public ControlStore {
                        int64_t rows_written, const std::string& error = "") override;
   Result<AttemptRecord> GetAttempt(int64_t attempt_id) override;
   Result<std::vector<AttemptRecord>> ListAttempts(const std::string& run_id) override;
+  Result<std::vector<AttemptRecord>> ListTaskAttempts(
+      const std::string& run_id, const std::vector<std::string>& tasks) override;
   Result<int> CancelQueuedAttempts(const std::string& run_id, const std::string& error) override;
   Result<std::vector<AttemptRecord>> FailStaleAttempts(int64_t older_than_ms) override;
 
@@ -100,18 +102,6 @@ class PostgresControlStore final : public ControlStore {
   Result<DeliveryRecord> GetDelivery(int64_t delivery_id) override;
   Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& filter) override;
   Status ReplayDelivery(int64_t delivery_id) override;
-
-  Status AddTestResults(const std::vector<TestResultRecord>& results) override;
-  Result<std::vector<TestResultRecord>> ListTestResults(const TestResultFilter& filter) override;
-  Status AddQualityScores(const std::vector<QualityScoreRecord>& scores) override;
-  Result<std::vector<QualityScoreRecord>> ListQualityScores(
-      const QualityScoreFilter& filter) override;
-  Result<std::vector<QualityScoreRecord>> LatestQualityScores() override;
-
-  Result<AuditEntry> AppendAudit(const std::string& actor, const std::string& action,
-                                 const std::string& target,
-                                 const std::string& details_json) override;
-  Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
 
   //! Query parameters and a query's rows (defined in the .cc).
   class Params;

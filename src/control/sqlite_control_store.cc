@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <set>
 #include <utility>
 
 #include "control/migrations.h"
@@ -130,6 +131,10 @@ Result<std::unique_ptr<SqliteControlStore>> SqliteControlStore::Open(
   if (!options.read_only) {
     // The first statement that reads the file: a file that is not a database fails here.
     DEW_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode = WAL", "enabling WAL"));
+    // In WAL mode NORMAL syncs at checkpoints instead of at every commit: a crash of dew keeps
+    // every commit, power loss may undo the last ones but never corrupts the file. Without it
+    // each claim and finish pays an fsync while holding the single write lock.
+    DEW_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous = NORMAL", "setting synchronous = NORMAL"));
     if (!sqlite3_db_readonly(db, "main")) {
       DEW_RETURN_IF_ERROR(
           Migrate(db, path, ControlStoreMigrations(), store->clock_->NowMillis()).status());
@@ -506,24 +511,32 @@ Result<AttemptRecord> SqliteControlStore::GetAttempt(int64_t attempt_id) {
   return GetAttemptLocked(attempt_id);
 }
 
+// The next claimable attempt: queued, due, of a run that is not finished.
+constexpr char kClaimableSql[] =
+    "SELECT a.id FROM task_attempts a JOIN runs r ON r.id = a.run_id "
+    "WHERE a.status = 'queued' AND a.not_before <= ? AND r.status IN ('queued', 'running') "
+    "ORDER BY a.priority DESC, a.created_at, a.id LIMIT 1";
+
 Result<std::optional<AttemptRecord>> SqliteControlStore::ClaimNextAttempt(
     const std::string& worker) {
   const std::string op = "claiming an attempt for worker " + worker;
   if (worker.empty()) return Status::InvalidArgument("claiming an attempt: the worker is empty");
   std::lock_guard<std::mutex> lock(mu_);
   std::optional<AttemptRecord> claimed;
+  // Idle workers poll: a poll that finds nothing reads the WAL snapshot without taking the
+  // write lock, so it does not delay the heartbeats and finishes of other workers.
+  {
+    DEW_ASSIGN_OR_RETURN(Statement st, Prepare(kClaimableSql, op));
+    st.Bind(1, clock_->NowMillis());
+    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+    if (!row) return claimed;
+  }
   // BEGIN IMMEDIATE holds SQLite's single write lock from the SELECT to the UPDATE, so no other
   // connection can pick the same row in between (PostgreSQL: FOR UPDATE SKIP LOCKED).
   DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
     int64_t id = 0;
     {
-      DEW_ASSIGN_OR_RETURN(
-          Statement st,
-          Prepare("SELECT a.id FROM task_attempts a JOIN runs r ON r.id = a.run_id "
-                  "WHERE a.status = 'queued' AND a.not_before <= ? "
-                  "AND r.status IN ('queued', 'running') "
-                  "ORDER BY a.priority DESC, a.created_at, a.id LIMIT 1",
-                  op));
+      DEW_ASSIGN_OR_RETURN(Statement st, Prepare(kClaimableSql, op));
       st.Bind(1, clock_->NowMillis());
       DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
       if (!row) return Status::OK();
@@ -607,6 +620,40 @@ Result<std::vector<AttemptRecord>> SqliteControlStore::ListAttempts(const std::s
   st.Bind(1, run_id);
   return st.Collect<AttemptRecord>(path_, op,
                                    [&](Statement& row) { return ReadAttempt(row, path_); });
+}
+
+Result<std::vector<AttemptRecord>> SqliteControlStore::ListTaskAttempts(
+    const std::string& run_id, const std::vector<std::string>& tasks) {
+  const std::string op =
+      "listing attempts of " + std::to_string(tasks.size()) + " tasks of run " + run_id;
+  const std::set<std::string> sorted(tasks.begin(), tasks.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  // One read transaction, so the tasks are seen at one moment; each task is an index lookup.
+  DEW_RETURN_IF_ERROR(Exec("BEGIN", op + ": beginning a read"));
+  std::vector<AttemptRecord> out;
+  Status s;
+  for (const std::string& task : sorted) {
+    auto st = Prepare(
+        "SELECT id, run_id, task, attempt, status, worker, created_at, heartbeat_at, "
+        "started_at, finished_at, rows_read, rows_written, error, priority, not_before "
+        "FROM task_attempts WHERE run_id = ? AND task = ? ORDER BY attempt",
+        op);
+    if (!st.ok()) {
+      s = st.status();
+      break;
+    }
+    st->Bind(1, run_id).Bind(2, task);
+    auto rows = st->Collect<AttemptRecord>(path_, op,
+                                           [&](Statement& row) { return ReadAttempt(row, path_); });
+    if (!rows.ok()) {
+      s = rows.status();
+      break;
+    }
+    for (AttemptRecord& a : *rows) out.push_back(std::move(a));
+  }
+  sqlite3_exec(db_, s.ok() ? "COMMIT" : "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!s.ok()) return s;
+  return out;
 }
 
 Result<int> SqliteControlStore::CancelQueuedAttempts(const std::string& run_id,
@@ -1011,206 +1058,5 @@ Status SqliteControlStore::ReplayDelivery(int64_t delivery_id) {
 }
 
 #undef DEW_DELIVERY_COLUMNS
-
-// --- test results and quality scores ---
-
-static TestResultRecord ReadTestResult(const SqliteControlStore::Statement& st) {
-  TestResultRecord r;
-  r.id = st.Int(0);
-  r.run_id = st.Text(1);
-  r.test_id = st.Text(2);
-  r.target = st.Text(3);
-  r.relation = st.Text(4);
-  r.test_type = st.Text(5);
-  r.severity = st.Text(6);
-  r.status = st.Text(7);
-  r.failures = st.Int(8);
-  r.message = st.Text(9);
-  r.at_ms = st.Int(10);
-  r.duration_ms = st.Int(11);
-  r.observed = st.OptInt(12);
-  return r;
-}
-
-static QualityScoreRecord ReadQualityScore(const SqliteControlStore::Statement& st) {
-  QualityScoreRecord q;
-  q.run_id = st.Text(0);
-  q.target = st.Text(1);
-  q.passed_weight = st.Int(2);
-  q.total_weight = st.Int(3);
-  q.checks = static_cast<int>(st.Int(4));
-  q.failed = static_cast<int>(st.Int(5));
-  q.upstream_json = st.Text(6);
-  q.at_ms = st.Int(7);
-  return q;
-}
-
-#define DEW_TEST_RESULT_COLUMNS                                                                 \
-  "id, run_id, test_id, target, relation, test_type, severity, status, failures, message, at, " \
-  "duration_ms, observed"
-#define DEW_SCORE_COLUMNS \
-  "run_id, target, passed_weight, total_weight, checks, failed, upstream, at"
-
-Status SqliteControlStore::AddTestResults(const std::vector<TestResultRecord>& results) {
-  const std::string op = "adding " + std::to_string(results.size()) + " test results";
-  std::lock_guard<std::mutex> lock(mu_);
-  return InTransaction(op, [&]() -> Status {
-    for (const TestResultRecord& r : results) {
-      DEW_ASSIGN_OR_RETURN(
-          Statement st,
-          Prepare("INSERT INTO test_results (run_id, test_id, target, relation, test_type, "
-                  "severity, status, failures, message, at, duration_ms, observed) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  op));
-      st.Bind(1, r.run_id).Bind(2, r.test_id).Bind(3, r.target).Bind(4, r.relation);
-      st.Bind(5, r.test_type).Bind(6, r.severity).Bind(7, r.status).Bind(8, r.failures);
-      st.Bind(9, r.message).Bind(10, r.at_ms).Bind(11, r.duration_ms);
-      if (r.observed) {
-        st.Bind(12, *r.observed);
-      } else {
-        st.BindNull(12);
-      }
-      Status s = st.Run(path_, op);
-      if (s.IsNotFound()) {
-        return Status::NotFound("control store " + path_ + ": " + op + ": no run " + r.run_id);
-      }
-      DEW_RETURN_IF_ERROR(s);
-    }
-    return Status::OK();
-  });
-}
-
-Result<std::vector<TestResultRecord>> SqliteControlStore::ListTestResults(
-    const TestResultFilter& filter) {
-  const std::string op = "listing test results";
-  std::lock_guard<std::mutex> lock(mu_);
-  DEW_ASSIGN_OR_RETURN(
-      Statement st,
-      Prepare("SELECT " DEW_TEST_RESULT_COLUMNS
-              " FROM test_results WHERE (? = '' OR run_id = ?) AND (? = '' OR target = ?) "
-              "AND (? = '' OR test_id = ?) AND (? = 0 OR status <> 'pass') "
-              "ORDER BY id DESC LIMIT ?",
-              op));
-  st.Bind(1, filter.run_id).Bind(2, filter.run_id).Bind(3, filter.target).Bind(4, filter.target);
-  st.Bind(5, filter.test_id).Bind(6, filter.test_id);
-  st.Bind(7, static_cast<int64_t>(filter.problems_only ? 1 : 0));
-  st.Bind(8, static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit));
-  return st.Collect<TestResultRecord>(path_, op,
-                                      [](Statement& row) { return ReadTestResult(row); });
-}
-
-Status SqliteControlStore::AddQualityScores(const std::vector<QualityScoreRecord>& scores) {
-  const std::string op = "adding " + std::to_string(scores.size()) + " quality scores";
-  std::lock_guard<std::mutex> lock(mu_);
-  return InTransaction(op, [&]() -> Status {
-    for (const QualityScoreRecord& q : scores) {
-      DEW_ASSIGN_OR_RETURN(Statement st, Prepare("INSERT INTO quality_scores (" DEW_SCORE_COLUMNS
-                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                                 op));
-      st.Bind(1, q.run_id).Bind(2, q.target).Bind(3, q.passed_weight).Bind(4, q.total_weight);
-      st.Bind(5, static_cast<int64_t>(q.checks)).Bind(6, static_cast<int64_t>(q.failed));
-      st.Bind(7, q.upstream_json).Bind(8, q.at_ms);
-      Status s = st.Run(path_, op);
-      if (s.IsNotFound()) {
-        return Status::NotFound("control store " + path_ + ": " + op + ": no run " + q.run_id);
-      }
-      if (s.IsAlreadyExists()) {
-        return Status::AlreadyExists("control store " + path_ + ": " + op + ": run " + q.run_id +
-                                     " already has a score for " + q.target);
-      }
-      DEW_RETURN_IF_ERROR(s);
-    }
-    return Status::OK();
-  });
-}
-
-Result<std::vector<QualityScoreRecord>> SqliteControlStore::ListQualityScores(
-    const QualityScoreFilter& filter) {
-  const std::string op = "listing quality scores";
-  std::lock_guard<std::mutex> lock(mu_);
-  DEW_ASSIGN_OR_RETURN(
-      Statement st,
-      Prepare("SELECT " DEW_SCORE_COLUMNS " FROM quality_scores WHERE (? = '' OR target = ?) AND "
-              "(? = '' OR run_id = ?) ORDER BY at DESC, id DESC LIMIT ?",
-              op));
-  st.Bind(1, filter.target).Bind(2, filter.target).Bind(3, filter.run_id).Bind(4, filter.run_id);
-  st.Bind(5, static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit));
-  return st.Collect<QualityScoreRecord>(path_, op,
-                                        [](Statement& row) { return ReadQualityScore(row); });
-}
-
-Result<std::vector<QualityScoreRecord>> SqliteControlStore::LatestQualityScores() {
-  const std::string op = "reading the latest quality scores";
-  std::lock_guard<std::mutex> lock(mu_);
-  DEW_ASSIGN_OR_RETURN(
-      Statement st,
-      Prepare("SELECT " DEW_SCORE_COLUMNS
-              " FROM quality_scores q WHERE id = (SELECT id FROM quality_scores l WHERE "
-              "l.target = q.target ORDER BY l.at DESC, l.id DESC LIMIT 1) ORDER BY target",
-              op));
-  return st.Collect<QualityScoreRecord>(path_, op,
-                                        [](Statement& row) { return ReadQualityScore(row); });
-}
-
-#undef DEW_TEST_RESULT_COLUMNS
-#undef DEW_SCORE_COLUMNS
-
-// --- audit log ---
-
-Result<AuditEntry> SqliteControlStore::AppendAudit(const std::string& actor,
-                                                  const std::string& action,
-                                                  const std::string& target,
-                                                  const std::string& details_json) {
-  DEW_RETURN_IF_ERROR(CheckAuditEntry(actor, action, details_json));
-  const std::string op = "appending audit entry " + action;
-  AuditEntry e;
-  e.actor = actor;
-  e.action = action;
-  e.target = target;
-  e.details_json = details_json;
-  std::lock_guard<std::mutex> lock(mu_);
-  // BEGIN IMMEDIATE holds the write lock from reading the last hash to the insert: one chain
-  // even with several processes appending.
-  DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
-    {
-      DEW_ASSIGN_OR_RETURN(Statement last,
-                           Prepare("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", op));
-      DEW_ASSIGN_OR_RETURN(bool row, last.Step(path_, op));
-      e.id = row ? last.Int(0) + 1 : 1;
-      e.prev_hash = row ? last.Text(1) : "";
-    }
-    e.at_ms = clock_->NowMillis();
-    e.hash = AuditEntryHash(e);
-    DEW_ASSIGN_OR_RETURN(
-        Statement st,
-        Prepare("INSERT INTO audit_log (id, at, actor, action, target, details, prev_hash, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                op));
-    st.Bind(1, e.id)
-        .Bind(2, e.at_ms)
-        .Bind(3, e.actor)
-        .Bind(4, e.action)
-        .Bind(5, e.target)
-        .Bind(6, e.details_json)
-        .Bind(7, e.prev_hash)
-        .Bind(8, e.hash);
-    return st.Run(path_, op);
-  }));
-  return e;
-}
-
-Result<std::vector<AuditEntry>> SqliteControlStore::ListAudit(int64_t after_id, int limit) {
-  const std::string op = "listing the audit log";
-  std::lock_guard<std::mutex> lock(mu_);
-  DEW_ASSIGN_OR_RETURN(Statement st,
-                       Prepare("SELECT id, at, actor, action, target, details, prev_hash, hash "
-                               "FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
-                               op));
-  st.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit < 0 ? 0 : limit));
-  return st.Collect<AuditEntry>(path_, op, [](Statement& row) {
-    return AuditEntry{row.Int(0),  row.Int(1),  row.Text(2), row.Text(3),
-                      row.Text(4), row.Text(5), row.Text(6), row.Text(7)};
-  });
-}
 
 }  // namespace dew::control
