@@ -110,7 +110,22 @@ Result<CompiledTest> CompileTest(const transform::TestSpec& spec, const std::str
     if (!e.is_string()) return fail("needs expression: a SQL condition every row must meet");
     t.row_predicate = "NOT coalesce((" + e.get<std::string>() + "), false)";
   } else if (spec.name == "row_count") {
-    if (!a.contains("min") && !a.contains("max")) return fail("needs min:, max: or both");
+    auto volume = ParseVolumeRule(a);
+    if (!volume.ok()) return fail(volume.status().message());
+    t.volume = *volume;
+    for (const char* bound : {"min", "max"}) {
+      if (a.contains(bound) && !a[bound].is_number())
+        return fail(std::string(bound) + ": expected a number, got " + a[bound].dump());
+    }
+    t.count_sql = "SELECT count(*) FROM " + from;
+    if (!a.contains("min") && !a.contains("max") && !t.volume.enabled)
+      return fail("needs min:, max: or the volume anomaly check (volume_anomaly: true)");
+    if (!a.contains("min") && !a.contains("max")) {
+      // Nothing fails by itself: only the volume check, which needs the history (RunTest).
+      t.failing_sql =
+          "SELECT n FROM (SELECT count(*) AS n FROM " + from + ") AS _dew_c WHERE false";
+      return t;
+    }
     std::string p;
     if (a.contains("min")) p += "n < " + Literal(a["min"]);
     if (a.contains("max")) p += std::string(p.empty() ? "" : " OR ") + "n > " + Literal(a["max"]);
@@ -140,7 +155,56 @@ Result<CompiledTest> CompileTest(const transform::TestSpec& spec, const std::str
   return t;
 }
 
-TestOutcome RunTest(const CompiledTest& test, lake::Lakehouse* lake) {
+namespace {
+
+//! row_count: the count against min/max and, given history, against the trailing runs.
+TestOutcome RunRowCount(const CompiledTest& test, engine::Connection& con,
+                        const VolumeHistory& history, TestOutcome out) {
+  auto count = con.QueryScalar(test.count_sql);
+  if (!count.ok()) {
+    out.status = "error";
+    out.message = count.status().message();
+    return out;
+  }
+  const int64_t n = count->has_value() ? std::stoll(**count) : 0;
+  out.observed = n;
+  std::vector<std::string> problems;
+  const nlohmann::json& a = test.spec.args;
+  if (a.contains("min") && static_cast<double>(n) < a["min"].get<double>())
+    problems.push_back(std::to_string(n) + " rows in " + test.relation + ", fewer than min " +
+                       a["min"].dump());
+  if (a.contains("max") && static_cast<double>(n) > a["max"].get<double>())
+    problems.push_back(std::to_string(n) + " rows in " + test.relation + ", more than max " +
+                       a["max"].dump());
+  std::string note;
+  if (test.volume.enabled && history) {
+    auto earlier = history(test.id, test.volume.trailing);
+    if (!earlier.ok()) {
+      out.status = "error";
+      out.message = "volume history of " + test.id + ": " + earlier.status().message();
+      return out;
+    }
+    VolumeVerdict v = CheckVolume(n, *earlier, test.volume);
+    if (v.anomaly) {
+      problems.push_back("volume anomaly in " + test.relation + ": " + v.message);
+    } else {
+      note = v.message;
+    }
+  }
+  if (problems.empty()) {
+    out.status = "pass";
+    out.message = note;
+    return out;
+  }
+  out.failures = 1;
+  for (const auto& p : problems) out.message += (out.message.empty() ? "" : "; ") + p;
+  out.status = test.spec.severity == "warn" ? "warn" : "fail";
+  return out;
+}
+
+}  // namespace
+
+TestOutcome RunTest(const CompiledTest& test, lake::Lakehouse* lake, const VolumeHistory& history) {
   TestOutcome out;
   out.id = test.id;
   out.target = test.target;
@@ -151,6 +215,10 @@ TestOutcome RunTest(const CompiledTest& test, lake::Lakehouse* lake) {
     return out;
   };
   engine::Connection& con = lake->connection();
+  if (!test.count_sql.empty()) {
+    out = RunRowCount(test, con, history, std::move(out));
+    return done();
+  }
   auto count = con.QueryScalar("SELECT count(*) FROM (" + test.failing_sql + ") AS _dew_f");
   if (!count.ok()) {
     out.status = "error";

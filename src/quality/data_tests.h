@@ -3,15 +3,18 @@
 // and dew's own: range, regex, expression, row_count, freshness. A test passes when it finds no
 // failing row; otherwise it fails (severity error) or warns (severity warn). A row-level test
 // with `action: quarantine` moves its failing rows to `<relation>__quarantine` with the reason
-// instead of failing.
+// instead of failing. A row_count test also records the table's row count and, given the
+// counts of earlier runs, fails on a volume anomaly (see volume_anomaly.h).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "quality/volume_anomaly.h"
 #include "transform/model_project.h"
 
 namespace dew::lake {
@@ -29,6 +32,9 @@ struct CompiledTest {
   std::string failing_sql;
   //! For row-level tests: a boolean SQL expression true for a failing row; empty otherwise.
   std::string row_predicate;
+  //! For row_count: SELECT count(*) of the tested rows, and the volume rule; empty otherwise.
+  std::string count_sql;
+  VolumeRule volume;
 };
 
 //! Resolves a relation written in a test argument, e.g. relationships' `to: ref('customers')`
@@ -49,14 +55,23 @@ struct TestOutcome {
   std::string severity;
   int64_t failures = 0;     //!< failing rows (or groups)
   int64_t quarantined = 0;  //!< rows moved to the quarantine table
-  std::string message;      //!< for fail/warn/error: what failed, with a sample
+  std::string message;      //!< for fail/warn/error: what failed, with a sample; notes for a pass
   double seconds = 0;
+  std::optional<int64_t> observed;  //!< row_count: the table's row count (the volume history)
 };
+
+//! The row counts earlier runs recorded for the test `test_id`, newest first, at most `limit`.
+using VolumeHistory =
+    std::function<Result<std::vector<int64_t>>(const std::string& test_id, int limit)>;
 
 //! Runs one compiled test on `lake` (views must be current). Quarantine: copies the failing
 //! rows with `_dew_test`, `_dew_reason` and `_dew_run_id` into `<relation>__quarantine` (created
 //! on first use) and deletes them from the relation, in that order, so a crash between the two
-//! leaves the rows in both places rather than lost.
-TestOutcome RunTest(const CompiledTest& test, lake::Lakehouse* lake);
+//! leaves the rows in both places rather than lost. A row_count test fails (or warns) when the
+//! count is outside min/max, or, with `history` and its volume rule enabled, when it is a volume
+//! anomaly against the earlier counts; without history it passes with a note. A history that
+//! cannot be read makes the test's status "error".
+TestOutcome RunTest(const CompiledTest& test, lake::Lakehouse* lake,
+                    const VolumeHistory& history = nullptr);
 
 }  // namespace dew::quality

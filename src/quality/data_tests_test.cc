@@ -59,10 +59,11 @@ class DataTestTest : public ::testing::Test {
       o.message = compiled.status().message();
       return o;
     }
-    return RunTest(*compiled, lake_.get());
+    return RunTest(*compiled, lake_.get(), history_);
   }
 
   std::string root_;
+  VolumeHistory history_;  // none unless a test sets one
   std::shared_ptr<FileSystem> fs_;
   std::unique_ptr<lake::Lakehouse> lake_;
 };
@@ -133,6 +134,65 @@ TEST_F(DataTestTest, QuarantineMovesFailingRowsWithTheReason) {
   EXPECT_EQ(Run("accepted_values", "status", {{"values", {"paid", "open"}}}, "error", "quarantine")
                 .status,
             "pass");
+}
+
+TEST_F(DataTestTest, RowCountFailsOnAVolumeDropAgainstTheTrailingRuns) {
+  std::string asked;
+  int asked_limit = 0;
+  std::vector<int64_t> earlier = {8, 9, 7};  // newest first; orders has 4 rows
+  history_ = [&](const std::string& test_id, int limit) -> Result<std::vector<int64_t>> {
+    asked = test_id;
+    asked_limit = limit;
+    return earlier;
+  };
+  TestOutcome drop = Run("row_count", "", {{"trailing", 3}});
+  EXPECT_EQ(asked, "row_count_orders");
+  EXPECT_EQ(asked_limit, 3);
+  EXPECT_EQ(drop.status, "fail");
+  EXPECT_EQ(drop.observed, std::optional<int64_t>(4));
+  EXPECT_EQ(drop.message,
+            "volume anomaly in silver.orders: row count 4 is outside 6.4..9.6 (mean 8 of the "
+            "last 3 runs, ±20%)");
+  EXPECT_EQ(Run("row_count", "", {}, "warn").status, "warn");
+
+  earlier = {4, 5, 4, 3};
+  TestOutcome steady = Run("row_count", "", {{"tolerance", 0.5}});
+  EXPECT_EQ(steady.status, "pass");
+  EXPECT_EQ(steady.message, "row count 4 is within 2..6 (mean 4 of the last 4 runs, ±50%)");
+
+  earlier = {};
+  TestOutcome first = Run("row_count", "", {});
+  EXPECT_EQ(first.status, "pass");
+  EXPECT_EQ(first.observed, std::optional<int64_t>(4));
+  EXPECT_EQ(first.message, "row count 4 recorded; no earlier run to compare with");
+
+  // min/max and the anomaly both speak; switched off, only min/max.
+  earlier = {8, 8};
+  TestOutcome both = Run("row_count", "", {{"min", 5}});
+  EXPECT_NE(both.message.find("4 rows in silver.orders, fewer than min 5; volume anomaly"),
+            std::string::npos)
+      << both.message;
+  EXPECT_EQ(Run("row_count", "", {{"max", 10}, {"volume_anomaly", false}}).status, "pass");
+
+  history_ = [](const std::string&, int) -> Result<std::vector<int64_t>> {
+    return Status::IOError("control store gone");
+  };
+  TestOutcome broken = Run("row_count", "", {});
+  EXPECT_EQ(broken.status, "error");
+  EXPECT_NE(broken.message.find("control store gone"), std::string::npos);
+}
+
+TEST_F(DataTestTest, RowCountArgumentsAreChecked) {
+  EXPECT_EQ(Run("row_count", "", {{"tolerance", -1}}).message,
+            "models/schema.yml:3:9: test row_count on orders: tolerance: expected a number > 0 "
+            "(0.2 allows ±20%), got -1");
+  EXPECT_EQ(Run("row_count", "", {{"trailing", 0}}).status, "compile-error");
+  EXPECT_EQ(
+      Run("row_count", "", {{"min", "five"}}).message,
+      "models/schema.yml:3:9: test row_count on orders: min: expected a number, got \"five\"");
+  EXPECT_EQ(Run("row_count", "", {{"volume_anomaly", false}}).status, "compile-error");
+  // Without history (dew test outside a run), the volume check is skipped.
+  EXPECT_EQ(Run("row_count", "", {}).status, "pass");
 }
 
 }  // namespace
