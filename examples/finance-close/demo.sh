@@ -90,9 +90,31 @@ note "24 months of posted invoices, bills, payments, payroll and bank statement 
 "$HERE/odoo/odoo-db" start "$DEMO_DIR" --scale "$SCALE" --end-month "$PERIOD" | sed 's/^/   /'
 eval "$("$HERE/odoo/odoo-db" env "$DEMO_DIR")"
 sed -i "s/^  port: .*/  port: $ODOO_PG_PORT/" "$DEMO_DIR/connections/odoo.yml"
-if [ -z "${DEMO_KEEP_DB:-}" ]; then
-  trap '"$HERE/odoo/odoo-db" stop "$DEMO_DIR" >/dev/null 2>&1 || true' EXIT
-fi
+STANDINS="$DEMO_DIR/.standins"
+mkdir -p "$STANDINS"
+stop_all() {
+  [ -f "$STANDINS/pids" ] && kill $(cat "$STANDINS/pids") 2>/dev/null || true
+  [ -n "${DEMO_KEEP_DB:-}" ] || "$HERE/odoo/odoo-db" stop "$DEMO_DIR" >/dev/null 2>&1 || true
+}
+trap stop_all EXIT
+done_step
+
+step "Start the stand-ins for the finance team's mail server and Superset"
+note "a local SMTP sink (python3 smtpd, printing what it receives) and a stand-in speaking"
+note "Superset's REST API (standins/superset_standin.py); point dew.yml and the pipeline at yours"
+SMTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -W ignore -m smtpd -n -c DebuggingServer "127.0.0.1:$SMTP_PORT" >"$STANDINS/mail.log" 2>&1 &
+echo $! >>"$STANDINS/pids"
+python3 "$HERE/standins/superset_standin.py" "$STANDINS/superset.port" >"$STANDINS/superset.log" 2>&1 &
+echo $! >>"$STANDINS/pids"
+for _ in $(seq 50); do [ -s "$STANDINS/superset.port" ] && break; sleep 0.1; done
+SUPERSET_PORT=$(cat "$STANDINS/superset.port")
+sed -i "/^smtp:/,\$ s/^  port: .*/  port: $SMTP_PORT/" "$DEMO_DIR/dew.yml"
+sed -i "s|url: http://127.0.0.1:[0-9]*|url: http://127.0.0.1:$SUPERSET_PORT|" \
+  "$DEMO_DIR/pipelines/month_end_close.yml"
+SUPERSET_PASSWORD=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+export SUPERSET_PASSWORD ODOO_PG_PASSWORD
+echo "   SMTP sink on 127.0.0.1:$SMTP_PORT, Superset stand-in on 127.0.0.1:$SUPERSET_PORT"
 done_step
 
 # --- 3. the close -------------------------------------------------------------------------------
@@ -103,6 +125,14 @@ CLOSE_SECONDS=$(elapsed "$STEP_START")
 [ "$RUN_RC" -eq 0 ] || { echo "demo: the close failed; see: dew --project $DEMO_DIR run show $RUN_ID" >&2; exit 1; }
 FIRST_RUN=$RUN_ID
 echo "   run $RUN_ID succeeded in ${CLOSE_SECONDS}s"
+done_step
+
+step "What the run told the world: the e-mail and the Superset refresh"
+note "(a data_ready event per gold table is recorded too, for webhooks/*.yml subscribers: dew events list)"
+note "the e-mail the finance team received (SMTP sink)"
+sed -n '/^---------- MESSAGE FOLLOWS/,/^------------ END MESSAGE/p' "$STANDINS/mail.log" | head -20 | sed 's/^/   /'
+note "Superset (stand-in)"
+sed 's/^/   /' "$STANDINS/superset.log"
 done_step
 
 step "Per-step row counts and timings of run $FIRST_RUN"

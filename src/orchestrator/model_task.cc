@@ -1,11 +1,13 @@
 // model tasks: the project's models chosen by `select` (dbt selector syntax) minus `exclude`,
-// built in-process by transform::ModelBuilder exactly as `dew build` builds them (without their
-// tests: a quality task runs those), every commit carrying the run's id. `vars` (a JSON object,
-// ${params.x} allowed) overrides dew.yml's vars. Cancel stops starting models and interrupts the
-// running ones.
+// built in-process by transform::ModelBuilder exactly as `dew build` builds them, each model's
+// declared tests run right after it (a failing error-severity test fails the model and skips
+// everything downstream: the quality gate of a pipeline), every commit carrying the run's id.
+// `vars` (a JSON object, ${params.x} allowed) overrides dew.yml's vars. Cancel stops starting
+// models and interrupts the running ones.
 #include "lake/lakehouse.h"
 #include "orchestrator/project_models.h"
 #include "orchestrator/task_runner.h"
+#include "quality/declared_tests.h"
 #include "transform/model_builder.h"
 
 namespace dew::orchestrator {
@@ -41,6 +43,26 @@ class ModelTask final : public TaskRunner {
     o.models = *names;
     o.canceller = &canceller_;
     AttemptLog* log = inv_.log;
+    const transform::RenderEnvironment render = models->RenderEnv();
+    const int64_t now = env_.clock->NowMillis();
+    o.after_model = [&render, now, log](const transform::CompiledModel& model,
+                                        lake::Lakehouse* lake) -> Status {
+      DEW_ASSIGN_OR_RETURN(auto tests, quality::CompileModelTests(render, model, now));
+      std::string failed;
+      for (const quality::CompiledTest& t : tests) {
+        const quality::TestOutcome r = quality::RunTest(t, lake);
+        const bool failure = r.status == "fail" || r.status == "error";
+        if (log != nullptr) {
+          log->Log(failure              ? LogLevel::kError
+                   : r.status == "warn" ? LogLevel::kWarn
+                                        : LogLevel::kInfo,
+                   "test " + r.id + " " + r.status + (r.message.empty() ? "" : ": " + r.message));
+        }
+        if (failure) failed += (failed.empty() ? "" : "; ") + r.id + ": " + r.message;
+      }
+      if (failed.empty()) return Status::OK();
+      return Status::InvalidArgument("tests failed: " + failed);
+    };
     o.on_done = [log](const transform::ModelOutcome& m) {
       if (log == nullptr) return;
       if (m.status == "success") {

@@ -3,18 +3,27 @@
 // at a small scale), the demo's project, and `dew run month_end_close --wait`. The gold figures
 // are checked against totals computed independently in PostgreSQL from Odoo's own tables; each
 // close control is shown to stop the publish when its rule is broken, leaving gold untouched.
+// The finance team's mail server and Superset cannot run here: the run's e-mail goes to an SMTP
+// sink (tests/support/smtp_sink, RFC 5321) and its dataset refresh to a stand-in speaking
+// Superset's documented REST API (tests/support/superset_server).
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "control/sqlite_control_store.h"
+#include "core/clock.h"
 #include "lake/lake_test_util.h"
 #include "support/dew_process.h"
 #include "support/postgres_server.h"
+#include "support/smtp_sink.h"
+#include "support/superset_server.h"
 
 namespace dew {
 namespace {
@@ -25,6 +34,9 @@ using dew::testing::ShellQuote;
 
 const std::string kExample = std::string(DEW_SOURCE_DIR) + "/examples/finance-close";
 constexpr const char* kPeriod = "2026-10";
+// Generated for this test binary's run; only the stand-in and dew's environment see it.
+const std::string kSupersetPassword =
+    "pw-" + std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr));
 const std::vector<std::string> kGoldTables = {
     "gold_finance_trial_balance",  "gold_finance_income_statement",
     "gold_finance_balance_sheet",  "gold_finance_ar_aging",
@@ -73,6 +85,18 @@ class FinanceCloseTest : public ::testing::Test {
     Shell port = RunShell("sed -i 's/^  port: .*/  port: " + env_["ODOO_PG_PORT"] + "/' " +
                           ShellQuote(project_ + "/connections/odoo.yml"));
     ASSERT_EQ(port.code, 0) << port.out;
+    // The notifications go to the sink and the stand-in (ports and URL written as the demo does).
+    ASSERT_TRUE(smtp_.Start().ok());
+    for (size_t i = 0; i < kGoldTables.size(); ++i) {
+      superset_.AddDataset(static_cast<int>(i) + 1, kGoldTables[i], "gold");
+    }
+    Shell wire =
+        RunShell("sed -i '/^smtp:/,$ s/^  port: .*/  port: " + std::to_string(smtp_.port()) +
+                 "/' " + ShellQuote(project_ + "/dew.yml") +
+                 " && sed -i 's|url: http://127.0.0.1:[0-9]*|url: " + superset_.BaseUrl() + "|' " +
+                 ShellQuote(project_ + "/pipelines/month_end_close.yml"));
+    ASSERT_EQ(wire.code, 0) << wire.out;
+    env_["SUPERSET_PASSWORD"] = kSupersetPassword;
     admin_password_ = ReadAll(project_ + "/.odoo-pg/admin-password");
     while (!admin_password_.empty() && admin_password_.back() == '\n') admin_password_.pop_back();
   }
@@ -86,6 +110,15 @@ class FinanceCloseTest : public ::testing::Test {
     std::vector<std::string> all = {"--project", project_};
     all.insert(all.end(), args.begin(), args.end());
     return dew::testing::RunDew(dir_.path(), all, dir_.path(), env_);
+  }
+
+  // The run id `dew run --wait` announced on stderr.
+  static std::string RunIdOf(const DewRun& run) {
+    const std::string mark = "dew: run ";
+    const size_t at = run.err.find(mark);
+    if (at == std::string::npos) return "";
+    const size_t from = at + mark.size();
+    return run.err.substr(from, run.err.find(' ', from) - from);
   }
 
   DewRun Close(const std::string& period = kPeriod) {
@@ -138,9 +171,15 @@ class FinanceCloseTest : public ::testing::Test {
     EXPECT_NE(said.find(control), std::string::npos) << said;
     EXPECT_NE(said.find(evidence), std::string::npos) << said;
     EXPECT_EQ(GoldVersions(), before) << "a blocked close changed gold";
+    const auto mails = smtp_.messages();
+    ASSERT_FALSE(mails.empty());
+    EXPECT_NE(mails.back().Header("Subject").find("blocked"), std::string::npos)
+        << mails.back().data;
   }
 
   lake::testing::TempDir dir_;
+  dew::testing::SmtpSink smtp_;
+  dew::testing::SupersetServer superset_{"dew", kSupersetPassword};
   std::string project_;
   std::map<std::string, std::string> env_;
   std::string admin_password_;
@@ -210,6 +249,43 @@ TEST_F(FinanceCloseTest, GoldFiguresEqualTotalsComputedFromOdoo) {
   EXPECT_EQ(Lake("SELECT count(*), count(*) FILTER (WHERE status = 'pass') FROM "
                  "gold.gold_finance_close_checklist WHERE period = '2026-10'"),
             "6,6\n");
+
+  // On success: the e-mail to finance, every gold dataset refreshed in Superset, and a
+  // data_ready event per gold table naming the run.
+  const auto mails = smtp_.messages();
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_EQ(mails[0].rcpt_to, std::vector<std::string>{"finance@example.com"});
+  EXPECT_NE(mails[0].Header("Subject").find("Month-end close 2026-10: gold published"),
+            std::string::npos);
+  EXPECT_EQ(superset_.refreshed(), (std::vector<int>{1, 2, 3, 4, 5, 6, 7}));
+  const std::string run_id = RunIdOf(run);
+  auto store = control::SqliteControlStore::Open(project_ + "/.dew/control.db", Clock::System());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto events = (*store)->ListEvents(0, 1000);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  for (const std::string& t : kGoldTables) {
+    int found = 0;
+    for (const auto& e : *events) {
+      if (e.kind == "data_ready" &&
+          e.payload_json.find("\"gold." + t + "\"") != std::string::npos &&
+          e.payload_json.find(run_id) != std::string::npos) {
+        ++found;
+      }
+    }
+    EXPECT_EQ(found, 1) << "data_ready of gold." << t;
+  }
+
+  // Audit: the gold commit names the run; the run names who started it and with which params;
+  // silver keeps each source line's Odoo id and write_date cursor.
+  EXPECT_NE(
+      Dew({"table", "history", "gold.gold_finance_trial_balance", "--limit", "1"}).out.find(run_id),
+      std::string::npos);
+  const std::string shown = Dew({"run", "show", run_id}).out;
+  EXPECT_NE(shown.find("period"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("2026-10"), std::string::npos) << shown;
+  EXPECT_EQ(Lake("SELECT count(*) FROM silver.int_finance_gl WHERE line_id IS NULL OR "
+                 "source_cursor IS NULL"),
+            "0\n");
 }
 
 TEST_F(FinanceCloseTest, ClosingThePeriodTwiceGivesIdenticalGold) {
