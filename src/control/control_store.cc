@@ -2,6 +2,10 @@
 
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "core/sha256.h"
+
 namespace dew::control {
 
 const char* RunStatusName(RunStatus status) {
@@ -129,6 +133,45 @@ bool IsAllowedTransition(RunStatus from, RunStatus to) {
     default:
       return false;
   }
+}
+
+// --- audit log ---
+
+std::string AuditEntryHash(const AuditEntry& e) {
+  return Sha256Hex(e.prev_hash + "\n" + std::to_string(e.id) + "\n" + std::to_string(e.at_ms) +
+                   "\n" + e.actor + "\n" + e.action + "\n" + e.target + "\n" + e.details_json +
+                   "\n");
+}
+
+Status VerifyAuditChain(const std::vector<AuditEntry>& entries, const std::string& prev_hash) {
+  std::string prev = prev_hash;
+  for (const AuditEntry& e : entries) {
+    const std::string at = "audit entry " + std::to_string(e.id);
+    if (e.prev_hash != prev) {
+      return Status::Corruption(at + ": prev_hash " + e.prev_hash +
+                                " does not match the previous entry's hash " + prev);
+    }
+    if (AuditEntryHash(e) != e.hash) {
+      return Status::Corruption(at + ": its hash does not match its content (changed after it "
+                                     "was written)");
+    }
+    prev = e.hash;
+  }
+  return Status::OK();
+}
+
+Status CheckAuditEntry(const std::string& actor, const std::string& action,
+                       const std::string& details_json) {
+  if (actor.empty()) return Status::InvalidArgument("appending an audit entry: the actor is empty");
+  if (action.empty()) {
+    return Status::InvalidArgument("appending an audit entry: the action is empty");
+  }
+  const nlohmann::json details = nlohmann::json::parse(details_json, nullptr, false);
+  if (details.is_discarded() || !details.is_object()) {
+    return Status::InvalidArgument("appending audit entry " + action +
+                                   ": details are not a JSON object: " + details_json);
+  }
+  return Status::OK();
 }
 
 }  // namespace dew::control

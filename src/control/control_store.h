@@ -152,6 +152,88 @@ struct DeliveryFilter {
   int limit = 100;
 };
 
+//! One data test's outcome in one run of `dew build` or `dew test` (migration 5).
+struct TestResultRecord {
+  int64_t id = 0;         //!< set by the store (increasing)
+  std::string run_id;     //!< the run (must exist in runs)
+  std::string test_id;    //!< e.g. "not_null_stg_orders_id"; a singular test's name
+  std::string target;     //!< the model, "source:erp.orders" or a singular test's path
+  std::string relation;   //!< the lake relation tested ("silver.stg_orders")
+  std::string test_type;  //!< not_null, unique, …, row_count, "singular"
+  std::string severity;   //!< "error" or "warn"
+  std::string status;     //!< "pass", "fail", "warn" or "error" (the test could not run)
+  int64_t failures = 0;   //!< failing rows or groups
+  std::string message;    //!< what failed, with a sample; notes for a pass
+  int64_t at_ms = 0;      //!< when the test ran
+  int64_t duration_ms = 0;
+  //! A value the test measured and keeps as history: row_count's row count, which the volume
+  //! anomaly check of later runs compares with. nullopt for other tests.
+  std::optional<int64_t> observed;
+};
+
+struct TestResultFilter {
+  std::string run_id;          //!< empty: every run
+  std::string target;          //!< empty: every target
+  std::string test_id;         //!< empty: every test
+  bool problems_only = false;  //!< only fail, warn and error
+  int limit = 100;
+};
+
+//! A target's quality score in one run: the share of its checks that passed, each check
+//! weighted by severity (error 3, warn 1). Weights are stored rather than the ratio so the
+//! score is exact and sums stay possible.
+struct QualityScoreRecord {
+  std::string run_id;
+  std::string target;
+  int64_t passed_weight = 0;  //!< sum of the weights of passing checks
+  int64_t total_weight = 0;   //!< sum of the weights of all checks (> 0)
+  int checks = 0;             //!< checks run
+  int failed = 0;             //!< checks not passing (fail, warn, error)
+  //! The targets this one reads, directly or through others (refs and sources in the model DAG
+  //! as it was in this run), nearest first, as a JSON array: a report finds among them the
+  //! upstream tables whose checks failed in the same run.
+  std::string upstream_json = "[]";
+  int64_t at_ms = 0;
+  //! passed_weight / total_weight, 1 when there is no weight.
+  double score() const {
+    return total_weight > 0 ? static_cast<double>(passed_weight) / total_weight : 1.0;
+  }
+};
+
+struct QualityScoreFilter {
+  std::string target;  //!< empty: every target
+  std::string run_id;  //!< empty: every run
+  int limit = 100;
+};
+
+//! One entry of the append-only, hash-chained audit log (migration 6; DESIGN decision 6): who
+//! did what to what, when. Each entry's hash covers the previous entry's hash, so changing,
+//! removing or reordering any entry breaks every hash after it (VerifyAuditChain).
+struct AuditEntry {
+  int64_t id = 0;     //!< set by the store: 1, 2, 3, … in append order
+  int64_t at_ms = 0;  //!< set by the store from its clock
+  std::string actor;   //!< a user name, or "schedule" / "worker:<id>"
+  std::string action;  //!< e.g. "run.start", "run.rollback"
+  std::string target;  //!< what was acted on, e.g. a run id
+  std::string details_json = "{}";  //!< a JSON object
+  std::string prev_hash;  //!< the previous entry's hash; empty for the first entry
+  std::string hash;       //!< AuditEntryHash(*this)
+};
+
+//! Hex SHA-256 of prev_hash, id, at_ms, actor, action, target and details_json, each followed by
+//! a newline (so no two different entries hash the same text).
+std::string AuditEntryHash(const AuditEntry& entry);
+
+//! Checks `entries` (consecutive, oldest first, as ListAudit returns them) link up and hash
+//! right; `prev_hash` is the hash of the entry before the first (empty from the start).
+//! Corruption naming the first entry that does not.
+Status VerifyAuditChain(const std::vector<AuditEntry>& entries, const std::string& prev_hash = "");
+
+//! InvalidArgument for an empty actor or action, or details that are not a JSON object; for the
+//! stores' AppendAudit.
+Status CheckAuditEntry(const std::string& actor, const std::string& action,
+                       const std::string& details_json);
+
 //! Every method is safe to call from several threads on one object (implementations serialize
 //! calls on their connection); several objects on one database (several processes) coordinate
 //! through the database. Errors name the operation and the object involved.
@@ -286,6 +368,29 @@ class ControlStore {
   virtual Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& filter);
   //! Back to pending, attempts 0, due now (last_error kept). NotFound for an unknown id.
   virtual Status ReplayDelivery(int64_t delivery_id);
+  // --- test results and quality scores (migration 5) ---
+  //! Stores `results` atomically (all or none); ids are set by the store. NotFound naming the run
+  //! when a result's run does not exist.
+  virtual Status AddTestResults(const std::vector<TestResultRecord>& results) = 0;
+  //! Results matching the filter, newest first (id descending), at most limit.
+  virtual Result<std::vector<TestResultRecord>> ListTestResults(const TestResultFilter& filter) = 0;
+  //! Stores `scores` atomically; AlreadyExists when (run, target) already has a score, NotFound
+  //! when the run does not exist.
+  virtual Status AddQualityScores(const std::vector<QualityScoreRecord>& scores) = 0;
+  //! Scores matching the filter, newest first (recorded time, then insertion), at most limit.
+  virtual Result<std::vector<QualityScoreRecord>> ListQualityScores(
+      const QualityScoreFilter& filter) = 0;
+  //! Each target's newest score, by target name.
+  virtual Result<std::vector<QualityScoreRecord>> LatestQualityScores() = 0;
+  // --- audit log (migration 6) ---
+  //! Appends an entry (id, time, prev_hash and hash set by the store, atomically with reading the
+  //! chain's last hash, so concurrent appenders on one database keep one chain) and returns it.
+  //! InvalidArgument for an empty actor or action, or details that are not a JSON object.
+  virtual Result<AuditEntry> AppendAudit(const std::string& actor, const std::string& action,
+                                         const std::string& target,
+                                         const std::string& details_json) = 0;
+  //! Entries with id > after_id, oldest first, at most limit.
+  virtual Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) = 0;
 };
 
 }  // namespace dew::control

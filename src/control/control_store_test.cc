@@ -98,6 +98,220 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
 INSTANTIATE_TEST_SUITE_P(Stores, ControlStoreTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
+// --- audit log ---
+
+TEST_P(ControlStoreTest, AuditLogIsAHashChainThatShowsAnyChange) {
+  auto first = store_->AppendAudit("ana", "run.start", "run-1", R"({"params":{"period":"2026-10"}})");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->id, 1);
+  EXPECT_EQ(first->prev_hash, "");
+  EXPECT_EQ(first->at_ms, kT0);
+  EXPECT_EQ(first->hash.size(), 64u);
+  clock_->Advance(5);
+  ASSERT_TRUE(store_->AppendAudit("schedule", "run.start", "run-2", "{}").ok());
+  clock_->Advance(5);
+  auto third = store_->AppendAudit("ben", "run.rollback", "run-1", R"({"tables":["gold.x"]})");
+  ASSERT_TRUE(third.ok());
+  auto all = store_->ListAudit(0, 100);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[1].prev_hash, (*all)[0].hash);
+  EXPECT_EQ((*all)[2].hash, third->hash);
+  EXPECT_EQ((*all)[2].at_ms, kT0 + 10);
+  EXPECT_EQ((*all)[2].details_json, R"({"tables":["gold.x"]})");
+  EXPECT_TRUE(VerifyAuditChain(*all).ok());
+  auto page = store_->ListAudit(1, 1);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].id, 2);
+  EXPECT_TRUE(VerifyAuditChain(*page, (*all)[0].hash).ok());
+
+  // An entry changed, removed or reordered after the fact breaks the chain at that entry.
+  auto changed = *all;
+  changed[1].actor = "mallory";
+  Status s = VerifyAuditChain(changed);
+  ASSERT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
+  EXPECT_NE(s.message().find("audit entry 2"), std::string::npos) << s.message();
+  auto removed = *all;
+  removed.erase(removed.begin() + 1);
+  s = VerifyAuditChain(removed);
+  ASSERT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("audit entry 3"), std::string::npos) << s.message();
+
+  EXPECT_TRUE(store_->AppendAudit("", "run.start", "x", "{}").status().IsInvalidArgument());
+  EXPECT_TRUE(store_->AppendAudit("ana", "", "x", "{}").status().IsInvalidArgument());
+  EXPECT_TRUE(store_->AppendAudit("ana", "run.start", "x", "[1]").status().IsInvalidArgument());
+  EXPECT_EQ(store_->ListAudit(0, 100)->size(), 3u);
+}
+
+TEST_P(ControlStoreTest, ConcurrentAppendersKeepOneAuditChain) {
+  constexpr int kStores = 3;
+  constexpr int kEach = 25;
+  std::vector<std::unique_ptr<ControlStore>> stores;
+  for (int i = 0; i < kStores; ++i) {
+    auto s = OpenStore();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    stores.push_back(std::move(s).value());
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kStores; ++i) {
+    threads.emplace_back([&, i] {
+      for (int j = 0; j < kEach; ++j) {
+        auto e = stores[i]->AppendAudit("worker-" + std::to_string(i), "run.start",
+                                        "run-" + std::to_string(j), "{}");
+        if (!e.ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto all = store_->ListAudit(0, 1000);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), static_cast<size_t>(kStores * kEach));
+  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].id, static_cast<int64_t>(i + 1));
+  EXPECT_TRUE(VerifyAuditChain(*all).ok()) << VerifyAuditChain(*all).ToString();
+}
+
+// --- test results and quality scores ---
+
+TestResultRecord TestResult(const std::string& run, const std::string& test,
+                            const std::string& status, int64_t at,
+                            std::optional<int64_t> observed = std::nullopt) {
+  TestResultRecord r;
+  r.run_id = run;
+  r.test_id = test;
+  r.target = "stg_orders";
+  r.relation = "silver.stg_orders";
+  r.test_type = observed ? "row_count" : "not_null";
+  r.severity = "error";
+  r.status = status;
+  r.failures = status == "pass" ? 0 : 2;
+  r.message = status == "pass" ? "" : "2 failing rows in silver.stg_orders\n    id=NULL";
+  r.at_ms = at;
+  r.duration_ms = 7;
+  r.observed = observed;
+  return r;
+}
+
+TEST_P(ControlStoreTest, TestResultsAreStoredPerRunAndListedNewestFirst) {
+  CreateRun("r1", "build");
+  CreateRun("r2", "build");
+  ASSERT_TRUE(store_
+                  ->AddTestResults({TestResult("r1", "not_null_id", "pass", kT0),
+                                    TestResult("r1", "row_count_stg_orders", "pass", kT0, 100)})
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->AddTestResults({TestResult("r2", "not_null_id", "fail", kT0 + 10),
+                                    TestResult("r2", "row_count_stg_orders", "fail", kT0 + 10, 50)})
+                  .ok());
+  auto all = store_->ListTestResults({});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].run_id, "r2");
+  EXPECT_EQ((*all)[0].test_id, "row_count_stg_orders");
+  EXPECT_EQ((*all)[0].observed, std::optional<int64_t>(50));
+  EXPECT_GT((*all)[0].id, (*all)[1].id);
+  const TestResultRecord& failed = (*all)[1];
+  EXPECT_EQ(failed.status, "fail");
+  EXPECT_EQ(failed.target, "stg_orders");
+  EXPECT_EQ(failed.relation, "silver.stg_orders");
+  EXPECT_EQ(failed.test_type, "not_null");
+  EXPECT_EQ(failed.severity, "error");
+  EXPECT_EQ(failed.failures, 2);
+  EXPECT_EQ(failed.message, "2 failing rows in silver.stg_orders\n    id=NULL");
+  EXPECT_EQ(failed.at_ms, kT0 + 10);
+  EXPECT_EQ(failed.duration_ms, 7);
+  EXPECT_FALSE(failed.observed.has_value());
+
+  TestResultFilter by_test;
+  by_test.test_id = "row_count_stg_orders";
+  by_test.limit = 5;
+  auto history = store_->ListTestResults(by_test);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].observed, std::optional<int64_t>(50));
+  EXPECT_EQ((*history)[1].observed, std::optional<int64_t>(100));
+
+  TestResultFilter problems;
+  problems.run_id = "r2";
+  problems.problems_only = true;
+  problems.limit = 1;
+  auto failing = store_->ListTestResults(problems);
+  ASSERT_TRUE(failing.ok());
+  ASSERT_EQ(failing->size(), 1u);
+  EXPECT_EQ((*failing)[0].run_id, "r2");
+  TestResultFilter r1_problems;
+  r1_problems.run_id = "r1";
+  r1_problems.problems_only = true;
+  EXPECT_TRUE(store_->ListTestResults(r1_problems)->empty());
+  TestResultFilter other_target;
+  other_target.target = "gold_sales";
+  EXPECT_TRUE(store_->ListTestResults(other_target)->empty());
+}
+
+TEST_P(ControlStoreTest, TestResultsOfAnUnknownRunAreRefusedWhole) {
+  CreateRun("r1", "build");
+  Status s = store_->AddTestResults({TestResult("r1", "not_null_id", "pass", kT0),
+                                     TestResult("nope", "not_null_id", "pass", kT0)});
+  ASSERT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_NE(s.message().find("nope"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(store_->ListTestResults({})->empty());  // all or none
+}
+
+QualityScoreRecord ScoreOf(const std::string& run, const std::string& target, int64_t passed,
+                           int64_t total, int64_t at) {
+  QualityScoreRecord q;
+  q.run_id = run;
+  q.target = target;
+  q.passed_weight = passed;
+  q.total_weight = total;
+  q.checks = 3;
+  q.failed = passed == total ? 0 : 1;
+  q.upstream_json = R"(["stg_orders"])";
+  q.at_ms = at;
+  return q;
+}
+
+TEST_P(ControlStoreTest, QualityScoresKeepAHistoryPerTarget) {
+  CreateRun("r1", "build");
+  CreateRun("r2", "build");
+  ASSERT_TRUE(store_
+                  ->AddQualityScores({ScoreOf("r1", "gold_sales", 7, 7, kT0),
+                                      ScoreOf("r1", "stg_orders", 4, 7, kT0)})
+                  .ok());
+  ASSERT_TRUE(store_->AddQualityScores({ScoreOf("r2", "gold_sales", 6, 7, kT0 + 5)}).ok());
+
+  QualityScoreFilter gold;
+  gold.target = "gold_sales";
+  auto trend = store_->ListQualityScores(gold);
+  ASSERT_TRUE(trend.ok()) << trend.status().ToString();
+  ASSERT_EQ(trend->size(), 2u);
+  EXPECT_EQ((*trend)[0].run_id, "r2");
+  EXPECT_DOUBLE_EQ((*trend)[0].score(), 6.0 / 7.0);
+  EXPECT_EQ((*trend)[0].upstream_json, R"(["stg_orders"])");
+  EXPECT_EQ((*trend)[0].checks, 3);
+  EXPECT_EQ((*trend)[0].failed, 1);
+  EXPECT_EQ((*trend)[0].at_ms, kT0 + 5);
+  EXPECT_DOUBLE_EQ((*trend)[1].score(), 1.0);
+
+  QualityScoreFilter of_run;
+  of_run.run_id = "r1";
+  EXPECT_EQ(store_->ListQualityScores(of_run)->size(), 2u);
+
+  auto latest = store_->LatestQualityScores();
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ASSERT_EQ(latest->size(), 2u);
+  EXPECT_EQ((*latest)[0].target, "gold_sales");
+  EXPECT_EQ((*latest)[0].run_id, "r2");
+  EXPECT_EQ((*latest)[1].target, "stg_orders");
+  EXPECT_EQ((*latest)[1].run_id, "r1");
+
+  Status twice = store_->AddQualityScores({ScoreOf("r2", "gold_sales", 1, 1, kT0 + 6)});
+  EXPECT_TRUE(twice.IsAlreadyExists()) << twice.ToString();
+  Status unknown = store_->AddQualityScores({ScoreOf("nope", "gold_sales", 1, 1, kT0)});
+  EXPECT_TRUE(unknown.IsNotFound()) << unknown.ToString();
+}
+
 TEST_P(ControlStoreTest, PipelinesUpsertGetList) {
   ASSERT_TRUE(store_->UpsertPipeline("b_pipe", "hash1").ok());
   clock_->Advance(10);

@@ -1106,9 +1106,238 @@ Status PostgresControlStore::ReplayDelivery(int64_t delivery_id) {
   });
 }
 
+// --- test results and quality scores ---
+
+#define DEW_TEST_RESULT_COLUMNS                                                                 \
+  "id, run_id, test_id, target, relation, test_type, severity, status, failures, message, at, " \
+  "duration_ms, observed"
+#define DEW_SCORE_COLUMNS \
+  "run_id, target, passed_weight, total_weight, checks, failed, upstream, at"
+
+static std::vector<TestResultRecord> ReadTestResults(const PostgresControlStore::Rows& rows) {
+  std::vector<TestResultRecord> out;
+  for (int i = 0; i < rows.size(); i++) {
+    TestResultRecord r;
+    r.id = rows.Int(i, 0);
+    r.run_id = rows.Text(i, 1);
+    r.test_id = rows.Text(i, 2);
+    r.target = rows.Text(i, 3);
+    r.relation = rows.Text(i, 4);
+    r.test_type = rows.Text(i, 5);
+    r.severity = rows.Text(i, 6);
+    r.status = rows.Text(i, 7);
+    r.failures = rows.Int(i, 8);
+    r.message = rows.Text(i, 9);
+    r.at_ms = rows.Int(i, 10);
+    r.duration_ms = rows.Int(i, 11);
+    r.observed = rows.OptInt(i, 12);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+static std::vector<QualityScoreRecord> ReadQualityScores(const PostgresControlStore::Rows& rows) {
+  std::vector<QualityScoreRecord> out;
+  for (int i = 0; i < rows.size(); i++) {
+    QualityScoreRecord q;
+    q.run_id = rows.Text(i, 0);
+    q.target = rows.Text(i, 1);
+    q.passed_weight = rows.Int(i, 2);
+    q.total_weight = rows.Int(i, 3);
+    q.checks = static_cast<int>(rows.Int(i, 4));
+    q.failed = static_cast<int>(rows.Int(i, 5));
+    q.upstream_json = rows.Text(i, 6);
+    q.at_ms = rows.Int(i, 7);
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+Status PostgresControlStore::AddTestResults(const std::vector<TestResultRecord>& results) {
+  const std::string op = "adding " + std::to_string(results.size()) + " test results";
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Status {
+    return InTransaction(op, [&]() -> Status {
+      for (const TestResultRecord& r : results) {
+        auto rows = Exec(
+            "INSERT INTO test_results (run_id, test_id, target, relation, test_type, severity, "
+            "status, failures, message, at, duration_ms, observed) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            Params()
+                .Add(r.run_id)
+                .Add(r.test_id)
+                .Add(r.target)
+                .Add(r.relation)
+                .Add(r.test_type)
+                .Add(r.severity)
+                .Add(r.status)
+                .Add(r.failures)
+                .Add(r.message)
+                .Add(r.at_ms)
+                .Add(r.duration_ms)
+                .Add(r.observed),
+            op);
+        if (!rows.ok() && rows.status().IsNotFound()) {
+          return Status::NotFound("control store " + where_ + ": " + op + ": no run " + r.run_id);
+        }
+        DEW_RETURN_IF_ERROR(rows.status());
+      }
+      return Status::OK();
+    });
+  });
+}
+
+Result<std::vector<TestResultRecord>> PostgresControlStore::ListTestResults(
+    const TestResultFilter& filter) {
+  const std::string op = "listing test results";
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<std::vector<TestResultRecord>> {
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows, Exec("SELECT " DEW_TEST_RESULT_COLUMNS
+                        " FROM test_results WHERE ($1::text = '' OR run_id = $1) AND "
+                        "($2::text = '' OR target = $2) AND ($3::text = '' OR test_id = $3) AND "
+                        "($4::bigint = 0 OR status <> 'pass') ORDER BY id DESC LIMIT $5",
+                        Params()
+                            .Add(filter.run_id)
+                            .Add(filter.target)
+                            .Add(filter.test_id)
+                            .Add(static_cast<int64_t>(filter.problems_only ? 1 : 0))
+                            .Add(static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit)),
+                        op));
+    return ReadTestResults(rows);
+  });
+}
+
+Status PostgresControlStore::AddQualityScores(const std::vector<QualityScoreRecord>& scores) {
+  const std::string op = "adding " + std::to_string(scores.size()) + " quality scores";
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Status {
+    return InTransaction(op, [&]() -> Status {
+      for (const QualityScoreRecord& q : scores) {
+        auto rows = Exec("INSERT INTO quality_scores (" DEW_SCORE_COLUMNS
+                         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         Params()
+                             .Add(q.run_id)
+                             .Add(q.target)
+                             .Add(q.passed_weight)
+                             .Add(q.total_weight)
+                             .Add(static_cast<int64_t>(q.checks))
+                             .Add(static_cast<int64_t>(q.failed))
+                             .Add(q.upstream_json)
+                             .Add(q.at_ms),
+                         op);
+        if (!rows.ok() && rows.status().IsNotFound()) {
+          return Status::NotFound("control store " + where_ + ": " + op + ": no run " + q.run_id);
+        }
+        if (!rows.ok() && rows.status().IsAlreadyExists()) {
+          return Status::AlreadyExists("control store " + where_ + ": " + op + ": run " + q.run_id +
+                                       " already has a score for " + q.target);
+        }
+        DEW_RETURN_IF_ERROR(rows.status());
+      }
+      return Status::OK();
+    });
+  });
+}
+
+Result<std::vector<QualityScoreRecord>> PostgresControlStore::ListQualityScores(
+    const QualityScoreFilter& filter) {
+  const std::string op = "listing quality scores";
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<std::vector<QualityScoreRecord>> {
+    DEW_ASSIGN_OR_RETURN(Rows rows,
+                         Exec("SELECT " DEW_SCORE_COLUMNS
+                              " FROM quality_scores WHERE ($1::text = '' OR target = $1) AND "
+                              "($2::text = '' OR run_id = $2) ORDER BY at DESC, id DESC LIMIT $3",
+                              Params()
+                                  .Add(filter.target)
+                                  .Add(filter.run_id)
+                                  .Add(static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit)),
+                              op));
+    return ReadQualityScores(rows);
+  });
+}
+
+Result<std::vector<QualityScoreRecord>> PostgresControlStore::LatestQualityScores() {
+  const std::string op = "reading the latest quality scores";
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<std::vector<QualityScoreRecord>> {
+    DEW_ASSIGN_OR_RETURN(Rows rows, Exec("SELECT DISTINCT ON (target) " DEW_SCORE_COLUMNS
+                                         " FROM quality_scores ORDER BY target, at DESC, id DESC",
+                                         Params(), op));
+    return ReadQualityScores(rows);
+  });
+}
+
+#undef DEW_TEST_RESULT_COLUMNS
+#undef DEW_SCORE_COLUMNS
+
 #undef DEW_DELIVERY_COLUMNS
 #undef DEW_RUN_COLUMNS
 #undef DEW_ATTEMPT_COLUMNS
 #undef DEW_SCHEDULE_COLUMNS
+
+// --- audit log ---
+
+Result<AuditEntry> PostgresControlStore::AppendAudit(const std::string& actor,
+                                                    const std::string& action,
+                                                    const std::string& target,
+                                                    const std::string& details_json) {
+  DEW_RETURN_IF_ERROR(CheckAuditEntry(actor, action, details_json));
+  const std::string op = "appending audit entry " + action;
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<AuditEntry> {
+    AuditEntry e;
+    e.actor = actor;
+    e.action = action;
+    e.target = target;
+    e.details_json = details_json;
+    DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+      // One appender at a time across every process on this database, from reading the last
+      // hash to the insert, so the entries form one chain.
+      DEW_RETURN_IF_ERROR(
+          Exec("SELECT pg_advisory_xact_lock(7170912626803288)", Params(), op).status());
+      DEW_ASSIGN_OR_RETURN(
+          Rows last, Exec("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", Params(), op));
+      e.id = last.size() > 0 ? last.Int(0, 0) + 1 : 1;
+      e.prev_hash = last.size() > 0 ? last.Text(0, 1) : "";
+      e.at_ms = clock_->NowMillis();
+      e.hash = AuditEntryHash(e);
+      return Exec("INSERT INTO audit_log (id, at, actor, action, target, details, prev_hash, hash) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                  Params()
+                      .Add(e.id)
+                      .Add(e.at_ms)
+                      .Add(e.actor)
+                      .Add(e.action)
+                      .Add(e.target)
+                      .Add(e.details_json)
+                      .Add(e.prev_hash)
+                      .Add(e.hash),
+                  op)
+          .status();
+    }));
+    return e;
+  });
+}
+
+Result<std::vector<AuditEntry>> PostgresControlStore::ListAudit(int64_t after_id, int limit) {
+  const std::string op = "listing the audit log";
+  std::lock_guard<std::mutex> lock(mu_);
+  return Retrying([&]() -> Result<std::vector<AuditEntry>> {
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows,
+        Exec("SELECT id, at, actor, action, target, details, prev_hash, hash FROM audit_log "
+             "WHERE id > $1 ORDER BY id LIMIT $2",
+             Params().Add(after_id).Add(static_cast<int64_t>(limit < 0 ? 0 : limit)), op));
+    std::vector<AuditEntry> out;
+    for (int i = 0; i < rows.size(); i++) {
+      out.push_back(AuditEntry{rows.Int(i, 0), rows.Int(i, 1), rows.Text(i, 2), rows.Text(i, 3),
+                               rows.Text(i, 4), rows.Text(i, 5), rows.Text(i, 6),
+                               rows.Text(i, 7)});
+    }
+    return out;
+  });
+}
 
 }  // namespace dew::control

@@ -1059,4 +1059,205 @@ Status SqliteControlStore::ReplayDelivery(int64_t delivery_id) {
 
 #undef DEW_DELIVERY_COLUMNS
 
+// --- test results and quality scores ---
+
+static TestResultRecord ReadTestResult(const SqliteControlStore::Statement& st) {
+  TestResultRecord r;
+  r.id = st.Int(0);
+  r.run_id = st.Text(1);
+  r.test_id = st.Text(2);
+  r.target = st.Text(3);
+  r.relation = st.Text(4);
+  r.test_type = st.Text(5);
+  r.severity = st.Text(6);
+  r.status = st.Text(7);
+  r.failures = st.Int(8);
+  r.message = st.Text(9);
+  r.at_ms = st.Int(10);
+  r.duration_ms = st.Int(11);
+  r.observed = st.OptInt(12);
+  return r;
+}
+
+static QualityScoreRecord ReadQualityScore(const SqliteControlStore::Statement& st) {
+  QualityScoreRecord q;
+  q.run_id = st.Text(0);
+  q.target = st.Text(1);
+  q.passed_weight = st.Int(2);
+  q.total_weight = st.Int(3);
+  q.checks = static_cast<int>(st.Int(4));
+  q.failed = static_cast<int>(st.Int(5));
+  q.upstream_json = st.Text(6);
+  q.at_ms = st.Int(7);
+  return q;
+}
+
+#define DEW_TEST_RESULT_COLUMNS                                                                 \
+  "id, run_id, test_id, target, relation, test_type, severity, status, failures, message, at, " \
+  "duration_ms, observed"
+#define DEW_SCORE_COLUMNS \
+  "run_id, target, passed_weight, total_weight, checks, failed, upstream, at"
+
+Status SqliteControlStore::AddTestResults(const std::vector<TestResultRecord>& results) {
+  const std::string op = "adding " + std::to_string(results.size()) + " test results";
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction(op, [&]() -> Status {
+    for (const TestResultRecord& r : results) {
+      DEW_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare("INSERT INTO test_results (run_id, test_id, target, relation, test_type, "
+                  "severity, status, failures, message, at, duration_ms, observed) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  op));
+      st.Bind(1, r.run_id).Bind(2, r.test_id).Bind(3, r.target).Bind(4, r.relation);
+      st.Bind(5, r.test_type).Bind(6, r.severity).Bind(7, r.status).Bind(8, r.failures);
+      st.Bind(9, r.message).Bind(10, r.at_ms).Bind(11, r.duration_ms);
+      if (r.observed) {
+        st.Bind(12, *r.observed);
+      } else {
+        st.BindNull(12);
+      }
+      Status s = st.Run(path_, op);
+      if (s.IsNotFound()) {
+        return Status::NotFound("control store " + path_ + ": " + op + ": no run " + r.run_id);
+      }
+      DEW_RETURN_IF_ERROR(s);
+    }
+    return Status::OK();
+  });
+}
+
+Result<std::vector<TestResultRecord>> SqliteControlStore::ListTestResults(
+    const TestResultFilter& filter) {
+  const std::string op = "listing test results";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("SELECT " DEW_TEST_RESULT_COLUMNS
+              " FROM test_results WHERE (? = '' OR run_id = ?) AND (? = '' OR target = ?) "
+              "AND (? = '' OR test_id = ?) AND (? = 0 OR status <> 'pass') "
+              "ORDER BY id DESC LIMIT ?",
+              op));
+  st.Bind(1, filter.run_id).Bind(2, filter.run_id).Bind(3, filter.target).Bind(4, filter.target);
+  st.Bind(5, filter.test_id).Bind(6, filter.test_id);
+  st.Bind(7, static_cast<int64_t>(filter.problems_only ? 1 : 0));
+  st.Bind(8, static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit));
+  return st.Collect<TestResultRecord>(path_, op,
+                                      [](Statement& row) { return ReadTestResult(row); });
+}
+
+Status SqliteControlStore::AddQualityScores(const std::vector<QualityScoreRecord>& scores) {
+  const std::string op = "adding " + std::to_string(scores.size()) + " quality scores";
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction(op, [&]() -> Status {
+    for (const QualityScoreRecord& q : scores) {
+      DEW_ASSIGN_OR_RETURN(Statement st, Prepare("INSERT INTO quality_scores (" DEW_SCORE_COLUMNS
+                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                                 op));
+      st.Bind(1, q.run_id).Bind(2, q.target).Bind(3, q.passed_weight).Bind(4, q.total_weight);
+      st.Bind(5, static_cast<int64_t>(q.checks)).Bind(6, static_cast<int64_t>(q.failed));
+      st.Bind(7, q.upstream_json).Bind(8, q.at_ms);
+      Status s = st.Run(path_, op);
+      if (s.IsNotFound()) {
+        return Status::NotFound("control store " + path_ + ": " + op + ": no run " + q.run_id);
+      }
+      if (s.IsAlreadyExists()) {
+        return Status::AlreadyExists("control store " + path_ + ": " + op + ": run " + q.run_id +
+                                     " already has a score for " + q.target);
+      }
+      DEW_RETURN_IF_ERROR(s);
+    }
+    return Status::OK();
+  });
+}
+
+Result<std::vector<QualityScoreRecord>> SqliteControlStore::ListQualityScores(
+    const QualityScoreFilter& filter) {
+  const std::string op = "listing quality scores";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("SELECT " DEW_SCORE_COLUMNS " FROM quality_scores WHERE (? = '' OR target = ?) AND "
+              "(? = '' OR run_id = ?) ORDER BY at DESC, id DESC LIMIT ?",
+              op));
+  st.Bind(1, filter.target).Bind(2, filter.target).Bind(3, filter.run_id).Bind(4, filter.run_id);
+  st.Bind(5, static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit));
+  return st.Collect<QualityScoreRecord>(path_, op,
+                                        [](Statement& row) { return ReadQualityScore(row); });
+}
+
+Result<std::vector<QualityScoreRecord>> SqliteControlStore::LatestQualityScores() {
+  const std::string op = "reading the latest quality scores";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(
+      Statement st,
+      Prepare("SELECT " DEW_SCORE_COLUMNS
+              " FROM quality_scores q WHERE id = (SELECT id FROM quality_scores l WHERE "
+              "l.target = q.target ORDER BY l.at DESC, l.id DESC LIMIT 1) ORDER BY target",
+              op));
+  return st.Collect<QualityScoreRecord>(path_, op,
+                                        [](Statement& row) { return ReadQualityScore(row); });
+}
+
+#undef DEW_TEST_RESULT_COLUMNS
+#undef DEW_SCORE_COLUMNS
+
+// --- audit log ---
+
+Result<AuditEntry> SqliteControlStore::AppendAudit(const std::string& actor,
+                                                  const std::string& action,
+                                                  const std::string& target,
+                                                  const std::string& details_json) {
+  DEW_RETURN_IF_ERROR(CheckAuditEntry(actor, action, details_json));
+  const std::string op = "appending audit entry " + action;
+  AuditEntry e;
+  e.actor = actor;
+  e.action = action;
+  e.target = target;
+  e.details_json = details_json;
+  std::lock_guard<std::mutex> lock(mu_);
+  // BEGIN IMMEDIATE holds the write lock from reading the last hash to the insert: one chain
+  // even with several processes appending.
+  DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    {
+      DEW_ASSIGN_OR_RETURN(Statement last,
+                           Prepare("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", op));
+      DEW_ASSIGN_OR_RETURN(bool row, last.Step(path_, op));
+      e.id = row ? last.Int(0) + 1 : 1;
+      e.prev_hash = row ? last.Text(1) : "";
+    }
+    e.at_ms = clock_->NowMillis();
+    e.hash = AuditEntryHash(e);
+    DEW_ASSIGN_OR_RETURN(
+        Statement st,
+        Prepare("INSERT INTO audit_log (id, at, actor, action, target, details, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                op));
+    st.Bind(1, e.id)
+        .Bind(2, e.at_ms)
+        .Bind(3, e.actor)
+        .Bind(4, e.action)
+        .Bind(5, e.target)
+        .Bind(6, e.details_json)
+        .Bind(7, e.prev_hash)
+        .Bind(8, e.hash);
+    return st.Run(path_, op);
+  }));
+  return e;
+}
+
+Result<std::vector<AuditEntry>> SqliteControlStore::ListAudit(int64_t after_id, int limit) {
+  const std::string op = "listing the audit log";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("SELECT id, at, actor, action, target, details, prev_hash, hash "
+                               "FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+                               op));
+  st.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit < 0 ? 0 : limit));
+  return st.Collect<AuditEntry>(path_, op, [](Statement& row) {
+    return AuditEntry{row.Int(0),  row.Int(1),  row.Text(2), row.Text(3),
+                      row.Text(4), row.Text(5), row.Text(6), row.Text(7)};
+  });
+}
+
 }  // namespace dew::control

@@ -100,6 +100,18 @@ class SqliteControlStore final : public ControlStore {
   Result<std::vector<DeliveryRecord>> ListDeliveries(const DeliveryFilter& filter) override;
   Status ReplayDelivery(int64_t delivery_id) override;
 
+  Status AddTestResults(const std::vector<TestResultRecord>& results) override;
+  Result<std::vector<TestResultRecord>> ListTestResults(const TestResultFilter& filter) override;
+  Status AddQualityScores(const std::vector<QualityScoreRecord>& scores) override;
+  Result<std::vector<QualityScoreRecord>> ListQualityScores(
+      const QualityScoreFilter& filter) override;
+  Result<std::vector<QualityScoreRecord>> LatestQualityScores() override;
+
+  Result<AuditEntry> AppendAudit(const std::string& actor, const std::string& action,
+                                 const std::string& target,
+                                 const std::string& details_json) override;
+  Result<std::vector<AuditEntry>> ListAudit(int64_t after_id, int limit) override;
+
   //! A borrowed prepared statement (defined in the .cc).
   class Statement;
 
