@@ -1,0 +1,2 @@
+def model(dew):
+    return dew.ref('a')

@@ -1,0 +1,1 @@
+select customer, amount from {{ ref('gold_sales_customers') }} where vip
