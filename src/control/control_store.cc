@@ -1,8 +1,7 @@
 #include "control/control_store.h"
 
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/sha256.h"
 

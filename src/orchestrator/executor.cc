@@ -1,5 +1,6 @@
 #include "orchestrator/executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -38,14 +39,24 @@ Status Executor::Start() {
     return Status::InvalidArgument("starting worker " + options_.worker_id + ": concurrency " +
                                    std::to_string(options_.concurrency) + " is below 1");
   }
+  if (options_.stale_after_ms < 12) {
+    return Status::InvalidArgument("starting worker " + options_.worker_id + ": stale_after_ms " +
+                                   std::to_string(options_.stale_after_ms) + " is below 12");
+  }
   if (started_) return Status::OK();
   stopping_.store(false);
-  pool_done_.store(false);
+  cancel_running_.store(false);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    helpers_done_ = false;
+  }
   // Orphans of a worker that died (kill -9, power loss) are failed now and retried by policy.
   Sweep();
   started_ = true;
   for (int i = 0; i < options_.concurrency; ++i) threads_.emplace_back([this] { PoolLoop(); });
-  monitor_ = std::thread([this] { MonitorLoop(); });
+  heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+  watchdog_ = std::thread([this] { WatchdogLoop(); });
+  sweeper_ = std::thread([this] { SweepLoop(); });
   return Status::OK();
 }
 
@@ -56,13 +67,15 @@ void Executor::Stop(bool cancel_running) {
   Wake();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
-  pool_done_.store(true);
+  // The helpers ran until now: the pool threads' last attempts needed heartbeats and a watchdog.
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ++wake_seq_;
+    helpers_done_ = true;
   }
-  wake_.notify_all();
-  if (monitor_.joinable()) monitor_.join();
+  helpers_wake_.notify_all();
+  for (std::thread* t : {&heartbeat_, &watchdog_, &sweeper_}) {
+    if (t->joinable()) t->join();
+  }
   started_ = false;
 }
 
@@ -79,6 +92,17 @@ ExecutorStats Executor::stats() const {
   return stats_;
 }
 
+int64_t Executor::HeartbeatInterval() const {
+  return std::max<int64_t>(1, std::min(options_.heartbeat_ms, options_.stale_after_ms / 6));
+}
+
+bool Executor::SleepUntil(int64_t deadline_ms) {
+  const int64_t wait = std::max<int64_t>(0, deadline_ms - env_.clock->NowMillis());
+  std::unique_lock<std::mutex> lock(mu_);
+  helpers_wake_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return helpers_done_; });
+  return !helpers_done_;
+}
+
 void Executor::PoolLoop() {
   while (!stopping_.load()) {
     int64_t seen;
@@ -86,13 +110,15 @@ void Executor::PoolLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       seen = wake_seq_;
     }
+    // Taken before the claim: the store records a heartbeat time at or after it.
+    const int64_t claim_sent = env_.clock->NowMillis();
     auto claimed = store_->ClaimNextAttempt(options_.worker_id);
     if (claimed.ok() && claimed->has_value()) {
       {
         std::lock_guard<std::mutex> lock(mu_);
         ++stats_.claimed;
       }
-      Execute(**claimed);
+      Execute(**claimed, claim_sent);
       continue;
     }
     if (!claimed.ok()) Report(options_.worker_id, claimed.status());
@@ -104,6 +130,7 @@ void Executor::PoolLoop() {
 
 void Executor::Finish(const AttemptRecord& attempt, AttemptStatus status,
                       const TaskOutcome& outcome, const std::string& error, AttemptLog* log) {
+  // Still registered, so heartbeats go on while a slow store records the result.
   Status s =
       store_->FinishAttempt(attempt.id, status, outcome.rows_read, outcome.rows_written, error);
   if (log != nullptr) {
@@ -116,16 +143,38 @@ void Executor::Finish(const AttemptRecord& attempt, AttemptStatus status,
   if (!s.ok()) Report(options_.worker_id, s);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    running_.erase(attempt.id);
     if (status == AttemptStatus::kSucceeded) ++stats_.succeeded;
     if (status == AttemptStatus::kFailed) ++stats_.failed;
     if (status == AttemptStatus::kCancelled) ++stats_.cancelled;
   }
-  Status adv = coordinator_->Advance(attempt.run_id);
+  // A recorded success changes only its dependents' readiness; anything else may need the
+  // whole run looked at (retries, skips, the run's end).
+  Status adv = status == AttemptStatus::kSucceeded && s.ok()
+                   ? coordinator_->AdvanceAfterSuccess(attempt)
+                   : coordinator_->Advance(attempt.run_id);
   if (!adv.ok()) Report(options_.worker_id, adv.WithContext("advancing run " + attempt.run_id));
   Wake();
 }
 
-void Executor::Execute(const AttemptRecord& attempt) {
+void Executor::Abandon(const AttemptRecord& attempt, AttemptLog* log, const std::string& why) {
+  if (log != nullptr) log->Log(LogLevel::kWarn, why);
+  Report(options_.worker_id,
+         Status::Interrupted("task " + attempt.task + " of run " + attempt.run_id + ": " + why));
+  std::lock_guard<std::mutex> lock(mu_);
+  running_.erase(attempt.id);
+  ++stats_.lost_claims;
+}
+
+void Executor::Execute(const AttemptRecord& attempt, int64_t claim_sent_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Running r;
+    r.attempt = attempt;
+    r.claim_until_ms = claim_sent_ms + ClaimHold();
+    r.next_heartbeat_ms = claim_sent_ms + HeartbeatInterval();
+    running_[attempt.id] = r;
+  }
   const std::string what = "task " + attempt.task + " of run " + attempt.run_id;
   auto run = store_->GetRun(attempt.run_id);
   if (!run.ok()) {
@@ -154,6 +203,10 @@ void Executor::Execute(const AttemptRecord& attempt) {
     return;
   }
   std::unique_ptr<AttemptLog> log = std::move(log_or).value();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_[attempt.id].log = log.get();
+  }
   log->Log(LogLevel::kInfo, "attempt " + std::to_string(attempt.attempt) + " of " + what + " (" +
                                 TaskKindName(task->kind) + ") started on worker " +
                                 options_.worker_id);
@@ -169,27 +222,15 @@ void Executor::Execute(const AttemptRecord& attempt) {
     return;
   }
   std::unique_ptr<TaskRunner> runner = std::move(runner_or).value();
-  const int64_t start = env_.clock->NowMillis();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Running r;
-    r.attempt = attempt;
-    r.runner = runner.get();
-    r.log = log.get();
-    r.deadline_ms = task->timeout_ms > 0 ? start + task->timeout_ms : 0;
-    r.last_heartbeat_ms = start;
-    r.last_progress_ms = start;
-    running_[attempt.id] = r;
-  }
-  Result<TaskOutcome> result = runner->Run();
-  StopReason reason;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    reason = running_[attempt.id].reason;
-    running_.erase(attempt.id);
-  }
+  Result<TaskOutcome> result = Status::Interrupted("not started");
+  const StopReason reason = RunBody(attempt, *task, runner.get(), &result);
   runner.reset();
   const TaskOutcome outcome = result.ok() ? *result : TaskOutcome{};
+  std::string heartbeat_error;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    heartbeat_error = running_[attempt.id].heartbeat_error;
+  }
   switch (reason) {
     case StopReason::kRunCancelled:
       Finish(attempt, AttemptStatus::kCancelled, outcome, "run cancelled", log.get());
@@ -199,9 +240,26 @@ void Executor::Execute(const AttemptRecord& attempt) {
              "timed out after " + std::to_string(task->timeout_ms) + " ms", log.get());
       return;
     case StopReason::kLostClaim:
-      // Another worker declared this one dead and failed the attempt; it owns the retry.
-      log->Log(LogLevel::kWarn, "attempt stopped: worker " + options_.worker_id +
-                                    " lost its claim (heartbeat too late)");
+      // Another worker failed the attempt (it saw no heartbeat in time) and owns the retry.
+      Abandon(attempt, log.get(),
+              "attempt stopped: worker " + options_.worker_id + " lost its claim (" +
+                  heartbeat_error + ")" +
+                  (result.ok() ? "; the body had already finished and will run again" : ""));
+      return;
+    case StopReason::kClaimExpired:
+      if (result.ok()) break;  // it finished first: recorded below if the store still agrees
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.lost_claims;
+      }
+      // The body is dead, so a retry cannot overlap it; the store refuses this when another
+      // worker failed the attempt first.
+      Finish(attempt, AttemptStatus::kFailed, outcome,
+             "worker " + options_.worker_id + " could not renew its claim within " +
+                 std::to_string(ClaimHold()) + " ms" +
+                 (heartbeat_error.empty() ? "" : " (" + heartbeat_error + ")") +
+                 "; stopped so that a retry cannot overlap it",
+             log.get());
       return;
     case StopReason::kWorkerStopping:
       Finish(attempt, AttemptStatus::kFailed, outcome, "worker " + options_.worker_id + " stopped",
@@ -217,74 +275,139 @@ void Executor::Execute(const AttemptRecord& attempt) {
   }
 }
 
-void Executor::MonitorLoop() {
-  int64_t last_sweep = env_.clock->NowMillis();
-  for (;;) {
-    // Keep heartbeating until the pool threads have finished their attempts.
-    if (pool_done_.load()) return;
+Executor::StopReason Executor::RunBody(const AttemptRecord& attempt, const TaskSpec& task,
+                                       TaskRunner* runner, Result<TaskOutcome>* result) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Running& r = running_[attempt.id];
     const int64_t now = env_.clock->NowMillis();
-    Tick(now);
-    if (!stopping_.load() && now - last_sweep >= options_.sweep_interval_ms) {
-      last_sweep = now;
-      Sweep();
+    // Never start a body without a claim that holds: the setup above may have been slow.
+    if (r.reason == StopReason::kNone && now >= r.claim_until_ms) {
+      r.reason = StopReason::kClaimExpired;
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    wake_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms));
+    if (cancel_running_.load() && r.reason == StopReason::kNone) {
+      r.reason = StopReason::kWorkerStopping;
+    }
+    if (r.reason != StopReason::kNone) {
+      r.body_done = true;
+      return r.reason;
+    }
+    r.runner = runner;
+    r.deadline_ms = task.timeout_ms > 0 ? now + task.timeout_ms : 0;
+    r.last_progress_ms = now;
+  }
+  // A stop decided from here on reaches Cancel(), which makes Run return early even when it
+  // comes before Run started.
+  *result = runner->Run();
+  std::lock_guard<std::mutex> lock(mu_);
+  Running& r = running_[attempt.id];
+  r.runner = nullptr;
+  r.body_done = true;
+  return r.reason;
+}
+
+void Executor::HeartbeatLoop() {
+  while (SleepUntil(env_.clock->NowMillis() + options_.tick_ms)) {
+    Heartbeats(env_.clock->NowMillis());
   }
 }
 
-void Executor::Tick(int64_t now) {
-  struct Item {
-    int64_t id;
-    std::string run_id;
-    bool heartbeat;
-    bool timed_out;
-  };
-  std::vector<Item> items;
+void Executor::WatchdogLoop() {
+  while (SleepUntil(env_.clock->NowMillis() + options_.tick_ms)) {
+    Watch(env_.clock->NowMillis());
+  }
+}
+
+void Executor::SweepLoop() {
+  while (SleepUntil(env_.clock->NowMillis() + options_.sweep_interval_ms)) {
+    if (!stopping_.load()) Sweep();
+  }
+}
+
+const char* Executor::StopMessage(StopReason reason) {
+  switch (reason) {
+    case StopReason::kRunCancelled:
+      return "cancelling: run cancelled";
+    case StopReason::kTimeout:
+      return "cancelling: timeout";
+    case StopReason::kLostClaim:
+      return "cancelling: claim lost";
+    case StopReason::kClaimExpired:
+      return "cancelling: claim expired (no heartbeat succeeded in time)";
+    case StopReason::kWorkerStopping:
+    case StopReason::kNone:
+      break;
+  }
+  return "cancelling: worker stopping";
+}
+
+void Executor::Heartbeats(int64_t now) {
+  std::vector<int64_t> due;
+  std::set<std::string> runs;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [id, r] : running_) {
-      const bool hb = now - r.last_heartbeat_ms >= options_.heartbeat_ms;
-      if (hb) r.last_heartbeat_ms = now;
-      items.push_back({id, r.attempt.run_id, hb, r.deadline_ms > 0 && now >= r.deadline_ms});
+    for (const auto& [id, r] : running_) {
+      if (now >= r.next_heartbeat_ms) due.push_back(id);
+      if (!r.body_done) runs.insert(r.attempt.run_id);
     }
   }
-  if (items.empty()) return;
-  std::map<int64_t, StopReason> stop;
-  std::set<std::string> runs;
-  for (const Item& it : items) {
-    runs.insert(it.run_id);
-    if (it.timed_out) stop[it.id] = StopReason::kTimeout;
-    if (!it.heartbeat) continue;
-    Status s = store_->Heartbeat(it.id, options_.worker_id);
-    if (s.IsInvalidArgument()) {
-      stop[it.id] = StopReason::kLostClaim;
-    } else if (!s.ok()) {
+  for (int64_t id : due) {
+    const int64_t sent = env_.clock->NowMillis();
+    Status s = store_->Heartbeat(id, options_.worker_id);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = running_.find(id);
+    if (it == running_.end()) continue;
+    Running& r = it->second;
+    if (s.ok()) {
+      r.claim_until_ms = std::max(r.claim_until_ms, sent + ClaimHold());
+      r.next_heartbeat_ms = sent + HeartbeatInterval();
+      r.heartbeat_error.clear();
+      continue;
+    }
+    // Try again next tick; the watchdog stops the body if none succeeds in time.
+    r.heartbeat_error = s.message();
+    r.next_heartbeat_ms = env_.clock->NowMillis() + options_.tick_ms;
+    if (!s.IsInvalidArgument()) {
       Report(options_.worker_id, s);
+    } else if (!r.body_done && r.reason == StopReason::kNone) {
+      r.reason = StopReason::kLostClaim;
+      if (r.log != nullptr) r.log->Log(LogLevel::kWarn, StopMessage(StopReason::kLostClaim));
+      if (r.runner != nullptr) r.runner->Cancel();
     }
   }
   std::set<std::string> cancelled;
-  for (const std::string& r : runs) {
-    auto run = store_->GetRun(r);
-    if (run.ok() && run->status == RunStatus::kCancelled) cancelled.insert(r);
+  for (const std::string& id : runs) {
+    auto run = store_->GetRun(id);
+    if (run.ok() && run->status == RunStatus::kCancelled) cancelled.insert(id);
   }
-  for (const Item& it : items) {
-    if (cancelled.count(it.run_id) > 0) stop[it.id] = StopReason::kRunCancelled;
-  }
+  if (cancelled.empty()) return;
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [id, r] : running_) {
-    auto s = stop.find(id);
+    if (r.body_done || r.reason != StopReason::kNone) continue;
+    if (cancelled.count(r.attempt.run_id) == 0) continue;
+    r.reason = StopReason::kRunCancelled;
+    if (r.log != nullptr) r.log->Log(LogLevel::kWarn, StopMessage(StopReason::kRunCancelled));
+    if (r.runner != nullptr) r.runner->Cancel();
+  }
+}
+
+void Executor::Watch(int64_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, r] : running_) {
+    if (r.body_done) continue;
     if (r.reason == StopReason::kNone) {
-      if (cancel_running_.load()) r.reason = StopReason::kWorkerStopping;
-      if (s != stop.end()) r.reason = s->second;
-      if (r.reason != StopReason::kNone) {
-        r.log->Log(LogLevel::kWarn,
-                   r.reason == StopReason::kRunCancelled ? "cancelling: run cancelled"
-                   : r.reason == StopReason::kTimeout    ? "cancelling: timeout"
-                   : r.reason == StopReason::kLostClaim  ? "cancelling: claim lost"
-                                                         : "cancelling: worker stopping");
+      if (cancel_running_.load()) {
+        r.reason = StopReason::kWorkerStopping;
+      } else if (r.runner != nullptr && r.deadline_ms > 0 && now >= r.deadline_ms) {
+        r.reason = StopReason::kTimeout;
+      } else if (now >= r.claim_until_ms) {
+        r.reason = StopReason::kClaimExpired;
+      }
+      if (r.reason != StopReason::kNone && r.log != nullptr) {
+        r.log->Log(LogLevel::kWarn, StopMessage(r.reason));
       }
     }
+    if (r.runner == nullptr) continue;  // not started yet: RunBody sees the reason
     // Repeated every tick: an interrupt can fall between two statements and be forgotten.
     if (r.reason != StopReason::kNone) r.runner->Cancel();
     if (now - r.last_progress_ms >= options_.progress_interval_ms) {

@@ -2,11 +2,25 @@
 //
 // Each pool thread loops: ClaimNextAttempt (priority, then age; retries only after their
 // backoff), run the task kind, FinishAttempt with rows read/written, RunCoordinator::Advance.
-// One monitor thread, every `tick_ms`, heartbeats the running attempts, polls their runs' status
-// (a cancelled run stops its attempts within a tick plus the kill time), enforces task timeouts,
-// logs progress, and every `sweep_interval_ms` fails attempts whose worker stopped heartbeating
-// (FailStaleAttempts, then Advance retries them by policy) and sweeps runs (RunCoordinator::Sweep).
 // Global concurrency is the pool size; per-pipeline run concurrency is the coordinator's.
+//
+// Claims are leases. Another worker fails an attempt whose heartbeat is older than
+// `stale_after_ms` (FailStaleAttempts) and retries it, so a worker must never let a body run, or
+// start one, when it cannot be sure it still holds the claim; otherwise a slow but live worker
+// and the retry would both run the task. Hence three threads beside the pool, so that no slow
+// store call delays what must happen on time:
+//  - the heartbeat thread renews each claim every heartbeat interval (at most stale_after_ms/6)
+//    and polls the runs' status (a cancelled run stops its attempts within a tick plus the kill
+//    time). A claim is held until stale_after_ms/2 after the last heartbeat that succeeded was
+//    sent: half the window other workers wait, so the body is dead before anyone may retry it.
+//    A heartbeat refused because the attempt is no longer this worker's stops the body too;
+//  - the watchdog, which makes no store calls: it stops bodies whose claim ran out, whose task
+//    timed out, whose run was cancelled or whose worker is stopping, and logs progress;
+//  - the sweeper, every `sweep_interval_ms`: FailStaleAttempts of dead workers (then Advance
+//    retries them by policy) and RunCoordinator::Sweep.
+// An attempt stays under heartbeat from its claim until its result is recorded, and its body
+// starts only while the claim is held. A body stopped for a lost claim is recorded as failed
+// (when the store still has it running on this worker) or not at all (another worker failed it).
 #pragma once
 
 #include <atomic>
@@ -26,14 +40,16 @@
 namespace dew::orchestrator {
 
 struct ExecutorOptions {
-  std::string worker_id;             //!< recorded on claimed attempts; must be unique among workers
-  int concurrency = 4;               //!< pool threads: attempts running at once in this executor
-  std::string logs_dir;              //!< <project>/.dew/logs
-  int64_t idle_poll_ms = 50;         //!< how often an idle thread looks for work in the store
-  int64_t tick_ms = 100;             //!< monitor period: cancel polling, timeouts
-  int64_t heartbeat_ms = 1000;       //!< how often a running attempt's heartbeat is written
-  int64_t stale_after_ms = 30000;    //!< a running attempt without heartbeat this long is failed
-  int64_t sweep_interval_ms = 2000;  //!< FailStaleAttempts and RunCoordinator::Sweep
+  std::string worker_id;      //!< recorded on claimed attempts; must be unique among workers
+  int concurrency = 4;        //!< pool threads: attempts running at once in this executor
+  std::string logs_dir;       //!< <project>/.dew/logs
+  int64_t idle_poll_ms = 50;  //!< how often an idle thread looks for work in the store
+  int64_t tick_ms = 100;      //!< watchdog and cancel-polling period
+  //! How often a running attempt's heartbeat is written; at most stale_after_ms / 6 is used, so
+  //! a claim (held stale_after_ms / 2) survives two heartbeats lost in a row.
+  int64_t heartbeat_ms = 1000;
+  int64_t stale_after_ms = 30000;       //!< a running attempt without heartbeat this long is failed
+  int64_t sweep_interval_ms = 2000;     //!< FailStaleAttempts and RunCoordinator::Sweep
   int64_t progress_interval_ms = 5000;  //!< how often progress lines are logged
 };
 
@@ -44,6 +60,7 @@ struct ExecutorStats {
   int64_t failed = 0;
   int64_t cancelled = 0;
   int64_t stale_failed = 0;  //!< attempts of dead workers this executor failed
+  int64_t lost_claims = 0;   //!< own attempts stopped (or never started) for a lost claim
 };
 
 class Executor {
@@ -71,24 +88,50 @@ class Executor {
   const ExecutorOptions& options() const { return options_; }
 
  private:
-  enum class StopReason { kNone, kRunCancelled, kTimeout, kLostClaim, kWorkerStopping };
+  enum class StopReason {
+    kNone,
+    kRunCancelled,
+    kTimeout,
+    kLostClaim,     //!< a heartbeat found the attempt failed or taken by another worker
+    kClaimExpired,  //!< no heartbeat succeeded in time: another worker may soon retry it
+    kWorkerStopping
+  };
+  //! One claimed attempt, from its claim until its result is recorded.
   struct Running {
     control::AttemptRecord attempt;
-    TaskRunner* runner = nullptr;
-    AttemptLog* log = nullptr;
-    int64_t deadline_ms = 0;  //!< 0: none
-    int64_t last_heartbeat_ms = 0;
+    TaskRunner* runner = nullptr;  //!< set while the body runs
+    AttemptLog* log = nullptr;     //!< null until the log is open
+    int64_t deadline_ms = 0;       //!< task timeout; 0: none
+    int64_t claim_until_ms = 0;    //!< the body must be stopped by then unless renewed
+    int64_t next_heartbeat_ms = 0;
     int64_t last_progress_ms = 0;
+    bool body_done = false;  //!< the body returned (or never starts); the result is being recorded
     StopReason reason = StopReason::kNone;
+    std::string heartbeat_error;  //!< the last failed heartbeat's, for the record
   };
 
   void PoolLoop();
-  void MonitorLoop();
-  void Execute(const control::AttemptRecord& attempt);
-  void Tick(int64_t now);
+  void HeartbeatLoop();
+  void WatchdogLoop();
+  void SweepLoop();
+  //! Waits until `deadline_ms` (the env clock's) or Stop ends the helper threads; false then.
+  bool SleepUntil(int64_t deadline_ms);
+  void Execute(const control::AttemptRecord& attempt, int64_t claim_sent_ms);
+  //! Runs the body of a registered attempt; returns why it was stopped (kNone: it ran to its end).
+  StopReason RunBody(const control::AttemptRecord& attempt, const TaskSpec& task,
+                     TaskRunner* runner, Result<TaskOutcome>* result);
+  void Heartbeats(int64_t now);
+  void Watch(int64_t now);
   void Sweep();
+  //! Records the attempt's result (the store refuses it when the attempt is no longer running),
+  //! logs it, unregisters the attempt and advances its run.
   void Finish(const control::AttemptRecord& attempt, control::AttemptStatus status,
               const TaskOutcome& outcome, const std::string& error, AttemptLog* log);
+  //! Unregisters an attempt that is not recorded (another worker owns what happens next).
+  void Abandon(const control::AttemptRecord& attempt, AttemptLog* log, const std::string& why);
+  int64_t HeartbeatInterval() const;
+  static const char* StopMessage(StopReason reason);
+  int64_t ClaimHold() const { return options_.stale_after_ms / 2; }
 
   control::ControlStore* const store_;
   RunCoordinator* const coordinator_;
@@ -97,16 +140,19 @@ class Executor {
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> cancel_running_{false};
-  std::atomic<bool> pool_done_{false};  //!< the pool threads have been joined
   std::vector<std::thread> threads_;
-  std::thread monitor_;
+  std::thread heartbeat_;
+  std::thread watchdog_;
+  std::thread sweeper_;
   bool started_ = false;
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;
-  int64_t wake_seq_ = 0;                // guarded by mu_
-  std::map<int64_t, Running> running_;  // guarded by mu_; by attempt id
-  ExecutorStats stats_;                 // guarded by mu_
+  std::condition_variable wake_;          //!< idle pool threads
+  std::condition_variable helpers_wake_;  //!< the helper threads, at Stop
+  int64_t wake_seq_ = 0;                  // guarded by mu_
+  bool helpers_done_ = false;             // guarded by mu_: the pool threads have been joined
+  std::map<int64_t, Running> running_;    // guarded by mu_; by attempt id
+  ExecutorStats stats_;                   // guarded by mu_
 };
 
 }  // namespace dew::orchestrator

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -70,10 +71,11 @@ class ExecutorTest : public ::testing::Test {
     (void)std::system(("rm -rf " + dir_).c_str());
   }
 
-  void StartExecutor(int concurrency = 3) {
+  void StartExecutor(int concurrency = 3, int64_t stale_after_ms = 30000) {
     ExecutorOptions o;
     o.worker_id = "test-worker";
     o.concurrency = concurrency;
+    o.stale_after_ms = stale_after_ms;
     o.logs_dir = dir_ + "/.dew/logs";
     executor_ = std::make_unique<Executor>(store_.get(), coord_.get(), env_, o);
     ASSERT_TRUE(executor_->Start().ok());
@@ -274,6 +276,81 @@ tasks:
   EXPECT_EQ(ReadFileText(dir_ + "/handled.txt"), "handled\n");
   EXPECT_EQ(ReadFileText(dir_ + "/never.txt"), "");
   EXPECT_EQ(Latest(run)["never"].status, RunStatus::kSkipped);
+}
+
+//! A store that cannot take a heartbeat (here: another connection holds SQLite's write lock)
+//! must not leave the body running into the window where another worker may fail and retry the
+//! attempt. The body sleeps as long as that window (stale_after_ms); it must never finish.
+TEST_F(ExecutorTest, BodyIsStoppedWhenItsClaimCannotBeRenewedAndRetriedAfterwards) {
+  StartExecutor(1, /*stale_after_ms=*/2000);  // claim held 1000 ms, heartbeats every 333 ms
+  const std::string run = StartRun(R"(name: stall
+tasks:
+  - name: s
+    kind: shell
+    command: "echo s $DEW_ATTEMPT >> marks; echo $$ > pid.$DEW_ATTEMPT; sleep 2; echo e $DEW_ATTEMPT >> marks"
+    retries: {count: 1, backoff: 10ms}
+)");
+  ASSERT_TRUE(WaitFor([&] { return !ReadFileText(dir_ + "/pid.1").empty(); }));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/.dew/control.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const pid_t pid = std::atoi(ReadFileText(dir_ + "/pid.1").c_str());
+  ASSERT_GT(pid, 0);
+  const bool died = WaitFor([&] { return kill(-pid, 0) != 0 && errno == ESRCH; });
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  ASSERT_TRUE(died);
+  const control::RunRecord r = WaitForRun(run);
+  EXPECT_EQ(r.status, RunStatus::kSucceeded) << r.error;
+  // Attempt 1 was stopped before its end and recorded failed by its own worker; the retry ran.
+  EXPECT_EQ(ReadFileText(dir_ + "/marks"), "s 1\ns 2\ne 2\n");
+  auto attempts = store_->ListAttempts(run);
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].status, RunStatus::kFailed);
+  EXPECT_NE((*attempts)[0].error.find("could not renew its claim within 1000 ms"),
+            std::string::npos)
+      << (*attempts)[0].error;
+  EXPECT_EQ((*attempts)[1].status, RunStatus::kSucceeded);
+  EXPECT_EQ(executor_->stats().lost_claims, 1);
+}
+
+//! Another worker failed the attempt (it judged this one dead): the next heartbeat is refused,
+//! the body is stopped, and its end is not recorded over the other worker's verdict.
+TEST_F(ExecutorTest, AttemptFailedByAnotherWorkerIsStoppedAndLeftToIt) {
+  StartExecutor(1);
+  const std::string run = StartRun(R"(name: taken
+tasks:
+  - name: s
+    kind: shell
+    command: "echo s $DEW_ATTEMPT >> marks; echo $$ > pid.$DEW_ATTEMPT; if [ $DEW_ATTEMPT = 1 ]; then sleep 30; fi; echo e $DEW_ATTEMPT >> marks"
+    retries: {count: 1, backoff: 3s}
+)");
+  ASSERT_TRUE(WaitFor([&] { return !ReadFileText(dir_ + "/pid.1").empty(); }));
+  auto other = control::SqliteControlStore::Open(dir_ + "/.dew/control.db", clock_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  // Any heartbeat older than now counts as stale (one written this millisecond does not).
+  std::string verdict;
+  ASSERT_TRUE(WaitFor([&] {
+    auto failed = (*other)->FailStaleAttempts(0);
+    if (!failed.ok() || failed->size() != 1) return false;
+    verdict = (*failed)[0].error;
+    return true;
+  }));
+  const pid_t pid = std::atoi(ReadFileText(dir_ + "/pid.1").c_str());
+  ASSERT_GT(pid, 0);
+  EXPECT_TRUE(WaitFor([&] { return kill(-pid, 0) != 0 && errno == ESRCH; }));
+  EXPECT_TRUE(WaitFor([&] { return executor_->stats().lost_claims == 1; }));
+  // The sweep retries it (after the backoff) as it would for a dead worker.
+  const control::RunRecord r = WaitForRun(run);
+  EXPECT_EQ(r.status, RunStatus::kSucceeded) << r.error;
+  EXPECT_EQ(ReadFileText(dir_ + "/marks"), "s 1\ns 2\ne 2\n");
+  auto attempts = store_->ListAttempts(run);
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].error, verdict);
+  const std::string log = ReadFileText(AttemptLog::PathFor(dir_ + "/.dew/logs", run, "s", 1));
+  EXPECT_NE(log.find("lost its claim"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "orchestrator/retry_policy.h"
@@ -153,7 +154,7 @@ Result<std::string> RunCoordinator::StartRun(const PipelineSpec& spec, const Sta
   DEW_RETURN_IF_ERROR(store_->CreateRun(run));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    plans_[run.id] = Plan{std::make_shared<const TaskGraph>(std::move(graph)), spec.priority};
+    plans_[run.id] = MakePlan(std::move(graph), spec.priority);
   }
   DEW_ASSIGN_OR_RETURN(bool started, store_->TryStartRun(run.id, std::max(spec.concurrency, 1)));
   if (started) DEW_RETURN_IF_ERROR(Advance(run.id));
@@ -180,11 +181,85 @@ Result<RunCoordinator::Plan> RunCoordinator::PlanFor(const RunRecord& run) {
     if (spec.params.count(k) > 0) known[k] = v;
   }
   DEW_ASSIGN_OR_RETURN(TaskGraph graph, base.WithParams(known));
-  Plan plan{std::make_shared<const TaskGraph>(std::move(graph)), spec.priority};
+  Plan plan = MakePlan(std::move(graph), spec.priority);
   std::lock_guard<std::mutex> lock(mu_);
   if (plans_.size() > 10000) plans_.clear();
   plans_[run.id] = plan;
   return plan;
+}
+
+RunCoordinator::Plan RunCoordinator::MakePlan(TaskGraph graph, int priority) {
+  auto dependents = std::make_shared<std::map<std::string, std::vector<std::string>>>();
+  for (const TaskSpec& t : graph.tasks()) {
+    if (t.failure_handler) continue;
+    for (const std::string& d : t.depends_on) (*dependents)[d].push_back(t.name);
+  }
+  return Plan{std::make_shared<const TaskGraph>(std::move(graph)), priority, std::move(dependents)};
+}
+
+Result<bool> RunCoordinator::Enqueue(const std::string& run_id, int pipeline_priority,
+                                     const TaskSpec& task, int number, int64_t not_before_ms) {
+  NewAttempt a;
+  a.run_id = run_id;
+  a.task = task.name;
+  a.attempt = number;
+  a.priority = AttemptPriority(pipeline_priority, task.priority);
+  a.not_before_ms = not_before_ms;
+  auto id = store_->AddAttempt(a);
+  if (id.ok()) return true;
+  // Another worker advanced the run first.
+  if (id.status().IsAlreadyExists()) return false;
+  return id.status();
+}
+
+Status RunCoordinator::AdvanceAfterSuccess(const AttemptRecord& attempt) {
+  const std::string& run_id = attempt.run_id;
+  std::optional<Plan> plan;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = plans_.find(run_id);
+    if (it != plans_.end()) plan = it->second;
+  }
+  if (!plan) return Advance(run_id);
+  const TaskGraph& g = *plan->graph;
+  const TaskSpec* done = g.Find(attempt.task);
+  auto deps_it = plan->dependents->find(attempt.task);
+  if (done == nullptr || done->failure_handler || deps_it == plan->dependents->end()) {
+    return Advance(run_id);
+  }
+  const std::vector<std::string>& dependents = deps_it->second;
+  std::vector<std::string> needed;
+  for (const std::string& d : dependents) {
+    const TaskSpec* spec = g.Find(d);
+    if (spec == nullptr) return Advance(run_id);
+    needed.insert(needed.end(), spec->depends_on.begin(), spec->depends_on.end());
+  }
+  DEW_ASSIGN_OR_RETURN(std::vector<AttemptRecord> attempts,
+                       store_->ListTaskAttempts(run_id, needed));
+  std::map<std::string, RunStatus> latest;  // ordered by attempt: the last one wins
+  for (const AttemptRecord& a : attempts) latest[a.task] = a.status;
+  bool enqueued = false;
+  for (const std::string& d : dependents) {
+    const TaskSpec* spec = g.Find(d);
+    bool ready = true;
+    for (const std::string& dep : spec->depends_on) {
+      auto it = latest.find(dep);
+      if (it == latest.end() || it->second == RunStatus::kQueued ||
+          it->second == RunStatus::kRunning) {
+        ready = false;  // whoever finishes it enqueues d
+      } else if (it->second != RunStatus::kSucceeded) {
+        return Advance(run_id);  // retries, skips and handlers are Advance's
+      }
+    }
+    if (!ready) continue;
+    DEW_ASSIGN_OR_RETURN(bool added, Enqueue(run_id, plan->priority, *spec, 1, 0));
+    enqueued |= added;
+  }
+  if (!enqueued) return Status::OK();
+  // A cancel that landed while we enqueued would leave those attempts queued for good.
+  DEW_ASSIGN_OR_RETURN(RunRecord again, store_->GetRun(run_id));
+  if (again.status != RunStatus::kRunning) return Advance(run_id);
+  return Status::OK();
 }
 
 Status RunCoordinator::Advance(const std::string& run_id) {
@@ -195,22 +270,20 @@ Status RunCoordinator::Advance(const std::string& run_id) {
     plans_.erase(run_id);
     return Status::OK();
   }
-  auto graph_or = GraphFor(run);
-  if (!graph_or.ok()) {
-    if (graph_or.status().IsNotFound()) {
+  auto plan_or = PlanFor(run);
+  if (!plan_or.ok()) {
+    if (plan_or.status().IsNotFound()) {
       // The pipeline file is gone: nothing can say what to run next.
-      Status s = store_->UpdateRunStatus(run_id, RunStatus::kFailed, graph_or.status().message());
+      Status s = store_->UpdateRunStatus(run_id, RunStatus::kFailed, plan_or.status().message());
       if (!s.ok() && !s.IsInvalidArgument()) return s;
       return Status::OK();
     }
-    return graph_or.status();
+    return plan_or.status();
   }
-  const TaskGraph& g = **graph_or;
+  const TaskGraph& g = *plan_or->graph;
   if (run.status == RunStatus::kCancelled) return AdvanceCancelled(run, g);
-
   // Pipeline priority for the attempts' claim order.
-  int pipeline_priority = 0;
-  if (auto spec = Resolve(run.pipeline); spec.ok()) pipeline_priority = spec->priority;
+  const int pipeline_priority = plan_or->priority;
 
   DEW_ASSIGN_OR_RETURN(std::vector<AttemptRecord> attempts, store_->ListAttempts(run_id));
   std::map<std::string, const AttemptRecord*> latest;
@@ -225,21 +298,10 @@ Status RunCoordinator::Advance(const std::string& run_id) {
   std::vector<const AttemptRecord*> failed_for_good;
   const int64_t now = clock_->NowMillis();
   auto enqueue = [&](const TaskSpec& task, int attempt, int64_t not_before) -> Status {
-    NewAttempt a;
-    a.run_id = run_id;
-    a.task = task.name;
-    a.attempt = attempt;
-    a.priority = AttemptPriority(pipeline_priority, task.priority);
-    a.not_before_ms = not_before;
-    auto id = store_->AddAttempt(a);
     in_flight = true;
-    if (id.ok()) {
-      enqueued = true;
-      return Status::OK();
-    }
-    // Another worker advanced the run first.
-    if (id.status().IsAlreadyExists()) return Status::OK();
-    return id.status();
+    DEW_ASSIGN_OR_RETURN(bool added, Enqueue(run_id, pipeline_priority, task, attempt, not_before));
+    enqueued |= added;
+    return Status::OK();
   };
 
   for (const auto& [task, a] : latest) {

@@ -66,6 +66,15 @@ class RunCoordinator {
   //! see the file comment. Idempotent. NotFound for an unknown run.
   Status Advance(const std::string& run_id);
 
+  //! Advances the run after `attempt` succeeded, reading only what that success can change:
+  //! enqueues each direct dependent of its task whose dependencies have all succeeded (their
+  //! attempts only, not the run's). Falls back to Advance when the task has no dependent (the
+  //! run may be over), when a dependency of a dependent failed, was cancelled or skipped, and
+  //! when the run was cancelled meanwhile. Safe against concurrent callers like Advance: of two
+  //! dependencies that succeed at once, at least one caller sees both (each reads after its own
+  //! write committed), and enqueuing twice is refused by the store.
+  Status AdvanceAfterSuccess(const control::AttemptRecord& attempt);
+
   //! Marks the run cancelled (queued or running; InvalidArgument when already finished), then
   //! cancels its queued attempts and skips the tasks that never started. Attempts running on
   //! workers are stopped by those workers, which poll the run's status with their heartbeat.
@@ -105,8 +114,15 @@ class RunCoordinator {
   struct Plan {
     std::shared_ptr<const TaskGraph> graph;
     int priority = 0;  //!< the pipeline's
+    //! Direct normal-flow dependents of each task.
+    std::shared_ptr<const std::map<std::string, std::vector<std::string>>> dependents;
   };
   Result<Plan> PlanFor(const control::RunRecord& run);
+  Plan MakePlan(TaskGraph graph, int priority);
+  //! Adds attempt `number` of `task` (queued, due at `not_before_ms`); false when another
+  //! caller added it first.
+  Result<bool> Enqueue(const std::string& run_id, int pipeline_priority, const TaskSpec& task,
+                       int number, int64_t not_before_ms);
   std::map<std::string, Plan> plans_;  // guarded by mu_; by run id
 };
 

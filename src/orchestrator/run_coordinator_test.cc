@@ -117,6 +117,46 @@ class RunCoordinatorTest : public ::testing::Test {
   std::unique_ptr<control::SqliteControlStore> store_;
   std::map<std::string, PipelineSpec> specs_;
   std::unique_ptr<RunCoordinator> coord_;
+
+  // Two workers (store and coordinator each) on one SQLite file, as two processes have them.
+  void TearDown() override {
+    if (!shared_dir_.empty()) (void)std::system(("rm -rf " + shared_dir_).c_str());
+  }
+  void OpenTwoWorkers() {
+    char tmpl[] = "/tmp/dew_coord_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    shared_dir_ = tmpl;
+    auto clock = Clock::System();
+    for (auto* s : {&s1_, &s2_}) {
+      auto store = control::SqliteControlStore::Open(shared_dir_ + "/control.db", clock);
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      *s = std::move(store).value();
+    }
+    diamond_ = MustParse(kDiamond);
+    specs_[diamond_.name] = diamond_;
+    c1_ = std::make_unique<RunCoordinator>(s1_.get(), Resolver(), clock);
+    c2_ = std::make_unique<RunCoordinator>(s2_.get(), Resolver(), clock);
+  }
+  //! Starts a diamond run on worker 1, runs a (advancing with AdvanceAfterSuccess when
+  //! `incremental`) and claims b and c.
+  void RunUpToSiblings(bool incremental, std::string* run, AttemptRecord* b, AttemptRecord* c) {
+    auto id = c1_->StartRun(diamond_, {});
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    *run = *id;
+    auto a = s1_->ClaimNextAttempt("w");
+    ASSERT_TRUE(a.ok() && a->has_value());
+    ASSERT_TRUE(s1_->FinishAttempt((*a)->id, AttemptStatus::kSucceeded, 0, 0).ok());
+    ASSERT_TRUE((incremental ? c1_->AdvanceAfterSuccess(**a) : c1_->Advance(*id)).ok());
+    auto first = s1_->ClaimNextAttempt("w");
+    auto second = s1_->ClaimNextAttempt("w");
+    ASSERT_TRUE(first.ok() && first->has_value() && second.ok() && second->has_value());
+    *b = **first;
+    *c = **second;
+  }
+  std::string shared_dir_;
+  PipelineSpec diamond_;
+  std::unique_ptr<control::SqliteControlStore> s1_, s2_;
+  std::unique_ptr<RunCoordinator> c1_, c2_;
 };
 
 TEST_F(RunCoordinatorTest, FanOutFanInRunsInOrder) {
@@ -192,56 +232,91 @@ TEST_F(RunCoordinatorTest, RetriesWithBackoffThenSkipsDownstreamAndRunsTheHandle
 }
 
 TEST_F(RunCoordinatorTest, ConcurrentAdvancesEnqueueEachTaskOnce) {
-  char tmpl[] = "/tmp/dew_coord_test_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string path = std::string(tmpl) + "/control.db";
-  auto clock = Clock::System();
-  auto s1 = control::SqliteControlStore::Open(path, clock);
-  auto s2 = control::SqliteControlStore::Open(path, clock);
-  ASSERT_TRUE(s1.ok() && s2.ok());
-  PipelineSpec spec = MustParse(kDiamond);
-  specs_[spec.name] = spec;
-  RunCoordinator c1(s1->get(), Resolver(), clock);
-  RunCoordinator c2(s2->get(), Resolver(), clock);
+  OpenTwoWorkers();
   for (int round = 0; round < 10; ++round) {
-    auto run = c1.StartRun(spec, {});
-    ASSERT_TRUE(run.ok()) << run.status().ToString();
-    auto a = (*s1)->ClaimNextAttempt("w");
-    ASSERT_TRUE(a.ok() && a->has_value());
-    ASSERT_TRUE((*s1)->FinishAttempt((*a)->id, AttemptStatus::kSucceeded, 0, 0).ok());
-    ASSERT_TRUE(c1.Advance(*run).ok());
-    auto b = (*s1)->ClaimNextAttempt("w");
-    auto c = (*s1)->ClaimNextAttempt("w");
-    ASSERT_TRUE(b.ok() && b->has_value() && c.ok() && c->has_value());
+    std::string run;
+    AttemptRecord b, c;
+    RunUpToSiblings(false, &run, &b, &c);
     // Both siblings finish at once on two "workers", each advancing the run several times.
-    ASSERT_TRUE((*s1)->FinishAttempt((*b)->id, AttemptStatus::kSucceeded, 0, 0).ok());
-    ASSERT_TRUE((*s2)->FinishAttempt((*c)->id, AttemptStatus::kSucceeded, 0, 0).ok());
+    ASSERT_TRUE(s1_->FinishAttempt(b.id, AttemptStatus::kSucceeded, 0, 0).ok());
+    ASSERT_TRUE(s2_->FinishAttempt(c.id, AttemptStatus::kSucceeded, 0, 0).ok());
     std::atomic<int> errors{0};
     std::thread t1([&] {
-      for (int i = 0; i < 5; ++i) errors += !c1.Advance(*run).ok();
+      for (int i = 0; i < 5; ++i) errors += !c1_->Advance(run).ok();
     });
     std::thread t2([&] {
-      for (int i = 0; i < 5; ++i) errors += !c2.Advance(*run).ok();
+      for (int i = 0; i < 5; ++i) errors += !c2_->Advance(run).ok();
     });
     t1.join();
     t2.join();
     EXPECT_EQ(errors.load(), 0);
-    auto attempts = (*s1)->ListAttempts(*run);
+    auto attempts = s1_->ListAttempts(run);
     ASSERT_TRUE(attempts.ok());
     int d = 0;
     for (const auto& at : *attempts) d += at.task == "d";
     EXPECT_EQ(d, 1) << "round " << round;
-    auto last = (*s2)->ClaimNextAttempt("w");
+    auto last = s2_->ClaimNextAttempt("w");
     ASSERT_TRUE(last.ok() && last->has_value());
-    ASSERT_TRUE((*s2)->FinishAttempt((*last)->id, AttemptStatus::kSucceeded, 0, 0).ok());
-    std::thread f1([&] { errors += !c1.Advance(*run).ok(); });
-    std::thread f2([&] { errors += !c2.Advance(*run).ok(); });
+    ASSERT_TRUE(s2_->FinishAttempt((*last)->id, AttemptStatus::kSucceeded, 0, 0).ok());
+    std::thread f1([&] { errors += !c1_->Advance(run).ok(); });
+    std::thread f2([&] { errors += !c2_->Advance(run).ok(); });
     f1.join();
     f2.join();
     EXPECT_EQ(errors.load(), 0);
-    EXPECT_EQ((*s1)->GetRun(*run)->status, RunStatus::kSucceeded);
+    EXPECT_EQ(s1_->GetRun(run)->status, RunStatus::kSucceeded);
   }
-  (void)std::system(("rm -rf " + std::string(tmpl)).c_str());
+}
+
+//! Two workers finish the two parents of d at the same moment, each advancing with
+//! AdvanceAfterSuccess (which reads only d's parents): d is enqueued, and only once. c2 never
+//! started a run, so it also takes the fallback through Advance.
+TEST_F(RunCoordinatorTest, AdvanceAfterSuccessEnqueuesAJoinOnceWhenItsParentsFinishTogether) {
+  OpenTwoWorkers();
+  for (int round = 0; round < 20; ++round) {
+    std::string run;
+    AttemptRecord b, c;
+    RunUpToSiblings(true, &run, &b, &c);
+    EXPECT_FALSE(s1_->ClaimNextAttempt("w")->has_value()) << "d ran before b and c";
+    std::atomic<int> errors{0};
+    auto finish = [&](control::ControlStore* store, RunCoordinator* coord,
+                      const AttemptRecord& at) {
+      errors += !store->FinishAttempt(at.id, AttemptStatus::kSucceeded, 0, 0).ok();
+      errors += !coord->AdvanceAfterSuccess(at).ok();
+    };
+    std::thread t1(finish, s1_.get(), c1_.get(), b);
+    std::thread t2(finish, s2_.get(), c2_.get(), c);
+    t1.join();
+    t2.join();
+    EXPECT_EQ(errors.load(), 0);
+    auto attempts = s1_->ListAttempts(run);
+    ASSERT_TRUE(attempts.ok());
+    int d = 0;
+    for (const auto& at : *attempts) d += at.task == "d";
+    ASSERT_EQ(d, 1) << "round " << round;
+    // d is a sink: its success ends the run through the full Advance.
+    auto last = s2_->ClaimNextAttempt("w");
+    ASSERT_TRUE(last.ok() && last->has_value());
+    ASSERT_TRUE(s2_->FinishAttempt((*last)->id, AttemptStatus::kSucceeded, 0, 0).ok());
+    ASSERT_TRUE(c2_->AdvanceAfterSuccess(**last).ok());
+    EXPECT_EQ(s1_->GetRun(run)->status, RunStatus::kSucceeded);
+  }
+}
+
+//! A success next to a failed sibling leaves the join to Advance: retry first, no join yet.
+TEST_F(RunCoordinatorTest, AdvanceAfterSuccessLeavesFailuresToAdvance) {
+  const std::string run = Start(kDiamond);
+  auto first = ClaimAll();
+  ASSERT_EQ(first.size(), 1u);
+  Finish(first[0], AttemptStatus::kSucceeded);
+  auto second = ClaimAll();
+  ASSERT_EQ(Tasks(second), std::vector<std::string>({"b", "c"}));
+  ASSERT_TRUE(store_->FinishAttempt(second[1].id, AttemptStatus::kFailed, 0, 0, "boom").ok());
+  ASSERT_TRUE(store_->FinishAttempt(second[0].id, AttemptStatus::kSucceeded, 0, 0).ok());
+  ASSERT_TRUE(coord_->AdvanceAfterSuccess(second[0]).ok());
+  auto latest = Latest(run);
+  EXPECT_EQ(latest.count("d"), 1u);
+  EXPECT_EQ(latest["d"].status, RunStatus::kSkipped);
+  EXPECT_EQ(store_->GetRun(run)->status, RunStatus::kFailed);
 }
 
 TEST_F(RunCoordinatorTest, CancelSkipsWhatHasNotStarted) {

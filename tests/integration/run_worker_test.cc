@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -208,24 +209,85 @@ tasks:
   EXPECT_NE(ReadAll(dir_ + "/worker.log").find("stopped"), std::string::npos);
 }
 
-//! Per task marker file: "s <attempt>" at start, "e <attempt>" at the end. Checks that no two
-//! attempts overlapped (an end always follows the start of the same attempt directly, nothing
-//! starts while another attempt of the task is still alive) and that exactly one finished.
-void ExpectRanOnceWithoutOverlap(const std::string& path) {
-  std::istringstream in(ReadAll(path));
-  std::string kind, attempt;
-  std::vector<std::pair<std::string, std::string>> events;
-  while (in >> kind >> attempt) events.emplace_back(kind, attempt);
-  int ends = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (events[i].first != "e") continue;
-    ++ends;
-    ASSERT_GT(i, 0u) << path;
-    EXPECT_EQ(events[i - 1].first, "s") << path;
-    EXPECT_EQ(events[i - 1].second, events[i].second) << path << ": attempts overlapped";
-    EXPECT_EQ(i + 1, events.size()) << path << ": ran again after it finished";
+//! What the store says about each attempt of a task, for failure messages.
+std::string DescribeAttempts(const std::vector<control::AttemptRecord>& attempts,
+                             const std::string& task) {
+  std::string out;
+  for (const auto& a : attempts) {
+    if (a.task != task) continue;
+    out += "\n  attempt " + std::to_string(a.attempt) + " " + control::RunStatusName(a.status) +
+           " on '" + a.worker + "' started " + std::to_string(a.started_at_ms.value_or(0)) +
+           " heartbeat " + std::to_string(a.heartbeat_at_ms.value_or(0)) + " finished " +
+           std::to_string(a.finished_at_ms.value_or(0)) + (a.error.empty() ? "" : ": " + a.error);
   }
-  EXPECT_EQ(ends, 1) << path;
+  return out;
+}
+
+//! A worker killed with SIGKILL at `kill_ms`: the one case where a body may run to its end twice.
+//! When the kill lands after a body ended but before its worker recorded the result, the result
+//! is lost with the worker; the attempt looks orphaned, another worker fails it as stale and the
+//! retry runs the body again. No worker can tell that case from a body killed mid-way.
+struct KilledWorker {
+  std::string id;
+  int64_t kill_ms = 0;
+};
+
+//! Per task marker file: "s <attempt> <ms>" at start, "e <attempt> <ms>" at the end. Checks that
+//! no two attempts overlapped (an end always follows the start of the same attempt directly,
+//! nothing starts while another attempt of the task is still alive) and that exactly one attempt
+//! ran to its end, except (with `killed`) an end lost with the killed worker as described above:
+//! that attempt must be the killed worker's, failed as stale by another worker, and its end must
+//! come before the kill. Returns how many such lost results it saw.
+int ExpectRanOnceWithoutOverlap(const std::string& path,
+                                const std::vector<control::AttemptRecord>& attempts = {},
+                                const std::string& task = "",
+                                const std::optional<KilledWorker>& killed = std::nullopt) {
+  std::istringstream in(ReadAll(path));
+  struct Event {
+    std::string kind;
+    int attempt = 0;
+    int64_t ms = 0;
+  };
+  std::vector<Event> events;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    Event e;
+    if (fields >> e.kind >> e.attempt) {
+      fields >> e.ms;
+      events.push_back(e);
+    }
+  }
+  std::string detail = DescribeAttempts(attempts, task);
+  if (killed) detail += "\n  " + killed->id + " killed at " + std::to_string(killed->kill_ms);
+  auto lost_with_killed_worker = [&](const Event& end) {
+    if (!killed) return false;
+    for (const auto& a : attempts) {
+      if (a.task != task || a.attempt != end.attempt) continue;
+      return a.worker == killed->id && a.status == RunStatus::kFailed &&
+             a.error.find("stopped heartbeating") != std::string::npos && end.ms > 0 &&
+             end.ms <= killed->kill_ms;
+    }
+    return false;
+  };
+  int ends = 0;
+  int lost = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].kind != "e") continue;
+    ++ends;
+    EXPECT_GT(i, 0u) << path << detail;
+    if (i == 0) return lost;
+    EXPECT_EQ(events[i - 1].kind, "s") << path << detail;
+    EXPECT_EQ(events[i - 1].attempt, events[i].attempt)
+        << path << ": attempts overlapped" << detail;
+    if (i + 1 == events.size()) continue;
+    if (lost_with_killed_worker(events[i])) {
+      ++lost;
+      continue;
+    }
+    ADD_FAILURE() << path << ": ran again after it finished" << detail;
+  }
+  EXPECT_EQ(ends - lost, 1) << path << detail;
+  return lost;
 }
 
 TEST_F(RunWorkerTest, KilledWorkersTaskIsRetriedAndNeverRunsTwiceAtOnce) {
@@ -293,8 +355,9 @@ void RunWorkerTest::ShareFiveHundredTasks() {
   std::string yaml = "name: wide\nconcurrency: 10\ntasks:\n";
   for (int t = 0; t < 50; ++t) {
     yaml += "  - name: t" + std::to_string(t) +
-            "\n    kind: shell\n    command: \"echo s $DEW_ATTEMPT >> m/$DEW_RUN_ID.$DEW_TASK; "
-            "sleep 0.1; echo e $DEW_ATTEMPT >> m/$DEW_RUN_ID.$DEW_TASK\"\n"
+            "\n    kind: shell\n    command: \"echo s $DEW_ATTEMPT $(date +%s%3N) >> "
+            "m/$DEW_RUN_ID.$DEW_TASK; sleep 0.1; echo e $DEW_ATTEMPT $(date +%s%3N) >> "
+            "m/$DEW_RUN_ID.$DEW_TASK\"\n"
             "    retries: {count: 3, backoff: 100ms}\n";
   }
   WritePipeline("wide", yaml);
@@ -320,6 +383,7 @@ void RunWorkerTest::ShareFiveHundredTasks() {
   ASSERT_TRUE(WaitFor([&] { return finished_attempts() >= 150; }, 120))
       << ReadAll(dir_ + "/w1.log");
   w2->Stop(SIGKILL);
+  const int64_t kill_ms = Clock::System()->NowMillis();  // w2 is reaped: every body of it ended
   ASSERT_TRUE(WaitFor(
       [&] {
         for (const std::string& id : runs) {
@@ -330,6 +394,7 @@ void RunWorkerTest::ShareFiveHundredTasks() {
       240))
       << ReadAll(dir_ + "/w1.log") << ReadAll(dir_ + "/w3.log");
   int retried = 0;
+  int lost_results = 0;
   std::set<std::string> w2_tasks;
   for (const std::string& id : runs) {
     EXPECT_EQ(store->GetRun(id)->status, RunStatus::kSucceeded) << store->GetRun(id)->error;
@@ -344,11 +409,18 @@ void RunWorkerTest::ShareFiveHundredTasks() {
     ASSERT_EQ(succeeded.size(), 50u);
     for (const auto& [task, n] : succeeded) EXPECT_EQ(n, 1) << id << " " << task;
     for (int t = 0; t < 50; ++t) {
-      ExpectRanOnceWithoutOverlap(project_ + "/m/" + id + ".t" + std::to_string(t));
+      const std::string task = "t" + std::to_string(t);
+      lost_results += ExpectRanOnceWithoutOverlap(project_ + "/m/" + id + "." + task, *attempts,
+                                                  task, KilledWorker{"w2", kill_ms});
     }
   }
   EXPECT_FALSE(w2_tasks.empty());  // the killed worker did take part
-  std::fprintf(stderr, "three workers: %d retried attempts after killing w2\n", retried);
+  // At most one result per pool thread of w2 can be in flight when it dies.
+  EXPECT_LE(lost_results, 4);
+  std::fprintf(stderr,
+               "three workers: %d retried attempts after killing w2, %d of them bodies that had "
+               "ended but whose result died with w2\n",
+               retried, lost_results);
   EXPECT_EQ(WEXITSTATUS(w1->Stop(SIGTERM)), 0);
   EXPECT_EQ(WEXITSTATUS(w3->Stop(SIGTERM)), 0);
 }
