@@ -5,9 +5,9 @@
 
 #include "cli/command_context.h"
 #include "quality/data_tests.h"
+#include "quality/test_result_log.h"
 #include "transform/model_builder.h"
 #include "transform/model_compiler.h"
-#include "transform/python_model.h"
 #include "transform/seed_loader.h"
 
 namespace dew::cli {
@@ -108,15 +108,18 @@ void PrintTest(std::FILE* out, const quality::TestOutcome& t) {
                        : t.status == "fail" ? "FAIL"
                                             : "ERROR";
   std::fprintf(out, "  %-5s %s (%s)%s\n", status.c_str(), t.id.c_str(), Seconds(t.seconds).c_str(),
-               t.message.empty() || t.status == "pass" ? "" : ("\n    " + t.message).c_str());
+               t.message.empty() ? "" : ("\n    " + t.message).c_str());
 }
 
-//! Runs `tests`; returns the number of failures (status fail or error).
+//! Runs `tests`, recording each outcome in `log`; returns the number of failures (status fail
+//! or error).
 int RunTests(const std::vector<quality::CompiledTest>& tests, lake::Lakehouse* lake, std::FILE* out,
-             std::mutex* mu, std::vector<std::string>* failed) {
+             std::mutex* mu, std::vector<std::string>* failed, quality::TestResultLog* log) {
   int failures = 0;
   for (const auto& t : tests) {
-    quality::TestOutcome o = quality::RunTest(t, lake);
+    const int64_t at = lake->clock().NowMillis();
+    quality::TestOutcome o = quality::RunTest(t, lake, log->History());
+    log->Add(t, o, at);
     std::lock_guard<std::mutex> lock(*mu);
     PrintTest(out, o);
     if (o.status == "fail" || o.status == "error") {
@@ -127,7 +130,8 @@ int RunTests(const std::vector<quality::CompiledTest>& tests, lake::Lakehouse* l
   return failures;
 }
 
-Status RunSingularTests(const Loaded& l, lake::Lakehouse* lake, std::FILE* out, int* failures) {
+Status RunSingularTests(const Loaded& l, lake::Lakehouse* lake, std::FILE* out, int* failures,
+                        quality::TestResultLog* log) {
   transform::RenderEnvironment env{&l.models, &l.compiled, l.vars};
   for (const auto& t : l.models.singular_tests()) {
     DEW_ASSIGN_OR_RETURN(std::string sql, transform::RenderSql(t.sql, t.path, env));
@@ -136,7 +140,9 @@ Status RunSingularTests(const Loaded& l, lake::Lakehouse* lake, std::FILE* out, 
     ct.target = t.path;
     ct.relation = t.path;
     ct.failing_sql = sql;
+    const int64_t at = lake->clock().NowMillis();
     quality::TestOutcome o = quality::RunTest(ct, lake);
+    log->Add(ct, o, at);
     PrintTest(out, o);
     if (o.status == "fail" || o.status == "error") ++*failures;
   }
@@ -152,6 +158,69 @@ Status RunSeeds(const Loaded& l, lake::Lakehouse* lake, std::FILE* out) {
   }
   return Status::OK();
 }
+
+//! The targets each model reads (refs and sources), for the quality scores' upstream lists.
+quality::UpstreamMap Upstream(const CompiledProject& compiled) {
+  quality::UpstreamMap up;
+  for (const auto& m : compiled.models()) {
+    auto& list = up[m.name];
+    for (const auto& r : m.model_refs) list.push_back(r);
+    for (const auto& r : m.seed_refs) list.push_back(r);
+    for (const auto& r : m.source_refs) list.push_back("source:" + r);
+  }
+  return up;
+}
+
+//! One invocation of dew build or dew test as a run in the control store, so its test results
+//! and quality scores have a run to belong to. When the run id names an existing run (dew build
+//! inside a pipeline task, with DEW_RUN_ID), the results join that run and its status is left to
+//! its owner.
+class RecordedRun {
+ public:
+  static Result<RecordedRun> Start(CommandContext& ctx, const std::string& run_id,
+                                   const std::string& verb, const ParsedArgs& args) {
+    DEW_ASSIGN_OR_RETURN(auto store, ctx.OpenControlStore());
+    control::NewRun run;
+    run.id = run_id;
+    run.pipeline = verb;
+    run.triggered_by = ctx.User();
+    nlohmann::json params = {{"select", args.Get("select")},
+                             {"exclude", args.Get("exclude")},
+                             {"full_refresh", args.Has("full-refresh")}};
+    run.params_json = params.dump();
+    Status created = store->CreateRun(run);
+    if (!created.ok() && !created.IsAlreadyExists()) return created;
+    const bool owned = created.ok();
+    if (owned) DEW_RETURN_IF_ERROR(store->UpdateRunStatus(run_id, control::RunStatus::kRunning));
+    return RecordedRun(std::move(store), run_id, owned);
+  }
+
+  quality::TestResultLog& log() { return *log_; }
+
+  //! Saves the test results and scores, then finishes the run as `outcome` says. Returns
+  //! `outcome` when it failed, else the first error saving.
+  Status Finish(const Status& outcome, const quality::UpstreamMap& upstream, int64_t at_ms) {
+    Status saved = log_->Save(upstream, at_ms);
+    if (owned_) {
+      const Status& s = outcome.ok() ? saved : outcome;
+      Status finished = store_->UpdateRunStatus(
+          log_->run_id(), s.ok() ? control::RunStatus::kSucceeded : control::RunStatus::kFailed,
+          s.ok() ? "" : s.message());
+      if (saved.ok()) saved = finished;
+    }
+    return outcome.ok() ? saved : outcome;
+  }
+
+ private:
+  RecordedRun(std::unique_ptr<control::ControlStore> store, const std::string& run_id, bool owned)
+      : store_(std::move(store)),
+        log_(std::make_unique<quality::TestResultLog>(run_id, store_.get())),
+        owned_(owned) {}
+
+  std::unique_ptr<control::ControlStore> store_;
+  std::unique_ptr<quality::TestResultLog> log_;
+  bool owned_;
+};
 
 }  // namespace
 
@@ -187,37 +256,27 @@ Status RunCompile(CommandContext& ctx, const std::vector<std::string>& args) {
   return Status::OK();
 }
 
-Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args) {
-  DEW_ASSIGN_OR_RETURN(
-      ParsedArgs parsed,
-      ParseVerbArgs(ctx, args, SelectionSpecs(),
-                    "dew build [--select SEL] [--exclude SEL] [--full-refresh] [--threads N]",
-                    "Loads seeds, checks sources, builds the selected models in dependency order "
-                    "(independent ones in parallel) and runs each model's tests right after it; a "
-                    "failed model or error-severity test skips everything downstream."));
-  DEW_ASSIGN_OR_RETURN(Loaded l, LoadAndCompile(ctx, parsed));
-  DEW_ASSIGN_OR_RETURN(auto names, l.compiled.Select(parsed.Get("select"), parsed.Get("exclude")));
-  int threads = 2;
-  if (parsed.Has("threads")) {
-    DEW_ASSIGN_OR_RETURN(int64_t n, ParseCount(parsed.Get("threads"), "--threads"));
-    threads = static_cast<int>(std::max<int64_t>(1, n));
-  }
-  std::FILE* out = ctx.out();
+namespace {
+
+//! The body of dew build once its run is recorded: seeds, source checks, models with their
+//! tests, singular tests. `run_ctx` opens lakehouses with the run's id.
+Status BuildRecorded(CommandContext& run_ctx, const ParsedArgs& parsed, Loaded& l,
+                     const std::vector<std::string>& names, int threads,
+                     quality::TestResultLog* log) {
+  std::FILE* out = run_ctx.out();
   DEW_RETURN_IF_ERROR(RunSeeds(l, l.lake.get(), out));
   const int64_t now = l.lake->clock().NowMillis();
   std::mutex mu;
   DEW_ASSIGN_OR_RETURN(auto source_tests, SourceTests(l, now));
   if (!source_tests.empty()) std::fprintf(out, "source checks:\n");
   std::vector<std::string> failed_sources;
-  if (RunTests(source_tests, l.lake.get(), out, &mu, &failed_sources) > 0) {
+  if (RunTests(source_tests, l.lake.get(), out, &mu, &failed_sources, log) > 0) {
     return Status::InvalidArgument("source checks failed (" +
                                    std::to_string(failed_sources.size()) + "): no model was built");
   }
 
   transform::ModelBuilder builder(
-      &l.compiled, [&ctx] { return ctx.OpenLakehouse(); }, Clock::System(),
-      std::make_shared<transform::PythonModelRunner>(std::make_shared<PosixProcessRunner>(l.root),
-                                                     ctx.shared_fs(), l.root, l.models.python()));
+      &l.compiled, [&run_ctx] { return run_ctx.OpenLakehouse(); }, Clock::System());
   transform::BuildOptions o;
   o.models = names;
   o.threads = threads;
@@ -226,7 +285,7 @@ Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args) {
   o.after_model = [&](const transform::CompiledModel& model, lake::Lakehouse* lake) -> Status {
     DEW_ASSIGN_OR_RETURN(auto tests, ModelTests(l, model, now));
     std::vector<std::string> failed;
-    int n = RunTests(tests, lake, out, &mu, &failed);
+    int n = RunTests(tests, lake, out, &mu, &failed, log);
     if (n == 0) return Status::OK();
     std::lock_guard<std::mutex> lock(mu);
     test_failures += n;
@@ -256,10 +315,10 @@ Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args) {
     if (m.status == "error") ++errors;
     if (m.status == "skipped") ++skipped;
   }
-  DEW_ASSIGN_OR_RETURN(auto lake, ctx.OpenLakehouse());
+  DEW_ASSIGN_OR_RETURN(auto lake, run_ctx.OpenLakehouse());
   if (parsed.Get("select").empty() && !l.models.singular_tests().empty()) {
     std::fprintf(out, "singular tests:\n");
-    DEW_RETURN_IF_ERROR(RunSingularTests(l, lake.get(), out, &test_failures));
+    DEW_RETURN_IF_ERROR(RunSingularTests(l, lake.get(), out, &test_failures, log));
   }
   std::fprintf(out, "done: %d built, %d failed, %d skipped, %d test failures\n", ok, errors,
                skipped, test_failures);
@@ -269,26 +328,62 @@ Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args) {
   return Status::OK();
 }
 
+}  // namespace
+
+Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args) {
+  DEW_ASSIGN_OR_RETURN(
+      ParsedArgs parsed,
+      ParseVerbArgs(ctx, args, SelectionSpecs(),
+                    "dew build [--select SEL] [--exclude SEL] [--full-refresh] [--threads N]",
+                    "Loads seeds, checks sources, builds the selected models in dependency order "
+                    "(independent ones in parallel) and runs each model's tests right after it; a "
+                    "failed model or error-severity test skips everything downstream. The build "
+                    "is a run in the control store, with every test result and quality score."));
+  DEW_ASSIGN_OR_RETURN(Loaded l, LoadAndCompile(ctx, parsed));
+  DEW_ASSIGN_OR_RETURN(auto names, l.compiled.Select(parsed.Get("select"), parsed.Get("exclude")));
+  int threads = 2;
+  if (parsed.Has("threads")) {
+    DEW_ASSIGN_OR_RETURN(int64_t n, ParseCount(parsed.Get("threads"), "--threads"));
+    threads = static_cast<int>(std::max<int64_t>(1, n));
+  }
+  // Every lakehouse of this build commits under the one run id (the first one's, which is
+  // --run-id, $DEW_RUN_ID or a new UUID).
+  GlobalOptions options = ctx.options();
+  options.run_id = l.lake->run_id();
+  CommandContext run_ctx(options, ctx.cwd(), ctx.out());
+  DEW_ASSIGN_OR_RETURN(RecordedRun run, RecordedRun::Start(ctx, options.run_id, "build", parsed));
+  std::fprintf(ctx.out(), "run %s\n", options.run_id.c_str());
+  Status built = BuildRecorded(run_ctx, parsed, l, names, threads, &run.log());
+  return run.Finish(built, Upstream(l.compiled), l.lake->clock().NowMillis());
+}
+
 Status RunTestVerb(CommandContext& ctx, const std::vector<std::string>& args) {
   DEW_ASSIGN_OR_RETURN(
       ParsedArgs parsed,
       ParseVerbArgs(ctx, args, SelectionSpecs(), "dew test [--select SEL]",
                     "Runs the source tests, the tests of the selected models and "
-                    "the singular tests (tests/*.sql) against the lake as it is."));
+                    "the singular tests (tests/*.sql) against the lake as it is, as a run in the "
+                    "control store with every result and quality score."));
   DEW_ASSIGN_OR_RETURN(Loaded l, LoadAndCompile(ctx, parsed));
   DEW_ASSIGN_OR_RETURN(auto names, l.compiled.Select(parsed.Get("select"), parsed.Get("exclude")));
-  const int64_t now = l.lake->clock().NowMillis();
-  std::mutex mu;
-  int failures = 0;
-  DEW_ASSIGN_OR_RETURN(auto source_tests, SourceTests(l, now));
-  failures += RunTests(source_tests, l.lake.get(), ctx.out(), &mu, nullptr);
-  for (const auto& name : names) {
-    DEW_ASSIGN_OR_RETURN(auto tests, ModelTests(l, *l.compiled.Find(name), now));
-    failures += RunTests(tests, l.lake.get(), ctx.out(), &mu, nullptr);
-  }
-  DEW_RETURN_IF_ERROR(RunSingularTests(l, l.lake.get(), ctx.out(), &failures));
-  if (failures > 0) return Status::InvalidArgument(std::to_string(failures) + " tests failed");
-  return Status::OK();
+  DEW_ASSIGN_OR_RETURN(RecordedRun run, RecordedRun::Start(ctx, l.lake->run_id(), "test", parsed));
+  quality::TestResultLog* log = &run.log();
+  auto test_all = [&]() -> Status {
+    const int64_t now = l.lake->clock().NowMillis();
+    std::mutex mu;
+    int failures = 0;
+    DEW_ASSIGN_OR_RETURN(auto source_tests, SourceTests(l, now));
+    failures += RunTests(source_tests, l.lake.get(), ctx.out(), &mu, nullptr, log);
+    for (const auto& name : names) {
+      DEW_ASSIGN_OR_RETURN(auto tests, ModelTests(l, *l.compiled.Find(name), now));
+      failures += RunTests(tests, l.lake.get(), ctx.out(), &mu, nullptr, log);
+    }
+    DEW_RETURN_IF_ERROR(RunSingularTests(l, l.lake.get(), ctx.out(), &failures, log));
+    if (failures > 0) return Status::InvalidArgument(std::to_string(failures) + " tests failed");
+    return Status::OK();
+  };
+  Status tested = test_all();
+  return run.Finish(tested, Upstream(l.compiled), l.lake->clock().NowMillis());
 }
 
 }  // namespace dew::cli

@@ -10,6 +10,9 @@
 #include "engine/database.h"
 
 namespace dew::cli {
+
+Status RunQuality(CommandContext& ctx, const std::vector<std::string>& args);  // quality_command.cc
+
 namespace {
 
 constexpr const char* kDewVersion = "0.1.0";
@@ -39,6 +42,7 @@ const Verb kVerbs[] = {
     {"compile", RunCompile, "print the selected models' compiled SQL"},
     {"test", RunTestVerb, "run the data tests of sources, models and tests/*.sql"},
     {"seed", RunSeed, "load seeds/*.csv into lake tables"},
+    {"quality", RunQuality, "data quality: scores per table, trends, recent failures"},
     {"events", RunEvents, "list webhook deliveries of events (--dead) or replay one"},
 };
 
