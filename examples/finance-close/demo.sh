@@ -13,7 +13,8 @@
 # DEW_SHARED_DIR (the shared data folder, default ../shared beside the repo), DEMO_SCALE (size of
 # the company, default 1.0 = about 1,000,000 journal items; 5.0 for a benchmark), DEMO_PERIOD
 # (the month closed, default 2026-10, the last generated month), DEMO_KEEP_DB=1 (leave the Odoo
-# database running at the end).
+# database and the stand-ins running at the end; stop them with `odoo/odoo-db stop DIR` and
+# `kill $(cat DIR/.standins/pids)`).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -92,9 +93,10 @@ eval "$("$HERE/odoo/odoo-db" env "$DEMO_DIR")"
 sed -i "s/^  port: .*/  port: $ODOO_PG_PORT/" "$DEMO_DIR/connections/odoo.yml"
 STANDINS="$DEMO_DIR/.standins"
 mkdir -p "$STANDINS"
-stop_all() {
+stop_all() { # DEMO_KEEP_DB=1 leaves the database and the stand-ins running, to explore
+  [ -z "${DEMO_KEEP_DB:-}" ] || return 0
   [ -f "$STANDINS/pids" ] && kill $(cat "$STANDINS/pids") 2>/dev/null || true
-  [ -n "${DEMO_KEEP_DB:-}" ] || "$HERE/odoo/odoo-db" stop "$DEMO_DIR" >/dev/null 2>&1 || true
+  "$HERE/odoo/odoo-db" stop "$DEMO_DIR" >/dev/null 2>&1 || true
 }
 trap stop_all EXIT
 done_step
@@ -130,7 +132,8 @@ done_step
 step "What the run told the world: the e-mail and the Superset refresh"
 note "(a data_ready event per gold table is recorded too, for webhooks/*.yml subscribers: dew events list)"
 note "the e-mail the finance team received (SMTP sink)"
-sed -n '/^---------- MESSAGE FOLLOWS/,/^------------ END MESSAGE/p' "$STANDINS/mail.log" | head -20 | sed 's/^/   /'
+sed -n '/^---------- MESSAGE FOLLOWS/,/^------------ END MESSAGE/p' "$STANDINS/mail.log" |
+  sed -e "s/^b'\(.*\)'$/\1/" -e '/^X-Peer/d' -e 's/^/   /' | head -20
 note "Superset (stand-in)"
 sed 's/^/   /' "$STANDINS/superset.log"
 done_step
@@ -205,7 +208,7 @@ AFTER=$(dew --format csv table history gold.gold_finance_trial_balance |
   awk -F, 'NR == 2 { gsub(/"/, "", $1); print $1; exit }')
 echo "   gold.gold_finance_trial_balance still at version $AFTER (was $TB_VERSION)"
 [ "$AFTER" = "$TB_VERSION" ] || { echo "demo: a blocked close changed gold" >&2; exit 1; }
-note "finance posts the entry (balanced), and the close runs again"
+note "finance cancels the stray draft in Odoo, and the close runs again"
 odoo_sql -c "UPDATE account_move SET state = 'cancel', write_date = now() WHERE name = 'MISC/DRAFT/0001'"
 close_run --param "period=$PERIOD"
 [ "$RUN_RC" -eq 0 ] || { echo "demo: the close failed after the fix" >&2; exit 1; }
@@ -234,6 +237,7 @@ Explore further:
   dew --project $DEMO_DIR table history gold.gold_finance_trial_balance
   dew --project $DEMO_DIR sql "SELECT * FROM gold.gold_finance_trial_balance VERSION AS OF 0 LIMIT 5"
   dew --project $DEMO_DIR sql "SELECT * FROM silver.int_finance_gl WHERE account_code = '$AR_CODE' LIMIT 5"
-  $HERE/odoo/odoo-db start $DEMO_DIR && eval "\$($HERE/odoo/odoo-db env $DEMO_DIR)" &&
-    dew --project $DEMO_DIR run month_end_close --param period=2026-09 --wait   # close another month
+  # close another month: DEMO_KEEP_DB=1 make demo leaves the Odoo database running, then
+  eval "\$($HERE/odoo/odoo-db env $DEMO_DIR)" && export ODOO_PG_PASSWORD &&
+    dew --project $DEMO_DIR run month_end_close --param period=2026-09 --wait
 EOF

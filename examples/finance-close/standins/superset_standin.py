@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import sys
+import urllib.parse
 
 TOKEN = secrets.token_hex(16)
 DATASETS = {}
@@ -55,7 +56,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/api/v1/security/csrf_token/"):
             return self.answer(200, {"result": secrets.token_hex(8)},
                                [("Set-Cookie", "session=" + secrets.token_hex(8) + "; HttpOnly")])
-        match = re.search(r"value:([A-Za-z0-9_]+)", self.path)
+        match = re.search(r"value:'?([A-Za-z0-9_]+)", urllib.parse.unquote(self.path))
         if self.path.startswith("/api/v1/dataset/") and match:
             name = match.group(1)
             pk = DATASETS.setdefault(name, len(DATASETS) + 1)
