@@ -52,7 +52,8 @@ Status ChildTask::Run(std::vector<std::string> argv) {
   AttemptLog* log = inv_.log;
   std::string last_err;
   std::mutex err_mu;
-  spec.on_line = [log, &last_err, &err_mu](OutputStream stream, std::string_view line) {
+  spec.on_line = [this, log, &last_err, &err_mu](OutputStream stream, std::string_view line) {
+    if (stream == OutputStream::kStdout && observe_stdout_) observe_stdout_(line);
     if (stream == OutputStream::kStderr) {
       std::lock_guard<std::mutex> lock(err_mu);
       last_err.assign(line);

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -119,10 +120,16 @@ class ChildTask {
   //! ProcessResult::Describe() with the last stderr line.
   Status Run(std::vector<std::string> argv);
   void Cancel();
+  //! Also hands each stdout line to `observe` (called on Run's reader thread), e.g. to take
+  //! row counts from a child dew's output. Set before Run.
+  void ObserveStdout(std::function<void(std::string_view line)> observe) {
+    observe_stdout_ = std::move(observe);
+  }
 
  private:
   const TaskEnv& env_;
   const TaskInvocation& inv_;
+  std::function<void(std::string_view)> observe_stdout_;
   std::mutex mu_;
   bool cancelled_ = false;               // guarded by mu_
   std::unique_ptr<ChildProcess> child_;  // guarded by mu_ (the pointer, not the calls)
