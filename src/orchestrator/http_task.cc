@@ -1,6 +1,8 @@
-// http tasks: one request through HttpClient; any 2xx status succeeds.
+// http tasks: one request through HttpClient (any 2xx status succeeds), or, with `superset:`,
+// a refresh of Superset datasets through its REST API (orchestrator/superset_refresh.h).
 #include <atomic>
 
+#include "orchestrator/superset_refresh.h"
 #include "orchestrator/task_runner.h"
 
 namespace dew::orchestrator {
@@ -12,6 +14,7 @@ class HttpTask final : public TaskRunner {
   HttpTask(const TaskEnv& env, TaskInvocation inv) : env_(env), inv_(std::move(inv)) {}
 
   Result<TaskOutcome> Run() override {
+    if (!inv_.task.Field("superset").empty()) return RefreshSuperset();
     HttpRequest req;
     req.method = inv_.task.Field("method").empty() ? "GET" : inv_.task.Field("method");
     req.url = inv_.task.Field("url");
@@ -44,6 +47,19 @@ class HttpTask final : public TaskRunner {
   void Cancel() override { cancelled_.store(true); }
 
  private:
+  Result<TaskOutcome> RefreshSuperset() {
+    const std::string what = "task " + inv_.task.name;
+    auto target = SupersetRefresh::FromJson(inv_.task.Field("superset"), env_.worker_env);
+    if (!target.ok()) return target.status().WithContext(what);
+    if (inv_.task.timeout_ms > 0) target->timeout_ms = inv_.task.timeout_ms;
+    auto log = [this](const std::string& line) {
+      if (inv_.log != nullptr) inv_.log->Log(LogLevel::kInfo, line);
+    };
+    Status done = RefreshSupersetDatasets(*env_.http, *target, log, cancelled_);
+    if (!done.ok()) return done.WithContext(what);
+    return TaskOutcome{};
+  }
+
   const TaskEnv& env_;
   const TaskInvocation inv_;
   std::atomic<bool> cancelled_{false};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/file_system.h"
@@ -29,7 +30,8 @@ const std::vector<KindInfo>& Kinds() {
       {TaskKind::kPython, "python", {"script", "args"}, {"script"}},
       {TaskKind::kShell, "shell", {"command"}, {"command"}},
       {TaskKind::kQuality, "quality", {"table", "sql", "severity", "vars"}, {}},
-      {TaskKind::kHttp, "http", {"url", "method", "body"}, {"url"}},
+      // `url` or `superset`, checked in ParseTask
+      {TaskKind::kHttp, "http", {"url", "method", "body", "superset"}, {}},
       {TaskKind::kEmail, "email", {"to", "subject", "body"}, {"to", "subject"}},
   };
   return kinds;
@@ -194,6 +196,8 @@ class Parser {
 
   Status ParseParams(const YAML::Node& n);
   Status ParseTask(const YAML::Node& n, size_t index);
+  //! An http task's `superset:` block as JSON text (see orchestrator/superset_refresh.h).
+  Result<std::string> ParseSuperset(const YAML::Node& n, const std::string& field);
   Status ParseRetries(const YAML::Node& n, const std::string& field, RetryPolicy* out);
   Status ParseEnv(const YAML::Node& n, const std::string& field, TaskSpec* task);
   Status CheckLinks();
@@ -337,8 +341,18 @@ Status Parser::ParseTask(const YAML::Node& n, size_t index) {
     return Error(n.Mark(), field + ".table",
                  "a quality task needs 'table' (its declared tests), 'sql' (an assertion), or both");
   }
+  if (task.kind == TaskKind::kHttp && !n["url"] == !n["superset"]) {
+    return Error(n.Mark(), field + (n["url"] ? ".superset" : ".url"),
+                 n["url"] ? "an http task has either 'url' or 'superset', not both"
+                          : "an http task needs 'url' (one request) or 'superset' (a dataset "
+                            "refresh)");
+  }
   for (const std::string& key : info->keys) {
     if (!n[key]) continue;
+    if (key == "superset") {
+      DEW_ASSIGN_OR_RETURN(task.fields[key], ParseSuperset(n[key], field + "." + key));
+      continue;
+    }
     DEW_ASSIGN_OR_RETURN(std::string value, Scalar(n[key], field + "." + key));
     DEW_RETURN_IF_ERROR(CheckRefs(n[key], field + "." + key, value));
     task.fields[key] = value;
@@ -397,6 +411,41 @@ Status Parser::ParseTask(const YAML::Node& n, size_t index) {
   spec_.tasks.push_back(std::move(task));
   task_nodes_.push_back(n);
   return Status::OK();
+}
+
+Result<std::string> Parser::ParseSuperset(const YAML::Node& n, const std::string& field) {
+  DEW_RETURN_IF_ERROR(CheckKeys(n, field, {"url", "username", "password", "datasets"}, ""));
+  nlohmann::json block = nlohmann::json::object();
+  for (const char* key : {"url", "username", "password", "datasets"}) {
+    if (!n[key]) {
+      return Error(n.Mark(), field + "." + key,
+                   std::string("missing required field '") + key + "'");
+    }
+  }
+  for (const char* key : {"url", "username", "password"}) {
+    DEW_ASSIGN_OR_RETURN(std::string value, Scalar(n[key], field + "." + key));
+    DEW_RETURN_IF_ERROR(CheckRefs(n[key], field + "." + key, value));
+    block[key] = value;
+  }
+  const std::string password = block["password"];
+  if (password.size() <= 7 || password.rfind("${env:", 0) != 0 || password.back() != '}') {
+    return Error(n["password"].Mark(), field + ".password",
+                 "write the password as ${env:NAME} (a literal secret in a file is refused)");
+  }
+  const YAML::Node& datasets = n["datasets"];
+  if (!datasets.IsSequence()) {
+    return WrongType(datasets, field + ".datasets", "a list of table names");
+  }
+  if (datasets.size() == 0) {
+    return Error(datasets.Mark(), field + ".datasets", "list at least one dataset (table name)");
+  }
+  block["datasets"] = nlohmann::json::array();
+  for (const YAML::Node& d : datasets) {
+    DEW_ASSIGN_OR_RETURN(std::string name, Scalar(d, field + ".datasets"));
+    DEW_RETURN_IF_ERROR(CheckRefs(d, field + ".datasets", name));
+    block["datasets"].push_back(name);
+  }
+  return block.dump();
 }
 
 Status Parser::CheckLinks() {
