@@ -8,6 +8,7 @@
 #include "quality/test_result_log.h"
 #include "transform/model_builder.h"
 #include "transform/model_compiler.h"
+#include "transform/python_model.h"
 #include "transform/seed_loader.h"
 
 namespace dew::cli {
@@ -276,7 +277,9 @@ Status BuildRecorded(CommandContext& run_ctx, const ParsedArgs& parsed, Loaded& 
   }
 
   transform::ModelBuilder builder(
-      &l.compiled, [&run_ctx] { return run_ctx.OpenLakehouse(); }, Clock::System());
+      &l.compiled, [&run_ctx] { return run_ctx.OpenLakehouse(); }, Clock::System(),
+      std::make_shared<transform::PythonModelRunner>(std::make_shared<PosixProcessRunner>(l.root),
+                                                     run_ctx.shared_fs(), l.root, l.models.python()));
   transform::BuildOptions o;
   o.models = names;
   o.threads = threads;

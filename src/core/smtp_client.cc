@@ -92,7 +92,8 @@ int OnDebug(CURL*, curl_infotype type, char* data, size_t size, void* userp) {
   auto* c = static_cast<Conversation*>(userp);
   std::string line(data, size);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-  if (!line.empty()) c->last_reply = line;
+  // Keep the last refusal (4xx/5xx): replies after it (QUIT's 221) would hide the reason.
+  if (!line.empty() && (line[0] == '4' || line[0] == '5')) c->last_reply = line;
   return 0;
 }
 

@@ -33,7 +33,7 @@ class ModelTaskTest : public testing::TaskKindTest {
     Write("models/marts/schema.yml",
           "models:\n  - name: gold_sales_by_customer\n    columns:\n      - name: customer\n"
           "        tests: [not_null, unique]\n      - name: amount\n"
-          "        tests:\n          - range: {min: 0, max: 12}\n            severity: warn\n");
+          "        tests:\n          - range: {min: 0, max: 12, severity: warn}\n");
     auto lake = env_.open_lakehouse("seed-run");
     ASSERT_TRUE(lake.ok()) << lake.status().ToString();
     auto t = lake::ParseTableName("silver.orders");
