@@ -9,6 +9,7 @@
 #include "orchestrator/task_runner.h"
 #include "quality/declared_tests.h"
 #include "transform/model_builder.h"
+#include "transform/python_model.h"
 
 namespace dew::orchestrator {
 
@@ -38,7 +39,9 @@ class ModelTask final : public TaskRunner {
     const TaskEnv& env = env_;
     const std::string run_id = inv_.run_id;
     transform::ModelBuilder builder(
-        &models->compiled, [&env, run_id] { return env.open_lakehouse(run_id); }, env_.clock);
+        &models->compiled, [&env, run_id] { return env.open_lakehouse(run_id); }, env_.clock,
+        std::make_shared<transform::PythonModelRunner>(env_.processes, env_.fs, env_.project_dir,
+                                                       models->project.python()));
     transform::BuildOptions o;
     o.models = *names;
     o.canceller = &canceller_;
