@@ -238,10 +238,15 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
           nonkey.push_back(c);
       }
       const std::string& k0 = model.config.unique_key[0];
-      const std::string differs = nonkey.empty()
-                                      ? "false"
-                                      : "ROW(" + Columns(nonkey, "s") + ") IS DISTINCT FROM ROW(" +
-                                            Columns(nonkey, "c") + ")";
+      std::string differs = nonkey.empty()
+                                ? "false"
+                                : "ROW(" + Columns(nonkey, "s") + ") IS DISTINCT FROM ROW(" +
+                                      Columns(nonkey, "c") + ")";
+      // With updated_at, as dbt's timestamp strategy: only a newer row opens a version, so a
+      // late copy of an older state never closes the current one before it began.
+      if (!updated_at.empty())
+        differs = "(" + differs + " AND CAST(s." + SqlIdent(updated_at) +
+                  " AS TIMESTAMP) > c.valid_from)";
       const std::string closed_to = updated_at.empty()
                                         ? now
                                         : "coalesce((SELECT CAST(x." + SqlIdent(updated_at) +
