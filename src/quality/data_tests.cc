@@ -132,18 +132,27 @@ Result<CompiledTest> CompileTest(const transform::TestSpec& spec, const std::str
     t.failing_sql = "SELECT n FROM (SELECT count(*) AS n FROM " + from + ") AS _dew_c WHERE " + p;
   } else if (spec.name == "freshness") {
     const std::string field = a.value("loaded_at_field", std::string("_emitted_at"));
-    const nlohmann::json& limit =
-        a.contains("error_after") ? a["error_after"] : a.value("warn_after", nlohmann::json());
-    if (limit.is_null()) return fail("needs warn_after or error_after: {count: N, period: hour}");
-    auto ms = PeriodMillis(limit);
-    if (!ms.ok()) return fail(ms.status().message());
-    if (!a.contains("error_after")) t.spec.severity = "warn";
-    const int64_t oldest_ok = now_millis - *ms;
-    t.failing_sql = "SELECT max(CAST(" + SqlIdent(field) + " AS TIMESTAMP)) AS latest FROM " +
-                    from + " HAVING max(CAST(" + SqlIdent(field) +
-                    " AS TIMESTAMP)) IS NULL OR max(CAST(" + SqlIdent(field) +
-                    " AS TIMESTAMP)) < CAST(" + SqlString(lake::FormatTimestampMillis(oldest_ok)) +
-                    " AS TIMESTAMP)";
+    if (!a.contains("error_after") && !a.contains("warn_after"))
+      return fail("needs warn_after or error_after: {count: N, period: hour}");
+    const std::string latest = "max(CAST(" + SqlIdent(field) + " AS TIMESTAMP))";
+    // The newest row and the oldest time it may have; no row at all is stale too.
+    auto stale_sql = [&](const nlohmann::json& limit) -> Result<std::string> {
+      DEW_ASSIGN_OR_RETURN(int64_t ms, PeriodMillis(limit));
+      const std::string oldest_ok =
+          "CAST(" + SqlString(lake::FormatTimestampMillis(now_millis - ms)) + " AS TIMESTAMP)";
+      return "SELECT " + latest + " AS latest, " + oldest_ok + " AS older_than FROM " + from +
+             " HAVING " + latest + " IS NULL OR " + latest + " < " + oldest_ok;
+    };
+    auto main = stale_sql(a.contains("error_after") ? a["error_after"] : a["warn_after"]);
+    if (!main.ok()) return fail(main.status().message());
+    t.failing_sql = *main;
+    if (!a.contains("error_after")) {
+      t.spec.severity = "warn";
+    } else if (a.contains("warn_after")) {
+      auto warn = stale_sql(a["warn_after"]);
+      if (!warn.ok()) return fail(warn.status().message());
+      t.warn_sql = *warn;
+    }
   } else {
     return fail("unknown test");
   }
@@ -226,11 +235,24 @@ TestOutcome RunTest(const CompiledTest& test, lake::Lakehouse* lake, const Volum
     return done();
   }
   out.failures = count->has_value() ? std::stoll(**count) : 0;
+  std::string failing_sql = test.failing_sql;
+  bool warn_only = false;
+  if (out.failures == 0 && !test.warn_sql.empty()) {
+    auto warned = con.QueryScalar("SELECT count(*) FROM (" + test.warn_sql + ") AS _dew_f");
+    if (!warned.ok()) {
+      out.status = "error";
+      out.message = warned.status().message();
+      return done();
+    }
+    out.failures = warned->has_value() ? std::stoll(**warned) : 0;
+    failing_sql = test.warn_sql;
+    warn_only = true;
+  }
   if (out.failures == 0) {
     out.status = "pass";
     return done();
   }
-  auto sample = con.QueryText("SELECT * FROM (" + test.failing_sql + ") AS _dew_f LIMIT 3");
+  auto sample = con.QueryText("SELECT * FROM (" + failing_sql + ") AS _dew_f LIMIT 3");
   std::string shown;
   if (sample.ok()) {
     for (const auto& row : sample->rows) {
@@ -284,7 +306,7 @@ TestOutcome RunTest(const CompiledTest& test, lake::Lakehouse* lake, const Volum
     out.message += "\n    moved to " + q->ToString();
     return done();
   }
-  out.status = test.spec.severity == "warn" ? "warn" : "fail";
+  out.status = test.spec.severity == "warn" || warn_only ? "warn" : "fail";
   return done();
 }
 

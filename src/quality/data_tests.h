@@ -30,6 +30,9 @@ struct CompiledTest {
   transform::TestSpec spec;
   //! SELECT returning the failing rows (or, for unique/row_count/freshness, the failing groups).
   std::string failing_sql;
+  //! A second, milder check that makes the outcome "warn" when failing_sql passes: freshness
+  //! with both warn_after and error_after (dbt's two thresholds). Empty otherwise.
+  std::string warn_sql;
   //! For row-level tests: a boolean SQL expression true for a failing row; empty otherwise.
   std::string row_predicate;
   //! For row_count: SELECT count(*) of the tested rows, and the volume rule; empty otherwise.

@@ -1,0 +1,1 @@
+SELECT id FROM silver.events ORDER BY id
