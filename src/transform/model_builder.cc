@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -67,6 +68,21 @@ std::string KeysEqual(const std::vector<std::string>& keys, const std::string& a
 std::string Columns(const std::vector<std::string>& cols, const std::string& alias) {
   std::string out;
   for (size_t i = 0; i < cols.size(); ++i) out += (i ? ", " : "") + alias + "." + SqlIdent(cols[i]);
+  return out;
+}
+
+//! The models a model's tests read besides the model itself: relationships' `to: ref('m')`.
+//! dbt's build runs such a test only after all the models it reads are built.
+std::vector<std::string> TestParents(const CompiledModel& model) {
+  std::vector<std::string> out;
+  if (model.def == nullptr) return out;
+  static const std::regex kRef(R"(^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$)");
+  for (const auto& t : model.def->tests) {
+    if (t.name != "relationships" || !t.args.contains("to") || !t.args["to"].is_string()) continue;
+    std::smatch m;
+    const std::string to = t.args["to"].get<std::string>();
+    if (std::regex_match(to, m, kRef) && m[1].str() != model.name) out.push_back(m[1].str());
+  }
   return out;
 }
 
@@ -299,12 +315,43 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
     }
     waiting[name] = n;
   }
-  // Every model's ancestors (selected or not): their views are refreshed before it runs, since
-  // another thread's lakehouse may have just rewritten them.
+  // Ordering-only edges: a model waits for the selected models its tests read, unless that
+  // would close a cycle. Their failure does not skip it (only the test will fail).
+  std::map<std::string, std::vector<std::string>> after_tests_of;
+  auto reaches = [&](const std::string& from, const std::string& to) {
+    std::set<std::string> seen;
+    std::vector<std::string> stack{from};
+    while (!stack.empty()) {
+      std::string c = stack.back();
+      stack.pop_back();
+      if (c == to) return true;
+      if (!seen.insert(c).second) continue;
+      for (const auto& g : children[c]) stack.push_back(g);
+      for (const auto& g : after_tests_of[c]) stack.push_back(g);
+    }
+    return false;
+  };
+  for (const auto& name : options.models) {
+    const CompiledModel* m = compiled_->Find(name);
+    if (m == nullptr) continue;
+    for (const auto& p : TestParents(*m)) {
+      const auto& parents = compiled_->Parents(name);
+      if (!selected.count(p) || std::count(parents.begin(), parents.end(), p) > 0 ||
+          reaches(name, p))
+        continue;
+      after_tests_of[p].push_back(name);
+      ++waiting[name];
+    }
+  }
+  // Every model's ancestors (selected or not), and those its tests read: their views are
+  // refreshed before it runs, since another thread's lakehouse may have just rewritten them.
   std::map<std::string, std::vector<std::string>> ancestors;
   for (const auto& name : options.models) {
     std::set<std::string> seen;
     std::vector<std::string> stack = compiled_->Parents(name);
+    if (const CompiledModel* m = compiled_->Find(name)) {
+      for (const auto& p : TestParents(*m)) stack.push_back(p);
+    }
     while (!stack.empty()) {
       std::string p = stack.back();
       stack.pop_back();
@@ -327,11 +374,18 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
   size_t finished = 0;
   Status open_failure;
 
+  auto release_ordering = [&](const std::string& name) {
+    // Under mu.
+    for (const auto& c : after_tests_of[name]) {
+      if (--waiting[c] == 0 && !outcomes.count(c)) ready.push_back(c);
+    }
+  };
   auto finish = [&](const ModelOutcome& o) {
     // Under mu.
     outcomes[o.name] = o;
     ++finished;
     if (options.on_done) options.on_done(o);
+    release_ordering(o.name);
     if (o.status == "success") {
       for (const auto& c : children[o.name]) {
         if (--waiting[c] == 0) ready.push_back(c);
@@ -354,6 +408,7 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
       outcomes[c] = skipped;
       ++finished;
       if (options.on_done) options.on_done(skipped);
+      release_ordering(c);
       for (const auto& g : children[c]) stack.push_back(g);
     }
   };

@@ -1,0 +1,1 @@
+SELECT * FROM silver.payments_inc VERSION AS OF 2 ORDER BY ALL

@@ -1,0 +1,1 @@
+select id, name, email, country, cast(signed_up as date) as signed_up from {{ ref('customers') }}

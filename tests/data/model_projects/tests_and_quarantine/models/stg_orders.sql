@@ -1,0 +1,1 @@
+select id, customer_id, amount, status from {{ ref('orders') }}
