@@ -76,6 +76,7 @@ Result<std::unique_ptr<WorkerSetup>> OpenWorkerSetup(CommandContext& ctx) {
   env.smtp = NewCurlSmtpClient();
   env.worker_env = connectors::ProcessEnvironment();
   env.dew_binary = SelfBinary();
+  env.store = setup->store.get();
   const std::string lake_root = project.lake_root();
   const std::string cwd = ctx.cwd();
   const std::string user = UserName(ctx);

@@ -374,7 +374,7 @@ class ControlStore {
   virtual Status AddTestResults(const std::vector<TestResultRecord>& results) = 0;
   //! Results matching the filter, newest first (id descending), at most limit.
   virtual Result<std::vector<TestResultRecord>> ListTestResults(const TestResultFilter& filter) = 0;
-  //! Stores `scores` atomically; AlreadyExists when (run, target) already has a score, NotFound
+  //! Stores `scores` atomically, replacing the score a (run, target) already has; NotFound
   //! when the run does not exist.
   virtual Status AddQualityScores(const std::vector<QualityScoreRecord>& scores) = 0;
   //! Scores matching the filter, newest first (recorded time, then insertion), at most limit.

@@ -306,8 +306,14 @@ TEST_P(ControlStoreTest, QualityScoresKeepAHistoryPerTarget) {
   EXPECT_EQ((*latest)[1].target, "stg_orders");
   EXPECT_EQ((*latest)[1].run_id, "r1");
 
-  Status twice = store_->AddQualityScores({ScoreOf("r2", "gold_sales", 1, 1, kT0 + 6)});
-  EXPECT_TRUE(twice.IsAlreadyExists()) << twice.ToString();
+  // A second score of the same run and target (a later task tested it again) replaces it.
+  ASSERT_TRUE(store_->AddQualityScores({ScoreOf("r2", "gold_sales", 1, 1, kT0 + 6)}).ok());
+  of_run.run_id = "r2";
+  auto replaced = store_->ListQualityScores(of_run);
+  ASSERT_TRUE(replaced.ok());
+  ASSERT_EQ(replaced->size(), 1u);
+  EXPECT_DOUBLE_EQ((*replaced)[0].score(), 1.0);
+  EXPECT_EQ((*replaced)[0].at_ms, kT0 + 6);
   Status unknown = store_->AddQualityScores({ScoreOf("nope", "gold_sales", 1, 1, kT0)});
   EXPECT_TRUE(unknown.IsNotFound()) << unknown.ToString();
 }

@@ -1214,8 +1214,12 @@ Status PostgresControlStore::AddQualityScores(const std::vector<QualityScoreReco
   return Retrying([&]() -> Status {
     return InTransaction(op, [&]() -> Status {
       for (const QualityScoreRecord& q : scores) {
+        // A later task of the same run that tested the target again replaces its score.
         auto rows = Exec("INSERT INTO quality_scores (" DEW_SCORE_COLUMNS
-                         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, target) "
+                         "DO UPDATE SET passed_weight = EXCLUDED.passed_weight, "
+                         "total_weight = EXCLUDED.total_weight, checks = EXCLUDED.checks, "
+                         "failed = EXCLUDED.failed, upstream = EXCLUDED.upstream, at = EXCLUDED.at",
                          Params()
                              .Add(q.run_id)
                              .Add(q.target)
@@ -1228,10 +1232,6 @@ Status PostgresControlStore::AddQualityScores(const std::vector<QualityScoreReco
                          op);
         if (!rows.ok() && rows.status().IsNotFound()) {
           return Status::NotFound("control store " + where_ + ": " + op + ": no run " + q.run_id);
-        }
-        if (!rows.ok() && rows.status().IsAlreadyExists()) {
-          return Status::AlreadyExists("control store " + where_ + ": " + op + ": run " + q.run_id +
-                                       " already has a score for " + q.target);
         }
         DEW_RETURN_IF_ERROR(rows.status());
       }

@@ -1151,19 +1151,21 @@ Status SqliteControlStore::AddQualityScores(const std::vector<QualityScoreRecord
   std::lock_guard<std::mutex> lock(mu_);
   return InTransaction(op, [&]() -> Status {
     for (const QualityScoreRecord& q : scores) {
-      DEW_ASSIGN_OR_RETURN(Statement st, Prepare("INSERT INTO quality_scores (" DEW_SCORE_COLUMNS
-                                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                                 op));
+      // A later task of the same run that tested the target again replaces its score.
+      DEW_ASSIGN_OR_RETURN(
+          Statement st,
+          Prepare("INSERT INTO quality_scores (" DEW_SCORE_COLUMNS
+                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, target) DO UPDATE SET "
+                  "passed_weight = excluded.passed_weight, total_weight = excluded.total_weight, "
+                  "checks = excluded.checks, failed = excluded.failed, "
+                  "upstream = excluded.upstream, at = excluded.at",
+                  op));
       st.Bind(1, q.run_id).Bind(2, q.target).Bind(3, q.passed_weight).Bind(4, q.total_weight);
       st.Bind(5, static_cast<int64_t>(q.checks)).Bind(6, static_cast<int64_t>(q.failed));
       st.Bind(7, q.upstream_json).Bind(8, q.at_ms);
       Status s = st.Run(path_, op);
       if (s.IsNotFound()) {
         return Status::NotFound("control store " + path_ + ": " + op + ": no run " + q.run_id);
-      }
-      if (s.IsAlreadyExists()) {
-        return Status::AlreadyExists("control store " + path_ + ": " + op + ": run " + q.run_id +
-                                     " already has a score for " + q.target);
       }
       DEW_RETURN_IF_ERROR(s);
     }

@@ -8,6 +8,8 @@
 #include "orchestrator/project_models.h"
 #include "orchestrator/task_runner.h"
 #include "quality/declared_tests.h"
+#include "quality/model_upstream.h"
+#include "quality/test_result_log.h"
 #include "transform/model_builder.h"
 #include "transform/python_model.h"
 
@@ -48,12 +50,19 @@ class ModelTask final : public TaskRunner {
     AttemptLog* log = inv_.log;
     const transform::RenderEnvironment render = models->RenderEnv();
     const int64_t now = env_.clock->NowMillis();
-    o.after_model = [&render, now, log](const transform::CompiledModel& model,
-                                        lake::Lakehouse* lake) -> Status {
+    // Results join the pipeline's run in the control plane, with its quality scores.
+    std::unique_ptr<quality::TestResultLog> results;
+    if (env_.store != nullptr)
+      results = std::make_unique<quality::TestResultLog>(run_id, env_.store);
+    Clock* clock = env_.clock.get();
+    o.after_model = [&render, &results, clock, now, log](const transform::CompiledModel& model,
+                                                         lake::Lakehouse* lake) -> Status {
       DEW_ASSIGN_OR_RETURN(auto tests, quality::CompileModelTests(render, model, now));
       std::string failed;
       for (const quality::CompiledTest& t : tests) {
-        const quality::TestOutcome r = quality::RunTest(t, lake);
+        const quality::TestOutcome r =
+            quality::RunTest(t, lake, results ? results->History() : quality::VolumeHistory());
+        if (results) results->Add(t, r, clock->NowMillis());
         const bool failure = r.status == "fail" || r.status == "error";
         if (log != nullptr) {
           log->Log(failure              ? LogLevel::kError
@@ -80,6 +89,11 @@ class ModelTask final : public TaskRunner {
     };
     auto outcomes = builder.Build(o);
     if (!outcomes.ok()) return outcomes.status().WithContext(name);
+    if (results) {
+      Status saved =
+          results->Save(quality::ModelUpstream(models->compiled), env_.clock->NowMillis());
+      if (!saved.ok()) return saved.WithContext(name + ": recording test results");
+    }
     TaskOutcome outcome;
     std::string failed;
     int failures = 0;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <future>
 
+#include "control/sqlite_control_store.h"
 #include "lake/lakehouse.h"
 #include "orchestrator/task_kind_test_util.h"
 
@@ -176,6 +177,50 @@ TEST_F(ModelTaskTest, QualityTableErrorsNameTheTable) {
       Invocation("name: p\ntasks:\n  - {name: dq, kind: quality, table: gold_sales_big}\n", "dq"));
   ASSERT_FALSE(untested.ok());
   EXPECT_NE(untested.status().message().find("declares no data tests"), std::string::npos);
+}
+
+TEST_F(ModelTaskTest, TestResultsAndScoresJoinThePipelineRun) {
+  auto store = control::SqliteControlStore::Open(dir_ + "/control.db", env_.clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  control::NewRun run;
+  run.id = "run-q1";
+  run.pipeline = "p";
+  ASSERT_TRUE((*store)->CreateRun(run).ok());
+  env_.store = store->get();
+  ASSERT_TRUE(
+      RunTask(Invocation(
+                  "name: p\ntasks:\n  - {name: b, kind: model, select: +gold_sales_by_customer}\n",
+                  "b", {}, "run-q1"))
+          .ok());
+  ASSERT_TRUE(
+      RunTask(Invocation("name: p\ntasks:\n  - {name: dq, kind: quality, table: erp.orders}\n",
+                         "dq", {}, "run-q1"))
+          .ok());
+  control::TestResultFilter filter;
+  filter.run_id = "run-q1";
+  auto results = (*store)->ListTestResults(filter);
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  std::map<std::string, std::string> status;
+  for (const auto& r : *results) status[r.test_id] = r.status;
+  // The model task's three declared tests (ana's 17.5 breaks the warn range) and the quality
+  // task's row_count on the source, with the row count kept for volume history.
+  EXPECT_EQ(status, (std::map<std::string, std::string>{
+                        {"not_null_gold_sales_by_customer_customer", "pass"},
+                        {"unique_gold_sales_by_customer_customer", "pass"},
+                        {"range_gold_sales_by_customer_amount", "warn"},
+                        {"row_count_source_erp_orders", "pass"}}));
+  for (const auto& r : *results) {
+    if (r.test_type == "row_count") {
+      EXPECT_EQ(r.observed, std::optional<int64_t>(4));
+    }
+  }
+  control::QualityScoreFilter scores;
+  scores.run_id = "run-q1";
+  auto scored = (*store)->ListQualityScores(scores);
+  ASSERT_TRUE(scored.ok()) << scored.status().ToString();
+  std::set<std::string> targets;
+  for (const auto& q : *scored) targets.insert(q.target);
+  EXPECT_EQ(targets, (std::set<std::string>{"gold_sales_by_customer", "source:erp.orders"}));
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include "orchestrator/project_models.h"
 #include "orchestrator/task_runner.h"
 #include "quality/data_tests.h"
+#include "quality/declared_tests.h"
+#include "quality/test_result_log.h"
 
 namespace dew::orchestrator {
 
@@ -102,12 +104,18 @@ class QualityTask final : public TaskRunner {
     std::string failed;
     int failures = 0;
     int passed = 0;
+    // Results join the pipeline's run in the control plane, with a quality score per table.
+    std::unique_ptr<quality::TestResultLog> results;
+    if (env_.store != nullptr)
+      results = std::make_unique<quality::TestResultLog>(inv_.run_id, env_.store);
     for (const quality::CompiledTest& t : tests) {
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (cancelled_) return Status::Interrupted(name + " was cancelled");
       }
-      const quality::TestOutcome o = quality::RunTest(t, lake_.get());
+      const quality::TestOutcome o =
+          quality::RunTest(t, lake_.get(), results ? results->History() : quality::VolumeHistory());
+      if (results) results->Add(t, o, env_.clock->NowMillis());
       const std::string line = o.id + " on " + o.target + ": " + o.status +
                                (o.message.empty() || o.status == "pass" ? "" : ": " + o.message);
       if (o.status == "pass") {
@@ -120,6 +128,10 @@ class QualityTask final : public TaskRunner {
         Log(LogLevel::kError, line);
         failed += (failed.empty() ? "" : "; ") + line;
       }
+    }
+    if (results) {
+      Status saved = results->Save(quality::UpstreamMap(), env_.clock->NowMillis());
+      if (!saved.ok()) return saved.WithContext(name + ": recording test results");
     }
     if (failures > 0) {
       return Status::InvalidArgument(name + ": " + std::to_string(failures) + " of " +

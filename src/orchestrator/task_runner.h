@@ -32,6 +32,9 @@
 namespace dew::lake {
 class Lakehouse;
 }
+namespace dew::control {
+class ControlStore;
+}
 
 namespace dew::orchestrator {
 
@@ -54,6 +57,10 @@ struct TaskEnv {
   ProcessLimits limits;
   //! Opens the project's lakehouse for one sql task, recording `run_id` in its commits.
   std::function<Result<std::unique_ptr<lake::Lakehouse>>(const std::string& run_id)> open_lakehouse;
+  //! The worker's control plane (borrowed, thread-safe): model and quality tasks record their
+  //! data test results and quality scores under the run, as `dew build` and `dew test` do. Null:
+  //! nothing is recorded.
+  control::ControlStore* store = nullptr;
   //! When set, makes every task's runner instead of the built-in kinds (the benchmark measures
   //! the executor alone with no-op task bodies).
   std::function<Result<std::unique_ptr<TaskRunner>>(const TaskInvocation& inv)> make_runner;

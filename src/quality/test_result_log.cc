@@ -1,6 +1,8 @@
 #include "quality/test_result_log.h"
 
 #include <cmath>
+#include <limits>
+#include <set>
 
 namespace dew::quality {
 
@@ -42,7 +44,19 @@ Status TestResultLog::Save(const UpstreamMap& upstream, int64_t at_ms) {
   std::vector<control::TestResultRecord> results = this->results();
   if (results.empty()) return Status::OK();
   DEW_RETURN_IF_ERROR(store_->AddTestResults(results));
-  return store_->AddQualityScores(ScoreRun(run_id_, at_ms, results, upstream));
+  // Scores cover every result of the run for the targets tested here, so a pipeline whose model
+  // task and quality task both test a table gets one score from both.
+  std::set<std::string> targets;
+  for (const auto& r : results) targets.insert(r.target);
+  control::TestResultFilter filter;
+  filter.run_id = run_id_;
+  filter.limit = std::numeric_limits<int>::max();
+  DEW_ASSIGN_OR_RETURN(auto all, store_->ListTestResults(filter));
+  std::vector<control::TestResultRecord> of_targets;
+  for (auto& r : all) {
+    if (targets.count(r.target)) of_targets.push_back(std::move(r));
+  }
+  return store_->AddQualityScores(ScoreRun(run_id_, at_ms, of_targets, upstream));
 }
 
 std::vector<control::TestResultRecord> TestResultLog::results() const {

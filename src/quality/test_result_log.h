@@ -33,8 +33,10 @@ class TestResultLog {
   //! For RunTest: the row counts earlier runs recorded for a test, newest first.
   VolumeHistory History() const;
 
-  //! Saves every result added, then one quality score per target (with `upstream`), in two
-  //! atomic writes. Errors from the store, naming the run.
+  //! Saves every result added, then one quality score per target (with `upstream`) over all
+  //! of the run's results for that target (a run may test a table in several tasks; the last
+  //! save's score replaces earlier ones), in two atomic writes. Errors from the store, naming
+  //! the run.
   Status Save(const UpstreamMap& upstream, int64_t at_ms);
 
   //! The results added so far, in order.
