@@ -1,6 +1,7 @@
 #include "orchestrator/backfill.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,8 +12,8 @@
 #include <set>
 #include <thread>
 
-#include "control/sqlite_control_store.h"
 #include "core/file_system.h"
+#include "support/test_control_database.h"
 
 namespace dew::orchestrator {
 namespace {
@@ -97,12 +98,20 @@ class ThreadedRunner {
   std::vector<std::thread> threads_;
 };
 
-class BackfillTest : public ::testing::Test {
+//! Every test runs on SQLite and on PostgreSQL.
+class BackfillTest : public ::testing::TestWithParam<testing::StoreBackend> {
  protected:
   void SetUp() override {
+    if (!testing::StoreBackendAvailable(GetParam()))
+      GTEST_SKIP() << "PostgreSQL 15 is not installed";
+    char tmpl[] = "/tmp/dew_backfill_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
     clock_ = Clock::System();
-    auto store = control::SqliteControlStore::Open(":memory:", clock_);
-    ASSERT_TRUE(store.ok());
+    auto db = testing::TestControlDatabase::Create(GetParam(), dir_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    auto store = db->Open(clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     auto fs = FileSystem::Posix();
     auto spec = PipelineSpec::Parse(
@@ -122,10 +131,18 @@ class BackfillTest : public ::testing::Test {
     return *dates;
   }
 
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) (void)FileSystem::Posix()->RemoveAll(dir_);
+  }
+
+  std::string dir_;
   std::shared_ptr<Clock> clock_;
-  std::unique_ptr<control::SqliteControlStore> store_;
+  std::unique_ptr<control::ControlStore> store_;
   PipelineSpec spec_;
 };
+
+INSTANTIATE_TEST_SUITE_P(Stores, BackfillTest, testing::BothStores(), testing::StoreBackendName);
 
 TEST(BackfillDatesTest, DaysWeeksMonths) {
   auto from = ParseCivilDate("2024-12-30", "--from");
@@ -164,7 +181,7 @@ TEST(BackfillDatesTest, Errors) {
   EXPECT_FALSE(ParseBackfillStep("year").ok());
 }
 
-TEST_F(BackfillTest, BoundedParallelismThenResumeRetriesOnlyFailures) {
+TEST_P(BackfillTest, BoundedParallelismThenResumeRetriesOnlyFailures) {
   BackfillOptions options;
   options.pipeline = spec_.name;
   options.dates = Months("2025-01-01", "2025-12-31");
@@ -215,7 +232,7 @@ TEST_F(BackfillTest, BoundedParallelismThenResumeRetriesOnlyFailures) {
   EXPECT_EQ(runner.launched().size(), 2u);
 }
 
-TEST_F(BackfillTest, RunStillActiveFromAnInterruptedBackfillIsWaitedForNotRelaunched) {
+TEST_P(BackfillTest, RunStillActiveFromAnInterruptedBackfillIsWaitedForNotRelaunched) {
   control::NewRun old;
   old.id = "old-run";
   old.pipeline = spec_.name;
@@ -244,7 +261,7 @@ TEST_F(BackfillTest, RunStillActiveFromAnInterruptedBackfillIsWaitedForNotRelaun
   EXPECT_EQ(result->succeeded, 3);
 }
 
-TEST_F(BackfillTest, LaunchFailureCountsAsFailedDate) {
+TEST_P(BackfillTest, LaunchFailureCountsAsFailedDate) {
   RunLauncher launch = [](const control::NewRun&) { return Status::IOError("no executor"); };
   BackfillOptions options;
   options.dates = Months("2025-01-01", "2025-02-01");

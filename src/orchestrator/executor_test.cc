@@ -1,9 +1,9 @@
-// The executor with real child processes, a real SQLite store file and a real lakehouse.
+// The executor with real child processes, a real control store (SQLite and PostgreSQL) and a
+// real lakehouse.
 #include "orchestrator/executor.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,9 +11,9 @@
 #include <sstream>
 #include <thread>
 
-#include "control/sqlite_control_store.h"
 #include "core/file_system.h"
 #include "lake/lakehouse.h"
+#include "support/test_control_database.h"
 
 namespace dew::orchestrator {
 namespace {
@@ -28,15 +28,21 @@ std::string ReadFileText(const std::string& path) {
   return ss.str();
 }
 
-class ExecutorTest : public ::testing::Test {
+//! Every test runs on SQLite and on PostgreSQL.
+class ExecutorTest : public ::testing::TestWithParam<testing::StoreBackend> {
  protected:
   void SetUp() override {
+    if (!testing::StoreBackendAvailable(GetParam()))
+      GTEST_SKIP() << "PostgreSQL 15 is not installed";
     char tmpl[] = "/tmp/dew_executor_test_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     ASSERT_EQ(mkdir((dir_ + "/.dew").c_str(), 0755), 0);
     clock_ = Clock::System();
-    auto store = control::SqliteControlStore::Open(dir_ + "/.dew/control.db", clock_);
+    auto db = testing::TestControlDatabase::Create(GetParam(), dir_ + "/.dew");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    auto store = db_.Open(clock_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     coord_ = std::make_unique<RunCoordinator>(
@@ -68,7 +74,7 @@ class ExecutorTest : public ::testing::Test {
 
   void TearDown() override {
     executor_.reset();
-    (void)std::system(("rm -rf " + dir_).c_str());
+    if (!dir_.empty()) (void)std::system(("rm -rf " + dir_).c_str());
   }
 
   void StartExecutor(int concurrency = 3, int64_t stale_after_ms = 30000) {
@@ -124,8 +130,9 @@ class ExecutorTest : public ::testing::Test {
   }
 
   std::string dir_;
+  testing::TestControlDatabase db_;
   std::shared_ptr<Clock> clock_;
-  std::unique_ptr<control::SqliteControlStore> store_;
+  std::unique_ptr<control::ControlStore> store_;
   std::mutex mu_;
   std::map<std::string, PipelineSpec> specs_;
   std::unique_ptr<RunCoordinator> coord_;
@@ -133,7 +140,9 @@ class ExecutorTest : public ::testing::Test {
   std::unique_ptr<Executor> executor_;
 };
 
-TEST_F(ExecutorTest, FanOutFanInShellTasksRunInOrder) {
+INSTANTIATE_TEST_SUITE_P(Stores, ExecutorTest, testing::BothStores(), testing::StoreBackendName);
+
+TEST_P(ExecutorTest, FanOutFanInShellTasksRunInOrder) {
   StartExecutor();
   const std::string run = StartRun(R"(name: dag
 tasks:
@@ -160,7 +169,7 @@ tasks:
   EXPECT_TRUE(reader.ReadNew()->empty());
 }
 
-TEST_F(ExecutorTest, ScrubbedEnvironmentHasOnlyDeclaredVariables) {
+TEST_P(ExecutorTest, ScrubbedEnvironmentHasOnlyDeclaredVariables) {
   StartExecutor();
   const std::string run = StartRun(R"(name: envs
 tasks:
@@ -177,7 +186,7 @@ tasks:
   EXPECT_EQ(env.find("SECRET"), std::string::npos) << env;
 }
 
-TEST_F(ExecutorTest, TimeoutKillsASleepingShellTask) {
+TEST_P(ExecutorTest, TimeoutKillsASleepingShellTask) {
   StartExecutor();
   const std::string run = StartRun(R"(name: slow
 tasks:
@@ -196,7 +205,7 @@ tasks:
   EXPECT_TRUE(WaitFor([&] { return kill(-pid, 0) != 0 && errno == ESRCH; }));
 }
 
-TEST_F(ExecutorTest, CancelStopsARunningShellTaskAndSkipsDownstream) {
+TEST_P(ExecutorTest, CancelStopsARunningShellTaskAndSkipsDownstream) {
   StartExecutor();
   const std::string run = StartRun(R"(name: cancel_me
 tasks:
@@ -216,7 +225,7 @@ tasks:
   EXPECT_TRUE(WaitFor([&] { return kill(-pid, 0) != 0 && errno == ESRCH; }));
 }
 
-TEST_F(ExecutorTest, CancelInterruptsARunningSqlTask) {
+TEST_P(ExecutorTest, CancelInterruptsARunningSqlTask) {
   StartExecutor();
   const std::string run = StartRun(R"(name: long_sql
 tasks:
@@ -234,7 +243,7 @@ tasks:
   EXPECT_EQ(latest["after"].status, RunStatus::kSkipped);
 }
 
-TEST_F(ExecutorTest, SqlTaskWritesItsTargetAndCountsRows) {
+TEST_P(ExecutorTest, SqlTaskWritesItsTargetAndCountsRows) {
   StartExecutor();
   const std::string run = StartRun(R"(name: build
 params: {n: "5"}
@@ -255,7 +264,7 @@ tasks:
   EXPECT_EQ(latest["check"].rows_read, 5);
 }
 
-TEST_F(ExecutorTest, OnFailureRunsAfterRetries) {
+TEST_P(ExecutorTest, OnFailureRunsAfterRetries) {
   StartExecutor();
   const std::string run = StartRun(R"(name: failing
 tasks:
@@ -278,10 +287,11 @@ tasks:
   EXPECT_EQ(Latest(run)["never"].status, RunStatus::kSkipped);
 }
 
-//! A store that cannot take a heartbeat (here: another connection holds SQLite's write lock)
-//! must not leave the body running into the window where another worker may fail and retry the
-//! attempt. The body sleeps as long as that window (stale_after_ms); it must never finish.
-TEST_F(ExecutorTest, BodyIsStoppedWhenItsClaimCannotBeRenewedAndRetriedAfterwards) {
+//! A store that cannot take a heartbeat (here: another connection holds SQLite's write lock, or
+//! an exclusive lock on PostgreSQL's task_attempts) must not leave the body running into the
+//! window where another worker may fail and retry the attempt. The body sleeps as long as that
+//! window (stale_after_ms); it must never finish.
+TEST_P(ExecutorTest, BodyIsStoppedWhenItsClaimCannotBeRenewedAndRetriedAfterwards) {
   StartExecutor(1, /*stale_after_ms=*/2000);  // claim held 1000 ms, heartbeats every 333 ms
   const std::string run = StartRun(R"(name: stall
 tasks:
@@ -291,14 +301,12 @@ tasks:
     retries: {count: 1, backoff: 10ms}
 )");
   ASSERT_TRUE(WaitFor([&] { return !ReadFileText(dir_ + "/pid.1").empty(); }));
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ + "/.dew/control.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto lock = db_.LockWrites("task_attempts");
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
   const pid_t pid = std::atoi(ReadFileText(dir_ + "/pid.1").c_str());
   ASSERT_GT(pid, 0);
   const bool died = WaitFor([&] { return kill(-pid, 0) != 0 && errno == ESRCH; });
-  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
+  lock->reset();
   ASSERT_TRUE(died);
   const control::RunRecord r = WaitForRun(run);
   EXPECT_EQ(r.status, RunStatus::kSucceeded) << r.error;
@@ -317,7 +325,7 @@ tasks:
 
 //! Another worker failed the attempt (it judged this one dead): the next heartbeat is refused,
 //! the body is stopped, and its end is not recorded over the other worker's verdict.
-TEST_F(ExecutorTest, AttemptFailedByAnotherWorkerIsStoppedAndLeftToIt) {
+TEST_P(ExecutorTest, AttemptFailedByAnotherWorkerIsStoppedAndLeftToIt) {
   StartExecutor(1);
   const std::string run = StartRun(R"(name: taken
 tasks:
@@ -327,7 +335,7 @@ tasks:
     retries: {count: 1, backoff: 3s}
 )");
   ASSERT_TRUE(WaitFor([&] { return !ReadFileText(dir_ + "/pid.1").empty(); }));
-  auto other = control::SqliteControlStore::Open(dir_ + "/.dew/control.db", clock_);
+  auto other = db_.Open(clock_);
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   // Any heartbeat older than now counts as stale (one written this millisecond does not).
   std::string verdict;

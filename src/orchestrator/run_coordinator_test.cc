@@ -1,12 +1,14 @@
 #include "orchestrator/run_coordinator.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <thread>
 
-#include "control/sqlite_control_store.h"
+#include "core/file_system.h"
+#include "support/test_control_database.h"
 
 namespace dew::orchestrator {
 namespace {
@@ -51,11 +53,20 @@ tasks:
   - {name: tell, kind: shell, command: "true"}
 )";
 
-class RunCoordinatorTest : public ::testing::Test {
+//! Every test runs on SQLite and on PostgreSQL.
+class RunCoordinatorTest : public ::testing::TestWithParam<testing::StoreBackend> {
  protected:
   void SetUp() override {
+    if (!testing::StoreBackendAvailable(GetParam()))
+      GTEST_SKIP() << "PostgreSQL 15 is not installed";
+    char tmpl[] = "/tmp/dew_coord_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
     clock_ = std::make_shared<ManualClock>(kT0);
-    auto store = control::SqliteControlStore::Open(":memory:", clock_);
+    auto db = testing::TestControlDatabase::Create(GetParam(), dir_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    auto store = db_.Open(clock_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     coord_ = std::make_unique<RunCoordinator>(store_.get(), Resolver(), clock_);
@@ -113,22 +124,27 @@ class RunCoordinatorTest : public ::testing::Test {
     return out;
   }
 
+  std::string dir_;
+  testing::TestControlDatabase db_;
   std::shared_ptr<ManualClock> clock_;
-  std::unique_ptr<control::SqliteControlStore> store_;
+  std::unique_ptr<control::ControlStore> store_;
   std::map<std::string, PipelineSpec> specs_;
   std::unique_ptr<RunCoordinator> coord_;
 
-  // Two workers (store and coordinator each) on one SQLite file, as two processes have them.
   void TearDown() override {
-    if (!shared_dir_.empty()) (void)std::system(("rm -rf " + shared_dir_).c_str());
+    s1_.reset();
+    s2_.reset();
+    store_.reset();
+    if (!dir_.empty()) (void)FileSystem::Posix()->RemoveAll(dir_);
   }
+  // Two workers (store and coordinator each) on one database, as two processes have them.
   void OpenTwoWorkers() {
-    char tmpl[] = "/tmp/dew_coord_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    shared_dir_ = tmpl;
+    ASSERT_EQ(mkdir((dir_ + "/shared").c_str(), 0755), 0);
+    auto db = testing::TestControlDatabase::Create(GetParam(), dir_ + "/shared");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
     auto clock = Clock::System();
     for (auto* s : {&s1_, &s2_}) {
-      auto store = control::SqliteControlStore::Open(shared_dir_ + "/control.db", clock);
+      auto store = db->Open(clock);
       ASSERT_TRUE(store.ok()) << store.status().ToString();
       *s = std::move(store).value();
     }
@@ -153,13 +169,15 @@ class RunCoordinatorTest : public ::testing::Test {
     *b = **first;
     *c = **second;
   }
-  std::string shared_dir_;
   PipelineSpec diamond_;
-  std::unique_ptr<control::SqliteControlStore> s1_, s2_;
+  std::unique_ptr<control::ControlStore> s1_, s2_;
   std::unique_ptr<RunCoordinator> c1_, c2_;
 };
 
-TEST_F(RunCoordinatorTest, FanOutFanInRunsInOrder) {
+INSTANTIATE_TEST_SUITE_P(Stores, RunCoordinatorTest, testing::BothStores(),
+                         testing::StoreBackendName);
+
+TEST_P(RunCoordinatorTest, FanOutFanInRunsInOrder) {
   const std::string run = Start(kDiamond, {{"day", "2026-02-01"}});
   auto r = store_->GetRun(run);
   ASSERT_TRUE(r.ok());
@@ -190,7 +208,7 @@ TEST_F(RunCoordinatorTest, FanOutFanInRunsInOrder) {
   EXPECT_EQ((*graph)->Find("a")->Field("command"), "echo 2026-02-01");
 }
 
-TEST_F(RunCoordinatorTest, RetriesWithBackoffThenSkipsDownstreamAndRunsTheHandler) {
+TEST_P(RunCoordinatorTest, RetriesWithBackoffThenSkipsDownstreamAndRunsTheHandler) {
   const std::string run = Start(kRetry);
   auto first = ClaimAll();
   ASSERT_EQ(Tasks(first), std::vector<std::string>({"other", "x"}));
@@ -231,7 +249,7 @@ TEST_F(RunCoordinatorTest, RetriesWithBackoffThenSkipsDownstreamAndRunsTheHandle
   EXPECT_EQ(r->error, "task x failed: exit 1 again");
 }
 
-TEST_F(RunCoordinatorTest, ConcurrentAdvancesEnqueueEachTaskOnce) {
+TEST_P(RunCoordinatorTest, ConcurrentAdvancesEnqueueEachTaskOnce) {
   OpenTwoWorkers();
   for (int round = 0; round < 10; ++round) {
     std::string run;
@@ -270,7 +288,7 @@ TEST_F(RunCoordinatorTest, ConcurrentAdvancesEnqueueEachTaskOnce) {
 //! Two workers finish the two parents of d at the same moment, each advancing with
 //! AdvanceAfterSuccess (which reads only d's parents): d is enqueued, and only once. c2 never
 //! started a run, so it also takes the fallback through Advance.
-TEST_F(RunCoordinatorTest, AdvanceAfterSuccessEnqueuesAJoinOnceWhenItsParentsFinishTogether) {
+TEST_P(RunCoordinatorTest, AdvanceAfterSuccessEnqueuesAJoinOnceWhenItsParentsFinishTogether) {
   OpenTwoWorkers();
   for (int round = 0; round < 20; ++round) {
     std::string run;
@@ -303,7 +321,7 @@ TEST_F(RunCoordinatorTest, AdvanceAfterSuccessEnqueuesAJoinOnceWhenItsParentsFin
 }
 
 //! A success next to a failed sibling leaves the join to Advance: retry first, no join yet.
-TEST_F(RunCoordinatorTest, AdvanceAfterSuccessLeavesFailuresToAdvance) {
+TEST_P(RunCoordinatorTest, AdvanceAfterSuccessLeavesFailuresToAdvance) {
   const std::string run = Start(kDiamond);
   auto first = ClaimAll();
   ASSERT_EQ(first.size(), 1u);
@@ -319,7 +337,7 @@ TEST_F(RunCoordinatorTest, AdvanceAfterSuccessLeavesFailuresToAdvance) {
   EXPECT_EQ(store_->GetRun(run)->status, RunStatus::kFailed);
 }
 
-TEST_F(RunCoordinatorTest, CancelSkipsWhatHasNotStarted) {
+TEST_P(RunCoordinatorTest, CancelSkipsWhatHasNotStarted) {
   const std::string run = Start(kDiamond);
   auto a = ClaimAll();
   ASSERT_EQ(a.size(), 1u);
@@ -339,7 +357,7 @@ TEST_F(RunCoordinatorTest, CancelSkipsWhatHasNotStarted) {
   EXPECT_TRUE(coord_->CancelRun(run, "bob").IsInvalidArgument());
 }
 
-TEST_F(RunCoordinatorTest, PipelineConcurrencyQueuesRuns) {
+TEST_P(RunCoordinatorTest, PipelineConcurrencyQueuesRuns) {
   const char* yaml = R"(name: one_at_a_time
 concurrency: 1
 tasks:
@@ -360,14 +378,14 @@ tasks:
   EXPECT_EQ(second[0].run_id, r2);
 }
 
-TEST_F(RunCoordinatorTest, RefusesUnknownParams) {
+TEST_P(RunCoordinatorTest, RefusesUnknownParams) {
   PipelineSpec ok = MustParse(kDiamond);
   StartRunRequest req;
   req.params = {{"dya", "x"}};
   EXPECT_TRUE(coord_->StartRun(ok, req).status().IsInvalidArgument());
 }
 
-TEST_F(RunCoordinatorTest, PriorityOrdersClaims) {
+TEST_P(RunCoordinatorTest, PriorityOrdersClaims) {
   const char* low = R"(name: low
 tasks:
   - {name: t, kind: shell, command: "true"}

@@ -13,15 +13,16 @@
 #include <thread>
 #include <vector>
 
-#include "control/sqlite_control_store.h"
 #include "core/clock.h"
 #include "core/file_system.h"
+#include "support/test_control_database.h"
 
 namespace dew::orchestrator {
 namespace {
 
 using control::RunRecord;
-using control::SqliteControlStore;
+using testing::StoreBackend;
+using testing::TestControlDatabase;
 
 std::string MakeTempDir() {
   char tmpl[] = "/tmp/dew_scheduler_test_XXXXXX";
@@ -63,19 +64,33 @@ std::string MonthEndPipeline(const std::string& catch_up) {
          "    command: echo ${params.logical_date}\n";
 }
 
-class SchedulerTest : public ::testing::Test {
+//! Every test runs on SQLite and on PostgreSQL: two schedulers are two store objects (two
+//! connections) on one database.
+class SchedulerTest : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override {
+    if (!testing::StoreBackendAvailable(GetParam()))
+      GTEST_SKIP() << "PostgreSQL 15 is not installed";
     dir_ = MakeTempDir();
     clock_ = std::make_shared<ManualClock>(ManilaMillis(2026, 1, 1));
     fs_ = FileSystem::Posix();
+    auto db = TestControlDatabase::Create(GetParam(), dir_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
     store_a_ = OpenStore();
     store_b_ = OpenStore();
+    ASSERT_TRUE(store_a_ && store_b_);
   }
-  void TearDown() override { ASSERT_TRUE(fs_->RemoveAll(dir_).ok()); }
+  void TearDown() override {
+    store_a_.reset();
+    store_b_.reset();
+    if (!dir_.empty()) {
+      ASSERT_TRUE(fs_->RemoveAll(dir_).ok());
+    }
+  }
 
-  std::unique_ptr<SqliteControlStore> OpenStore() {
-    auto store = SqliteControlStore::Open(dir_ + "/control.db", clock_);
+  std::unique_ptr<control::ControlStore> OpenStore() {
+    auto store = db_.Open(clock_);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(store).value() : nullptr;
   }
@@ -128,11 +143,14 @@ class SchedulerTest : public ::testing::Test {
   std::string dir_;
   std::shared_ptr<ManualClock> clock_;
   std::shared_ptr<FileSystem> fs_;
-  std::unique_ptr<SqliteControlStore> store_a_;
-  std::unique_ptr<SqliteControlStore> store_b_;
+  TestControlDatabase db_;
+  std::unique_ptr<control::ControlStore> store_a_;
+  std::unique_ptr<control::ControlStore> store_b_;
   std::mutex mu_;
   std::map<std::string, int> launched_;  // guarded by mu_
 };
+
+INSTANTIATE_TEST_SUITE_P(Stores, SchedulerTest, testing::BothStores(), testing::StoreBackendName);
 
 SchedulerOptions DayPoll() {
   SchedulerOptions o;
@@ -153,7 +171,7 @@ TEST(SchedulerFormatTest, TimesAndRunIds) {
   EXPECT_EQ(FormatLocalTime(t, *ny), "2026-03-01T17:00:00-05:00");
 }
 
-TEST_F(SchedulerTest, SimulatedYearFiresOnFirstBusinessDayOnceWithTwoSchedulers) {
+TEST_P(SchedulerTest, SimulatedYearFiresOnFirstBusinessDayOnceWithTwoSchedulers) {
   // 2028 is a leap year: 366 days from Jan 1 end just before Jan 1 2029's fire time.
   clock_->Set(ManilaMillis(2028, 1, 1));
   Scheduler a(*store_a_, clock_, Counting(*store_a_), DayPoll());
@@ -191,7 +209,7 @@ TEST_F(SchedulerTest, SimulatedYearFiresOnFirstBusinessDayOnceWithTwoSchedulers)
   EXPECT_GT(b.stats().runs_fired, 0);
 }
 
-TEST_F(SchedulerTest, ConcurrentSchedulersNeverFireATimeTwice) {
+TEST_P(SchedulerTest, ConcurrentSchedulersNeverFireATimeTwice) {
   // Every minute, with 300 missed minutes to catch up: two threads race over the same times.
   const std::string yaml =
       "name: minutely\nschedule: \"* * * * *\"\ncatch_up: all\ntasks:\n"
@@ -220,7 +238,7 @@ TEST_F(SchedulerTest, ConcurrentSchedulersNeverFireATimeTwice) {
   EXPECT_EQ((*schedules)[0].next_fire_at_ms, clock_->NowMillis() + 60 * 1000);
 }
 
-TEST_F(SchedulerTest, CatchUpRunsEachMissedTimeAfterDowntimeOldestFirst) {
+TEST_P(SchedulerTest, CatchUpRunsEachMissedTimeAfterDowntimeOldestFirst) {
   {
     Scheduler a(*store_a_, clock_, Counting(*store_a_), DayPoll());
     ASSERT_TRUE(a.SetPipelines({Spec(MonthEndPipeline("all"))}).ok());
@@ -251,7 +269,7 @@ TEST_F(SchedulerTest, CatchUpRunsEachMissedTimeAfterDowntimeOldestFirst) {
   EXPECT_EQ(runs[4].created_at_ms, ManilaMillis(2026, 5, 1, 6));
 }
 
-TEST_F(SchedulerTest, SkipRecordsMissedTimesAsAnEventAndFiresNextOnTime) {
+TEST_P(SchedulerTest, SkipRecordsMissedTimesAsAnEventAndFiresNextOnTime) {
   {
     Scheduler a(*store_a_, clock_, Counting(*store_a_), DayPoll());
     ASSERT_TRUE(a.SetPipelines({Spec(MonthEndPipeline("skip"))}).ok());
@@ -280,7 +298,7 @@ TEST_F(SchedulerTest, SkipRecordsMissedTimesAsAnEventAndFiresNextOnTime) {
   EXPECT_EQ(runs[1].logical_date, "2026-05-01T06:00:00+08:00");
 }
 
-TEST_F(SchedulerTest, LatestRunsOnlyTheMostRecentMissedTime) {
+TEST_P(SchedulerTest, LatestRunsOnlyTheMostRecentMissedTime) {
   {
     Scheduler a(*store_a_, clock_, Counting(*store_a_), DayPoll());
     ASSERT_TRUE(a.SetPipelines({Spec(MonthEndPipeline("latest"))}).ok());
@@ -295,7 +313,7 @@ TEST_F(SchedulerTest, LatestRunsOnlyTheMostRecentMissedTime) {
   EXPECT_EQ(runs[1].logical_date, "2026-04-01T06:00:00+08:00");
 }
 
-TEST_F(SchedulerTest, CatchUpIsBounded) {
+TEST_P(SchedulerTest, CatchUpIsBounded) {
   const std::string yaml =
       "name: hourly\nschedule: \"0 * * * *\"\ncatch_up: true\ntasks:\n"
       "  - {name: t, kind: shell, command: 'true'}\n";
@@ -315,7 +333,7 @@ TEST_F(SchedulerTest, CatchUpIsBounded) {
   EXPECT_EQ(nlohmann::json::parse((*events)[0].payload_json)["count"], 43);
 }
 
-TEST_F(SchedulerTest, ChangedCronIsRecomputedUnchangedKept) {
+TEST_P(SchedulerTest, ChangedCronIsRecomputedUnchangedKept) {
   Scheduler a(*store_a_, clock_, Counting(*store_a_), DayPoll());
   ASSERT_TRUE(a.SetPipelines({Spec(MonthEndPipeline("skip"))}).ok());
   auto before = store_a_->ListSchedules();
@@ -343,7 +361,7 @@ TEST_F(SchedulerTest, ChangedCronIsRecomputedUnchangedKept) {
   EXPECT_EQ((*changed)[0].next_fire_at_ms, ManilaMillis(2026, 1, 30, 9));
 }
 
-TEST_F(SchedulerTest, FailedLaunchIsRetriedNotLost) {
+TEST_P(SchedulerTest, FailedLaunchIsRetriedNotLost) {
   int calls = 0;
   RunLauncher flaky = [&](const control::NewRun& run) -> Status {
     if (++calls == 1) return Status::IOError("executor unavailable");
@@ -364,7 +382,7 @@ TEST_F(SchedulerTest, FailedLaunchIsRetriedNotLost) {
   EXPECT_EQ(Runs()[0].logical_date, "2026-01-01T06:00:00+08:00");
 }
 
-TEST_F(SchedulerTest, CrashBetweenLaunchAndAdvanceDoesNotDoubleTheRun) {
+TEST_P(SchedulerTest, CrashBetweenLaunchAndAdvanceDoesNotDoubleTheRun) {
   // The first launcher creates the run and then "crashes" before the schedule advances.
   RunLauncher crashing = [&](const control::NewRun& run) -> Status {
     Status s = store_a_->CreateRun(run);
@@ -388,7 +406,7 @@ TEST_F(SchedulerTest, CrashBetweenLaunchAndAdvanceDoesNotDoubleTheRun) {
   EXPECT_EQ((*schedules)[0].next_fire_at_ms, ManilaMillis(2026, 2, 2, 6));
 }
 
-TEST_F(SchedulerTest, RemovedPipelineIsNotFired) {
+TEST_P(SchedulerTest, RemovedPipelineIsNotFired) {
   Scheduler a(*store_a_, clock_, Counting(*store_a_), DayPoll());
   ASSERT_TRUE(a.SetPipelines({Spec(MonthEndPipeline("skip"))}).ok());
   ASSERT_TRUE(a.SetPipelines({}).ok());
@@ -397,7 +415,7 @@ TEST_F(SchedulerTest, RemovedPipelineIsNotFired) {
   EXPECT_EQ(Runs().size(), 0u);
 }
 
-TEST_F(SchedulerTest, LoadPipelinesReportsBrokenFilesAndKeepsOthers) {
+TEST_P(SchedulerTest, LoadPipelinesReportsBrokenFilesAndKeepsOthers) {
   ASSERT_TRUE(fs_->CreateDirs(dir_ + "/pipelines").ok());
   ASSERT_TRUE(fs_->WriteFile(dir_ + "/pipelines/a.yml", MonthEndPipeline("skip")).ok());
   ASSERT_TRUE(
