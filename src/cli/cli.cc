@@ -12,6 +12,7 @@
 namespace dew::cli {
 
 Status RunQuality(CommandContext& ctx, const std::vector<std::string>& args);  // quality_command.cc
+Status RunAudit(CommandContext& ctx, const std::vector<std::string>& args);    // audit_command.cc
 
 namespace {
 
@@ -44,6 +45,7 @@ const Verb kVerbs[] = {
     {"seed", RunSeed, "load seeds/*.csv into lake tables"},
     {"quality", RunQuality, "data quality: scores per table, trends, recent failures"},
     {"events", RunEvents, "list webhook deliveries of events (--dead) or replay one"},
+    {"audit", RunAudit, "list or verify the audit log (who started, cancelled, rolled back runs)"},
 };
 
 std::string MainHelp() {

@@ -237,7 +237,12 @@ Status RunCancel(CommandContext& ctx, const std::vector<std::string>& args) {
   const std::string& id = parsed.positional[0];
   DEW_RETURN_IF_ERROR(CheckRunId(id));
   DEW_ASSIGN_OR_RETURN(auto setup, OpenWorkerSetup(ctx));
+  DEW_ASSIGN_OR_RETURN(RunRecord before, setup->store->GetRun(id));
   DEW_RETURN_IF_ERROR(setup->coordinator->CancelRun(id, ctx.User()));
+  nlohmann::json details = {{"pipeline", before.pipeline},
+                            {"was", control::RunStatusName(before.status)}};
+  auto audited = setup->store->AppendAudit(ctx.User(), "run.cancel", id, details.dump());
+  if (!audited.ok()) return audited.status().WithContext("run " + id + " cancelled");
   std::fprintf(ctx.out(), "cancelled run %s\n", id.c_str());
   return Status::OK();
 }

@@ -210,14 +210,14 @@ struct QualityScoreFilter {
 //! did what to what, when. Each entry's hash covers the previous entry's hash, so changing,
 //! removing or reordering any entry breaks every hash after it (VerifyAuditChain).
 struct AuditEntry {
-  int64_t id = 0;     //!< set by the store: 1, 2, 3, … in append order
-  int64_t at_ms = 0;  //!< set by the store from its clock
-  std::string actor;   //!< a user name, or "schedule" / "worker:<id>"
-  std::string action;  //!< e.g. "run.start", "run.rollback"
-  std::string target;  //!< what was acted on, e.g. a run id
+  int64_t id = 0;                   //!< set by the store: 1, 2, 3, … in append order
+  int64_t at_ms = 0;                //!< set by the store from its clock
+  std::string actor;                //!< a user name, or "schedule" / "worker:<id>"
+  std::string action;               //!< e.g. "run.start", "run.rollback"
+  std::string target;               //!< what was acted on, e.g. a run id
   std::string details_json = "{}";  //!< a JSON object
-  std::string prev_hash;  //!< the previous entry's hash; empty for the first entry
-  std::string hash;       //!< AuditEntryHash(*this)
+  std::string prev_hash;            //!< the previous entry's hash; empty for the first entry
+  std::string hash;                 //!< AuditEntryHash(*this)
 };
 
 //! Hex SHA-256 of prev_hash, id, at_ms, actor, action, target and details_json, each followed by
@@ -228,6 +228,20 @@ std::string AuditEntryHash(const AuditEntry& entry);
 //! right; `prev_hash` is the hash of the entry before the first (empty from the start).
 //! Corruption naming the first entry that does not.
 Status VerifyAuditChain(const std::vector<AuditEntry>& entries, const std::string& prev_hash = "");
+
+class ControlStore;
+
+//! What VerifyAuditLog read: the number of entries and the hash of the last one (the chain's
+//! head, which an auditor may note down to detect a later truncation of the log's end).
+struct AuditLogCheck {
+  int64_t entries = 0;
+  std::string head_hash;
+};
+
+//! Reads the whole audit log from `store`, `page_size` entries at a time, and checks that ids run
+//! 1, 2, 3, … without gaps and that every entry links to the one before and hashes right.
+//! Corruption naming the first entry that does not (its id and what differs).
+Result<AuditLogCheck> VerifyAuditLog(ControlStore& store, int page_size = 1000);
 
 //! InvalidArgument for an empty actor or action, or details that are not a JSON object; for the
 //! stores' AppendAudit.
