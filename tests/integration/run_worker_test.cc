@@ -1,5 +1,6 @@
 // dew run / runs / run show|cancel|logs and dew worker as a user runs them: real dew processes
-// on one project's SQLite control store, workers killed with SIGKILL.
+// on one project's control store, workers killed with SIGKILL. Every test runs on SQLite (the
+// default .dew/control.db) and on PostgreSQL 15 (a database on a server shared by the process).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,7 +23,7 @@
 #include "control/sqlite_control_store.h"
 #include "core/clock.h"
 #include "support/dew_process.h"
-#include "support/postgres_server.h"
+#include "support/test_control_database.h"
 
 extern char** environ;
 
@@ -63,9 +64,11 @@ class WorkerProcess {
   pid_t pid_ = -1;
 };
 
-class RunWorkerTest : public ::testing::Test {
+class RunWorkerTest : public ::testing::TestWithParam<testing::StoreBackend> {
  protected:
   void SetUp() override {
+    if (!testing::StoreBackendAvailable(GetParam()))
+      GTEST_SKIP() << "PostgreSQL 15 is not installed";
     char tmpl[] = "/tmp/dew_run_test_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
@@ -74,8 +77,16 @@ class RunWorkerTest : public ::testing::Test {
     ASSERT_EQ(r.code, 0) << r.err;
     mkdir((project_ + "/pipelines").c_str(), 0755);
     mkdir((project_ + "/m").c_str(), 0755);
+    if (GetParam() == testing::StoreBackend::kPostgres) {
+      auto db = testing::TestControlDatabase::Create(GetParam(), dir_);
+      ASSERT_TRUE(db.ok()) << db.status().ToString();
+      UseControl(db->setting());
+    }
   }
-  void TearDown() override { (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str()); }
+  void TearDown() override {
+    unsetenv("DEW_TEST_CONTROL");
+    if (!dir_.empty()) (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str());
+  }
 
   DewRun Dew(const std::vector<std::string>& args) { return testing::RunDew(project_, args, dir_); }
 
@@ -120,7 +131,9 @@ std::string FirstLine(const std::string& s) {
   return s.substr(0, s.find('\n'));
 }
 
-TEST_F(RunWorkerTest, RunWaitShowRunsAndLogs) {
+INSTANTIATE_TEST_SUITE_P(Stores, RunWorkerTest, testing::BothStores(), testing::StoreBackendName);
+
+TEST_P(RunWorkerTest, RunWaitShowRunsAndLogs) {
   WritePipeline("hello", R"(name: hello
 params: {who: world}
 tasks:
@@ -172,7 +185,7 @@ tasks:
   EXPECT_NE(param.err.find("whom"), std::string::npos) << param.err;
 }
 
-TEST_F(RunWorkerTest, WorkerExecutesQueuedRunsAndCancelStopsThem) {
+TEST_P(RunWorkerTest, WorkerExecutesQueuedRunsAndCancelStopsThem) {
   WritePipeline("slow", R"(name: slow
 tasks:
   - {name: first, kind: shell, command: "echo $$ > m/pid; sleep 60"}
@@ -290,7 +303,7 @@ int ExpectRanOnceWithoutOverlap(const std::string& path,
   return lost;
 }
 
-TEST_F(RunWorkerTest, KilledWorkersTaskIsRetriedAndNeverRunsTwiceAtOnce) {
+TEST_P(RunWorkerTest, KilledWorkersTaskIsRetriedAndNeverRunsTwiceAtOnce) {
   WritePipeline("victim", R"(name: victim
 tasks:
   - name: long
@@ -333,22 +346,8 @@ tasks:
   EXPECT_EQ(ReadAll(project_ + "/m/after"), "done\n");
 }
 
-TEST_F(RunWorkerTest, ThreeWorkersShareFiveHundredTasksWithOneKilled) {
+TEST_P(RunWorkerTest, ThreeWorkersShareFiveHundredTasksWithOneKilled) {
   ShareFiveHundredTasks();
-}
-
-TEST_F(RunWorkerTest, ThreeWorkersShareFiveHundredTasksOnPostgres) {
-  if (!testing::PostgresServer::Available()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
-  testing::PostgresServer pg;
-  Status started = pg.Start();
-  ASSERT_TRUE(started.ok()) << started.ToString();
-  UseControl("postgres://" + pg.user() + ":" + pg.password() + "@" + pg.host() + ":" +
-             std::to_string(pg.port()) + "/postgres");
-  auto store = Store();
-  if (store == nullptr) GTEST_SKIP() << "this dew has no PostgreSQL control store yet";
-  store.reset();
-  ShareFiveHundredTasks();
-  unsetenv("DEW_TEST_CONTROL");
 }
 
 void RunWorkerTest::ShareFiveHundredTasks() {

@@ -1,15 +1,16 @@
 // `dew serve` as a real process: /healthz and /metrics over loopback, a clean stop on SIGTERM,
-// and the scheduler surviving a SIGKILL with no scheduled run lost or doubled.
+// and the scheduler surviving a SIGKILL with no scheduled run lost or doubled; on SQLite and on
+// PostgreSQL.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "control/sqlite_control_store.h"
 #include "core/clock.h"
 #include "orchestrator/scheduler.h"
 #include "serve_test_util.h"
+#include "support/test_control_database.h"
 
 namespace dew {
 namespace {
@@ -17,33 +18,50 @@ namespace {
 using testing::ServeProcess;
 using testing::WaitFor;
 
-class ServeProcessTest : public ::testing::Test {
+class ServeProcessTest : public ::testing::TestWithParam<testing::StoreBackend> {
  protected:
   void SetUp() override {
+    if (!testing::StoreBackendAvailable(GetParam()))
+      GTEST_SKIP() << "PostgreSQL 15 is not installed";
     char tmpl[] = "/tmp/dew_serve_test_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     project_ = dir_ + "/proj";
     auto init = testing::RunDew(dir_, {"init", "proj"}, dir_);
     ASSERT_EQ(init.code, 0) << init.err;
+    auto db = testing::TestControlDatabase::Create(GetParam(), project_ + "/.dew");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    if (GetParam() == testing::StoreBackend::kPostgres) {
+      // The URL holds a password: dew serve (a child) reads it from the environment.
+      setenv("DEW_TEST_CONTROL", db_.setting().c_str(), 1);
+      std::ofstream(project_ + "/dew.yml", std::ios::app) << "control: ${env:DEW_TEST_CONTROL}\n";
+    }
   }
-  void TearDown() override { std::system(("rm -rf " + testing::ShellQuote(dir_)).c_str()); }
+  void TearDown() override {
+    unsetenv("DEW_TEST_CONTROL");
+    if (!dir_.empty()) std::system(("rm -rf " + testing::ShellQuote(dir_)).c_str());
+  }
 
   void WritePipeline(const std::string& name, const std::string& yaml) {
     std::ofstream(project_ + "/pipelines/" + name + ".yml") << yaml;
   }
 
-  std::unique_ptr<control::SqliteControlStore> OpenStore() {
-    auto store = control::SqliteControlStore::Open(project_ + "/.dew/control.db", Clock::System());
+  std::unique_ptr<control::ControlStore> OpenStore() {
+    auto store = db_.Open(Clock::System());
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(store).value() : nullptr;
   }
 
+  testing::TestControlDatabase db_;  // SQLite: the project's default .dew/control.db
   std::string dir_;
   std::string project_;
 };
 
-TEST_F(ServeProcessTest, HealthzMetricsAndCleanStopOnSigterm) {
+INSTANTIATE_TEST_SUITE_P(Stores, ServeProcessTest, testing::BothStores(),
+                         testing::StoreBackendName);
+
+TEST_P(ServeProcessTest, HealthzMetricsAndCleanStopOnSigterm) {
   WritePipeline("nightly",
                 "name: nightly\nschedule: \"0 2 * * *\"\ntimezone: Asia/Manila\ntasks:\n"
                 "  - {name: t, kind: shell, command: 'true'}\n");
@@ -96,7 +114,7 @@ TEST_F(ServeProcessTest, HealthzMetricsAndCleanStopOnSigterm) {
   EXPECT_NE(serve.err().find("dew serve: stopped"), std::string::npos) << serve.err();
 }
 
-TEST_F(ServeProcessTest, BrokenWebhookFileStopsTheStartNamingIt) {
+TEST_P(ServeProcessTest, BrokenWebhookFileStopsTheStartNamingIt) {
   std::system(("mkdir -p " + testing::ShellQuote(project_ + "/webhooks")).c_str());
   std::ofstream(project_ + "/webhooks/ops.yml") << "url: http://127.0.0.1:9/x\nsecret: hunter2\n";
   ServeProcess serve(project_, dir_);
@@ -106,7 +124,7 @@ TEST_F(ServeProcessTest, BrokenWebhookFileStopsTheStartNamingIt) {
       << serve.err();
 }
 
-TEST_F(ServeProcessTest, SigkillAndRestartLosesAndDoublesNoScheduledRun) {
+TEST_P(ServeProcessTest, SigkillAndRestartLosesAndDoublesNoScheduledRun) {
   WritePipeline("minutely",
                 "name: minutely\nschedule: \"* * * * *\"\ncatch_up: all\ntasks:\n"
                 "  - {name: t, kind: shell, command: 'true'}\n");
