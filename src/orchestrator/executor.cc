@@ -104,6 +104,7 @@ bool Executor::SleepUntil(int64_t deadline_ms) {
 }
 
 void Executor::PoolLoop() {
+  int64_t free_since = env_.clock->NowMillis();
   while (!stopping_.load()) {
     int64_t seen;
     {
@@ -118,7 +119,11 @@ void Executor::PoolLoop() {
         std::lock_guard<std::mutex> lock(mu_);
         ++stats_.claimed;
       }
+      if (options_.on_dispatch) {
+        options_.on_dispatch({**claimed, free_since, env_.clock->NowMillis()});
+      }
       Execute(**claimed, claim_sent);
+      free_since = env_.clock->NowMillis();
       continue;
     }
     if (!claimed.ok()) Report(options_.worker_id, claimed.status());

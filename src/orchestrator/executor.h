@@ -26,6 +26,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,17 @@
 
 namespace dew::orchestrator {
 
+//! One claim, for measuring the scheduler's own latency (benchmark 5): the attempt as claimed
+//! (its created_at and not_before say when it became ready), when the pool thread that claimed it
+//! became free (started, or finished recording its previous attempt), and when the claim came
+//! back to that thread. claimed_ms - max(ready, slot_free_ms) is the dispatch latency: how long a
+//! ready task waited although a thread was free for it; claimed_ms - ready is the queue wait.
+struct DispatchSample {
+  control::AttemptRecord attempt;
+  int64_t slot_free_ms = 0;
+  int64_t claimed_ms = 0;
+};
+
 struct ExecutorOptions {
   std::string worker_id;      //!< recorded on claimed attempts; must be unique among workers
   int concurrency = 4;        //!< pool threads: attempts running at once in this executor
@@ -51,6 +63,9 @@ struct ExecutorOptions {
   int64_t stale_after_ms = 30000;       //!< a running attempt without heartbeat this long is failed
   int64_t sweep_interval_ms = 2000;     //!< FailStaleAttempts and RunCoordinator::Sweep
   int64_t progress_interval_ms = 5000;  //!< how often progress lines are logged
+  //! Called on the claiming pool thread after each claim, before the attempt runs; must be cheap
+  //! and thread-safe. Empty: nothing is measured.
+  std::function<void(const DispatchSample&)> on_dispatch;
 };
 
 //! Counters for tests, `dew worker` and the benchmark.
