@@ -115,10 +115,13 @@ Result<int64_t> WriteColumns(engine::Connection& con, const std::string& select_
       ColumnBuffers& b = cols[c];
       engine::VectorView v = chunk->column(c);
       const bool all_valid = v.AllValid(n);
-      if (all_valid) {
-        b.valid.append(n, '\1');
-      } else {
+      // The validity mask is only written for a column with a NULL, so it starts at the first
+      // chunk that has one (the rows before it were all valid).
+      if (!all_valid && !b.has_null) {
         b.has_null = true;
+        b.valid.assign(static_cast<size_t>(rows), '\1');
+      }
+      if (b.has_null) {
         for (uint64_t r = 0; r < n; ++r) b.valid.push_back(v.IsNull(r) ? '\0' : '\1');
       }
       if (b.type->width > 0) {
@@ -132,7 +135,15 @@ Result<int64_t> WriteColumns(engine::Connection& con, const std::string& select_
     }
     rows += static_cast<int64_t>(n);
   }
+  // One allocation for the whole file: growing it column by column copied it over and over.
+  size_t total = 0;
+  for (const ColumnBuffers& b : cols) {
+    total += b.data.size() + kAlign;
+    if (b.type->width == 0) total += b.offsets.size() * sizeof(int64_t) + kAlign;
+    if (b.has_null) total += b.valid.size() + kAlign;
+  }
   std::string bin;
+  bin.reserve(total);
   nlohmann::json columns = nlohmann::json::array();
   for (size_t c = 0; c < cols.size(); ++c) {
     ColumnBuffers& b = cols[c];
@@ -144,6 +155,7 @@ Result<int64_t> WriteColumns(engine::Connection& con, const std::string& select_
     if (b.type->width == 0)
       Append(&bin, b.offsets.data(), b.offsets.size() * sizeof(int64_t), &col["offsets"]);
     if (b.has_null) Append(&bin, b.valid.data(), b.valid.size(), &col["valid"]);
+    b = ColumnBuffers{};  // copied: give the memory back before the next column
     columns.push_back(std::move(col));
   }
   DEW_RETURN_IF_ERROR(fs.WriteFile(prefix + ".bin", bin));

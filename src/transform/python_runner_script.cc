@@ -140,7 +140,8 @@ def encode(series):
         return "TIMESTAMP", "<i8", values, None, valid
     objects = series.to_numpy(dtype=object)
     present = objects[~isna] if valid is not None else objects
-    k = object_kind(present)
+    # pandas' C type inference settles the common all-str column without a Python loop.
+    k = "str" if pd.api.types.infer_dtype(present, skipna=False) == "string" else object_kind(present)
     if k == "bool":
         return "BOOLEAN", "|b1", np.array([bool(v) if ok else False for v, ok in zip(objects, ~isna)]), None, valid
     if k == "int":
@@ -153,6 +154,19 @@ def encode(series):
     if k == "timestamp":
         return encode(pd.Series(pd.to_datetime(objects, utc=any(
             getattr(v, "tzinfo", None) is not None for v in present))))[0:3] + (None, valid)
+    if k == "str":
+        # One join and one encode in C; when every character is ASCII, the byte lengths are the
+        # str lengths, so no per-value bytes object is made.
+        strs = objects.copy() if valid is not None else objects
+        if valid is not None:
+            strs[isna] = ""
+        joined = "".join(strs)
+        data = joined.encode("utf-8")
+        if len(data) == len(joined):
+            lengths = np.fromiter(map(len, strs), dtype=np.int64, count=len(strs))
+            offsets = np.zeros(len(strs) + 1, dtype="<i8")
+            np.cumsum(lengths, out=offsets[1:])
+            return "VARCHAR", "|u1", data, offsets, valid
     texts = [(v if isinstance(v, str) else str(v)).encode("utf-8") if ok else b""
              for v, ok in zip(objects, ~isna)]
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
@@ -169,7 +183,8 @@ def write_columns(df, prefix):
 
         def put(data):
             nonlocal pos
-            b = data if isinstance(data, bytes) else np.ascontiguousarray(data).tobytes()
+            # A buffer view, not a copy, of numpy's memory.
+            b = data if isinstance(data, bytes) else memoryview(np.ascontiguousarray(data)).cast("B")
             where = [pos, len(b)]
             out.write(b)
             pad = (ALIGN - len(b) % ALIGN) % ALIGN
