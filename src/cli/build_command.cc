@@ -5,6 +5,7 @@
 
 #include "cli/command_context.h"
 #include "quality/data_tests.h"
+#include "quality/declared_tests.h"
 #include "quality/test_result_log.h"
 #include "transform/model_builder.h"
 #include "transform/model_compiler.h"
@@ -63,38 +64,17 @@ Result<Loaded> LoadAndCompile(CommandContext& ctx, const ParsedArgs& args) {
   return l;
 }
 
-//! Compiles the tests declared on `model`.
+//! The tests declared on `model`, as every caller compiles them (quality/declared_tests.h).
 Result<std::vector<quality::CompiledTest>> ModelTests(const Loaded& l,
                                                       const transform::CompiledModel& model,
                                                       int64_t now) {
-  transform::RenderEnvironment env{&l.models, &l.compiled, l.vars};
-  auto resolve = [&env](const std::string& expression) -> Result<std::string> {
-    return transform::RenderSql("{{ " + expression + " }}", "test argument", env);
-  };
-  std::vector<quality::CompiledTest> out;
-  for (const auto& spec : model.def->tests) {
-    DEW_ASSIGN_OR_RETURN(auto t,
-                         quality::CompileTest(spec, model.name, model.relation, resolve, now));
-    out.push_back(std::move(t));
-  }
-  return out;
+  const transform::RenderEnvironment env{&l.models, &l.compiled, l.vars};
+  return quality::CompileModelTests(env, model, now);
 }
 
 Result<std::vector<quality::CompiledTest>> SourceTests(const Loaded& l, int64_t now) {
-  transform::RenderEnvironment env{&l.models, &l.compiled, l.vars};
-  auto resolve = [&env](const std::string& expression) -> Result<std::string> {
-    return transform::RenderSql("{{ " + expression + " }}", "test argument", env);
-  };
-  std::vector<quality::CompiledTest> out;
-  for (const auto& source : l.models.sources()) {
-    for (const auto& spec : source.tests) {
-      DEW_ASSIGN_OR_RETURN(auto t,
-                           quality::CompileTest(spec, "source:" + source.source + "." + source.name,
-                                                source.relation, resolve, now));
-      out.push_back(std::move(t));
-    }
-  }
-  return out;
+  const transform::RenderEnvironment env{&l.models, &l.compiled, l.vars};
+  return quality::CompileSourceTests(env, now);
 }
 
 std::string Seconds(double s) {
@@ -117,10 +97,12 @@ void PrintTest(std::FILE* out, const quality::TestOutcome& t) {
 int RunTests(const std::vector<quality::CompiledTest>& tests, lake::Lakehouse* lake, std::FILE* out,
              std::mutex* mu, std::vector<std::string>* failed, quality::TestResultLog* log) {
   int failures = 0;
-  for (const auto& t : tests) {
-    const int64_t at = lake->clock().NowMillis();
-    quality::TestOutcome o = quality::RunTest(t, lake, log->History());
-    log->Add(t, o, at);
+  const int64_t at = lake->clock().NowMillis();
+  const std::vector<quality::TestOutcome> outcomes =
+      quality::RunTestsTogether(tests, lake, log->History());
+  for (size_t i = 0; i < tests.size(); ++i) {
+    const quality::TestOutcome& o = outcomes[i];
+    log->Add(tests[i], o, at);
     std::lock_guard<std::mutex> lock(*mu);
     PrintTest(out, o);
     if (o.status == "fail" || o.status == "error") {
@@ -279,7 +261,8 @@ Status BuildRecorded(CommandContext& run_ctx, const ParsedArgs& parsed, Loaded& 
   transform::ModelBuilder builder(
       &l.compiled, [&run_ctx] { return run_ctx.OpenLakehouse(); }, Clock::System(),
       std::make_shared<transform::PythonModelRunner>(std::make_shared<PosixProcessRunner>(l.root),
-                                                     run_ctx.shared_fs(), l.root, l.models.python()));
+                                                     run_ctx.shared_fs(), l.root,
+                                                     l.models.python()));
   transform::BuildOptions o;
   o.models = names;
   o.threads = threads;
@@ -318,8 +301,10 @@ Status BuildRecorded(CommandContext& run_ctx, const ParsedArgs& parsed, Loaded& 
     if (m.status == "error") ++errors;
     if (m.status == "skipped") ++skipped;
   }
-  DEW_ASSIGN_OR_RETURN(auto lake, run_ctx.OpenLakehouse());
   if (parsed.Get("select").empty() && !l.models.singular_tests().empty()) {
+    // A new lakehouse sees every table the workers wrote (opening one registers a view per
+    // table, so only when there is something to run).
+    DEW_ASSIGN_OR_RETURN(auto lake, run_ctx.OpenLakehouse());
     std::fprintf(out, "singular tests:\n");
     DEW_RETURN_IF_ERROR(RunSingularTests(l, lake.get(), out, &test_failures, log));
   }

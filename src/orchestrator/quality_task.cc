@@ -50,28 +50,23 @@ class QualityTask final : public TaskRunner {
         LoadProjectModels(*env_.fs, env_.project_dir, inv_.task.Field("vars"), lake_.get());
     if (!models.ok()) return models.status().WithContext(name);
     const transform::RenderEnvironment render = (*models)->RenderEnv();
-    auto resolve = [&render](const std::string& expression) -> Result<std::string> {
-      return transform::RenderSql("{{ " + expression + " }}", "test argument", render);
-    };
     const int64_t now = env_.clock->NowMillis();
     std::vector<quality::CompiledTest> tests;
     bool known = false;
+    auto add = [&tests](std::vector<quality::CompiledTest> more) {
+      for (auto& t : more) tests.push_back(std::move(t));
+    };
     for (const transform::CompiledModel& m : (*models)->compiled.models()) {
       if (m.name != table && m.relation != table) continue;
       known = true;
-      for (const transform::TestSpec& spec : m.def->tests) {
-        DEW_ASSIGN_OR_RETURN(auto t, quality::CompileTest(spec, m.name, m.relation, resolve, now));
-        tests.push_back(std::move(t));
-      }
+      DEW_ASSIGN_OR_RETURN(auto declared, quality::CompileModelTests(render, m, now));
+      add(std::move(declared));
     }
     for (const transform::SourceTable& s : (*models)->project.sources()) {
       if (s.relation != table && s.source + "." + s.name != table) continue;
       known = true;
-      for (const transform::TestSpec& spec : s.tests) {
-        DEW_ASSIGN_OR_RETURN(auto t, quality::CompileTest(spec, "source:" + s.source + "." + s.name,
-                                                          s.relation, resolve, now));
-        tests.push_back(std::move(t));
-      }
+      DEW_ASSIGN_OR_RETURN(auto declared, quality::CompileSourceTableTests(render, s, now));
+      add(std::move(declared));
     }
     if (!known) {
       return Status::InvalidArgument(name + ": table: no model or source '" + table +

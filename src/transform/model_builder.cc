@@ -207,8 +207,12 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
   }
   if (lake->SqlViewExists(target)) DEW_RETURN_IF_ERROR(lake->DropSqlView(target));
   const bool exists = lake->Exists(target);
+  bool view_current = false;  // CreateTableAs makes the table's view itself
   auto replace_all = [&](const std::string& select) -> Result<lake::CommitResult> {
-    if (!exists) return lake->CreateTableAs(target, select, model.config.partition_by, w);
+    if (!exists) {
+      view_current = true;
+      return lake->CreateTableAs(target, select, model.config.partition_by, w);
+    }
     DEW_ASSIGN_OR_RETURN(auto table, lake->OpenTable(target));
     lake::WriteOptions o = w;
     o.overwrite_schema = true;
@@ -293,7 +297,7 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
     return Status::NotSupported(model.def->path + ": materialized='" + kind + "' is not supported");
   }
   if (!commit.ok()) return context(commit.status());
-  DEW_RETURN_IF_ERROR(lake->RefreshView(target));
+  if (!view_current) DEW_RETURN_IF_ERROR(lake->RefreshView(target));
   out.status = "success";
   out.rows = commit->rows_added;
   out.version = commit->version;
@@ -343,26 +347,33 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
       ++waiting[name];
     }
   }
-  // Every model's ancestors (selected or not), and those its tests read: their views are
-  // refreshed before it runs, since another thread's lakehouse may have just rewritten them.
-  std::map<std::string, std::vector<std::string>> ancestors;
+  // What each model and its tests read through its lakehouse's views: its parents, the models
+  // its tests read and, through those materialized as views (whose SQL DuckDB binds by name),
+  // what they read, deepest first so a view over a view is created after what it reads.
+  std::map<std::string, std::vector<std::string>> reads;
   for (const auto& name : options.models) {
     std::set<std::string> seen;
-    std::vector<std::string> stack = compiled_->Parents(name);
-    if (const CompiledModel* m = compiled_->Find(name)) {
-      for (const auto& p : TestParents(*m)) stack.push_back(p);
-    }
-    while (!stack.empty()) {
-      std::string p = stack.back();
-      stack.pop_back();
-      if (!seen.insert(p).second) continue;
-      for (const auto& q : compiled_->Parents(p)) stack.push_back(q);
-    }
-    // Parents before children, so a view over a view is made after what it reads.
-    for (const auto& m : compiled_->models()) {
-      if (seen.count(m.name)) ancestors[name].push_back(m.relation);
-    }
+    std::vector<std::string>& order = reads[name];
+    std::function<void(const std::vector<std::string>&)> visit =
+        [&](const std::vector<std::string>& parents) {
+          for (const auto& p : parents) {
+            if (!seen.insert(p).second) continue;
+            const CompiledModel* parent = compiled_->Find(p);
+            if (parent != nullptr && parent->config.materialized == "view")
+              visit(compiled_->Parents(p));
+            order.push_back(p);
+          }
+        };
+    visit(compiled_->Parents(name));
+    if (const CompiledModel* m = compiled_->Find(name)) visit(TestParents(*m));
   }
+  // Which models this build has written, in order. A worker's lakehouse saw the lake as it was
+  // when opened, plus its own writes; before a model runs, the worker refreshes the views of
+  // what the model reads that another worker wrote since. Each model is written once per
+  // build, so a build refreshes at most models x workers views (re-reading every ancestor
+  // before every model cost O(models^2) view refreshes).
+  std::map<std::string, int64_t> written;  // model -> write sequence number, under mu
+  int64_t writes = 0;                      // under mu
 
   std::mutex mu;
   std::condition_variable cv;
@@ -384,6 +395,7 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
     // Under mu.
     outcomes[o.name] = o;
     ++finished;
+    if (o.status != "skipped") written[o.name] = ++writes;  // a failed one may have committed
     if (options.on_done) options.on_done(o);
     release_ordering(o.name);
     if (o.status == "success") {
@@ -415,6 +427,9 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
 
   auto worker = [&]() {
     std::unique_ptr<lake::Lakehouse> lake;
+    // The write sequence number of each model whose view this worker's lakehouse has current;
+    // models written before the lakehouse opened are current from Open.
+    std::map<std::string, int64_t> current;
     // Declared after `lake`, so the lakehouse leaves the canceller before it is destroyed.
     struct Detacher {
       BuildCanceller* c;
@@ -448,6 +463,12 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
         continue;
       }
       if (!lake) {
+        // What was written before Open began is in the views Open makes; what is written
+        // while it runs may not be, so it stays stale.
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          current = written;
+        }
         auto opened = open_lake_();
         if (!opened.ok()) {
           std::lock_guard<std::mutex> lock(mu);
@@ -462,11 +483,23 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
         }
       }
       const CompiledModel* model = compiled_->Find(name);
+      std::vector<std::pair<std::string, int64_t>> stale;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        for (const auto& p : reads[name]) {
+          auto w = written.find(p);
+          if (w == written.end()) continue;
+          auto c = current.find(p);
+          if (c == current.end() || c->second < w->second) stale.emplace_back(p, w->second);
+        }
+      }
       Status refreshed;
-      for (const auto& relation : ancestors[name]) {
-        auto t = lake::ParseTableName(relation);
-        if (t.ok()) refreshed = lake->RefreshView(*t);
+      for (const auto& [parent, seq] : stale) {
+        const CompiledModel* m = compiled_->Find(parent);
+        auto t = lake::ParseTableName(m != nullptr ? m->relation : parent);
+        refreshed = t.ok() ? lake->RefreshView(*t) : t.status();
         if (!refreshed.ok()) break;
+        current[parent] = seq;
       }
       Result<ModelOutcome> built =
           refreshed.ok() ? Materialize(*model, lake.get(), options.full_refresh) : refreshed;
@@ -487,6 +520,7 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
       }
       std::lock_guard<std::mutex> lock(mu);
       finish(outcome);
+      if (auto w = written.find(name); w != written.end()) current[name] = w->second;
       cv.notify_all();
     }
   };

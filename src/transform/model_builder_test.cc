@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdio>
+#include <vector>
+
 #include "core/file_system.h"
 #include "lake/lakehouse.h"
 
@@ -196,6 +199,60 @@ TEST_F(ModelBuilderTest, ATableModelMayChangeItsColumns) {
         "select customer, count(*) as n from {{ ref('stg_orders') }} group by customer");
   ASSERT_EQ(BuildAll(false, 1).find("error"), std::string::npos);
   EXPECT_EQ(Query("SELECT * FROM gold.gold_sales_by_customer ORDER BY 1"), "ana,2\nben,1\n");
+}
+
+// Two workers share a layered DAG, each with its own lakehouse: a model must read the versions
+// of its parents that this build wrote, whichever worker wrote them, in a first build (the
+// views do not exist yet) and in a rebuild (they exist, over the previous build's files). A
+// view in the middle (mid_v) reads tables the other worker may have written.
+TEST_F(ModelBuilderTest, WorkersReadWhatOtherWorkersWroteInTheSameBuild) {
+  const int width = 4;
+  for (int i = 0; i < width; ++i) {
+    const std::string n = std::to_string(i), next = std::to_string((i + 1) % width);
+    Write("models/chain/chain_a" + n + ".sql",
+          "{{ config(materialized='table') }}\nselect sum(amount) + " + n +
+              " as v from {{ ref('stg_orders') }}");
+    Write("models/chain/chain_b" + n + ".sql",
+          "{{ config(materialized='table') }}\nselect a.v + b.v as v from {{ ref('chain_a" + n +
+              "') }} a, {{ ref('chain_a" + next + "') }} b");
+    Write("models/chain/chain_c" + n + ".sql",
+          "{{ config(materialized='table') }}\nselect a.v + b.v + m.v as v from {{ ref('chain_b" +
+              n + "') }} a, {{ ref('chain_b" + next + "') }} b, {{ ref('mid_v') }} m");
+  }
+  Write("models/chain/mid_v.sql",
+        "{{ config(materialized='view') }}\nselect sum(v) as v from (select v from "
+        "{{ ref('chain_b0') }} union all select v from {{ ref('chain_a3') }})");
+  // The chain_c values for a source whose positive amounts sum to `total`.
+  auto expected = [&](double total) {
+    std::vector<double> a(width), b(width);
+    for (int i = 0; i < width; ++i) a[i] = total + i;
+    for (int i = 0; i < width; ++i) b[i] = a[i] + a[(i + 1) % width];
+    const double mid = b[0] + a[3];
+    std::string out;
+    for (int i = 0; i < width; ++i) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.1f\n", b[i] + b[(i + 1) % width] + mid);
+      out += buf;
+    }
+    return out;
+  };
+  const std::string query =
+      "SELECT v FROM silver.chain_c0 UNION ALL SELECT v FROM silver.chain_c1 UNION ALL "
+      "SELECT v FROM silver.chain_c2 UNION ALL SELECT v FROM silver.chain_c3";
+  std::string out = BuildAll();
+  ASSERT_EQ(out.find("error"), std::string::npos) << out;
+  EXPECT_EQ(Query(query), expected(22.5));
+
+  Exec(
+      "CREATE OR REPLACE TABLE src AS SELECT 7 AS id, 'eve' AS customer, 90.0 AS amount, "
+      "DATE '2026-01-05' AS day");
+  auto orders = lake_->OpenTable(*lake::ParseTableName("silver.orders"));
+  ASSERT_TRUE(orders.ok());
+  ASSERT_TRUE((*orders)->Append("SELECT * FROM src", lake_->NewWriteOptions()).ok());
+  ASSERT_TRUE(lake_->RefreshView(*lake::ParseTableName("silver.orders")).ok());
+  out = BuildAll();
+  ASSERT_EQ(out.find("error"), std::string::npos) << out;
+  EXPECT_EQ(Query(query), expected(112.5));
 }
 
 }  // namespace
