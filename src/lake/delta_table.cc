@@ -258,7 +258,11 @@ Result<std::string> TableWriter::StatsQuery(const std::vector<std::string>& file
     list += SqlString(files[i]);
   }
   list += "]";
-  std::string sql = "SELECT file_name, sum(row_group_num_rows) FILTER (WHERE column_id = 0)";
+  // One file (the usual write) needs no GROUP BY, whose hash table costs more than the rest of
+  // this query; any_value keeps the file name (NULL, like no group, when the file is empty).
+  const bool one_file = files.size() == 1;
+  std::string sql = std::string("SELECT ") + (one_file ? "any_value(file_name)" : "file_name") +
+                    ", sum(row_group_num_rows) FILTER (WHERE column_id = 0)";
   for (const auto& field : schema.fields()) {
     bool is_partition = false;
     for (const auto& p : partition_columns) is_partition |= Lower(p) == Lower(field.name);
@@ -280,7 +284,7 @@ Result<std::string> TableWriter::StatsQuery(const std::vector<std::string>& file
     sql += ", sum(stats_null_count)" + where;
     sql += ", bool_and(stats_null_count IS NOT NULL)" + where;
   }
-  return sql + " FROM parquet_metadata(" + list + ") GROUP BY file_name";
+  return sql + " FROM parquet_metadata(" + list + ")" + (one_file ? "" : " GROUP BY file_name");
 }
 
 Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
