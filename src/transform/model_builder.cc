@@ -425,6 +425,8 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
     }
   };
 
+  const int threads =
+      std::max(1, std::min<int>(options.threads, static_cast<int>(options.models.size())));
   auto worker = [&]() {
     std::unique_ptr<lake::Lakehouse> lake;
     // The write sequence number of each model whose view this worker's lakehouse has current;
@@ -477,6 +479,11 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
           return;
         }
         lake = std::move(*opened);
+        // The workers share the cores: each DuckDB gets its share, so the many small queries
+        // of a build do not hand tasks between more threads than there are cores.
+        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        const unsigned share = std::max(1u, cores / static_cast<unsigned>(threads));
+        (void)lake->connection().Execute("SET threads = " + std::to_string(share));
         if (options.canceller != nullptr) {
           detacher.l = lake.get();
           options.canceller->Attach(lake.get());
@@ -525,8 +532,6 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
     }
   };
 
-  const int threads =
-      std::max(1, std::min<int>(options.threads, static_cast<int>(options.models.size())));
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
