@@ -15,6 +15,10 @@ std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>& info)
   return info.param == StoreBackend::kSqlite ? "sqlite" : "postgres";
 }
 
+void PrintTo(StoreBackend backend, std::ostream* os) {
+  *os << (backend == StoreBackend::kSqlite ? "sqlite" : "postgres");
+}
+
 bool StoreBackendAvailable(StoreBackend backend) {
   return backend == StoreBackend::kSqlite || PostgresServer::Available();
 }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "control/control_store.h"
@@ -20,6 +21,8 @@ enum class StoreBackend { kSqlite, kPostgres };
 
 //! "sqlite" / "postgres": the suffix gtest gives each parametrised test's name.
 std::string StoreBackendName(const ::testing::TestParamInfo<StoreBackend>& info);
+//! Prints the backend by name (in failure messages and ctest's test list) rather than its bytes.
+void PrintTo(StoreBackend backend, std::ostream* os);
 
 //! Both backends, for INSTANTIATE_TEST_SUITE_P(Stores, Suite, BothStores(), StoreBackendName).
 inline auto BothStores() {
