@@ -89,8 +89,8 @@ step "Start the Odoo database (PostgreSQL 15, a generated company, scale $SCALE)
 note "chart of accounts from shared/data/odoo, journals, customers, vendors, employees;"
 note "24 months of posted invoices, bills, payments, payroll and bank statement lines"
 "$HERE/odoo/odoo-db" start "$DEMO_DIR" --scale "$SCALE" --end-month "$PERIOD" | sed 's/^/   /'
+# ODOO_PG_HOST, ODOO_PG_PORT and ODOO_PG_PASSWORD, which connections/odoo.yml reads.
 eval "$("$HERE/odoo/odoo-db" env "$DEMO_DIR")"
-sed -i "s/^  port: .*/  port: $ODOO_PG_PORT/" "$DEMO_DIR/connections/odoo.yml"
 STANDINS="$DEMO_DIR/.standins"
 mkdir -p "$STANDINS"
 stop_all() { # DEMO_KEEP_DB=1 leaves the database and the stand-ins running, to explore

@@ -70,6 +70,40 @@ std::optional<std::string> EnvReference(const std::string& text) {
   return name;
 }
 
+//! A port number 1-65535 from its text, or nullopt.
+std::optional<int> PortNumber(const std::string& text) {
+  int port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535)
+    return std::nullopt;
+  return port;
+}
+
+//! `text` with every `${env:NAME}` replaced from `env`; on an unset variable, nullopt with its
+//! name in `*unset`.
+std::optional<std::string> ExpandEnv(const std::string& text,
+                                     const std::map<std::string, std::string>& env,
+                                     std::string* unset) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    size_t start = text.find("${env:", pos);
+    if (start == std::string::npos) break;
+    size_t end = text.find('}', start);
+    if (end == std::string::npos) break;
+    out += text.substr(pos, start - pos);
+    std::string name = text.substr(start + 6, end - start - 6);
+    auto it = env.find(name);
+    if (it == env.end()) {
+      *unset = name;
+      return std::nullopt;
+    }
+    out += it->second;
+    pos = end + 1;
+  }
+  return out + text.substr(pos);
+}
+
 class Parser {
  public:
   explicit Parser(const std::string& file) { spec_.file = file; }
@@ -166,15 +200,20 @@ Status Parser::ParseAuth(const YAML::Node& n) {
   DEW_RETURN_IF_ERROR(CheckKeys(n, "auth", kAuthKeys));
   if (n["host"]) {
     DEW_ASSIGN_OR_RETURN(spec_.auth.host, Scalar(n["host"], "auth.host"));
+    spec_.auth.host_position = Position(n["host"].Mark());
   }
   if (n["port"]) {
     DEW_ASSIGN_OR_RETURN(std::string text, Scalar(n["port"], "auth.port"));
-    int port = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-    if (ec != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535)
+    spec_.auth.port_position = Position(n["port"].Mark());
+    if (EnvReference(text)) {
+      spec_.auth.port_ref = text;
+      spec_.auth.port = 0;
+    } else if (std::optional<int> port = PortNumber(text)) {
+      spec_.auth.port = *port;
+    } else {
       return Error(n["port"].Mark(), "auth.port",
-                   "wrong type: expected a port number 1-65535, got '" + text + "'");
-    spec_.auth.port = port;
+                   "wrong type: expected a port number 1-65535 or ${env:NAME}, got '" + text + "'");
+    }
   }
   if (n["url"]) {
     DEW_ASSIGN_OR_RETURN(spec_.auth.url, Scalar(n["url"], "auth.url"));
@@ -447,23 +486,12 @@ Result<std::string> SpecBlock::ResolvedString(const std::string& pointer,
   if (!value.contains(ptr)) return std::string();
   const nlohmann::json& v = value.at(ptr);
   if (!v.is_string()) return v.is_null() ? std::string() : v.dump();
-  std::string text = v.get<std::string>(), out;
-  size_t pos = 0;
-  while (true) {
-    size_t start = text.find("${env:", pos);
-    if (start == std::string::npos) break;
-    size_t end = text.find('}', start);
-    if (end == std::string::npos) break;
-    out += text.substr(pos, start - pos);
-    std::string name = text.substr(start + 6, end - start - 6);
-    auto it = env.find(name);
-    if (it == env.end())
-      return Error(pointer, "environment variable " + name +
-                                " is not set (referenced as ${env:" + name + "})");
-    out += it->second;
-    pos = end + 1;
-  }
-  return out + text.substr(pos);
+  std::string unset;
+  std::optional<std::string> out = ExpandEnv(v.get<std::string>(), env, &unset);
+  if (!out)
+    return Error(pointer, "environment variable " + unset +
+                              " is not set (referenced as ${env:" + unset + "})");
+  return *out;
 }
 
 Result<ConnectionSpec> ConnectionSpec::Parse(const std::string& yaml_text,
@@ -487,6 +515,34 @@ Result<std::string> ConnectionSpec::ResolvePassword(
                                    " is not set (the connection '" + this->name +
                                    "' reads its password from ${env:" + *name + "})");
   return it->second;
+}
+
+Result<Endpoint> ConnectionSpec::ResolveEndpoint(
+    const std::map<std::string, std::string>& env) const {
+  auto where = [&](const std::string& position) {
+    return (position.empty() ? file : position) + ": ";
+  };
+  auto unset_error = [&](const std::string& position, const char* field, const std::string& var) {
+    return Status::InvalidArgument(where(position) + field + ": environment variable " + var +
+                                   " is not set (the connection '" + name +
+                                   "' reads it from ${env:" + var + "})");
+  };
+  Endpoint out;
+  std::string unset;
+  std::optional<std::string> host = ExpandEnv(auth.host, env, &unset);
+  if (!host) return unset_error(auth.host_position, "auth.host", unset);
+  out.host = *host;
+  out.port = auth.port;
+  if (!auth.port_ref.empty()) {
+    std::optional<std::string> text = ExpandEnv(auth.port_ref, env, &unset);
+    if (!text) return unset_error(auth.port_position, "auth.port", unset);
+    std::optional<int> port = PortNumber(*text);
+    if (!port)
+      return Status::InvalidArgument(where(auth.port_position) + "auth.port: " + auth.port_ref +
+                                     " is '" + *text + "', not a port number 1-65535");
+    out.port = *port;
+  }
+  return out;
 }
 
 const StreamSpec* ConnectionSpec::FindStream(const std::string& stream) const {

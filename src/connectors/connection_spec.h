@@ -2,7 +2,9 @@
 //
 // Every error names `file:line:column: field: problem` (1-based). Secrets are references only:
 // `${env:NAME}` is kept as written and resolved at use time (ResolvePassword), so a parsed spec
-// never holds a secret; a literal password in the file is refused.
+// never holds a secret; a literal password in the file is refused. `auth.host` and `auth.port`
+// may be `${env:NAME}` too (resolved by ResolveEndpoint), so one file serves databases whose
+// address is only known where dew runs (a test's or a demo's throwaway server).
 #pragma once
 
 #include <map>
@@ -66,12 +68,23 @@ struct StreamSpec {
 };
 
 struct AuthSpec {
+  //! As written: a host name or address, possibly with `${env:NAME}` references in it.
   std::string host = "127.0.0.1";
+  //! The port when written as a number; 0 when written as `${env:NAME}` (port_ref).
   int port = 5432;
+  std::string port_ref;       //!< "${env:NAME}" as written for the port, or empty
+  std::string host_position;  //!< "file:line:column" of auth.host; empty when not written
+  std::string port_position;  //!< "file:line:column" of auth.port; empty when not written
   std::string database;
   std::string user;
   std::string password_ref;  //!< "${env:NAME}" as written, or empty (no password)
   std::string url;           //!< odoo over its external API: the server URL
+};
+
+//! Where a database connection goes once `${env:NAME}` references are resolved.
+struct Endpoint {
+  std::string host;
+  int port = 5432;
 };
 
 struct ConnectionSpec {
@@ -98,6 +111,12 @@ struct ConnectionSpec {
   //! The password from `env` (the process environment, or a test's map). Empty when the spec
   //! has no password; InvalidArgument naming the variable and the file when it is unset.
   Result<std::string> ResolvePassword(const std::map<std::string, std::string>& env) const;
+
+  //! auth.host and auth.port with their `${env:NAME}` references resolved from `env`.
+  //! InvalidArgument "file:line:column: auth.host: environment variable NAME is not set …" when
+  //! a variable is unset, and "… auth.port: … is not a port number 1-65535" when the port's
+  //! variable holds something else.
+  Result<Endpoint> ResolveEndpoint(const std::map<std::string, std::string>& env) const;
 
   //! The stream named `stream`, or nullptr.
   const StreamSpec* FindStream(const std::string& stream) const;

@@ -137,8 +137,8 @@ TEST(ConnectionSpecTest, MissingFields) {
 
 TEST(ConnectionSpecTest, WrongTypes) {
   EXPECT_EQ(ErrorOf(Replace(kGood, "  port: 6543", "  port: abc")),
-            "connections/shop.yml:5:9: auth.port: wrong type: expected a port number 1-65535, "
-            "got 'abc'");
+            "connections/shop.yml:5:9: auth.port: wrong type: expected a port number 1-65535 or "
+            "${env:NAME}, got 'abc'");
   EXPECT_EQ(ErrorOf(Replace(kGood, "  host: db.internal", "  host: [a, b]")),
             "connections/shop.yml:4:9: auth.host: wrong type: expected a scalar, got a list");
   EXPECT_EQ(ErrorOf("name: a\nsource_type: postgres\nauth: {database: d, user: u}\nstreams: x\n"),
@@ -183,6 +183,59 @@ TEST(ConnectionSpecTest, LiteralPasswordRefused) {
             "connection file; write ${env:NAME} and set the variable NAME where dew runs");
   EXPECT_NE(ErrorOf(Replace(kGood, "${env:SHOP_PG_PASSWORD}", "x${env:A}")).find("literal"),
             std::string::npos);
+}
+
+// kGood with host and port read from SHOP_PG_HOST and SHOP_PG_PORT.
+std::string WithEnvEndpoint() {
+  return Replace(Replace(kGood, "  host: db.internal", "  host: ${env:SHOP_PG_HOST}"),
+                 "  port: 6543", "  port: ${env:SHOP_PG_PORT}");
+}
+
+TEST(ConnectionSpecTest, HostAndPortFromEnvironmentAtUse) {
+  auto spec = ConnectionSpec::Parse(WithEnvEndpoint(), "connections/shop.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->auth.host, "${env:SHOP_PG_HOST}");  // kept as written, resolved at use
+  EXPECT_EQ(spec->auth.port_ref, "${env:SHOP_PG_PORT}");
+  auto endpoint = spec->ResolveEndpoint({{"SHOP_PG_HOST", "10.0.0.7"}, {"SHOP_PG_PORT", "6544"}});
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status().ToString();
+  EXPECT_EQ(endpoint->host, "10.0.0.7");
+  EXPECT_EQ(endpoint->port, 6544);
+
+  // A reference inside a longer host name is expanded in place.
+  auto embedded = ConnectionSpec::Parse(
+      Replace(kGood, "  host: db.internal", "  host: db-${env:SHOP_ENV}.internal"), "c.yml");
+  ASSERT_TRUE(embedded.ok()) << embedded.status().ToString();
+  auto resolved = embedded->ResolveEndpoint({{"SHOP_ENV", "eu"}});
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(resolved->host, "db-eu.internal");
+  EXPECT_EQ(resolved->port, 6543);
+}
+
+TEST(ConnectionSpecTest, UnsetOrBadEndpointVariablesNameFileLineAndField) {
+  auto spec = ConnectionSpec::Parse(WithEnvEndpoint(), "connections/shop.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  auto no_host = spec->ResolveEndpoint({{"SHOP_PG_PORT", "6544"}});
+  ASSERT_FALSE(no_host.ok());
+  EXPECT_EQ(no_host.status().message(),
+            "connections/shop.yml:4:9: auth.host: environment variable SHOP_PG_HOST is not set "
+            "(the connection 'shop' reads it from ${env:SHOP_PG_HOST})");
+  auto no_port = spec->ResolveEndpoint({{"SHOP_PG_HOST", "h"}});
+  ASSERT_FALSE(no_port.ok());
+  EXPECT_EQ(no_port.status().message(),
+            "connections/shop.yml:5:9: auth.port: environment variable SHOP_PG_PORT is not set "
+            "(the connection 'shop' reads it from ${env:SHOP_PG_PORT})");
+  for (const char* bad : {"abc", "0", "70000", "5432 ", ""}) {
+    auto wrong = spec->ResolveEndpoint({{"SHOP_PG_HOST", "h"}, {"SHOP_PG_PORT", bad}});
+    ASSERT_FALSE(wrong.ok()) << bad;
+    EXPECT_EQ(wrong.status().message(),
+              "connections/shop.yml:5:9: auth.port: ${env:SHOP_PG_PORT} "
+              "is '" +
+                  std::string(bad) + "', not a port number 1-65535");
+  }
+  // Only a whole reference stands for a port.
+  EXPECT_EQ(ErrorOf(Replace(kGood, "  port: 6543", "  port: 54${env:X}")),
+            "connections/shop.yml:5:9: auth.port: wrong type: expected a port number 1-65535 or "
+            "${env:NAME}, got '54${env:X}'");
 }
 
 TEST(ConnectionSpecTest, ResolvesPasswordFromEnvironmentAtUse) {

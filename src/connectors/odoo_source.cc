@@ -709,8 +709,9 @@ Result<std::unique_ptr<Source>> MakeOdooSource(const ConnectionSpec& spec, const
   }
   PostgresConfig config;
   config.source = spec.name;
-  config.host = spec.auth.host;
-  config.port = spec.auth.port;
+  DEW_ASSIGN_OR_RETURN(Endpoint endpoint, spec.ResolveEndpoint(env.env));
+  config.host = endpoint.host;
+  config.port = endpoint.port;
   config.database = spec.auth.database;
   config.user = spec.auth.user;
   config.password = std::move(password);

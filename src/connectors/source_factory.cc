@@ -9,8 +9,9 @@ Result<std::unique_ptr<Source>> MakePostgresSource(const ConnectionSpec& spec,
   DEW_ASSIGN_OR_RETURN(std::string password, spec.ResolvePassword(env.env));
   PostgresConfig config;
   config.source = spec.name;
-  config.host = spec.auth.host;
-  config.port = spec.auth.port;
+  DEW_ASSIGN_OR_RETURN(Endpoint endpoint, spec.ResolveEndpoint(env.env));
+  config.host = endpoint.host;
+  config.port = endpoint.port;
   config.database = spec.auth.database;
   config.user = spec.auth.user;
   config.password = std::move(password);
