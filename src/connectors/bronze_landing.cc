@@ -120,6 +120,10 @@ Result<LandingResult> BronzeLanding::Land(const LandingBatch& batch) {
   w.parameters[kBatchKey] = std::to_string(seq);
   if (batch.full_refresh_start) w.parameters["fullRefreshStart"] = "true";
   if (batch.deletes) w.parameters["dewDeletes"] = "true";
+  if (batch.unique_keys && !batch.deletes) {
+    w.parameters["dewUniqueKeys"] =
+        std::to_string(batch.unique_since_batch > 0 ? batch.unique_since_batch : seq);
+  }
   w.constant_partitions["_ingest_date"] = day;
   w.txns.push_back(lake::Txn{app_id(), seq, now});
 

@@ -38,6 +38,13 @@ struct LandingBatch {
   //! `<table>__quarantine` instead, and the state moves on in a state-only commit of the
   //! stream's table (a kill between the two may quarantine the rows twice, never lose them).
   bool quarantine = false;
+  //! The source promises each key appears at most once in this batch and in the batches of the
+  //! same set (e.g. the chunks of one COPY of a table by its primary key: one snapshot). The
+  //! set is named by its first batch: recorded as operationParameters.dewUniqueKeys =
+  //! `unique_since_batch`, or this batch's own sequence when 0, so silver can skip its per-key
+  //! dedup when all the batches it applies belong to one set. Ignored for deletions.
+  bool unique_keys = false;
+  int64_t unique_since_batch = 0;
 };
 
 struct LandingResult {

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
 #include "connectors/bronze_landing.h"
+#include "connectors/silver_table.h"
 #include "engine/connection.h"
 #include "lake/delta_table.h"
 #include "lake/lakehouse.h"
@@ -441,26 +443,15 @@ const Column* FindColumn(const std::vector<Column>& columns, const std::string& 
   return nullptr;
 }
 
-// Lands as `_deleted` rows the keys live in bronze (their newest row not a deletion) that the
-// source no longer has (or that left the filter). Returns how many.
-Result<int64_t> LandDeletes(Session& session, const std::string& schema, const std::string& table,
-                            const std::vector<const Column*>& keys,
-                            const std::vector<std::string>& live_where, lake::Lakehouse* lake,
-                            BronzeLanding& landing, const nlohmann::json& state,
-                            const std::string& temp_dir) {
-  DEW_ASSIGN_OR_RETURN(lake::TableName bronze, lake::ParseTableName(landing.table()));
-  if (!lake->Exists(bronze)) return 0;
-  std::string pg_keys, csv_columns, key_list;
-  for (size_t i = 0; i < keys.size(); i++) {
-    const std::string sep = i ? ", " : "";
-    pg_keys += sep + PgIdent(keys[i]->info.name);
-    csv_columns += sep + SqlString(keys[i]->info.name) + ": " + SqlString(keys[i]->info.lake_type);
-    key_list += sep + SqlIdent(keys[i]->info.name);
-  }
+// Copies the source's keys (rows matching `where`) and leaves in the temp table
+// `_dew_deleted_keys` the rows of `lake_keys` (a query of the key columns) the source lacks.
+Status CopyKeysAndCompare(Session& session, const std::string& schema, const std::string& table,
+                          const std::string& pg_keys, const std::string& csv_columns,
+                          const std::string& key_list, const std::vector<std::string>& where,
+                          const std::string& lake_keys, engine::Connection& con,
+                          const std::string& temp_dir) {
   std::string where_sql;
-  for (size_t i = 0; i < live_where.size(); i++) {
-    where_sql += (i ? " AND " : " WHERE ") + live_where[i];
-  }
+  for (size_t i = 0; i < where.size(); i++) where_sql += (i ? " AND " : " WHERE ") + where[i];
   const std::string copy = "COPY (SELECT " + pg_keys + " FROM " + PgIdent(schema) + "." +
                            PgIdent(table) + where_sql + ") TO STDOUT (FORMAT csv, HEADER)";
   ChunkFile file;
@@ -470,12 +461,61 @@ Result<int64_t> LandDeletes(Session& session, const std::string& schema, const s
       [&](const std::string& header) { return file.Open(temp_dir, header); },
       [&](const char* data, int n) { return file.Write(data, n); }, &bytes));
   DEW_RETURN_IF_ERROR(file.Finish());
+  return con.Execute("CREATE OR REPLACE TEMP TABLE _dew_deleted_keys AS " + lake_keys +
+                     " EXCEPT SELECT " + key_list + " FROM " +
+                     CsvReader(file.path(), csv_columns, true));
+}
+
+// Keys per bucket when live keys are compared by bucket (LandDeletes).
+constexpr int64_t kKeyBucketWidth = 4096;
+// Squares are summed modulo-reduced, so that they fit a BIGINT on both sides.
+constexpr int64_t kSquareModulus = 1000003;
+
+// floor(key / kKeyBucketWidth), exactly and alike in PostgreSQL and DuckDB (whose integer
+// divisions both truncate): `key` is a BIGINT expression, `div` the integer division operator.
+std::string BucketOf(const std::string& key, const std::string& div) {
+  const std::string w = std::to_string(kKeyBucketWidth);
+  return "((" + key + " - ((" + key + " % " + w + ") + " + w + ") % " + w + ") " + div + " " + w +
+         ")";
+}
+
+// count, sum and sum of (reduced) squares of `key` (a BIGINT expression), as SQL select items.
+std::string KeyDigest(const std::string& key) {
+  const std::string m = std::to_string(kSquareModulus);
+  return "count(*), sum(" + key + "), sum((" + key + " % " + m + ") * (" + key + " % " + m + "))";
+}
+
+// The keys live in the lake (their newest row not a deletion), as a query over one column
+// `_dew_k`: silver's live keys not touched by the bronze batches it has yet to consume, plus
+// the keys whose newest row in those batches is not a deletion. Silver holds one row per key,
+// so this reads far less than all of bronze's history; without silver it reads all of bronze.
+Result<std::string> LiveKeysSql(lake::Lakehouse* lake, const std::string& source,
+                                const std::string& stream, const std::string& bronze,
+                                const std::string& key) {
+  SilverTable silver(lake, source, stream);
+  DEW_ASSIGN_OR_RETURN(lake::TableName silver_name, lake::ParseTableName(silver.table()));
+  int64_t consumed = 0;
+  const bool has_silver = lake->Exists(silver_name);
+  if (has_silver) {
+    DEW_ASSIGN_OR_RETURN(auto c, silver.Consumed());
+    consumed = c.first;
+  }
+  const std::string fresh = "SELECT " + key +
+                            " AS _dew_k, arg_max(_deleted, _batch) AS _dew_gone "
+                            "FROM " +
+                            bronze + " WHERE _batch > " + std::to_string(consumed) + " GROUP BY 1";
+  if (!has_silver) return "SELECT _dew_k FROM (" + fresh + ") WHERE NOT _dew_gone";
+  return "WITH _dew_new AS (" + fresh + ") SELECT _dew_s." + key + " AS _dew_k FROM " +
+         silver.table() + " AS _dew_s ANTI JOIN _dew_new ON _dew_s." + key +
+         " = _dew_new._dew_k WHERE NOT _dew_s._deleted UNION ALL SELECT _dew_k FROM _dew_new "
+         "WHERE NOT _dew_gone";
+}
+
+// Lands `_dew_deleted_keys` (a temp table of key columns) as one deletion batch; returns how
+// many keys it holds.
+Result<int64_t> LandDeletedKeys(lake::Lakehouse* lake, BronzeLanding& landing,
+                                const nlohmann::json& state, const std::string& what) {
   engine::Connection& con = lake->connection();
-  DEW_RETURN_IF_ERROR(
-      con.Execute("CREATE OR REPLACE TEMP TABLE _dew_deleted_keys AS SELECT " + key_list +
-                  " FROM (SELECT " + key_list + ", arg_max(_deleted, _batch) AS _dew_gone FROM " +
-                  landing.table() + " GROUP BY ALL) WHERE NOT _dew_gone EXCEPT SELECT " + key_list +
-                  " FROM " + CsvReader(file.path(), csv_columns, true)));
   DEW_ASSIGN_OR_RETURN(auto count, con.QueryScalar("SELECT count(*) FROM _dew_deleted_keys"));
   const int64_t n = std::strtoll(count.value_or("0").c_str(), nullptr, 10);
   if (n > 0) {
@@ -484,12 +524,92 @@ Result<int64_t> LandDeletes(Session& session, const std::string& schema, const s
     batch.deletes = true;
     batch.state = state;
     auto landed = landing.Land(batch);
-    if (!landed.ok()) {
-      return landed.status().WithContext("landing the deletions of " + schema + "." + table);
-    }
+    if (!landed.ok()) return landed.status().WithContext("landing the deletions of " + what);
   }
   DEW_RETURN_IF_ERROR(con.Execute("DROP TABLE IF EXISTS _dew_deleted_keys"));
   return n;
+}
+
+// Lands as `_deleted` rows the keys live in the lake that the source no longer has (or that
+// left the filter). Returns how many. A single integer key is compared by buckets of
+// kKeyBucketWidth keys (count, sum and sum of squares on both sides), and the source's keys
+// are copied only for the buckets that differ: a sync without deletions copies no key at all.
+// Other keys are all copied and compared.
+Result<int64_t> LandDeletes(Session& session, const std::string& source, const std::string& stream,
+                            const std::string& schema, const std::string& table,
+                            const std::vector<const Column*>& keys,
+                            const std::vector<std::string>& live_where, lake::Lakehouse* lake,
+                            BronzeLanding& landing, const nlohmann::json& state,
+                            const std::string& temp_dir) {
+  DEW_ASSIGN_OR_RETURN(lake::TableName bronze, lake::ParseTableName(landing.table()));
+  if (!lake->Exists(bronze)) return 0;
+  const std::string what = schema + "." + table;
+  std::string pg_keys, csv_columns, key_list;
+  for (size_t i = 0; i < keys.size(); i++) {
+    const std::string sep = i ? ", " : "";
+    pg_keys += sep + PgIdent(keys[i]->info.name);
+    csv_columns += sep + SqlString(keys[i]->info.name) + ": " + SqlString(keys[i]->info.lake_type);
+    key_list += sep + SqlIdent(keys[i]->info.name);
+  }
+  std::vector<std::string> where = live_where;
+  engine::Connection& con = lake->connection();
+  const std::string& lake_type = keys.front()->info.lake_type;
+  const bool integer_key = keys.size() == 1 && (lake_type == "SMALLINT" || lake_type == "INTEGER" ||
+                                                lake_type == "BIGINT");
+  std::string lake_keys;  // the lake's live keys to compare with the copied ones
+  if (integer_key) {
+    const std::string pk = PgIdent(keys.front()->info.name) + "::int8";
+    DEW_ASSIGN_OR_RETURN(std::string live,
+                         LiveKeysSql(lake, source, stream, landing.table(), key_list));
+    DEW_RETURN_IF_ERROR(con.Execute(
+        "CREATE OR REPLACE TEMP TABLE _dew_live_keys AS SELECT _dew_k, " +
+        BucketOf("CAST(_dew_k AS BIGINT)", "//") + " AS _dew_b FROM (" + live + ") AS _dew_l"));
+    struct DropTemp {
+      engine::Connection& con;
+      ~DropTemp() { (void)con.Execute("DROP TABLE IF EXISTS _dew_live_keys"); }
+    } drop_temp{con};
+    DEW_ASSIGN_OR_RETURN(auto mine,
+                         con.QueryText("SELECT _dew_b, " + KeyDigest("CAST(_dew_k AS BIGINT)") +
+                                       " FROM _dew_live_keys GROUP BY 1"));
+    std::string where_sql;
+    for (size_t i = 0; i < where.size(); i++) where_sql += (i ? " AND " : " WHERE ") + where[i];
+    DEW_ASSIGN_OR_RETURN(
+        ResultPtr theirs,
+        session.Exec(("SELECT " + BucketOf(pk, "/") + ", " + KeyDigest(pk) + " FROM " +
+                      PgIdent(schema) + "." + PgIdent(table) + where_sql + " GROUP BY 1")
+                         .c_str(),
+                     {}));
+    std::map<std::string, std::string> source_digest;
+    for (int r = 0; r < PQntuples(theirs.get()); r++) {
+      source_digest[PQgetvalue(theirs.get(), r, 0)] = std::string(PQgetvalue(theirs.get(), r, 1)) +
+                                                      "/" + PQgetvalue(theirs.get(), r, 2) + "/" +
+                                                      PQgetvalue(theirs.get(), r, 3);
+    }
+    // Buckets the source lacks or holds differently may have lost keys; buckets only the source
+    // has hold keys not landed yet, which are no deletions.
+    std::string differing;
+    for (const auto& row : mine.rows) {
+      if (!row[0]) continue;
+      const std::string digest =
+          row[1].value_or("") + "/" + row[2].value_or("") + "/" + row[3].value_or("");
+      auto it = source_digest.find(*row[0]);
+      if (it != source_digest.end() && it->second == digest) continue;
+      differing += (differing.empty() ? "" : ",") + *row[0];
+    }
+    if (differing.empty()) return 0;
+    where.push_back(BucketOf(pk, "/") + " = ANY('{" + differing + "}'::int8[])");
+    lake_keys =
+        "SELECT _dew_k AS " + key_list + " FROM _dew_live_keys WHERE _dew_b IN (" + differing + ")";
+    DEW_RETURN_IF_ERROR(CopyKeysAndCompare(session, schema, table, pg_keys, csv_columns, key_list,
+                                           where, lake_keys, con, temp_dir));
+    return LandDeletedKeys(lake, landing, state, what);
+  }
+  lake_keys = "SELECT " + key_list + " FROM (SELECT " + key_list +
+              ", arg_max(_deleted, _batch) AS _dew_gone FROM " + landing.table() +
+              " GROUP BY ALL) WHERE NOT _dew_gone";
+  DEW_RETURN_IF_ERROR(CopyKeysAndCompare(session, schema, table, pg_keys, csv_columns, key_list,
+                                         where, lake_keys, con, temp_dir));
+  return LandDeletedKeys(lake, landing, state, what);
 }
 
 }  // namespace
@@ -663,6 +783,13 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   std::vector<std::optional<std::string>> last_fields;
   std::string last_row;
   bool landed_any = false;
+  // One COPY reads one snapshot: by the table's own primary key, no key appears twice among
+  // this read's chunks, which spares silver its per-key dedup.
+  std::vector<std::string> sorted_pk = pk, table_pk = info.primary_key;
+  std::sort(sorted_pk.begin(), sorted_pk.end());
+  std::sort(table_pk.begin(), table_pk.end());
+  const bool unique_keys = !sorted_pk.empty() && sorted_pk == table_pk;
+  int64_t unique_since_batch = 0;
   auto land = [&]() -> Status {
     DEW_RETURN_IF_ERROR(chunk.Finish());
     LandingBatch batch;
@@ -670,6 +797,8 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
         "SELECT " + lake_select + " FROM " + CsvReader(chunk.path(), csv_columns, true);
     batch.cursor_sql = cursor_sql;
     batch.quarantine = stream.quarantine;
+    batch.unique_keys = unique_keys;
+    batch.unique_since_batch = unique_since_batch;
     if (incremental) {
       if (last_fields.size() < state_fields || !last_fields[0].has_value()) {
         return Status::Corruption("COPY of " + schema + "." + table +
@@ -694,6 +823,7 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     }
     result.rows += landed->commit.rows_added;
     if (landed->commit.version >= 0) result.commits++;
+    if (landed->commit.version >= 0 && unique_since_batch == 0) unique_since_batch = landed->batch;
     landed_any = true;
     chunk.Close();
     if (stream.cancel && stream.cancel->load()) {
@@ -731,8 +861,8 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
 
   if (incremental && stream.detect_deletes && !stream.quarantine) {
     DEW_ASSIGN_OR_RETURN(int64_t deleted,
-                         LandDeletes(session, schema, table, keys, live_where, lake, landing,
-                                     result.state, config_.temp_dir));
+                         LandDeletes(session, config_.source, stream.name, schema, table, keys,
+                                     live_where, lake, landing, result.state, config_.temp_dir));
     result.rows_deleted = deleted;
     if (deleted > 0) result.commits++;
   }

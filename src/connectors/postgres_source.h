@@ -41,8 +41,11 @@ class PostgresSource : public Source {
   //! (cursor, key), ordered by cursor then key, landed in commits of `chunk_rows` rows (default
   //! 100000), each carrying the state {cursor_field, cursor, pk} of its last row (text as
   //! PostgreSQL prints it), so rows sharing a cursor value are never skipped; rows with a NULL
-  //! cursor are not read. Then, with `detect_deletes`, the current keys are copied and the keys
-  //! live in bronze but gone from the table (or out of the filter) land as `_deleted` rows.
+  //! cursor are not read. The batches of one read by the table's own primary key are marked
+  //! unique by key (LandingBatch::unique_keys). Then, with `detect_deletes`, the keys live in the
+  //! lake (silver's plus the batches it has not taken in) but gone from the table (or out of the
+  //! filter) land as `_deleted` rows; a single integer key is compared in buckets (count, sum,
+  //! squares) and copied only for buckets that differ, other keys are copied whole.
   Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
                           lake::Lakehouse* lake) override;
 

@@ -88,20 +88,53 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     }
   }
 
-  // The newest full refresh among the new commits, if any.
+  // The newest full refresh among the new commits, and the unique-key sets (LandingBatch::
+  // unique_keys) of the new batches that hold rows.
   int64_t refresh_batch = 0;
+  struct NewBatch {
+    int64_t batch;
+    std::string unique_set;  // empty: no promise
+  };
+  std::vector<NewBatch> batches;
+  bool history_complete = true;
   for (int64_t v = snapshot.version; v > consumed.second; --v) {
     auto actions = bronze->log().ReadCommit(v);
-    if (actions.status().IsNotFound()) break;
+    if (actions.status().IsNotFound()) {
+      history_complete = false;  // older commits were cleaned up
+      break;
+    }
     DEW_RETURN_IF_ERROR(actions.status());
-    if (!actions->commit_info.has_value()) continue;
+    if (!actions->commit_info.has_value()) {
+      if (!actions->adds.empty()) history_complete = false;
+      continue;
+    }
     const auto& params = actions->commit_info->operation_parameters;
-    if (params.count("fullRefreshStart") && params.count("dewBatch")) {
-      refresh_batch = ToInt(params.at("dewBatch"));
+    auto batch = params.find("dewBatch");
+    if (batch == params.end()) {
+      if (!actions->adds.empty()) history_complete = false;  // rows from another writer
+      continue;
+    }
+    if (!actions->adds.empty()) {
+      auto set = params.find("dewUniqueKeys");
+      batches.push_back({ToInt(batch->second), set == params.end() ? "" : set->second});
+    }
+    if (params.count("fullRefreshStart")) {
+      refresh_batch = ToInt(batch->second);
       break;
     }
   }
   const int64_t from_batch = std::max(consumed.first + 1, refresh_batch);
+  // All new rows come from batches of one set whose keys the source promised unique: every
+  // row is its key's latest, and the per-key window (a sort of all new rows) is skipped.
+  bool unique = history_complete;
+  std::string unique_set;
+  for (const NewBatch& b : batches) {
+    if (b.batch < from_batch) continue;
+    if (b.unique_set.empty() || (!unique_set.empty() && b.unique_set != unique_set)) {
+      unique = false;
+    }
+    unique_set = b.unique_set;
+  }
 
   // Only files that may hold the new batches.
   lake::Snapshot sub = snapshot;
@@ -123,10 +156,30 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     keys += (i ? ", " : "") + k;
     on += (i ? " AND " : "") + std::string("_dew_n.") + k + " = _dew_s." + k;
   }
-  const std::string latest = "SELECT * EXCLUDE (_ingest_date) FROM (" + scan +
-                             ") AS _dew_b WHERE _batch >= " + std::to_string(from_batch) +
-                             " QUALIFY row_number() OVER (PARTITION BY " + keys +
-                             " ORDER BY _batch DESC, _cursor DESC NULLS LAST) = 1";
+  std::string latest = "SELECT * EXCLUDE (_ingest_date) FROM (" + scan +
+                       ") AS _dew_b WHERE _batch >= " + std::to_string(from_batch);
+  if (!unique) {
+    latest += " QUALIFY row_number() OVER (PARTITION BY " + keys +
+              " ORDER BY _batch DESC, _cursor DESC NULLS LAST) = 1";
+  }
+
+  lake::WriteOptions w = lake_->NewWriteOptions();
+  w.merge_schema = true;
+  w.parameters["source"] = source_;
+  w.parameters["stream"] = stream_;
+  w.parameters[kBatchKey] = std::to_string(newest_batch);
+  w.parameters[kVersionKey] = std::to_string(snapshot.version);
+  if (!silver_exists) {
+    // The first silver version is the new rows as they are, read once straight into the
+    // table's files.
+    auto created = lake_->CreateTableAs(silver_name, latest, {}, w);
+    if (!created.ok()) return created.status().WithContext("creating " + table_);
+    result.version = created->version;
+    result.rows_written = created->rows_added;
+    result.bronze_batch = newest_batch;
+    result.bronze_version = snapshot.version;
+    return result;
+  }
 
   // The new rows are read several times (count, schema, write): compute them once.
   engine::Connection& con = lake_->connection();
@@ -135,17 +188,20 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     engine::Connection& con;
     ~DropTemp() { (void)con.Execute("DROP TABLE IF EXISTS _dew_silver_new"); }
   } drop_temp{con};
-  const std::string fresh = "SELECT * FROM _dew_silver_new";
+  DEW_ASSIGN_OR_RETURN(auto summary,
+                       con.QueryText("SELECT count(*), coalesce(bool_or(_deleted), false) "
+                                     "FROM _dew_silver_new"));
+  const int64_t upserted = summary.rows.empty() ? 0 : ToInt(summary.rows[0][0].value_or("0"));
+  const bool any_deleted = !summary.rows.empty() && summary.rows[0][1].value_or("false") == "true";
+  if (upserted == 0 && refresh_batch == 0) return result;
 
-  lake::Schema silver_schema;
-  if (silver_exists) {
+  // A deletion keeps the key's last values (and cursor) from silver; without deletions the
+  // new rows are taken as they are, and silver is not read beyond the merge's own key lookup.
+  std::string source = "SELECT * FROM _dew_silver_new";
+  if (any_deleted) {
     DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
     DEW_ASSIGN_OR_RETURN(lake::Snapshot s, silver->Latest());
-    silver_schema = s.schema;
-  }
-  // A deletion keeps the key's last values (and cursor) from silver.
-  std::string source;
-  if (silver_exists) {
+    const lake::Schema& silver_schema = s.schema;
     std::string cols;
     for (const auto& f : snapshot.schema.fields()) {
       if (f.name == "_ingest_date") continue;
@@ -162,26 +218,10 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     }
     source = "SELECT " + cols + " FROM _dew_silver_new AS _dew_n LEFT JOIN " + table_ +
              " AS _dew_s ON " + on;
-  } else {
-    source = fresh;
   }
 
-  DEW_ASSIGN_OR_RETURN(auto new_rows, con.QueryScalar("SELECT count(*) FROM _dew_silver_new"));
-  const int64_t upserted = ToInt(new_rows.value_or("0"));
-  if (silver_exists && upserted == 0 && refresh_batch == 0) return result;
-
-  lake::WriteOptions w = lake_->NewWriteOptions();
-  w.merge_schema = true;
-  w.parameters["source"] = source_;
-  w.parameters["stream"] = stream_;
-  w.parameters[kBatchKey] = std::to_string(newest_batch);
-  w.parameters[kVersionKey] = std::to_string(snapshot.version);
   lake::CommitResult commit;
-  if (!silver_exists) {
-    auto created = lake_->CreateTableAs(silver_name, source, {}, w);
-    if (!created.ok()) return created.status().WithContext("creating " + table_);
-    commit = *created;
-  } else if (refresh_batch > 0) {
+  if (refresh_batch > 0) {
     // Keys the refresh no longer has stay, marked deleted.
     const std::string rebuilt = source +
                                 " UNION ALL BY NAME SELECT * REPLACE (true AS _deleted) "
@@ -200,7 +240,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
   }
   DEW_RETURN_IF_ERROR(lake_->RefreshView(silver_name));
   result.version = commit.version;
-  result.rows_written = result.rebuilt || !silver_exists ? commit.rows_added : upserted;
+  result.rows_written = result.rebuilt ? commit.rows_added : upserted;
   result.bronze_batch = newest_batch;
   result.bronze_version = snapshot.version;
   return result;

@@ -58,6 +58,41 @@ TEST_F(SilverTableTest, UpsertsByKeyNewestBatchWins) {
             "0");
 }
 
+// Batches a source promised unique by key skip silver's dedup only while every new batch belongs
+// to one promise: two reads (a killed one and its resume) may each hold the same key.
+TEST_F(SilverTableTest, UniqueKeyPromisesHoldOnlyWithinOneRead) {
+  auto land_unique = [&](const std::string& select, int64_t since) {
+    BronzeLanding landing(env_.lake(), "shop", "orders");
+    LandingBatch b;
+    b.select_sql = select;
+    b.cursor_sql = "v";
+    b.unique_keys = true;
+    b.unique_since_batch = since;
+    b.state = ++batches_;
+    auto r = landing.Land(b);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->batch : int64_t{0};
+  };
+  const int64_t first = land_unique("SELECT * FROM (VALUES (1, 'a'), (2, 'a')) t(id, v)", 0);
+  EXPECT_EQ(first, 1);
+  land_unique("SELECT * FROM (VALUES (1, 'b')) t(id, v)", 0);  // a second read: its own set
+  SilverResult r = Update();
+  EXPECT_EQ(r.rows_written, 2);
+  EXPECT_EQ(Rows(), "1=b,2=a");
+  const int64_t set = land_unique("SELECT * FROM (VALUES (1, 'c')) t(id, v)", 0);
+  land_unique("SELECT * FROM (VALUES (3, 'c')) t(id, v)", set);  // the same read's next chunk
+  r = Update();
+  EXPECT_EQ(r.rows_written, 2);
+  EXPECT_EQ(Rows(), "1=c,2=a,3=c");
+  // A batch without the promise among them brings the dedup back.
+  land_unique("SELECT * FROM (VALUES (3, 'd')) t(id, v)", 0);
+  Land("SELECT * FROM (VALUES (3, 'e')) t(id, v)");
+  r = Update();
+  EXPECT_EQ(r.rows_written, 1);
+  EXPECT_EQ(Rows(), "1=c,2=a,3=e");
+  EXPECT_EQ(env_.Scalar("SELECT count(*) FROM silver.shop_orders"), "3");
+}
+
 // A sync killed after its bronze commits but before silver's: the next update takes every
 // batch since the one silver recorded, newest first.
 TEST_F(SilverTableTest, CatchesUpOnBatchesMissedByAKill) {
