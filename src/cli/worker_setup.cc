@@ -98,14 +98,14 @@ Result<std::unique_ptr<WorkerSetup>> OpenWorkerSetup(CommandContext& ctx) {
   auto open_lakehouse = env.open_lakehouse;
   auto http = env.http;
   const std::string webhooks_dir = JoinPath(root, "webhooks");
-  setup->coordinator->SetOnRunSucceeded([store, open_lakehouse, http, clock, fs, webhooks_dir](
-                                            const control::RunRecord& run) {
-    Status s = RecordDataReady(*store, open_lakehouse, http, clock, *fs, webhooks_dir, run);
-    if (!s.ok()) {
-      std::fprintf(stderr, "dew: data_ready events of run %s not recorded: %s\n", run.id.c_str(),
-                   s.ToString().c_str());
-    }
-  });
+  setup->coordinator->SetOnRunSucceeded(
+      [store, open_lakehouse, http, clock, fs, webhooks_dir](const control::RunRecord& run) {
+        Status s = RecordDataReady(*store, open_lakehouse, http, clock, *fs, webhooks_dir, run);
+        if (!s.ok()) {
+          std::fprintf(stderr, "dew: data_ready events of run %s not recorded: %s\n",
+                       run.id.c_str(), s.ToString().c_str());
+        }
+      });
   return setup;
 }
 

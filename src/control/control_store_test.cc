@@ -101,7 +101,8 @@ INSTANTIATE_TEST_SUITE_P(Stores, ControlStoreTest,
 // --- audit log ---
 
 TEST_P(ControlStoreTest, AuditLogIsAHashChainThatShowsAnyChange) {
-  auto first = store_->AppendAudit("ana", "run.start", "run-1", R"({"params":{"period":"2026-10"}})");
+  auto first =
+      store_->AppendAudit("ana", "run.start", "run-1", R"({"params":{"period":"2026-10"}})");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->id, 1);
   EXPECT_EQ(first->prev_hash, "");

@@ -375,10 +375,9 @@ Result<bool> SqliteControlStore::TryStartRun(const std::string& run_id, int max_
       DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
       if (row && st.Int(0) >= max_running) return Status::OK();
     }
-    DEW_ASSIGN_OR_RETURN(Statement st,
-                         Prepare("UPDATE runs SET status = 'running', started_at = ? "
-                                 "WHERE id = ? AND status = 'queued'",
-                                 op));
+    DEW_ASSIGN_OR_RETURN(Statement st, Prepare("UPDATE runs SET status = 'running', started_at = ? "
+                                               "WHERE id = ? AND status = 'queued'",
+                                               op));
     st.Bind(1, clock_->NowMillis()).Bind(2, run_id);
     DEW_RETURN_IF_ERROR(st.Run(path_, op));
     started = sqlite3_changes(db_) == 1;
@@ -765,10 +764,9 @@ Result<bool> SqliteControlStore::AdvanceSchedule(const std::string& pipeline,
   // One transaction, so "not moved" and "no such schedule" are told apart on the same state.
   DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
     {
-      DEW_ASSIGN_OR_RETURN(Statement st,
-                           Prepare("UPDATE schedules SET next_fire_at = ? "
-                                   "WHERE pipeline = ? AND next_fire_at = ?",
-                                   op));
+      DEW_ASSIGN_OR_RETURN(Statement st, Prepare("UPDATE schedules SET next_fire_at = ? "
+                                                 "WHERE pipeline = ? AND next_fire_at = ?",
+                                                 op));
       st.Bind(1, new_next_fire_ms).Bind(2, pipeline).Bind(3, expected_next_fire_ms);
       DEW_RETURN_IF_ERROR(st.Run(path_, op));
       moved = sqlite3_changes(db_) == 1;
@@ -779,8 +777,7 @@ Result<bool> SqliteControlStore::AdvanceSchedule(const std::string& pipeline,
     st.Bind(1, pipeline);
     DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
     if (!row || st.Int(0) == 0) {
-      return Status::NotFound("control store " + path_ + ": no schedule for pipeline " +
-                              pipeline);
+      return Status::NotFound("control store " + path_ + ": no schedule for pipeline " + pipeline);
     }
     return Status::OK();
   }));
@@ -801,13 +798,12 @@ Result<bool> SqliteControlStore::AcquireLease(const std::string& name, const std
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_->NowMillis();
   // One statement: the upsert only overwrites a row that is ours or expired, atomically.
-  DEW_ASSIGN_OR_RETURN(
-      Statement st,
-      Prepare("INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
-              "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
-              "expires_at = excluded.expires_at "
-              "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
-              op));
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
+                               "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                               "expires_at = excluded.expires_at "
+                               "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
+                               op));
   st.Bind(1, name).Bind(2, holder).Bind(3, now + ttl_ms).Bind(4, now);
   DEW_RETURN_IF_ERROR(st.Run(path_, op));
   return sqlite3_changes(db_) == 1;
@@ -929,14 +925,14 @@ static Result<DeliveryRecord> ReadDelivery(const SqliteControlStore::Statement& 
   return d;
 }
 
-#define DEW_DELIVERY_COLUMNS                                                                 \
+#define DEW_DELIVERY_COLUMNS                                                                \
   "id, event_id, webhook, url, status, attempts, next_attempt_at, last_error, created_at, " \
   "delivered_at"
 
 Result<int64_t> SqliteControlStore::AddDelivery(int64_t event_id, const std::string& webhook,
                                                 const std::string& url) {
-  const std::string op = "adding a delivery of event " + std::to_string(event_id) +
-                         " to webhook " + webhook;
+  const std::string op =
+      "adding a delivery of event " + std::to_string(event_id) + " to webhook " + webhook;
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_->NowMillis();
   DEW_ASSIGN_OR_RETURN(
@@ -973,8 +969,8 @@ Result<std::vector<DeliveryRecord>> SqliteControlStore::ClaimDueDeliveries(int64
                                    op));
       st.Bind(1, now).Bind(2, static_cast<int64_t>(limit < 0 ? 0 : limit));
       DEW_ASSIGN_OR_RETURN(claimed, st.Collect<DeliveryRecord>(path_, op, [&](Statement& row) {
-                             return ReadDelivery(row, path_);
-                           }));
+        return ReadDelivery(row, path_);
+      }));
     }
     for (const DeliveryRecord& d : claimed) {
       DEW_ASSIGN_OR_RETURN(
@@ -1001,8 +997,12 @@ Status SqliteControlStore::FinishDeliveryAttempt(int64_t delivery_id, DeliverySt
               "delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END WHERE id = ?",
               op));
   const std::string name = DeliveryStatusName(status);
-  st.Bind(1, name).Bind(2, next_attempt_at_ms).Bind(3, error).Bind(4, name).Bind(5, now).Bind(
-      6, delivery_id);
+  st.Bind(1, name)
+      .Bind(2, next_attempt_at_ms)
+      .Bind(3, error)
+      .Bind(4, name)
+      .Bind(5, now)
+      .Bind(6, delivery_id);
   DEW_RETURN_IF_ERROR(st.Run(path_, op));
   if (sqlite3_changes(db_) != 1) {
     return Status::NotFound("control store " + path_ + ": no delivery " +
@@ -1030,10 +1030,11 @@ Result<std::vector<DeliveryRecord>> SqliteControlStore::ListDeliveries(
     const DeliveryFilter& filter) {
   const std::string op = "listing webhook deliveries";
   std::lock_guard<std::mutex> lock(mu_);
-  DEW_ASSIGN_OR_RETURN(Statement st, Prepare("SELECT " DEW_DELIVERY_COLUMNS
-                                             " FROM webhook_deliveries WHERE (? = '' OR status = ?) "
-                                             "ORDER BY id DESC LIMIT ?",
-                                             op));
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("SELECT " DEW_DELIVERY_COLUMNS
+                               " FROM webhook_deliveries WHERE (? = '' OR status = ?) "
+                               "ORDER BY id DESC LIMIT ?",
+                               op));
   const std::string status = filter.status ? DeliveryStatusName(*filter.status) : "";
   st.Bind(1, status).Bind(2, status).Bind(
       3, static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit));
@@ -1207,9 +1208,9 @@ Result<std::vector<QualityScoreRecord>> SqliteControlStore::LatestQualityScores(
 // --- audit log ---
 
 Result<AuditEntry> SqliteControlStore::AppendAudit(const std::string& actor,
-                                                  const std::string& action,
-                                                  const std::string& target,
-                                                  const std::string& details_json) {
+                                                   const std::string& action,
+                                                   const std::string& target,
+                                                   const std::string& details_json) {
   DEW_RETURN_IF_ERROR(CheckAuditEntry(actor, action, details_json));
   const std::string op = "appending audit entry " + action;
   AuditEntry e;
