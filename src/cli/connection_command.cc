@@ -106,7 +106,10 @@ Status RunConnectionList(CommandContext& ctx, const std::vector<std::string>& ar
     for (const auto& s : spec->streams) streams += (streams.empty() ? "" : ", ") + s.name;
     t.rows.push_back(
         {spec->name, spec->source_type,
-         spec->auth.host + ":" + std::to_string(spec->auth.port) + "/" + spec->auth.database,
+         // As written: a port given as ${env:NAME} shows as the reference.
+         spec->auth.host + ":" +
+             (spec->auth.port_ref.empty() ? std::to_string(spec->auth.port) : spec->auth.port_ref) +
+             "/" + spec->auth.database,
          streams, std::string(connectors::TierName(spec->tier)),
          std::to_string(connectors::RetryCount(spec->tier)),
          spec->schedule_text.empty() ? std::nullopt

@@ -91,6 +91,16 @@ TEST_F(ConnectionCliTest, ListShowsConnection) {
                        "/shop,orders,critical,5,"),
             std::string::npos)
       << r.out;
+  // Host and port given as references are listed as written, not as a resolved or zero port.
+  std::ofstream(project_ + "/connections/shop.yml")
+      << "name: shop\nsource_type: postgres\nauth:\n  host: ${env:SHOP_HOST}\n"
+         "  port: ${env:SHOP_PORT}\n  database: shop\n  user: reader\n"
+         "streams:\n  - name: orders\n    primary_key: [id]\n";
+  DewRun refs = InProject({"--format", "csv", "connection", "list"});
+  ASSERT_EQ(refs.code, 0) << refs.err;
+  EXPECT_NE(refs.out.find("shop,postgres,${env:SHOP_HOST}:${env:SHOP_PORT}/shop,"),
+            std::string::npos)
+      << refs.out;
 }
 
 TEST_F(ConnectionCliTest, TestSucceedsAndReportsRefusedAuthentication) {
