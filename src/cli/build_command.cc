@@ -6,6 +6,7 @@
 #include "cli/command_context.h"
 #include "quality/data_tests.h"
 #include "quality/declared_tests.h"
+#include "quality/model_upstream.h"
 #include "quality/test_result_log.h"
 #include "transform/model_builder.h"
 #include "transform/model_compiler.h"
@@ -140,18 +141,6 @@ Status RunSeeds(const Loaded& l, lake::Lakehouse* lake, std::FILE* out) {
                  static_cast<long long>(c.version));
   }
   return Status::OK();
-}
-
-//! The targets each model reads (refs and sources), for the quality scores' upstream lists.
-quality::UpstreamMap Upstream(const CompiledProject& compiled) {
-  quality::UpstreamMap up;
-  for (const auto& m : compiled.models()) {
-    auto& list = up[m.name];
-    for (const auto& r : m.model_refs) list.push_back(r);
-    for (const auto& r : m.seed_refs) list.push_back(r);
-    for (const auto& r : m.source_refs) list.push_back("source:" + r);
-  }
-  return up;
 }
 
 //! One invocation of dew build or dew test as a run in the control store, so its test results
@@ -342,7 +331,7 @@ Status RunBuild(CommandContext& ctx, const std::vector<std::string>& args) {
   DEW_ASSIGN_OR_RETURN(RecordedRun run, RecordedRun::Start(ctx, options.run_id, "build", parsed));
   std::fprintf(ctx.out(), "run %s\n", options.run_id.c_str());
   Status built = BuildRecorded(run_ctx, parsed, l, names, threads, &run.log());
-  return run.Finish(built, Upstream(l.compiled), l.lake->clock().NowMillis());
+  return run.Finish(built, quality::ModelUpstream(l.compiled), l.lake->clock().NowMillis());
 }
 
 Status RunTestVerb(CommandContext& ctx, const std::vector<std::string>& args) {
@@ -371,7 +360,7 @@ Status RunTestVerb(CommandContext& ctx, const std::vector<std::string>& args) {
     return Status::OK();
   };
   Status tested = test_all();
-  return run.Finish(tested, Upstream(l.compiled), l.lake->clock().NowMillis());
+  return run.Finish(tested, quality::ModelUpstream(l.compiled), l.lake->clock().NowMillis());
 }
 
 }  // namespace dew::cli
