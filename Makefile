@@ -28,10 +28,14 @@ asan: deps
 test: release
 	cd build/release && ctest -j $(JOBS) --output-on-failure --timeout 900
 
-# Unit and integration tests once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Unit and integration tests once more under AddressSanitizer and UndefinedBehaviorSanitizer,
+# except those that run no code of dew's the others do not: the Odoo generator's tests (SQL
+# scripts inside PostgreSQL) and the five finance-close tests that each break the generated
+# company another way and run the same close as the two kept (about 5 of CI's 90 minutes).
+ASAN_SKIP = ^OdooGeneratorTest\.|^FinanceCloseTest\.(A[A-Za-z]*StopsThePublish)$$
 test-asan: asan
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest -j $(JOBS) --output-on-failure --timeout 1800
+	  ctest -j $(JOBS) --output-on-failure --timeout 1800 -E '$(ASAN_SKIP)'
 
 # The demo and the benchmarks need only their own programs, not the test binary.
 demo: deps build/release/build.ninja
