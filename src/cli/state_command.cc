@@ -135,6 +135,13 @@ Status RunStateReset(CommandContext& ctx, const std::vector<std::string>& args) 
     mirror.state_json = doc.dump();
     mirror.run_id = lakehouse->run_id();
     DEW_RETURN_IF_ERROR(store->PutConnectorState(mirror));
+    // A reset makes the next sync read (and land) every row again: an auditor asks who did it.
+    nlohmann::json details = {{"bronze_table", landing.table()},
+                              {"bronze_version", committed.version},
+                              {"run_id", lakehouse->run_id()}};
+    auto audited = store->AppendAudit(ctx.User(), "state.reset", spec.name + "." + stream->name,
+                                      details.dump());
+    if (!audited.ok()) return audited.status().WithContext(spec.name + "." + stream->name);
     std::fprintf(ctx.out(), "%s.%s: state reset; the next sync reads every row\n",
                  spec.name.c_str(), stream->name.c_str());
   }

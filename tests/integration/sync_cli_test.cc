@@ -112,6 +112,11 @@ TEST_F(SyncCliTest, IncrementalSyncsDeletesDriftAndReset) {
   EXPECT_NE(reset.out.find("erp.partner: state reset"), std::string::npos) << reset.out;
   show = Dew({"--format", "csv", "state", "show", "erp"});
   EXPECT_NE(show.out.find("reset"), std::string::npos) << show.out;
+  // The reset is in the audit log, by its user, and the chain still verifies.
+  DewRun audit = Dew({"--format", "csv", "audit", "list"});
+  ASSERT_EQ(audit.code, 0) << audit.err;
+  EXPECT_NE(audit.out.find(",state.reset,erp.partner,"), std::string::npos) << audit.out;
+  EXPECT_EQ(Dew({"audit", "verify"}).code, 0);
 
   // After the reset every row comes again; silver still has one row per key.
   DewRun third = Dew({"--format", "csv", "sync", "erp"});
