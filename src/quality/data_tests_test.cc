@@ -1,28 +1,16 @@
 #include "quality/data_tests.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include "core/file_system.h"
-#include "lake/lakehouse.h"
+#include "support/scratch_lake.h"
 
 namespace dew::quality {
 namespace {
 
-class DataTestTest : public ::testing::Test {
+class DataTestTest : public testing::ScratchLakeTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dew_quality_XXXXXX";
-    root_ = mkdtemp(tmpl);
-    fs_ = FileSystem::Posix();
-    lake::LakehouseOptions o;
-    o.lake_root = root_ + "/lake";
-    o.cwd = root_;
-    o.user = "tester";
-    o.run_id = "run-q";
-    auto lake = lake::Lakehouse::Open(o, fs_, std::make_shared<ManualClock>(1767225600000));
-    ASSERT_TRUE(lake.ok()) << lake.status().ToString();
-    lake_ = std::move(*lake);
+    ASSERT_NO_FATAL_FAILURE(OpenLake("run-q"));
     Create("silver.customers", "SELECT * FROM (VALUES (1, 'PH'), (2, 'SG')) t(id, country)");
     Create("silver.orders",
            "SELECT * FROM (VALUES (1, 1, 'paid', 10.0, TIMESTAMP '2025-12-31 20:00:00'), "
@@ -30,14 +18,6 @@ class DataTestTest : public ::testing::Test {
            "(2, 9, 'lost', 3.0, TIMESTAMP '2025-12-31 22:00:00'), "
            "(4, NULL, 'paid', 1.0, TIMESTAMP '2025-12-31 23:00:00')) "
            "t(id, customer_id, status, amount, loaded_at)");
-  }
-  void TearDown() override {
-    lake_.reset();
-    (void)fs_->RemoveAll(root_);
-  }
-  void Create(const std::string& name, const std::string& sql) {
-    auto r = lake_->CreateTableAs(*lake::ParseTableName(name), sql, {}, lake_->NewWriteOptions());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
   TestOutcome Run(const std::string& name, const std::string& column, nlohmann::json args,
                   const std::string& severity = "error", const std::string& action = "") {
@@ -62,10 +42,7 @@ class DataTestTest : public ::testing::Test {
     return RunTest(*compiled, lake_.get(), history_);
   }
 
-  std::string root_;
   VolumeHistory history_;  // none unless a test sets one
-  std::shared_ptr<FileSystem> fs_;
-  std::unique_ptr<lake::Lakehouse> lake_;
 };
 
 TEST_F(DataTestTest, GenericTestsFindTheFailingRows) {

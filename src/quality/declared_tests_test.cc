@@ -1,39 +1,20 @@
 #include "quality/declared_tests.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include "core/file_system.h"
-#include "lake/lakehouse.h"
+#include "support/scratch_lake.h"
 
 namespace dew::quality {
 namespace {
 
 // RunTestsTogether against RunTest on a real lake: the same outcome for every test, whether it
 // passes, fails with a sample, errors, warns or is not a plain count.
-class RunTestsTogetherTest : public ::testing::Test {
+class RunTestsTogetherTest : public testing::ScratchLakeTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dew_declared_XXXXXX";
-    root_ = mkdtemp(tmpl);
-    fs_ = FileSystem::Posix();
-    lake::LakehouseOptions o;
-    o.lake_root = root_ + "/lake";
-    o.cwd = root_;
-    o.user = "tester";
-    o.run_id = "run-t";
-    auto lake = lake::Lakehouse::Open(o, fs_, std::make_shared<ManualClock>(1767225600000));
-    ASSERT_TRUE(lake.ok()) << lake.status().ToString();
-    lake_ = std::move(*lake);
-    auto r = lake_->CreateTableAs(
-        *lake::ParseTableName("silver.orders"),
-        "SELECT * FROM (VALUES (1, 'paid'), (2, 'open'), (2, 'lost'), (4, NULL)) t(id, status)", {},
-        lake_->NewWriteOptions());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-  }
-  void TearDown() override {
-    lake_.reset();
-    (void)fs_->RemoveAll(root_);
+    ASSERT_NO_FATAL_FAILURE(OpenLake("run-t"));
+    Create("silver.orders",
+           "SELECT * FROM (VALUES (1, 'paid'), (2, 'open'), (2, 'lost'), (4, NULL)) t(id, status)");
   }
   void Add(const std::string& name, const std::string& column, nlohmann::json args = {},
            const std::string& severity = "error") {
@@ -64,9 +45,6 @@ class RunTestsTogetherTest : public ::testing::Test {
     return out;
   }
 
-  std::string root_;
-  std::shared_ptr<FileSystem> fs_;
-  std::unique_ptr<lake::Lakehouse> lake_;
   std::vector<CompiledTest> tests_;
 };
 
