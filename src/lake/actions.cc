@@ -1,5 +1,6 @@
 #include "lake/actions.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -73,11 +74,43 @@ json StringMapJson(const std::map<std::string, std::string>& values) {
   return out;
 }
 
+std::optional<std::vector<std::string>> GetStringList(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& v : *it) out.push_back(v.get<std::string>());
+  return out;
+}
+
 Protocol ParseProtocol(const json& j) {
   Protocol p;
   p.min_reader_version = static_cast<int>(GetInt(j, "minReaderVersion", 1));
   p.min_writer_version = static_cast<int>(GetInt(j, "minWriterVersion", 2));
+  p.reader_features = GetStringList(j, "readerFeatures");
+  p.writer_features = GetStringList(j, "writerFeatures");
   return p;
+}
+
+std::optional<DeletionVectorDescriptor> GetDeletionVector(const json& obj) {
+  auto it = obj.find("deletionVector");
+  if (it == obj.end() || !it->is_object()) return std::nullopt;
+  DeletionVectorDescriptor dv;
+  dv.storage_type = it->at("storageType").get<std::string>();
+  dv.path_or_inline_dv = it->at("pathOrInlineDv").get<std::string>();
+  dv.offset = GetOptInt(*it, "offset");
+  dv.size_in_bytes = GetInt(*it, "sizeInBytes", 0);
+  dv.cardinality = GetInt(*it, "cardinality", 0);
+  return dv;
+}
+
+json DeletionVectorJson(const DeletionVectorDescriptor& dv) {
+  json j = json::object();
+  j["storageType"] = dv.storage_type;
+  j["pathOrInlineDv"] = dv.path_or_inline_dv;
+  if (dv.offset) j["offset"] = *dv.offset;
+  j["sizeInBytes"] = dv.size_in_bytes;
+  j["cardinality"] = dv.cardinality;
+  return j;
 }
 
 Metadata ParseMetadata(const json& j) {
@@ -108,6 +141,7 @@ AddFile ParseAdd(const json& j) {
   a.data_change = GetOptBool(j, "dataChange").value_or(true);
   a.stats = GetString(j, "stats");
   a.tags = GetStringMap(j, "tags");
+  a.deletion_vector = GetDeletionVector(j);
   return a;
 }
 
@@ -119,6 +153,7 @@ RemoveFile ParseRemove(const json& j) {
   r.extended_file_metadata = GetOptBool(j, "extendedFileMetadata").value_or(false);
   r.partition_values = GetPartitionValues(j);
   r.size = GetOptInt(j, "size");
+  r.deletion_vector = GetDeletionVector(j);
   return r;
 }
 
@@ -188,6 +223,7 @@ json AddJson(const AddFile& a) {
   j["dataChange"] = a.data_change;
   if (!a.stats.empty()) j["stats"] = a.stats;
   if (!a.tags.empty()) j["tags"] = StringMapJson(a.tags);
+  if (a.deletion_vector) j["deletionVector"] = DeletionVectorJson(*a.deletion_vector);
   return j;
 }
 
@@ -201,6 +237,7 @@ json RemoveJson(const RemoveFile& r) {
     j["partitionValues"] = PartitionValuesJson(r.partition_values);
   }
   if (r.size) j["size"] = *r.size;
+  if (r.deletion_vector) j["deletionVector"] = DeletionVectorJson(*r.deletion_vector);
   return j;
 }
 
@@ -220,6 +257,16 @@ int HexValue(char c) {
 }
 
 }  // namespace
+
+bool Protocol::HasReaderFeature(const std::string& name) const {
+  return reader_features && std::find(reader_features->begin(), reader_features->end(), name) !=
+                                reader_features->end();
+}
+
+bool Protocol::HasWriterFeature(const std::string& name) const {
+  return writer_features && std::find(writer_features->begin(), writer_features->end(), name) !=
+                                writer_features->end();
+}
 
 int64_t AddFile::NumRecords() const {
   if (stats.empty()) return -1;
@@ -274,6 +321,16 @@ Result<CommitActions> ParseCommit(const std::string& text, const std::string& so
   return out;
 }
 
+Result<std::optional<DeletionVectorDescriptor>> ParseDeletionVector(const std::string& json_text) {
+  try {
+    const json j = json::parse(json_text);
+    if (j.is_null()) return std::optional<DeletionVectorDescriptor>();
+    return GetDeletionVector(json{{"deletionVector", j}});
+  } catch (const std::exception& e) {
+    return Status::Corruption("malformed deletionVector " + json_text + ": " + e.what());
+  }
+}
+
 std::string SerializeCommit(const CommitActions& actions) {
   std::string out;
   auto emit = [&out](const char* key, json value) {
@@ -284,8 +341,11 @@ std::string SerializeCommit(const CommitActions& actions) {
   };
   if (actions.commit_info) emit("commitInfo", CommitInfoJson(*actions.commit_info));
   if (actions.protocol) {
-    emit("protocol", {{"minReaderVersion", actions.protocol->min_reader_version},
-                      {"minWriterVersion", actions.protocol->min_writer_version}});
+    json p = {{"minReaderVersion", actions.protocol->min_reader_version},
+              {"minWriterVersion", actions.protocol->min_writer_version}};
+    if (actions.protocol->reader_features) p["readerFeatures"] = *actions.protocol->reader_features;
+    if (actions.protocol->writer_features) p["writerFeatures"] = *actions.protocol->writer_features;
+    emit("protocol", std::move(p));
   }
   if (actions.metadata) emit("metaData", MetadataJson(*actions.metadata));
   for (const auto& t : actions.txns) emit("txn", TxnJson(t));

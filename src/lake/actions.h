@@ -1,5 +1,6 @@
-// The actions of the Delta Lake transaction log (protocol reader 1 / writer 2): what one commit
-// file (`_delta_log/<version>.json`, one JSON action per line) or one checkpoint row holds.
+// The actions of the Delta Lake transaction log (protocol reader 1 / writer 2, and reader 3 /
+// writer 7 with the `deletionVectors` table feature): what one commit file
+// (`_delta_log/<version>.json`, one JSON action per line) or one checkpoint row holds.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "lake/deletion_vector.h"
 
 namespace dew::lake {
 
@@ -16,8 +18,17 @@ namespace dew::lake {
 using PartitionValues = std::map<std::string, std::optional<std::string>>;
 
 struct Protocol {
+  Protocol() = default;
+  Protocol(int reader, int writer) : min_reader_version(reader), min_writer_version(writer) {}
+
   int min_reader_version = 1;
   int min_writer_version = 2;
+  //! Table features; present only on reader version 3 / writer version 7.
+  std::optional<std::vector<std::string>> reader_features;
+  std::optional<std::vector<std::string>> writer_features;
+
+  bool HasReaderFeature(const std::string& name) const;
+  bool HasWriterFeature(const std::string& name) const;
 };
 
 struct Metadata {
@@ -39,6 +50,8 @@ struct AddFile {
   bool data_change = true;
   std::string stats;  //!< JSON text ({"numRecords":…,…}) or empty
   std::map<std::string, std::string> tags;
+  //! Rows of the file that are deleted; numRecords in stats still counts them.
+  std::optional<DeletionVectorDescriptor> deletion_vector;
 
   //! numRecords from stats, or -1 when absent.
   int64_t NumRecords() const;
@@ -51,6 +64,7 @@ struct RemoveFile {
   bool extended_file_metadata = false;
   PartitionValues partition_values;
   std::optional<int64_t> size;
+  std::optional<DeletionVectorDescriptor> deletion_vector;
 };
 
 //! Application transaction id: lets an idempotent writer (a connector) know what it committed.
@@ -89,6 +103,9 @@ struct CommitActions {
 //! Parses a commit file's newline-delimited JSON. Unknown action kinds are ignored (the protocol
 //! lets readers skip them) but a malformed line is Corruption naming `source` and the line number.
 Result<CommitActions> ParseCommit(const std::string& text, const std::string& source);
+
+//! Parses a deletionVector object (JSON text, as a checkpoint holds it); nullopt for null.
+Result<std::optional<DeletionVectorDescriptor>> ParseDeletionVector(const std::string& json_text);
 
 //! Serialises actions as a commit file: commitInfo first, then protocol, metaData, txn, remove,
 //! add; one compact JSON object per line, each line ending with '\n'.

@@ -14,17 +14,28 @@ namespace {
 
 using engine::SqlString;
 
-// The protocol's checkpoint schema (reader 1 / writer 2), as DuckDB types.
+// The protocol's deletion vector descriptor struct.
+#define DEW_DV_STRUCT                                                                    \
+  "STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, \"offset\" INTEGER, sizeInBytes " \
+  "INTEGER, cardinality BIGINT)"
+
+// The protocol's checkpoint schema (reader 1 / writer 2, and reader 3 / writer 7 with deletion
+// vectors), as DuckDB types.
 constexpr const char* kCheckpointColumns =
     "{'txn': 'STRUCT(appId VARCHAR, version BIGINT, lastUpdated BIGINT)', "
     "'add': 'STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
-    "modificationTime BIGINT, dataChange BOOLEAN, tags MAP(VARCHAR, VARCHAR), stats VARCHAR)', "
+    "modificationTime BIGINT, dataChange BOOLEAN, tags MAP(VARCHAR, VARCHAR), stats VARCHAR, "
+    "deletionVector " DEW_DV_STRUCT
+    ")', "
     "'remove': 'STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, "
-    "extendedFileMetadata BOOLEAN, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT)', "
+    "extendedFileMetadata BOOLEAN, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
+    "deletionVector " DEW_DV_STRUCT
+    ")', "
     "'metaData': 'STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, format STRUCT(provider "
     "VARCHAR, options MAP(VARCHAR, VARCHAR)), schemaString VARCHAR, partitionColumns VARCHAR[], "
     "configuration MAP(VARCHAR, VARCHAR), createdTime BIGINT)', "
-    "'protocol': 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER)'}";
+    "'protocol': 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER, readerFeatures "
+    "VARCHAR[], writerFeatures VARCHAR[])'}";
 
 std::string TempName(const std::string& path, const std::string& suffix) {
   // Dot-prefixed, so log readers (which only look at <20 digits>.json/.checkpoint.parquet)
@@ -100,6 +111,9 @@ constexpr const char* kFlatColumns =
     "txn.appId, txn.version, txn.lastUpdated, "
     "CASE WHEN metaData IS NOT NULL THEN json_object('metaData', metaData)::VARCHAR END, "
     "CASE WHEN protocol IS NOT NULL THEN json_object('protocol', protocol)::VARCHAR END";
+// Deletion vectors, in checkpoints that have them (dew's before them do not).
+constexpr const char* kDeletionVectorColumns =
+    ", to_json(add.deletionVector)::VARCHAR, to_json(remove.deletionVector)::VARCHAR";
 
 std::optional<int64_t> OptInt(const engine::VectorView& v, uint64_t row) {
   if (v.IsNull(row)) return std::nullopt;
@@ -125,9 +139,12 @@ Status ParseStringMap(const engine::VectorView& v, uint64_t row, PartitionValues
 
 // Reads with kFlatColumns; any bind error (a foreign checkpoint lacking a column) comes back
 // as a Status so the caller can fall back to the generic reader.
-Result<CommitActions> ReadFlat(engine::Connection* con, const std::string& path) {
-  DEW_ASSIGN_OR_RETURN(auto result, con->Query(std::string("SELECT ") + kFlatColumns +
-                                               " FROM read_parquet(" + SqlString(path) + ")"));
+Result<CommitActions> ReadFlat(engine::Connection* con, const std::string& path,
+                               bool with_deletion_vectors) {
+  DEW_ASSIGN_OR_RETURN(auto result,
+                       con->Query(std::string("SELECT ") + kFlatColumns +
+                                  (with_deletion_vectors ? kDeletionVectorColumns : "") +
+                                  " FROM read_parquet(" + SqlString(path) + ")"));
   CommitActions actions;
   std::string other_lines;
   while (true) {
@@ -149,6 +166,9 @@ Result<CommitActions> ReadFlat(engine::Connection* con, const std::string& path)
         for (auto& [k, v] : tags) {
           if (v) add.tags[k] = *v;
         }
+        if (with_deletion_vectors && !c[18].IsNull(row)) {
+          DEW_ASSIGN_OR_RETURN(add.deletion_vector, ParseDeletionVector(c[18].GetString(row)));
+        }
         actions.adds.push_back(std::move(add));
       } else if (!c[7].IsNull(row)) {
         RemoveFile rm;
@@ -158,6 +178,9 @@ Result<CommitActions> ReadFlat(engine::Connection* con, const std::string& path)
         rm.extended_file_metadata = OptInt(c[10], row).value_or(0) != 0;
         DEW_RETURN_IF_ERROR(ParseStringMap(c[11], row, &rm.partition_values));
         rm.size = OptInt(c[12], row);
+        if (with_deletion_vectors && !c[19].IsNull(row)) {
+          DEW_ASSIGN_OR_RETURN(rm.deletion_vector, ParseDeletionVector(c[19].GetString(row)));
+        }
         actions.removes.push_back(std::move(rm));
       } else if (!c[13].IsNull(row)) {
         actions.txns.push_back(
@@ -198,7 +221,16 @@ Result<CommitActions> ReadAsJson(engine::Connection* con, const std::string& pat
 
 Result<CommitActions> ReadCheckpoint(engine::Connection* con, const std::string& path) {
   if (con == nullptr) return Status::Internal("reading checkpoint " + path + " needs a connection");
-  auto actions = ReadFlat(con, path);
+  auto actions = ReadFlat(con, path, /*with_deletion_vectors=*/true);
+  if (!actions.ok()) {
+    // Without the deletionVector columns; only for tables that cannot have DVs, else a DV
+    // would be lost.
+    actions = ReadFlat(con, path, /*with_deletion_vectors=*/false);
+    if (actions.ok() && actions->protocol &&
+        actions->protocol->HasReaderFeature(kDeletionVectorsFeature)) {
+      actions = Status::NotSupported("deletion vectors in another layout");
+    }
+  }
   if (!actions.ok()) actions = ReadAsJson(con, path);
   if (!actions.ok()) {
     return Status::Corruption("cannot read checkpoint " + path + ": " + actions.status().message());

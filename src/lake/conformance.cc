@@ -73,8 +73,38 @@ bool IsRelativePath(const std::string& path) {
 struct LogState {
   std::vector<std::string> partition_columns;
   bool have_metadata = false;
+  bool deletion_vectors = false;        // the protocol has the deletionVectors feature
   std::map<std::string, int64_t> live;  // path -> version that added it
+  std::map<std::string, DeletionVectorDescriptor> live_dvs;  // path -> its deletion vector
 };
+
+// A deletion vector descriptor's required fields (PROTOCOL.md "Deletion Vector Descriptor
+// Schema"); the DV itself is read once the log is replayed.
+void CheckDeletionVector(const json& add, const std::string& path, const std::string& where,
+                         LogState* state, Problems* problems) {
+  auto it = add.find("deletionVector");
+  if (it == add.end() || it->is_null()) return;
+  if (!state->deletion_vectors) {
+    problems->Add(where, "add.deletionVector of '" + path +
+                             "' but the protocol lacks the deletionVectors feature");
+  }
+  const json& dv = *it;
+  if (!dv.is_object() || !IsString(dv, "storageType") || !IsString(dv, "pathOrInlineDv") ||
+      !IsInt(dv, "sizeInBytes") || !IsInt(dv, "cardinality")) {
+    problems->Add(where, "add.deletionVector of '" + path +
+                             "' needs storageType, pathOrInlineDv, sizeInBytes and cardinality");
+    return;
+  }
+  const std::string type = dv["storageType"].get<std::string>();
+  if (type != "u" && type != "i" && type != "p") {
+    problems->Add(where, "add.deletionVector.storageType '" + type + "' is not u, i or p");
+  }
+  if ((type == "i") == IsInt(dv, "offset")) {
+    problems->Add(where, "add.deletionVector.offset must be present exactly when not inline");
+  }
+  auto parsed = ParseDeletionVector(dv.dump());
+  if (parsed.ok() && parsed->has_value()) state->live_dvs[path] = **parsed;
+}
 
 void CheckPartitionValues(const json& action, const char* kind, const LogState& state,
                           const std::string& where, Problems* problems) {
@@ -157,7 +187,12 @@ void CheckAdd(const json& add, const std::string& where, int64_t version, LogSta
   }
   if (!IsInt(add, "modificationTime")) problems->Add(where, "add.modificationTime is missing");
   if (!IsBool(add, "dataChange")) problems->Add(where, "add.dataChange is missing");
+  state->live_dvs.erase(path);
+  CheckDeletionVector(add, path, where, state, problems);
   auto stats = add.find("stats");
+  if (state->live_dvs.count(path) > 0 && (stats == add.end() || stats->is_null())) {
+    problems->Add(where, "add.stats with numRecords is required with a deletion vector");
+  }
   if (stats != add.end() && !stats->is_null()) {
     json parsed = stats->is_string()
                       ? json::parse(stats->get<std::string>(), nullptr, /*allow_exceptions=*/false)
@@ -187,9 +222,30 @@ void CheckRemove(const json& remove, const std::string& where, LogState* state,
   }
   if (!IsBool(remove, "dataChange")) problems->Add(where, "remove.dataChange is missing");
   state->live.erase(remove["path"].get<std::string>());
+  state->live_dvs.erase(remove["path"].get<std::string>());
 }
 
-void CheckProtocol(const json& protocol, const std::string& where, Problems* problems) {
+// Reader 3 / writer 7 must list deletionVectors, the one table feature dew writes, in both.
+bool ListsOnlyDeletionVectors(const json& protocol, const char* key) {
+  auto it = protocol.find(key);
+  return it != protocol.end() && it->is_array() && it->size() == 1 && (*it)[0].is_string() &&
+         (*it)[0] == kDeletionVectorsFeature;
+}
+
+void CheckProtocol(const json& protocol, const std::string& where, LogState* state,
+                   Problems* problems) {
+  state->deletion_vectors = false;
+  if (IsInt(protocol, "minReaderVersion") && protocol["minReaderVersion"] == 3 &&
+      IsInt(protocol, "minWriterVersion") && protocol["minWriterVersion"] == 7) {
+    if (!ListsOnlyDeletionVectors(protocol, "readerFeatures") ||
+        !ListsOnlyDeletionVectors(protocol, "writerFeatures")) {
+      problems->Add(where,
+                    "protocol 3 / 7 must list readerFeatures and writerFeatures "
+                    "[\"deletionVectors\"]");
+    }
+    state->deletion_vectors = true;
+    return;
+  }
   if (!IsInt(protocol, "minReaderVersion") || protocol["minReaderVersion"] != 1) {
     problems->Add(where, "protocol.minReaderVersion must be 1");
   }
@@ -253,7 +309,7 @@ void CheckCommit(const std::string& text, const std::string& file, int64_t versi
       CheckMetadata(action, where, state, problems);
     } else if (key == "protocol") {
       saw_protocol = true;
-      CheckProtocol(action, where, problems);
+      CheckProtocol(action, where, state, problems);
     } else if (key == "commitInfo") {
       CheckCommitInfo(action, where, problems);
     } else if (key == "txn") {
@@ -277,8 +333,10 @@ void CheckCheckpoint(engine::Connection* con, const std::string& path, const Log
     return;
   }
   if (actions->protocol &&
-      (actions->protocol->min_reader_version != 1 || actions->protocol->min_writer_version != 2)) {
-    problems->Add(path, "protocol must be reader 1 / writer 2");
+      (actions->protocol->min_reader_version != 1 || actions->protocol->min_writer_version != 2) &&
+      !(actions->protocol->min_reader_version == 3 && actions->protocol->min_writer_version == 7 &&
+        actions->protocol->HasReaderFeature(kDeletionVectorsFeature))) {
+    problems->Add(path, "protocol must be reader 1 / writer 2, or 3 / 7 with deletion vectors");
   }
   std::set<std::string> paths;
   std::set<std::string> expected_keys(partition_columns.begin(), partition_columns.end());
@@ -294,6 +352,15 @@ void CheckCheckpoint(engine::Connection* con, const std::string& path, const Log
     }
     if (!paths.insert(add.path).second) {
       problems->Add(path, "add.path '" + add.path + "' appears twice");
+    }
+    if (replayed != nullptr) {
+      auto dv = replayed->live_dvs.find(add.path);
+      const bool want = dv != replayed->live_dvs.end();
+      if (want != add.deletion_vector.has_value() ||
+          (want && !(dv->second == *add.deletion_vector))) {
+        problems->Add(path, "the deletion vector of '" + add.path +
+                                "' differs from the one the commits leave");
+      }
     }
   }
   if (replayed == nullptr) return;
@@ -338,7 +405,11 @@ Status ValidateDeltaLog(FileSystem& fs, const std::string& table_root, engine::C
     if (actions.ok()) {
       state.have_metadata = true;
       state.partition_columns = actions->metadata->partition_columns;
-      for (const auto& add : actions->adds) state.live[add.path] = first - 1;
+      state.deletion_vectors = actions->protocol->HasWriterFeature(kDeletionVectorsFeature);
+      for (const auto& add : actions->adds) {
+        state.live[add.path] = first - 1;
+        if (add.deletion_vector) state.live_dvs[add.path] = *add.deletion_vector;
+      }
     }
   }
   int64_t expected = first;
@@ -365,6 +436,13 @@ Status ValidateDeltaLog(FileSystem& fs, const std::string& table_root, engine::C
     if (!fs.Exists(file)) {
       problems.Add(commits.at(version < first ? first : version),
                    "live file '" + path + "' does not exist (" + file + ")");
+    }
+  }
+  for (const auto& [path, dv] : state.live_dvs) {
+    auto read = ReadDeletionVector(fs, table_root, dv);
+    if (!read.ok()) {
+      problems.Add(commits.at(std::max(state.live[path], first)),
+                   "deletion vector of live file '" + path + "': " + read.status().message());
     }
   }
   return problems.ToStatus(table_root);

@@ -130,8 +130,21 @@ TEST_F(ConformanceTest, VersionZeroWithoutProtocol) {
 }
 
 TEST_F(ConformanceTest, WrongProtocolVersion) {
-  WriteCommit(0, {kInfo, R"({"protocol":{"minReaderVersion":3,"minWriterVersion":7}})", kMetadata});
+  WriteCommit(0, {kInfo, R"({"protocol":{"minReaderVersion":2,"minWriterVersion":5}})", kMetadata});
   ExpectProblem({"line 2", "protocol.minReaderVersion must be 1"});
+}
+
+TEST_F(ConformanceTest, ReaderThreeNeedsTheDeletionVectorsFeature) {
+  WriteCommit(0, {kInfo, R"({"protocol":{"minReaderVersion":3,"minWriterVersion":7}})", kMetadata});
+  ExpectProblem({"line 2", "readerFeatures and writerFeatures"});
+}
+
+TEST_F(ConformanceTest, DeletionVectorNeedsTheFeatureAndItsFields) {
+  WriteCommit(0, {kInfo, kProtocol, kMetadata,
+                  R"({"add":{"path":"p=a/f1.parquet","partitionValues":{"p":"a"},"size":1,)"
+                  R"("modificationTime":1,"dataChange":true,"stats":"{\"numRecords\":1}",)"
+                  R"("deletionVector":{"storageType":"x","pathOrInlineDv":"a"}}})"});
+  ExpectProblem({"line 4", "lacks the deletionVectors feature", "needs storageType"});
 }
 
 TEST_F(ConformanceTest, AddWithZeroSizeAndNoNumRecords) {

@@ -71,14 +71,24 @@ struct ReplayState {
       metadata = actions.metadata;
     }
     for (const auto& txn : actions.txns) app_versions[txn.app_id] = txn.version;
+    // A file removed and added back in one commit (a new deletion vector) keeps the schema it
+    // was written with.
+    std::map<std::string, int> readded_schema;
     for (const auto& r : actions.removes) {
-      live.erase(r.path);
-      tombstones[r.path] = r;
+      auto it = live.find(r.path);
+      if (it != live.end()) {
+        readded_schema[r.path] = it->second.second;
+        live.erase(it);
+      }
+      // Keyed with the DV too, so that re-adding the path with a new DV keeps the tombstone
+      // vacuum needs to judge the old DV's file.
+      tombstones[r.deletion_vector ? r.path + '\n' + r.deletion_vector->UniqueId() : r.path] = r;
     }
     const int schema_index = static_cast<int>(schema_history.size()) - 1;
     for (const auto& a : actions.adds) {
       tombstones.erase(a.path);
-      live[a.path] = {a, schema_index};
+      auto prior = readded_schema.find(a.path);
+      live[a.path] = {a, prior == readded_schema.end() ? schema_index : prior->second};
     }
     return Status::OK();
   }
@@ -235,10 +245,17 @@ Result<Snapshot> ToSnapshot(ReplayState state, const std::string& table_root, in
                               std::to_string(version) + " has no " +
                               (state.protocol ? "metaData" : "protocol") + " action");
   }
-  if (state.protocol->min_reader_version > 1) {
+  // Reader 3 names its features; dew reads the deletionVectors one (table_scan.h).
+  const Protocol& p = *state.protocol;
+  bool readable = p.min_reader_version <= 1;
+  if (p.min_reader_version == 3 && p.reader_features) {
+    readable = true;
+    for (const auto& f : *p.reader_features) readable &= f == kDeletionVectorsFeature;
+  }
+  if (!readable) {
     return Status::NotSupported("table " + table_root + " needs Delta reader version " +
                                 std::to_string(state.protocol->min_reader_version) +
-                                "; dew reads version 1");
+                                "; dew reads version 1, and version 3 with deletion vectors");
   }
   Snapshot snap;
   snap.table_root = table_root;

@@ -147,6 +147,13 @@ const AddFile* FindFile(const Snapshot& snapshot, const std::string& path) {
 }
 
 // A count DuckDB printed; 0 when absent (NULL sum) or not a number.
+// Rows of a file not deleted by its deletion vector; -1 when numRecords is unknown.
+int64_t LiveRecords(const AddFile& file) {
+  const int64_t n = file.NumRecords();
+  if (n < 0 || !file.deletion_vector) return n;
+  return n - file.deletion_vector->cardinality;
+}
+
 int64_t ParseInt(const std::optional<std::string>& text) {
   if (!text.has_value() || text->empty()) return 0;
   return std::strtoll(text->c_str(), nullptr, 10);
@@ -501,6 +508,7 @@ RemoveFile TableWriter::RemoveOf(const AddFile& add, int64_t now) {
   remove.extended_file_metadata = true;
   remove.partition_values = add.partition_values;
   remove.size = add.size;
+  remove.deletion_vector = add.deletion_vector;
   return remove;
 }
 
@@ -751,6 +759,95 @@ Status CheckPredicate(Connection* con, const Schema& schema, const std::string& 
   return Status::OK();
 }
 
+// Whether merge and delete mark rows in deletion vectors instead of rewriting files: the table
+// supports the feature and its property enables it, as the protocol requires.
+bool WritesDeletionVectors(const Snapshot& snapshot) {
+  auto it = snapshot.metadata.configuration.find(kEnableDeletionVectorsProperty);
+  return snapshot.protocol.HasWriterFeature(kDeletionVectorsFeature) &&
+         it != snapshot.metadata.configuration.end() && it->second == "true";
+}
+
+// add.path -> positions of rows to delete in that file, from a query returning (add.path,
+// comma-separated positions) per file.
+Result<std::map<std::string, RoaringBitmapArray>> PositionsByFile(Connection* con,
+                                                                  const std::string& sql) {
+  std::map<std::string, RoaringBitmapArray> out;
+  DEW_ASSIGN_OR_RETURN(auto table, con->QueryText(sql));
+  for (const auto& row : table.rows) {
+    if (!row[0].has_value() || !row[1].has_value()) continue;
+    std::vector<uint64_t> positions;
+    const std::string& text = *row[1];
+    for (size_t start = 0; start < text.size();) {
+      size_t end = text.find(',', start);
+      if (end == std::string::npos) end = text.size();
+      positions.push_back(std::strtoull(text.c_str() + start, nullptr, 10));
+      start = end + 1;
+    }
+    out[*row[0]] = RoaringBitmapArray(std::move(positions));
+  }
+  return out;
+}
+
+// Marks `deleted` rows of the snapshot's files in deletion vectors (a union with each file's
+// old DV), adding to `pending` a remove of each file's old add and an add of the same path with
+// the new DV, or only the remove when no row of the file is left. One DV file holds the commit's
+// DVs. Returns the rows newly deleted.
+Result<int64_t> MarkDeleted(const TableEnv& env, const std::string& root, TableWriter& writer,
+                            const Snapshot& snapshot,
+                            const std::map<std::string, RoaringBitmapArray>& deleted,
+                            PendingCommit* pending) {
+  const int64_t now = writer.Now();
+  int64_t rows = 0;
+  std::vector<const AddFile*> kept;
+  std::vector<int64_t> record_counts;
+  std::vector<RoaringBitmapArray> bitmaps;
+  for (const auto& [path, positions] : deleted) {
+    const AddFile* f = FindFile(snapshot, path);
+    if (f == nullptr) continue;
+    RoaringBitmapArray bitmap;
+    if (f->deletion_vector) {
+      auto old = ReadDeletionVector(*env.fs, root, *f->deletion_vector);
+      if (!old.ok()) return old.status().WithContext("reading the deletion vector of " + path);
+      bitmap = std::move(*old);
+    }
+    int64_t records = f->NumRecords();
+    if (records < 0) {
+      // The protocol wants numRecords on a file with a DV; the Parquet footer knows it.
+      DEW_ASSIGN_OR_RETURN(auto count,
+                           env.con->QueryScalar("SELECT count(*) FROM read_parquet(" +
+                                                SqlString(JoinPath(root, DecodePath(path))) + ")"));
+      records = ParseInt(count);
+    }
+    const uint64_t before = bitmap.Cardinality();
+    bitmap.Union(positions);
+    rows += static_cast<int64_t>(bitmap.Cardinality() - before);
+    pending->actions.removes.push_back(writer.RemoveOf(*f, now));
+    pending->removed_paths.insert(DecodePath(path));
+    if (static_cast<int64_t>(bitmap.Cardinality()) >= records) continue;  // all gone
+    kept.push_back(f);
+    record_counts.push_back(records);
+    bitmaps.push_back(std::move(bitmap));
+  }
+  if (kept.empty()) return rows;
+  const std::string uuid = env.ids->NewUuid();
+  DEW_ASSIGN_OR_RETURN(auto descriptors, WriteDeletionVectors(*env.fs, root, uuid, bitmaps));
+  DEW_ASSIGN_OR_RETURN(std::string dv_path, DeletionVectorPath(root, descriptors[0]));
+  pending->written_files.push_back(dv_path);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    AddFile add = *kept[i];
+    add.deletion_vector = descriptors[i];
+    add.data_change = true;
+    if (add.NumRecords() < 0) {
+      json stats = json::parse(add.stats, nullptr, /*allow_exceptions=*/false);
+      if (!stats.is_object()) stats = json::object();
+      stats["numRecords"] = record_counts[i];
+      add.stats = stats.dump();
+    }
+    pending->actions.adds.push_back(std::move(add));
+  }
+  return rows;
+}
+
 // The table's files touched by a predicate: whole files to drop and files to rewrite.
 struct Affected {
   std::set<std::string> dropped;    // add.path of files whose every row matches
@@ -766,7 +863,7 @@ Result<Affected> FindAffected(TableWriter& writer, const Snapshot& snapshot,
     affected.dropped = std::move(*by_partition);
     for (const auto& path : affected.dropped) {
       const AddFile* f = FindFile(snapshot, path);
-      if (f != nullptr && f->NumRecords() > 0) affected.rows_matched += f->NumRecords();
+      if (f != nullptr && f->NumRecords() > 0) affected.rows_matched += LiveRecords(*f);
     }
     return affected;
   }
@@ -775,7 +872,7 @@ Result<Affected> FindAffected(TableWriter& writer, const Snapshot& snapshot,
     const AddFile* f = FindFile(snapshot, path);
     if (f == nullptr) continue;
     affected.rows_matched += count;
-    if (f->NumRecords() == count) {
+    if (LiveRecords(*f) == count) {
       affected.dropped.insert(path);
     } else {
       affected.rewritten.insert(path);
@@ -784,9 +881,24 @@ Result<Affected> FindAffected(TableWriter& writer, const Snapshot& snapshot,
   return affected;
 }
 
-// dew writes protocol reader 1 / writer 2; a table needing more (column mapping, deletion
-// vectors, change data feed…) would be corrupted by a writer that ignores those features.
+// Whether every listed table feature is one dew supports (deletion vectors).
+bool OnlyDeletionVectors(const std::optional<std::vector<std::string>>& features) {
+  if (!features) return false;
+  for (const auto& f : *features) {
+    if (f != kDeletionVectorsFeature) return false;
+  }
+  return true;
+}
+
+// dew writes protocol reader 1 / writer 2, and reader 3 / writer 7 with deletion vectors as the
+// only feature; a table needing more (column mapping, change data feed…) would be corrupted by a
+// writer that ignores those features.
 Status CheckWritable(const Snapshot& snapshot) {
+  const Protocol& p = snapshot.protocol;
+  if (p.min_reader_version == 3 && p.min_writer_version == 7 &&
+      OnlyDeletionVectors(p.reader_features) && OnlyDeletionVectors(p.writer_features)) {
+    return Status::OK();
+  }
   if (snapshot.protocol.min_writer_version > 2 || snapshot.protocol.min_reader_version > 1) {
     return Status::NotSupported("table " + snapshot.table_root + " needs Delta reader version " +
                                 std::to_string(snapshot.protocol.min_reader_version) +
@@ -1082,7 +1194,34 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
   std::string to_write = "SELECT * FROM " + SqlIdent(temp);
   DEW_ASSIGN_OR_RETURN(std::set<std::string> candidates,
                        FilesInKeyRange(env_.con, snapshot, key_names, temp));
-  if (!candidates.empty()) {
+  // With deletion vectors the matched rows are found by their position (reading only the key
+  // columns) and marked deleted; the files holding them are not rewritten.
+  const bool use_dv = WritesDeletionVectors(snapshot);
+  std::map<std::string, RoaringBitmapArray> deleted;
+  if (!candidates.empty() && use_dv) {
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(SubSnapshot(snapshot, candidates),
+                                                   /*with_file_name=*/true,
+                                                   /*with_row_number=*/true));
+    const std::string matches = temp + "_matches";
+    std::string key_columns;
+    for (const auto& k : key_names) key_columns += ", _dew_t." + SqlIdent(k);
+    DEW_RETURN_IF_ERROR(env_.con->Execute(
+        "CREATE TEMP TABLE " + SqlIdent(matches) + " AS SELECT _dew_t._dew_file, _dew_t._dew_row" +
+        key_columns + " FROM (" + scan + ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +
+        " AS _dew_s ON " + on));
+    DropTemp drop_matches{env_.con, matches};
+    DEW_ASSIGN_OR_RETURN(deleted, PositionsByFile(env_.con,
+                                                  "SELECT _dew_file, string_agg(CAST(_dew_row AS "
+                                                  "VARCHAR), ',') FROM " +
+                                                      SqlIdent(matches) + " GROUP BY 1"));
+    DEW_ASSIGN_OR_RETURN(auto counts,
+                         env_.con->QueryText("SELECT count(*), (SELECT count(*) FROM (SELECT "
+                                             "DISTINCT " +
+                                             key_list + " FROM " + SqlIdent(matches) + ")) FROM " +
+                                             SqlIdent(matches)));
+    target_matched = ParseInt(counts.rows[0][0]);
+    source_matched = ParseInt(counts.rows[0][1]);
+  } else if (!candidates.empty()) {
     DEW_ASSIGN_OR_RETURN(std::string scan,
                          ScanSql(SubSnapshot(snapshot, candidates), /*with_file_name=*/true));
     DEW_ASSIGN_OR_RETURN(auto matches,
@@ -1128,6 +1267,13 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
   }
   pending.written_files = written.abs_paths;
   pending.actions.adds = std::move(written.adds);
+  if (!deleted.empty()) {
+    auto marked = MarkDeleted(env_, root_, writer, snapshot, deleted, &pending);
+    if (!marked.ok()) {
+      writer.DeleteWritten(pending.written_files);
+      return marked.status().WithContext("merging into " + root_);
+    }
+  }
   CommitInfo info = writer.NewCommitInfo("MERGE", options, snapshot.version, false);
   std::string predicate;
   for (size_t i = 0; i < key_names.size(); ++i) {
@@ -1173,7 +1319,20 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
     return "SELECT count(*) FROM (" + scan + ") AS _dew_t WHERE (" + predicate_sql + ")";
   };
   int64_t copied = 0;
-  if (!affected.rewritten.empty()) {
+  std::map<std::string, RoaringBitmapArray> deleted;
+  if (!affected.rewritten.empty() && WritesDeletionVectors(snapshot)) {
+    // The matching rows' positions go to deletion vectors; the files stay as they are.
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(SubSnapshot(snapshot, affected.rewritten),
+                                                   /*with_file_name=*/true,
+                                                   /*with_row_number=*/true));
+    DEW_ASSIGN_OR_RETURN(deleted,
+                         PositionsByFile(env_.con,
+                                         "SELECT _dew_file, string_agg(CAST(_dew_row AS VARCHAR), "
+                                         "',') FROM (" +
+                                             scan + ") AS _dew_t WHERE coalesce((" + predicate_sql +
+                                             "), false) GROUP BY 1"));
+    affected.rewritten.clear();
+  } else if (!affected.rewritten.empty()) {
     DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(SubSnapshot(snapshot, affected.rewritten)));
     DEW_ASSIGN_OR_RETURN(
         WrittenFiles written,
@@ -1193,17 +1352,52 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
       pending.removed_paths.insert(DecodePath(path));
     }
   }
+  if (!deleted.empty()) {
+    auto marked = MarkDeleted(env_, root_, writer, snapshot, deleted, &pending);
+    if (!marked.ok()) {
+      writer.DeleteWritten(pending.written_files);
+      return marked.status().WithContext("deleting from " + root_);
+    }
+  }
   CommitInfo info = writer.NewCommitInfo("DELETE", options, snapshot.version, false);
   info.operation_parameters["predicate"] = JsonArray({predicate_sql});
   info.operation_metrics["numRemovedFiles"] = std::to_string(pending.actions.removes.size());
   info.operation_metrics["numAddedFiles"] = std::to_string(pending.actions.adds.size());
   info.operation_metrics["numDeletedRows"] = std::to_string(affected.rows_matched);
   info.operation_metrics["numCopiedRows"] = std::to_string(copied);
+  info.operation_metrics["numDeletionVectorsAdded"] = std::to_string(deleted.size());
   pending.actions.commit_info = info;
   DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
   result.rows_added = 0;
   result.rows_removed = affected.rows_matched;
   return result;
+}
+
+Result<CommitResult> DeltaTable::EnableDeletionVectors(const WriteOptions& options) {
+  TableWriter writer(env_, root_, log_);
+  DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
+  if (WritesDeletionVectors(snapshot)) {
+    CommitResult unchanged;
+    unchanged.version = snapshot.version;
+    unchanged.attempts = 0;
+    return unchanged;
+  }
+  PendingCommit pending = StartPending(snapshot, TxnKind::kReadWrite, snapshot.schema);
+  // Only a concurrent protocol or metadata change collides with a property change.
+  pending.kind = TxnKind::kBlindAppend;
+  const std::vector<std::string> features = {kDeletionVectorsFeature};
+  Protocol protocol(3, 7);
+  protocol.reader_features = features;
+  protocol.writer_features = features;
+  pending.actions.protocol = protocol;
+  Metadata metadata = snapshot.metadata;
+  metadata.configuration[kEnableDeletionVectorsProperty] = "true";
+  pending.actions.metadata = metadata;
+  CommitInfo info = writer.NewCommitInfo("SET TBLPROPERTIES", options, snapshot.version, false);
+  info.operation_parameters["properties"] = json{{kEnableDeletionVectorsProperty, "true"}}.dump();
+  pending.actions.commit_info = info;
+  return writer.Commit(&pending, options);
 }
 
 Result<CommitResult> DeltaTable::Restore(int64_t version, const WriteOptions& options) {
@@ -1223,24 +1417,36 @@ Result<CommitResult> DeltaTable::Restore(int64_t version, const WriteOptions& op
   pending.read_version = current.version;
   pending.last_timestamp = current.timestamp_millis;
   pending.kind = TxnKind::kRestore;
+  // A file is the same logical file only with the same deletion vector too.
+  auto logical = [](const AddFile& f) {
+    return DecodePath(f.path) + '\n' + (f.deletion_vector ? f.deletion_vector->UniqueId() : "");
+  };
   std::set<std::string> target_paths, current_paths;
-  for (const auto& f : target->files) target_paths.insert(DecodePath(f.path));
-  for (const auto& f : current.files) current_paths.insert(DecodePath(f.path));
+  for (const auto& f : target->files) target_paths.insert(logical(f));
+  for (const auto& f : current.files) current_paths.insert(logical(f));
   int64_t removed_bytes = 0, restored_bytes = 0, size_after = 0;
   for (const auto& f : current.files) {
-    if (target_paths.count(DecodePath(f.path)) > 0) continue;
+    if (target_paths.count(logical(f)) > 0) continue;
     pending.actions.removes.push_back(writer.RemoveOf(f, now));
     pending.removed_paths.insert(DecodePath(f.path));
     removed_bytes += f.size;
   }
   for (const auto& f : target->files) {
     size_after += f.size;
-    if (current_paths.count(DecodePath(f.path)) > 0) continue;
+    if (current_paths.count(logical(f)) > 0) continue;
     const std::string abs = JoinPath(root_, DecodePath(f.path));
     if (!env_.fs->Exists(abs)) {
       return Status::NotFound("cannot restore " + root_ + " to version " + std::to_string(version) +
                               ": its data file " + f.path +
                               " no longer exists (removed by vacuum?)");
+    }
+    if (f.deletion_vector && f.deletion_vector->storage_type != "i") {
+      auto dv = DeletionVectorPath(root_, *f.deletion_vector);
+      if (!dv.ok() || !env_.fs->Exists(*dv)) {
+        return Status::NotFound("cannot restore " + root_ + " to version " +
+                                std::to_string(version) + ": the deletion vector file of " +
+                                f.path + " no longer exists (removed by vacuum?)");
+      }
     }
     AddFile add = f;
     add.data_change = true;
@@ -1271,10 +1477,10 @@ Result<CommitResult> DeltaTable::Restore(int64_t version, const WriteOptions& op
   // Files re-added by a restore belong to older commits: never delete them on a conflict.
   DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
   int64_t added_rows = 0, removed_rows = 0;
-  for (const auto& a : pending.actions.adds) added_rows += std::max<int64_t>(a.NumRecords(), 0);
+  for (const auto& a : pending.actions.adds) added_rows += std::max<int64_t>(LiveRecords(a), 0);
   for (const auto& f : current.files) {
     if (pending.removed_paths.count(DecodePath(f.path)) > 0) {
-      removed_rows += std::max<int64_t>(f.NumRecords(), 0);
+      removed_rows += std::max<int64_t>(LiveRecords(f), 0);
     }
   }
   result.rows_added = added_rows;
@@ -1300,10 +1506,32 @@ Result<VacuumResult> DeltaTable::Vacuum(double retention_hours, bool force, bool
   const double retention_ms = std::min(retention_hours, 1e6) * 3600.0 * 1000.0;
   const int64_t cutoff = now - static_cast<int64_t>(retention_ms);
 
+  // Paths relative to the root; deletion vector files count as the files that reference them.
+  auto relative = [this](const std::string& abs) {
+    const std::string prefix = root_ + "/";
+    return abs.rfind(prefix, 0) == 0 ? abs.substr(prefix.size()) : abs;
+  };
   std::set<std::string> live;
-  for (const auto& f : snapshot.files) live.insert(DecodePath(f.path));
+  for (const auto& f : snapshot.files) {
+    live.insert(DecodePath(f.path));
+    if (f.deletion_vector && f.deletion_vector->storage_type != "i") {
+      auto dv = DeletionVectorPath(root_, *f.deletion_vector);
+      if (dv.ok()) live.insert(relative(*dv));
+    }
+  }
   std::map<std::string, std::optional<int64_t>> tombstones;
-  for (const auto& t : snapshot.tombstones) tombstones[DecodePath(t.path)] = t.deletion_timestamp;
+  auto tombstone = [&tombstones](const std::string& name, std::optional<int64_t> stamp) {
+    auto [it, fresh] = tombstones.emplace(name, stamp);
+    if (!fresh && stamp && (!it->second || *it->second < *stamp)) it->second = stamp;
+  };
+  for (const auto& t : snapshot.tombstones) {
+    tombstone(DecodePath(t.path), t.deletion_timestamp);
+    if (t.deletion_vector && t.deletion_vector->storage_type != "i") {
+      // A DV file goes once the newest remove still naming it is past the retention.
+      auto dv = DeletionVectorPath(root_, *t.deletion_vector);
+      if (dv.ok()) tombstone(relative(*dv), t.deletion_timestamp);
+    }
+  }
 
   // Walk the table folder ourselves: we need the folders too, to drop emptied partitions.
   std::vector<FileInfo> files;

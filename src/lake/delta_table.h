@@ -111,14 +111,25 @@ class DeltaTable {
                                  const WriteOptions& options);
 
   //! Upserts the rows of `source_sql` by `keys`: rows whose key exists are replaced, others are
-  //! inserted. Duplicate keys in the source are InvalidArgument naming a duplicate key.
+  //! inserted. Duplicate keys in the source are InvalidArgument naming a duplicate key. On a
+  //! table with deletion vectors enabled, the replaced rows are marked in deletion vectors (only
+  //! the key columns of the candidate files are read) and only the source rows are written;
+  //! otherwise the files holding replaced rows are rewritten.
   Result<CommitResult> Merge(const std::string& source_sql, const std::vector<std::string>& keys,
                              const WriteOptions& options);
 
   //! Deletes the rows matching `predicate_sql` (a SQL boolean expression over the columns).
-  //! Only files holding matching rows are rewritten. When no row matches, nothing is committed
+  //! Only files holding matching rows are rewritten, or, with deletion vectors enabled, get a
+  //! deletion vector marking the rows. When no row matches, nothing is committed
   //! and the result carries the current version with `attempts` 0.
   Result<CommitResult> DeleteWhere(const std::string& predicate_sql, const WriteOptions& options);
+
+  //! Upgrades the protocol to reader 3 / writer 7 with the `deletionVectors` feature and sets
+  //! the table property delta.enableDeletionVectors=true (one commit, SET TBLPROPERTIES), so
+  //! that merge and delete write deletion vectors. Readers that do not support the feature can no
+  //! longer read the table. Already enabled: nothing is committed (result version = current,
+  //! attempts 0).
+  Result<CommitResult> EnableDeletionVectors(const WriteOptions& options);
 
   //! Makes the table's content equal to `version` again, as a new commit (history is kept).
   Result<CommitResult> Restore(int64_t version, const WriteOptions& options);

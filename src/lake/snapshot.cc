@@ -7,7 +7,7 @@ int64_t Snapshot::NumRecords() const {
   for (const auto& f : files) {
     const int64_t n = f.NumRecords();
     if (n < 0) return -1;
-    total += n;
+    total += n - (f.deletion_vector ? f.deletion_vector->cardinality : 0);
   }
   return total;
 }

@@ -29,7 +29,9 @@ struct Snapshot {
   //! app_id -> version of the latest txn action.
   std::map<std::string, int64_t> app_versions;
 
-  int64_t NumRecords() const;  //!< sum of numRecords over files; -1 when any is unknown
+  //! Rows of the table: numRecords over files less the rows their deletion vectors delete; -1
+  //! when any numRecords is unknown.
+  int64_t NumRecords() const;
   int64_t SizeBytes() const;
 };
 

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "core/file_system.h"
 #include "engine/connection.h"
+#include "lake/deletion_vector.h"
 
 namespace dew::lake {
 namespace {
@@ -83,7 +86,7 @@ std::string ListLiteral(const std::vector<std::string>& values) {
 
 }  // namespace
 
-Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name) {
+Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name, bool with_row_number) {
   std::vector<Column> columns;
   for (const auto& field : snapshot.schema.fields()) {
     Column column;
@@ -105,16 +108,21 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name) {
       sql += "CAST(NULL AS " + columns[i].type + ") AS " + SqlIdent(columns[i].name);
     }
     if (with_file_name) sql += ", CAST(NULL AS VARCHAR) AS _dew_file";
+    if (with_row_number) sql += ", CAST(NULL AS BIGINT) AS _dew_row";
     return sql + " WHERE false";
   }
 
   // One UNION ALL branch per (schema, partition): partition columns become constants DuckDB
   // folds into filters, so a query on a partition never opens the other partitions' files.
+  // A file with a deletion vector gets a group of its own (the third part of the key, 1 + its
+  // index), as its rows need their own filter.
   struct Group {
     std::vector<std::string> abs_paths;
     std::vector<std::string> add_paths;
+    std::string deleted_rows;  // comma-separated positions, for a file with a DV
   };
-  std::map<std::pair<int, PartitionValues>, Group> groups;
+  std::map<std::tuple<int, PartitionValues, size_t>, Group> groups;
+  std::shared_ptr<FileSystem> fs;
   for (size_t i = 0; i < snapshot.files.size(); ++i) {
     const AddFile& file = snapshot.files[i];
     int schema_index = i < snapshot.file_schema_index.size() ? snapshot.file_schema_index[i] : -1;
@@ -127,15 +135,28 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name) {
       const std::optional<std::string>* value = FindPartitionValue(file.partition_values, c.name);
       key[c.name] = value ? *value : std::nullopt;
     }
-    Group& group = groups[{schema_index, key}];
+    const size_t own = file.deletion_vector ? i + 1 : 0;
+    Group& group = groups[{schema_index, key, own}];
     group.abs_paths.push_back(AbsolutePath(snapshot.table_root, file.path));
     group.add_paths.push_back(file.path);
+    if (file.deletion_vector) {
+      if (!fs) fs = FileSystem::Posix();
+      auto bitmap = ReadDeletionVector(*fs, snapshot.table_root, *file.deletion_vector);
+      if (!bitmap.ok()) return bitmap.status().WithContext("reading " + file.path);
+      for (uint64_t v : bitmap->Values()) {
+        if (!group.deleted_rows.empty()) group.deleted_rows += ',';
+        group.deleted_rows += std::to_string(v);
+      }
+    }
   }
 
   std::string sql;
   for (const auto& [key, group] : groups) {
+    const int schema_index = std::get<0>(key);
+    const PartitionValues& partition = std::get<1>(key);
     const Schema& file_schema =
-        key.first < 0 ? snapshot.schema : snapshot.schema_history[key.first];
+        schema_index < 0 ? snapshot.schema : snapshot.schema_history[schema_index];
+    const bool filtered = !group.deleted_rows.empty();
     // Several files need each row's add.path looked up from the file DuckDB read it from: a
     // hash join on a small VALUES table, as a per-row list search costs rows x files.
     const bool join_paths = with_file_name && group.abs_paths.size() > 1;
@@ -146,7 +167,7 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name) {
       const Column& c = columns[i];
       if (i > 0) sql += ", ";
       if (c.is_partition) {
-        sql += PartitionConstant(c, key.second);
+        sql += PartitionConstant(c, partition);
       } else if (const Field* f = file_schema.Find(c.name)) {
         sql += "CAST(" + qualifier + SqlIdent(f->name) + " AS " + c.type + ")";
       } else {
@@ -158,7 +179,9 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name) {
       sql += join_paths ? ", m._dew_add_path AS _dew_file"
                         : ", " + SqlString(group.add_paths[0]) + " AS _dew_file";
     }
+    if (with_row_number) sql += ", " + qualifier + "file_row_number AS _dew_row";
     sql += " FROM read_parquet(" + ListLiteral(group.abs_paths) + ", hive_partitioning = false";
+    if (with_row_number || filtered) sql += ", file_row_number = true";
     if (join_paths) {
       sql += std::string(", filename = ") + SqlString(kSourceFileColumn) + ") AS r JOIN (VALUES ";
       for (size_t i = 0; i < group.abs_paths.size(); ++i) {
@@ -169,6 +192,11 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name) {
              " = m._dew_abs_path";
     } else {
       sql += ")";
+    }
+    if (filtered) {
+      // The positions travel as one string constant: cheap to parse however many there are.
+      sql += " WHERE " + qualifier + "file_row_number NOT IN (SELECT CAST(unnest(string_split(" +
+             SqlString(group.deleted_rows) + ", ',')) AS BIGINT))";
     }
   }
   return sql;

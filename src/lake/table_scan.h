@@ -3,6 +3,10 @@
 // The query lists the snapshot's live files explicitly (read_parquet([...])), adds partition
 // columns as typed constants per partition (so DuckDB prunes them), and fills with NULL the
 // columns a file predates. Its columns are the table schema's, in order.
+//
+// A file with a deletion vector is read on its own, its deleted row positions (read from the DV
+// through the POSIX file system, where DuckDB reads the data files too) dropped by an anti-join
+// on DuckDB's file_row_number; files without one are read as before.
 #pragma once
 
 #include <string>
@@ -14,7 +18,10 @@ namespace dew::lake {
 
 //! A SELECT statement (no trailing semicolon) producing the snapshot's rows. When
 //! `with_file_name` is set, an extra last column `_dew_file` holds each row's add.path, which
-//! merge and delete use to find the files they must rewrite.
-Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name = false);
+//! merge and delete use to find the files they must rewrite. With `with_row_number`, a column
+//! `_dew_row` (after `_dew_file` when present) holds each row's position in its data file, the
+//! number deletion vectors store.
+Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name = false,
+                            bool with_row_number = false);
 
 }  // namespace dew::lake
