@@ -56,13 +56,16 @@ using ExprPtr = std::unique_ptr<Expr>;
 // Statements
 
 struct Node {
-  enum class Kind { kBlock, kText, kOutput, kIf, kFor, kSet, kSetBlock };
+  enum class Kind { kBlock, kText, kOutput, kIf, kFor, kSet, kSetBlock, kMacro, kDo };
   Kind kind = Kind::kBlock;
   Pos pos;
-  std::string text;                  // kText; kSet/kSetBlock: the target name
-  std::vector<std::string> targets;  // kFor
-  std::vector<ExprPtr> exprs;        // kOutput: [e]; kIf: conditions; kFor: [iterable]; kSet
-  std::vector<std::shared_ptr<Node>> bodies;    // kIf: one per condition (+ else); kFor: body, else
+  std::string text;                  // kText; kSet/kSetBlock/kMacro: the name
+  std::vector<std::string> targets;  // kFor: loop variables; kMacro: parameters
+  // kOutput, kDo: [e]; kIf: conditions; kFor: [iterable]; kSet: [value]; kMacro: one default per
+  // parameter (nullptr when it has none)
+  std::vector<ExprPtr> exprs;
+  // kIf: one per condition (+ else); kFor: body, else; kSetBlock, kMacro: body
+  std::vector<std::shared_ptr<Node>> bodies;
   std::vector<std::shared_ptr<Node>> children;  // kBlock
 };
 
@@ -88,6 +91,7 @@ struct Segment {
 class Failure {
  public:
   explicit Failure(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
   Status At(Pos p, const std::string& problem) const {
     return Status::InvalidArgument(name_ + ":" + std::to_string(p.line) + ":" +
                                    std::to_string(p.col) + ": " + problem);
@@ -671,12 +675,23 @@ class TemplateParser {
         DEW_RETURN_IF_ERROR(ParseFor(block, seg, std::move(p)));
       } else if (keyword == "set") {
         DEW_RETURN_IF_ERROR(ParseSet(block, seg, std::move(p)));
+      } else if (keyword == "macro") {
+        DEW_RETURN_IF_ERROR(ParseMacro(block, seg, std::move(p)));
+      } else if (keyword == "do") {
+        auto n = std::make_shared<Node>();
+        n->kind = Node::Kind::kDo;
+        n->pos = seg.open;
+        if (p->AtEnd()) return fail_.At(seg.open, "'{% do %}' needs an expression");
+        DEW_ASSIGN_OR_RETURN(ExprPtr e, p->Parse());
+        DEW_RETURN_IF_ERROR(p->ExpectEnd("after the do expression"));
+        n->exprs.push_back(std::move(e));
+        block->children.push_back(n);
       } else if (keyword == "endif" || keyword == "endfor" || keyword == "else" ||
-                 keyword == "elif" || keyword == "endset") {
+                 keyword == "elif" || keyword == "endset" || keyword == "endmacro") {
         return fail_.At(seg.open, "'{% " + keyword + " %}' without a block to close");
       } else {
         return fail_.At(keyword_pos, "unknown statement '" + keyword +
-                                         "' (dew supports if, elif, else, for, set)");
+                                         "' (dew supports if, elif, else, for, set, macro, do)");
       }
     }
     if (!stops.empty()) *stop = "";
@@ -767,6 +782,48 @@ class TemplateParser {
       DEW_RETURN_IF_ERROR(p->ExpectEnd("after the set value"));
       n->exprs.push_back(std::move(value));
     }
+    block->children.push_back(n);
+    return Status::OK();
+  }
+
+  //! `{% macro name(a, b=default) %}body{% endmacro %}`.
+  Status ParseMacro(Node* block, const Segment& seg, std::unique_ptr<ExprParser> p) {
+    auto n = std::make_shared<Node>();
+    n->kind = Node::Kind::kMacro;
+    n->pos = seg.open;
+    DEW_ASSIGN_OR_RETURN(n->text, p->ExpectName("a macro name"));
+    DEW_RETURN_IF_ERROR(p->Expect("("));
+    while (!p->IsOp(")")) {
+      const Pos at = p->Peek().pos;
+      DEW_ASSIGN_OR_RETURN(std::string param, p->ExpectName("a parameter name"));
+      if (std::find(n->targets.begin(), n->targets.end(), param) != n->targets.end())
+        return fail_.At(at, "macro '" + n->text + "' has two parameters named '" + param + "'");
+      n->targets.push_back(param);
+      ExprPtr default_value;
+      if (p->IsOp("=")) {
+        p->Next();
+        DEW_ASSIGN_OR_RETURN(default_value, p->Parse());
+      } else if (!n->exprs.empty() && n->exprs.back() != nullptr) {
+        return fail_.At(at,
+                        "parameter '" + param + "' without a default follows one with a default");
+      }
+      n->exprs.push_back(std::move(default_value));
+      if (p->IsOp(",")) {
+        p->Next();
+        continue;
+      }
+      if (!p->IsOp(")")) return fail_.At(p->Peek().pos, "expected ',' or ')', got " + p->Shown());
+    }
+    p->Next();
+    DEW_RETURN_IF_ERROR(p->ExpectEnd("after the macro's parameters"));
+    auto body = std::make_shared<Node>();
+    std::string stop;
+    DEW_RETURN_IF_ERROR(ParseBody(body.get(), {"endmacro"}, &stop, &p));
+    if (stop.empty())
+      return fail_.At(seg.open,
+                      "'{% macro " + n->text + " %}' is never closed with '{% endmacro %}'");
+    DEW_RETURN_IF_ERROR(p->ExpectEnd("after endmacro"));
+    n->bodies.push_back(body);
     block->children.push_back(n);
     return Status::OK();
   }
@@ -877,21 +934,40 @@ const char* TypeName(const Value& v) {
 
 class Renderer {
  public:
-  Renderer(const RenderContext& ctx, const Failure& fail) : ctx_(ctx), fail_(fail) {
+  //! `root` owns the nodes being rendered (macros defined in them keep it alive).
+  Renderer(const RenderContext& ctx, const Failure& fail, std::shared_ptr<const Node> root)
+      : ctx_(ctx), fail_(fail), root_(std::move(root)) {
     frames_.emplace_back();
   }
 
   Status Render(const Node& n, std::string* out) {
     switch (n.kind) {
       case Node::Kind::kBlock:
-        for (const auto& child : n.children) DEW_RETURN_IF_ERROR(Render(*child, out));
+        for (const auto& child : n.children) {
+          DEW_RETURN_IF_ERROR(Render(*child, out));
+          if (returned_) break;
+        }
         return Status::OK();
       case Node::Kind::kText:
         *out += n.text;
         return Status::OK();
       case Node::Kind::kOutput: {
         DEW_ASSIGN_OR_RETURN(Value v, Eval(*n.exprs[0]));
-        *out += Repr(v, true);
+        if (!returned_) *out += Repr(v, true);
+        return Status::OK();
+      }
+      case Node::Kind::kDo:
+        return Eval(*n.exprs[0]).status();
+      case Node::Kind::kMacro: {
+        if (ctx_.functions.count(n.text))
+          return fail_.At(n.pos, "macro '" + n.text + "' would hide dew's built-in " + n.text +
+                                     "(); give it another name");
+        Macro m;
+        m.name_ = n.text;
+        m.file_ = fail_.name();
+        m.root_ = root_;
+        m.def_ = &n;
+        local_macros_[n.text] = std::move(m);
         return Status::OK();
       }
       case Node::Kind::kIf:
@@ -959,9 +1035,55 @@ class Renderer {
         frames_.pop_back();
         return s;
       }
+      if (returned_) break;
     }
     frames_.pop_back();
     return Status::OK();
+  }
+
+  //! Renders macro `m` for the call `call`: the arguments bound to its parameters in a frame of
+  //! their own (the caller's variables are not visible), its value what it passed to return()
+  //! or else its rendered body. Errors inside it are reported at the call, with the macro's own
+  //! file position after.
+  Result<Value> CallMacro(Pos at, const Macro& m, const CallArgs& args) {
+    static constexpr int kMaxDepth = 64;
+    if (depth_ >= kMaxDepth)
+      return fail_.At(at, "macro '" + m.name_ + "' calls nest deeper than " +
+                              std::to_string(kMaxDepth) + " (endless recursion?)");
+    const Node& def = *m.def_;
+    const Failure macro_fail(m.file_);
+    Renderer inner(ctx_, macro_fail, m.root_);
+    inner.depth_ = depth_ + 1;
+    inner.in_macro_ = true;
+    if (m.file_ == fail_.name()) inner.local_macros_ = local_macros_;
+    auto& frame = inner.frames_.back();
+    const auto& params = def.targets;
+    auto wrong = [&](const std::string& problem) {
+      return fail_.At(at, "macro '" + m.name_ + "' " + problem);
+    };
+    if (args.positional.size() > params.size())
+      return wrong("takes " + std::to_string(params.size()) + " argument" +
+                   (params.size() == 1 ? "" : "s") + ", got " +
+                   std::to_string(args.positional.size()));
+    for (size_t i = 0; i < args.positional.size(); ++i) frame[params[i]] = args.positional[i];
+    for (const auto& [key, value] : args.keyword) {
+      if (std::find(params.begin(), params.end(), key) == params.end())
+        return wrong("has no parameter '" + key + "'");
+      if (frame.count(key)) return wrong("got two values for '" + key + "'");
+      frame[key] = value;
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (frame.count(params[i])) continue;
+      if (def.exprs[i] == nullptr) return wrong("needs an argument for '" + params[i] + "'");
+      Result<Value> v = inner.Eval(*def.exprs[i]);
+      if (!v.ok()) return fail_.At(at, "in macro '" + m.name_ + "': " + v.status().message());
+      frame[params[i]] = std::move(*v);
+    }
+    std::string out;
+    Status s = inner.Render(*def.bodies[0], &out);
+    if (!s.ok()) return fail_.At(at, "in macro '" + m.name_ + "': " + s.message());
+    if (inner.returned_) return std::move(*inner.returned_);
+    return Value(std::move(out));
   }
 
   const Value* Lookup(const std::string& name) const {
@@ -1011,6 +1133,17 @@ class Renderer {
     }
     DEW_ASSIGN_OR_RETURN(Value v, Eval(e));
     return std::optional<Value>(std::move(v));
+  }
+
+  //! The storage of a variable set in this template (not the context's, which are shared), or
+  //! nullptr.
+  Value* MutableVariable(const Expr& e) {
+    if (e.kind != Expr::Kind::kName) return nullptr;
+    for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
+      auto found = it->find(e.name);
+      if (found != it->end()) return &found->second;
+    }
+    return nullptr;
   }
 
   std::string Describe(const Expr& e) const {
@@ -1421,8 +1554,11 @@ class Renderer {
         return Value(out + s.substr(pos));
       }
     }
-    if (self.is_array() && method == "append") {
-      return fail_.At(e.pos, "list.append is not supported; build lists with + instead");
+    if ((self.is_array() && (method == "append" || method == "extend")) ||
+        (self.is_object() && method == "update")) {
+      return fail_.At(e.pos, method +
+                                 "() changes a variable: call it on a name set in this "
+                                 "template, e.g. {% do cols.append(c) %}");
     }
     return fail_.At(e.pos, std::string("a ") + TypeName(self) + " has no method '" + method + "'");
   }
@@ -1431,6 +1567,29 @@ class Renderer {
     const Expr& callee = *e.kids[0];
     DEW_ASSIGN_OR_RETURN(CallArgs args, EvalArgs(e, 1));
     if (callee.kind == Expr::Kind::kAttr) {
+      if (Value* target = MutableVariable(*callee.kids[0])) {
+        // The in-place list and dict methods dbt macros use with {% do %}.
+        const std::string& method = callee.name;
+        if (target->is_array() && (method == "append" || method == "extend")) {
+          if (args.positional.size() != 1 || !args.keyword.empty())
+            return fail_.At(e.pos, method + "() takes one value");
+          if (method == "append") {
+            target->push_back(args.positional[0]);
+          } else {
+            if (!args.positional[0].is_array()) return fail_.At(e.pos, "extend() takes a list");
+            for (const Value& v : args.positional[0]) target->push_back(v);
+          }
+          return Value(nullptr);
+        }
+        if (target->is_object() && method == "update") {
+          if (args.positional.size() > 1 ||
+              (args.positional.size() == 1 && !args.positional[0].is_object()))
+            return fail_.At(e.pos, "update() takes a dict or keyword arguments");
+          if (!args.positional.empty()) target->update(args.positional[0]);
+          for (const auto& [k, v] : args.keyword) (*target)[k] = v;
+          return Value(nullptr);
+        }
+      }
       DEW_ASSIGN_OR_RETURN(Value self, Eval(*callee.kids[0]));
       return CallMethod(e, self, callee.name, args);
     }
@@ -1442,6 +1601,17 @@ class Renderer {
       if (!r.ok()) return fail_.At(callee.pos, r.status().message());
       return r;
     }
+    if (callee.name == "return") {
+      if (!in_macro_) return fail_.At(callee.pos, "return() outside a macro");
+      if (args.positional.size() + args.keyword.size() > 1)
+        return fail_.At(callee.pos, "return() takes one value");
+      returned_ = args.positional.empty() ? Value(nullptr) : args.positional[0];
+      return Value(nullptr);
+    }
+    if (auto local = local_macros_.find(callee.name); local != local_macros_.end())
+      return CallMacro(callee.pos, local->second, args);
+    if (auto shared = ctx_.macros.find(callee.name); shared != ctx_.macros.end())
+      return CallMacro(callee.pos, shared->second, args);
     if (callee.name == "range") {
       std::vector<int64_t> n;
       for (const Value& v : args.positional) {
@@ -1461,6 +1631,10 @@ class Renderer {
     }
     std::vector<std::string> known;
     for (const auto& [name, f] : ctx_.functions) known.push_back(name);
+    for (const auto& [name, m] : local_macros_) known.push_back(name);
+    for (const auto& [name, m] : ctx_.macros) {
+      if (!local_macros_.count(name)) known.push_back(name);
+    }
     std::string list;
     for (size_t i = 0; i < known.size(); ++i) list += (i ? ", " : "") + known[i];
     return fail_.At(callee.pos, "unknown function '" + callee.name + "'" +
@@ -1469,7 +1643,12 @@ class Renderer {
 
   const RenderContext& ctx_;
   const Failure& fail_;
+  std::shared_ptr<const Node> root_;
   std::vector<std::map<std::string, Value>> frames_;
+  std::map<std::string, Macro> local_macros_;  // defined by this template while rendering
+  int depth_ = 0;                              // macro calls around this renderer
+  bool in_macro_ = false;
+  std::optional<Value> returned_;  // set by return(): the rest of the macro is skipped
 };
 
 }  // namespace jinja_internal
@@ -1489,9 +1668,24 @@ Result<Template> Template::Parse(std::string_view text, std::string name) {
 Result<std::string> Template::Render(const RenderContext& context) const {
   using namespace jinja_internal;
   Failure fail(name_);
-  Renderer renderer(context, fail);
+  Renderer renderer(context, fail, root_);
   std::string out;
   DEW_RETURN_IF_ERROR(renderer.Render(*root_, &out));
+  return out;
+}
+
+std::vector<Macro> Template::Macros() const {
+  using namespace jinja_internal;
+  std::vector<Macro> out;
+  for (const auto& child : root_->children) {
+    if (child->kind != Node::Kind::kMacro) continue;
+    Macro m;
+    m.name_ = child->text;
+    m.file_ = name_;
+    m.root_ = root_;
+    m.def_ = child.get();
+    out.push_back(std::move(m));
+  }
   return out;
 }
 

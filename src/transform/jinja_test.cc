@@ -111,15 +111,102 @@ TEST(JinjaTest, ErrorsNameTheLineAndColumn) {
   EXPECT_EQ(Render("x {{ 1 + }}"),
             "PARSE: models/m.sql:1:10: expected an expression, got the end of the expression");
   EXPECT_EQ(Render("{{ 'a' "), "PARSE: models/m.sql:1:1: unclosed '{{' without its '}}'");
-  EXPECT_EQ(
-      Render("{% macro m() %}{% endmacro %}"),
-      "PARSE: models/m.sql:1:4: unknown statement 'macro' (dew supports if, elif, else, for, set)");
-  EXPECT_EQ(Render("{{ x | nosuch }}", RenderContext{{{"x", 1}}, {}}),
+  EXPECT_EQ(Render("{% call m() %}{% endcall %}"),
+            "PARSE: models/m.sql:1:4: unknown statement 'call' (dew supports if, elif, else, for, "
+            "set, macro, do)");
+  EXPECT_EQ(Render("{{ x | nosuch }}", RenderContext{{{"x", 1}}, {}, {}}),
             "RENDER: models/m.sql:1:6: unknown filter 'nosuch' (dew knows default, upper, lower, "
             "capitalize, title, trim, replace, length, count, join, first, last, sort, list, "
             "string, int, float, round, abs, tojson)");
   EXPECT_EQ(Render("{{ nope() }}"), "RENDER: models/m.sql:1:4: unknown function 'nope'");
   EXPECT_EQ(Render("{{ 1 / 0 }}"), "RENDER: models/m.sql:1:6: division by zero");
+}
+
+TEST(JinjaTest, MacrosInTheSameTemplate) {
+  EXPECT_EQ(Render("{% macro cents(col, scale=2) -%}\n"
+                   "  ({{ col }} / 100)::decimal(16, {{ scale }})\n"
+                   "{%- endmacro %}"
+                   "select {{ cents('amount') }}, {{ cents('fee', scale=4) }}, {{ cents(scale=0, "
+                   "col='x') }}"),
+            "select (amount / 100)::decimal(16, 2), (fee / 100)::decimal(16, 4), (x / "
+            "100)::decimal(16, 0)");
+  // return() gives a value instead of text; the rest of the macro is skipped.
+  EXPECT_EQ(Render("{% macro cols(n) %}{% set out = [] %}{% for i in range(n) %}"
+                   "{% do out.append('c' ~ i) %}{% endfor %}{{ return(out) }}never{% endmacro %}"
+                   "{{ cols(3) | join(', ') }}|{{ cols(0) | length }}"),
+            "c0, c1, c2|0");
+  EXPECT_EQ(Render("{% set d = {'a': 1} %}{% set l = [1] %}{% do d.update({'b': 2}) %}"
+                   "{% do d.update(c=3) %}{% do l.extend([2, 3]) %}{{ d }} {{ l }}"),
+            "{'a': 1, 'b': 2, 'c': 3} [1, 2, 3]");
+  EXPECT_EQ(Render("{% macro pick(x) %}{% if x %}{% do return('yes') %}{% endif %}"
+                   "no{% endmacro %}{{ pick(1) }} {{ pick(0) }}"),
+            "yes no");
+  // A macro sees its arguments and the context, not the caller's variables; it may call others.
+  RenderContext ctx;
+  ctx.variables["target"] = "dev";
+  EXPECT_EQ(Render("{% macro inner() %}{{ target }}{% endmacro %}"
+                   "{% macro outer(a) %}{{ a }}-{{ inner() }}{% endmacro %}"
+                   "{% set local = 1 %}{{ outer('x') }}",
+                   ctx),
+            "x-dev");
+  EXPECT_EQ(Render("{% macro leak() %}{{ local }}{% endmacro %}{% set local = 1 %}{{ leak() }}"),
+            "RENDER: models/m.sql:1:66: in macro 'leak': models/m.sql:1:22: 'local' is undefined");
+}
+
+TEST(JinjaTest, MacrosFromAnotherFile) {
+  auto lib = Template::Parse(
+      "text outside macros is ignored\n"
+      "{% macro money(col) %}round({{ col }}, 2){% endmacro %}\n"
+      "{% macro total(cols) %}{% for c in cols %}{{ money(c) }}{{ ' + ' if not loop.last }}"
+      "{% endfor %}{% endmacro %}\n"
+      "{% macro broken() %}\n  {{ nope }}{% endmacro %}",
+      "macros/money.sql");
+  ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+  RenderContext ctx;
+  for (const Macro& m : lib->Macros()) ctx.macros[m.name()] = m;
+  ASSERT_EQ(ctx.macros.size(), 3u);
+  EXPECT_EQ(ctx.macros["money"].file(), "macros/money.sql");
+  EXPECT_EQ(Render("select {{ total(['debit', 'credit']) }}", ctx),
+            "select round(debit, 2) + round(credit, 2)");
+  // A template's own macro wins over a shared one of the same name.
+  EXPECT_EQ(
+      Render("{% macro money(c) %}{{ c }}{% endmacro %}{{ total(['a']) }}|{{ money('b') }}", ctx),
+      "round(a, 2)|b");
+  EXPECT_EQ(Render("\n{{ broken() }}", ctx),
+            "RENDER: models/m.sql:2:4: in macro 'broken': macros/money.sql:5:6: 'nope' is "
+            "undefined");
+}
+
+TEST(JinjaTest, MacroErrors) {
+  EXPECT_EQ(Render("{% macro m(a) %}{{ a }}"),
+            "PARSE: models/m.sql:1:1: '{% macro m %}' is never closed with '{% endmacro %}'");
+  EXPECT_EQ(Render("{% endmacro %}"),
+            "PARSE: models/m.sql:1:1: '{% endmacro %}' without a block to close");
+  EXPECT_EQ(Render("{% macro m(a=1, b) %}{% endmacro %}"),
+            "PARSE: models/m.sql:1:17: parameter 'b' without a default follows one with a "
+            "default");
+  EXPECT_EQ(Render("{% macro m(a, a) %}{% endmacro %}"),
+            "PARSE: models/m.sql:1:15: macro 'm' has two parameters named 'a'");
+  const std::string m = "{% macro m(a, b=2) %}{{ a }}{{ b }}{% endmacro %}";
+  EXPECT_EQ(Render(m + "{{ m() }}"),
+            "RENDER: models/m.sql:1:53: macro 'm' needs an argument for 'a'");
+  EXPECT_EQ(Render(m + "{{ m(1, 2, 3) }}"),
+            "RENDER: models/m.sql:1:53: macro 'm' takes 2 arguments, got 3");
+  EXPECT_EQ(Render(m + "{{ m(1, c=3) }}"),
+            "RENDER: models/m.sql:1:53: macro 'm' has no parameter 'c'");
+  EXPECT_EQ(Render(m + "{{ m(1, a=3) }}"),
+            "RENDER: models/m.sql:1:53: macro 'm' got two values for 'a'");
+  EXPECT_EQ(Render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").substr(0, 60),
+            "RENDER: models/m.sql:1:42: in macro 'f': models/m.sql:1:19: ");
+  EXPECT_NE(Render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").find("nest deeper than 64"),
+            std::string::npos);
+  EXPECT_EQ(Render("{{ return(1) }}"), "RENDER: models/m.sql:1:4: return() outside a macro");
+  RenderContext ctx;
+  ctx.functions["ref"] = [](const CallArgs&) -> Result<Value> { return Value("x"); };
+  EXPECT_EQ(Render("{% macro ref(m) %}{% endmacro %}", ctx),
+            "RENDER: models/m.sql:1:1: macro 'ref' would hide dew's built-in ref(); give it "
+            "another name");
+  EXPECT_EQ(Render("{% do %}"), "PARSE: models/m.sql:1:1: '{% do %}' needs an expression");
 }
 
 }  // namespace

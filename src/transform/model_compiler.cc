@@ -94,6 +94,7 @@ RenderContext MakeContext(const ModelProject& project, const nlohmann::json& var
     return Value("");
   };
   ctx.variables["dew"] = Value{{"version", "0.1.0"}};
+  ctx.macros = project.macros();
   return ctx;
 }
 
@@ -333,6 +334,15 @@ Result<std::vector<std::string>> CompiledProject::Select(const std::string& sele
 Result<CompiledProject> CompileProject(const ModelProject& project, const CompileOptions& options) {
   nlohmann::json vars = project.vars().is_object() ? project.vars() : nlohmann::json::object();
   for (auto& [k, v] : options.vars.items()) vars[k] = v;
+  for (const auto& [name, macro] : project.macros()) {
+    // A built-in of the same name would win silently; say so instead.
+    for (const char* builtin : {"ref", "source", "var", "config", "is_incremental", "return"}) {
+      if (name == builtin)
+        return Status::InvalidArgument(macro.file() + ": macro '" + name +
+                                       "' would hide dew's built-in " + name +
+                                       "(); give it another name");
+    }
+  }
 
   std::vector<Template> templates;
   templates.reserve(project.models().size());

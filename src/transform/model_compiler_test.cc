@@ -197,5 +197,33 @@ TEST_F(ModelCompilerTest, PropertiesErrorsNameFileLineAndField) {
             "'not_nul' (did you mean 'not_null'?)");
 }
 
+TEST_F(ModelCompilerTest, MacrosFromTheMacrosFolder) {
+  Write("macros/util/keys.sql",
+        "{% macro key(cols) %}{{ cols | join(\" || '-' || \") }}{% endmacro %}\n"
+        "{% macro upstream() %}{{ ref('stg_orders') }}{% endmacro %}");
+  Write("models/k.sql", "select {{ key(['id', 'order_date']) }} as k from {{ upstream() }}");
+  auto c = Compile();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->Find("k")->sql, "select id || '-' || order_date as k from silver.stg_orders");
+  // A ref() made inside a macro is the model's dependency like its own.
+  EXPECT_EQ(c->Find("k")->model_refs, std::vector<std::string>{"stg_orders"});
+  EXPECT_EQ(project_.macros().at("key").file(), "macros/util/keys.sql");
+
+  Write("macros/more.sql", "{% macro key(c) %}{{ c }}{% endmacro %}");
+  c = Compile();
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "macros/util/keys.sql: macro 'key' is also defined in macros/more.sql (macro names "
+            "must be unique)");
+  Write("macros/more.sql", "{% macro ref(m) %}{{ m }}{% endmacro %}");
+  c = Compile();
+  EXPECT_EQ(c.status().message(),
+            "macros/more.sql: macro 'ref' would hide dew's built-in ref(); give it another name");
+  Write("macros/more.sql", "{% macro other() %}{{ 1 + }}{% endmacro %}");
+  c = Compile();
+  EXPECT_EQ(c.status().message(),
+            "macros/more.sql:1:27: expected an expression, got the end of the expression");
+}
+
 }  // namespace
 }  // namespace dew::transform

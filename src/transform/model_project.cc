@@ -582,6 +582,19 @@ Result<ModelProject> ModelProject::Load(FileSystem& fs, const std::string& root)
     DEW_ASSIGN_OR_RETURN(t.sql, fs.ReadFile(root + "/" + rel));
     p.singular_tests_.push_back(std::move(t));
   }
+
+  DEW_ASSIGN_OR_RETURN(std::vector<std::string> macro_files, ListUnder(fs, root, "macros"));
+  for (const std::string& rel : macro_files) {
+    if (!EndsWith(rel, ".sql")) continue;
+    DEW_ASSIGN_OR_RETURN(std::string text, fs.ReadFile(root + "/" + rel));
+    DEW_ASSIGN_OR_RETURN(Template t, Template::Parse(text, rel));
+    for (Macro& m : t.Macros()) {
+      auto [it, added] = p.macros_.emplace(m.name(), m);
+      if (!added)
+        return Status::InvalidArgument(rel + ": macro '" + m.name() + "' is also defined in " +
+                                       it->second.file() + " (macro names must be unique)");
+    }
+  }
   return p;
 }
 

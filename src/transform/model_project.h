@@ -1,9 +1,10 @@
 // ModelProject: the dbt-style parts of a project folder, read and validated: SQL models
 // (`models/**/*.sql`), Python models (`models/**/*.py`, see python_model.h), properties files next
 // to them (`models/**/*.yml`: `sources:`, `models:` with columns and tests, `seeds:`), seeds
-// (`seeds/*.csv`), singular tests (`tests/*.sql`), per-folder model defaults and `vars:` from
-// dew.yml. Rendering and ordering are the compiler's (model_compiler.h); this only reads files, so
-// errors here name file:line:column.
+// (`seeds/*.csv`), singular tests (`tests/*.sql`), Jinja macros (`macros/**/*.sql`, parsed
+// here so a syntax error fails the load), per-folder model defaults and `vars:` from dew.yml.
+// Rendering and ordering are the compiler's (model_compiler.h); this only reads files, so errors
+// here name file:line:column.
 #pragma once
 
 #include <map>
@@ -14,6 +15,7 @@
 #include "core/file_system.h"
 #include "core/process_runner.h"
 #include "core/status.h"
+#include "transform/jinja.h"
 
 namespace dew::transform {
 
@@ -107,6 +109,8 @@ class ModelProject {
   const std::vector<SeedDef>& seeds() const { return seeds_; }
   const std::vector<SingularTest>& singular_tests() const { return singular_tests_; }
   const nlohmann::json& vars() const { return vars_; }
+  //! Every macro of `macros/**/*.sql` by name; a name defined twice fails the load.
+  const std::map<std::string, Macro>& macros() const { return macros_; }
   const PythonSettings& python() const { return python_; }
 
   const ModelDef* FindModel(const std::string& name) const;
@@ -120,6 +124,7 @@ class ModelProject {
   std::vector<SeedDef> seeds_;
   std::vector<SingularTest> singular_tests_;
   nlohmann::json vars_ = nlohmann::json::object();
+  std::map<std::string, Macro> macros_;
   PythonSettings python_;
 };
 

@@ -1,0 +1,1 @@
+select {{ month_start('current_date') }} as m
