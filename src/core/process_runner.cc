@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -18,6 +19,8 @@
 #include <climits>
 #include <cstring>
 #include <mutex>
+
+#include "core/process_outcome.h"
 
 namespace dew {
 
@@ -146,6 +149,7 @@ class PosixChildProcess final : public ChildProcess {
   PosixChildProcess(pid_t pid, int stdin_fd, int stdout_fd, int stderr_fd, int pid_fd,
                     const ProcessSpec& spec, int64_t grace_ms, int64_t start_ms)
       : pid_(pid),
+        supervised_(!spec.outcome_path.empty()),
         stdin_fd_(stdin_fd),
         pid_fd_(pid_fd),
         stdin_text_(spec.stdin_text.value_or("")),
@@ -169,7 +173,7 @@ class PosixChildProcess final : public ChildProcess {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!reaped_) {
-        kill(-pid_, SIGKILL);
+        SendLocked(SIGKILL);
         int status;
         while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
@@ -190,7 +194,7 @@ class PosixChildProcess final : public ChildProcess {
     std::lock_guard<std::mutex> lock(mu_);
     if (reaped_) return;
     cancelled_.store(true);
-    kill(-pid_, SIGTERM);
+    SendLocked(SIGTERM);
     if (wake_write_ >= 0) {
       char c = 1;
       ssize_t ignored = write(wake_write_, &c, 1);
@@ -322,7 +326,18 @@ class PosixChildProcess final : public ChildProcess {
  private:
   void Signal(int sig) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!reaped_) kill(-pid_, sig);
+    if (!reaped_) SendLocked(sig);
+  }
+
+  // Requires mu_ and an unreaped child. A supervisor relays SIGTERM to the child's group and
+  // kills it on SIGUSR1; it must not be killed itself, or the child's end would go unrecorded.
+  // Its pid cannot be reused before it is reaped, so signalling it alone is safe.
+  void SendLocked(int sig) {
+    if (supervised_) {
+      kill(pid_, sig == SIGKILL ? SIGUSR1 : sig);
+    } else {
+      kill(-pid_, sig);
+    }
   }
 
   void ReadSome(StreamState& s) {
@@ -336,6 +351,7 @@ class PosixChildProcess final : public ChildProcess {
   }
 
   const pid_t pid_;
+  const bool supervised_;
   int stdin_fd_;
   int pid_fd_;
   int wake_read_ = -1;
@@ -358,6 +374,150 @@ void SetLimit(int resource, int64_t soft, int64_t hard) {
   rl.rlim_cur = static_cast<rlim_t>(soft);
   rl.rlim_max = static_cast<rlim_t>(hard);
   setrlimit(resource, &rl);
+}
+
+// What a forked child needs to exec, prepared before fork: after fork in a threaded process
+// only async-signal-safe calls are allowed.
+struct ExecPlan {
+  const char* path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  const char* working_dir = nullptr;
+  ProcessLimits limits;
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int report_fd = -1;  //!< close-on-exec; gets errno when exec fails
+};
+
+// Sent on the report pipe by a supervisor that refuses to start the child.
+constexpr int kTakenOver = -1;
+
+struct SupervisorPlan {
+  const char* outcome_path = nullptr;
+  const char* lock_path = nullptr;
+  const char* tmp_path = nullptr;
+  const char* dir_path = nullptr;
+  pid_t parent = 0;
+  bool die_with_parent = false;
+};
+
+// In a forked child: stdio, limits, working directory, exec. Never returns.
+[[noreturn]] void ExecChild(const ExecPlan& plan) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  dup2(plan.stdin_fd, 0);
+  dup2(plan.stdout_fd, 1);
+  dup2(plan.stderr_fd, 2);
+  int report = dup2(plan.report_fd, 3);
+  fcntl(report, F_SETFD, FD_CLOEXEC);
+  syscall(SYS_close_range, 4u, ~0u, 0u);
+  const ProcessLimits& lim = plan.limits;
+  if (lim.cpu_seconds > 0) SetLimit(RLIMIT_CPU, lim.cpu_seconds, lim.cpu_seconds + 1);
+  if (lim.memory_bytes > 0) SetLimit(RLIMIT_AS, lim.memory_bytes, lim.memory_bytes);
+  if (lim.open_files > 0) SetLimit(RLIMIT_NOFILE, lim.open_files, lim.open_files);
+  int err = 0;
+  if (chdir(plan.working_dir) != 0) {
+    err = errno;
+  } else {
+    execve(plan.path, plan.argv, plan.envp);
+    err = errno;
+  }
+  ssize_t ignored = write(3, &err, sizeof(err));
+  (void)ignored;
+  _exit(127);
+}
+
+[[noreturn]] void Refuse(int report_fd, int code) {
+  ssize_t ignored = write(report_fd, &code, sizeof(code));
+  (void)ignored;
+  _exit(127);
+}
+
+// Ends the supervisor the way `status` ended its child, so the caller's wait sees the child's
+// exit code or signal (its rusage includes the reaped child's).
+[[noreturn]] void ExitLike(int status) {
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  const int sig = WTERMSIG(status);
+  rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  signal(sig, SIG_DFL);
+  kill(getpid(), sig);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  sigprocmask(SIG_UNBLOCK, &one, nullptr);
+  _exit(128 + sig);
+}
+
+// The supervisor of ProcessSpec::outcome_path, in the forked child (all signals blocked).
+// Async-signal-safe calls only. Never returns.
+[[noreturn]] void Supervise(const SupervisorPlan& sup, const ExecPlan& plan) {
+  setsid();
+  sigset_t watched;
+  sigemptyset(&watched);
+  for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGUSR1, SIGINT}) sigaddset(&watched, sig);
+  sigprocmask(SIG_SETMASK, &watched, nullptr);
+  if (sup.die_with_parent) {
+    prctl(PR_SET_PDEATHSIG, SIGHUP);
+    if (getppid() != sup.parent) _exit(127);  // the starter died before prctl took effect
+  }
+  const int lock = open(sup.lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0) Refuse(plan.report_fd, errno);
+  if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    Refuse(plan.report_fd, errno == EWOULDBLOCK ? kTakenOver : errno);
+  }
+  if (access(sup.outcome_path, F_OK) == 0) Refuse(plan.report_fd, kTakenOver);
+  const pid_t self = getpid();
+  const pid_t body = fork();
+  if (body < 0) Refuse(plan.report_fd, errno);
+  if (body == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != self) _exit(127);
+    ExecChild(plan);
+  }
+  setpgid(body, body);  // also here, so the group exists before any signal below
+  // Keep only the lock (at fd 0): the caller's pipes must close when the child's do.
+  dup2(lock, 0);
+  syscall(SYS_close_range, 1u, ~0u, 0u);
+  bool starter_gone = false;
+  for (;;) {
+    siginfo_t info;
+    timespec tick{0, 100 * 1000 * 1000};
+    const int sig = sigtimedwait(&watched, &info, &tick);
+    if (sig == SIGTERM) kill(-body, SIGTERM);
+    if (sig == SIGUSR1) kill(-body, SIGKILL);
+    if (sup.die_with_parent && (sig == SIGHUP || getppid() != sup.parent)) starter_gone = true;
+    // Peek first: until the leader is reaped its pid, and so the group id, cannot be reused.
+    siginfo_t ended{};
+    if (waitid(P_PID, static_cast<id_t>(body), &ended, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        ended.si_pid == body) {
+      break;
+    }
+    if (starter_gone) break;
+  }
+  kill(-body, SIGKILL);  // what is left of the group (background jobs), or all of it
+  int status = 0;
+  while (waitpid(body, &status, 0) < 0 && errno == EINTR) {
+  }
+  // Killed here for the starter's death: no end to record (a SIGKILL from elsewhere looks the
+  // same and is treated alike). Anything else, the child ended on its own: record it.
+  if (!(starter_gone && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+    ProcessOutcome outcome;
+    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    outcome.ended_at_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+    char text[128];
+    const size_t n = FormatProcessOutcome(text, sizeof(text), outcome);
+    WriteFileDurably(sup.outcome_path, sup.tmp_path, sup.dir_path, text, n);
+  }
+  close(0);  // the lock, only now that the outcome is durable
+  ExitLike(status);
 }
 
 }  // namespace
@@ -426,46 +586,52 @@ Result<std::unique_ptr<ChildProcess>> PosixProcessRunner::Start(const ProcessSpe
     close_all();
     return Status::IOError("cannot create pipes for '" + program + "': " + ErrnoText(err));
   }
-  const ProcessLimits& lim = spec.limits;
+  ExecPlan plan;
+  plan.path = path.c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.working_dir = wd.c_str();
+  plan.limits = spec.limits;
+  plan.stdin_fd = in_pipe[0];
+  plan.stdout_fd = out_pipe[1];
+  plan.stderr_fd = err_pipe[1];
+  plan.report_fd = exec_pipe[1];
+  const bool supervised = !spec.outcome_path.empty();
+  const std::string lock_path = spec.outcome_path + ".lock";
+  const std::string tmp_path = spec.outcome_path + ".tmp";
+  const size_t slash = spec.outcome_path.rfind('/');
+  const std::string dir_path =
+      slash == std::string::npos ? "." : spec.outcome_path.substr(0, slash + 1);
+  SupervisorPlan sup;
+  sup.outcome_path = spec.outcome_path.c_str();
+  sup.lock_path = lock_path.c_str();
+  sup.tmp_path = tmp_path.c_str();
+  sup.dir_path = dir_path.c_str();
+  sup.parent = getpid();
+  sup.die_with_parent = spec.die_with_parent;
 
-  const pid_t parent = getpid();
+  // Every signal stays blocked across fork, so a Cancel racing Start cannot kill a supervisor
+  // before it set up its own mask; each child sets its mask itself.
+  sigset_t all, old_mask;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old_mask);
   pid_t pid = fork();
-  if (pid < 0) {
-    int err = errno;
-    close_all();
-    return Status::IOError("cannot fork for '" + program + "': " + ErrnoText(err));
-  }
   if (pid == 0) {
-    // Child. Own session => own process group, so kill(-pid) reaches every descendant that
-    // does not escape with setsid itself.
+    if (supervised) Supervise(sup, plan);
+    // Own session => own process group, so kill(-pid) reaches every descendant that does not
+    // escape with setsid itself.
     setsid();
     if (spec.die_with_parent) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+      if (getppid() != sup.parent) _exit(127);  // the parent died before prctl took effect
     }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    dup2(in_pipe[0], 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    int report = dup2(exec_pipe[1], 3);
-    fcntl(report, F_SETFD, FD_CLOEXEC);
-    syscall(SYS_close_range, 4u, ~0u, 0u);
-    if (lim.cpu_seconds > 0) SetLimit(RLIMIT_CPU, lim.cpu_seconds, lim.cpu_seconds + 1);
-    if (lim.memory_bytes > 0) SetLimit(RLIMIT_AS, lim.memory_bytes, lim.memory_bytes);
-    if (lim.open_files > 0) SetLimit(RLIMIT_NOFILE, lim.open_files, lim.open_files);
-    int err = 0;
-    if (chdir(wd.c_str()) != 0) {
-      err = errno;
-    } else {
-      execve(path.c_str(), argv.data(), envp.data());
-      err = errno;
-    }
-    ssize_t ignored = write(3, &err, sizeof(err));
-    (void)ignored;
-    _exit(127);
+    ExecChild(plan);
+  }
+  const int fork_err = errno;
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (pid < 0) {
+    close_all();
+    return Status::IOError("cannot fork for '" + program + "': " + ErrnoText(fork_err));
   }
 
   CloseFd(in_pipe[0]);
@@ -484,6 +650,10 @@ Result<std::unique_ptr<ChildProcess>> PosixProcessRunner::Start(const ProcessSpe
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     close_all();
+    if (child_err == kTakenOver) {
+      return Status::Conflict("'" + program + "' not started: " + spec.outcome_path +
+                              " already has an outcome or its lock is held (taken over)");
+    }
     return Status::IOError("cannot execute '" + program + "' (" + path +
                            "): " + ErrnoText(child_err));
   }

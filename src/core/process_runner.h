@@ -53,6 +53,18 @@ struct ProcessSpec {
   //! killed with kill -9 leaves no task running that a new worker would run again. Only the
   //! group leader gets the signal; its own children are orphaned but keep running.
   bool die_with_parent = false;
+  //! When set, the child runs under a supervisor so that its end is recorded even when the
+  //! process that started it dies (the executor records each attempt exactly once). The
+  //! supervisor is a fork of the caller (no exec) in its own session; it takes the flock of
+  //! `<outcome_path>.lock` without waiting (Start fails with Conflict when it is held or an
+  //! outcome already exists: another process took the attempt over), starts the child in a
+  //! process group of its own, relays Cancel and the timeout to that group, and when the child
+  //! has ended kills what is left of the group and writes the ProcessOutcome durably (see
+  //! process_outcome.h) before it exits with the child's status. With die_with_parent, when the
+  //! starting thread dies while the child runs, the supervisor kills the child's group and
+  //! records nothing, unless the child had already exited on its own. The directory of
+  //! `outcome_path` must exist.
+  std::string outcome_path;
   //! Called from the thread inside Wait() for each complete output line (without the '\n'),
   //! and for a final unterminated line. Lines longer than 64 KiB are delivered in pieces.
   //! Every line is delivered, including those past max_output_bytes.
@@ -84,7 +96,8 @@ struct ProcessResult {
 class ChildProcess {
  public:
   virtual ~ChildProcess() = default;
-  //! The child's pid, which is also its process group id.
+  //! The child's pid, which is also its process group id; for a supervised child
+  //! (ProcessSpec::outcome_path) the supervisor's.
   virtual pid_t pid() const = 0;
   //! Feeds stdin, reads output, enforces the timeout and blocks until the child has exited and
   //! its output is drained. Call once, from one thread. Fails only on an internal error
