@@ -234,6 +234,13 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     result.rebuilt = true;
   } else {
     DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
+    // Silver upserts a small batch into a large table: with deletion vectors the replaced
+    // rows are marked, not copied, so an update costs in proportion to the batch. Tables
+    // created before this get the feature on their next update (its own commit).
+    lake::WriteOptions upgrade = lake_->NewWriteOptions();
+    auto enabled = silver->EnableDeletionVectors(upgrade);
+    if (!enabled.ok())
+      return enabled.status().WithContext("enabling deletion vectors on " + table_);
     auto merged = silver->Merge(source, primary_key, w);
     if (!merged.ok()) return merged.status().WithContext("upserting into " + table_);
     commit = *merged;

@@ -8,7 +8,8 @@
 // a `_deleted` bronze row keeps the key's last values with `_deleted = true` (the row is not
 // removed); a full refresh (a bronze commit marked fullRefreshStart) rebuilds silver from that
 // batch on and marks the keys it no longer has `_deleted`. Silver has the bronze columns except
-// `_ingest_date`.
+// `_ingest_date`. Silver tables use deletion vectors (Delta reader 3 / writer 7): an upsert marks
+// the rows it replaces instead of rewriting the files holding them.
 #pragma once
 
 #include <cstdint>

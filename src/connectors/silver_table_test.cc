@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "connectors/bronze_landing.h"
+#include "lake/lakehouse.h"
+#include "lake/medallion.h"
 #include "support/sync_lake.h"
 
 namespace dew::connectors {
@@ -56,6 +58,30 @@ TEST_F(SilverTableTest, UpsertsByKeyNewestBatchWins) {
   EXPECT_EQ(env_.Scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = "
                         "'shop_orders' AND column_name = '_ingest_date'"),
             "0");
+}
+
+TEST_F(SilverTableTest, UpsertMarksReplacedRowsInDeletionVectors) {
+  Land("SELECT range AS id, 'a' AS v FROM range(100)");
+  Update();
+  Land("SELECT * FROM (VALUES (10, 'b'), (200, 'b')) t(id, v)");
+  Update();
+  auto name = lake::ParseTableName("silver.shop_orders");
+  ASSERT_TRUE(name.ok());
+  auto table = env_.lake()->OpenTable(*name);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto snapshot = (*table)->Latest();
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_TRUE(snapshot->protocol.HasWriterFeature(lake::kDeletionVectorsFeature));
+  // The first file keeps its 100 rows with one marked deleted; only the 2 new rows were written.
+  int64_t marked = 0, records = 0;
+  for (const auto& f : snapshot->files) {
+    records += f.NumRecords();
+    if (f.deletion_vector) marked += f.deletion_vector->cardinality;
+  }
+  EXPECT_EQ(marked, 1);
+  EXPECT_EQ(records, 102);
+  EXPECT_EQ(env_.Scalar("SELECT count(*) || ',' || max(v) FROM silver.shop_orders"), "101,b");
+  EXPECT_EQ(env_.Scalar("SELECT v FROM silver.shop_orders WHERE id = 10"), "b");
 }
 
 // Batches a source promised unique by key skip silver's dedup only while every new batch belongs
