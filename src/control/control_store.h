@@ -320,6 +320,14 @@ class ControlStore {
   //! `older_than_ms` before now is marked failed with an error saying so. Returns those attempts
   //! as they are after the change, so the caller can retry them by policy.
   virtual Result<std::vector<AttemptRecord>> FailStaleAttempts(int64_t older_than_ms) = 0;
+  //! The running attempts FailStaleAttempts would fail now (oldest id first), unchanged: the
+  //! executor looks at each one's recorded outcome before deciding (see executor.h).
+  virtual Result<std::vector<AttemptRecord>> ListStaleAttempts(int64_t older_than_ms) = 0;
+  //! FailStaleAttempts for one attempt: fails it, with the same error, only when it is still
+  //! running with its last heartbeat more than `older_than_ms` ago (checked atomically).
+  //! Returns it as it is after the change, or nullopt when it was not stale any more.
+  virtual Result<std::optional<AttemptRecord>> FailStaleAttempt(int64_t attempt_id,
+                                                                int64_t older_than_ms) = 0;
 
   // --- schedules ---
   //! Inserts or replaces the schedule of `schedule.pipeline`.

@@ -571,6 +571,50 @@ TEST_P(ControlStoreTest, FailStaleAttemptsFailsOnlySilentRunningOnes) {
   EXPECT_TRUE(again->empty());
 }
 
+TEST_P(ControlStoreTest, ListStaleAttemptsThenFailStaleAttemptOneByOne) {
+  CreateRun("r1", "p");
+  auto first = store_->StartAttempt("r1", "a", 1, "dead");
+  auto second = store_->StartAttempt("r1", "b", 1, "slow");
+  auto alive = store_->StartAttempt("r1", "c", 1, "alive");
+  ASSERT_TRUE(first.ok() && second.ok() && alive.ok());
+  clock_->Advance(50'000);
+  ASSERT_TRUE(store_->Heartbeat(*alive, "alive").ok());
+  clock_->Advance(20'000);
+  auto stale = store_->ListStaleAttempts(60'000);
+  ASSERT_TRUE(stale.ok()) << stale.status().ToString();
+  ASSERT_EQ(stale->size(), 2u);
+  EXPECT_EQ((*stale)[0].id, *first);
+  EXPECT_EQ((*stale)[1].id, *second);
+  EXPECT_EQ((*stale)[0].status, AttemptStatus::kRunning);  // listing changes nothing
+  EXPECT_EQ(store_->GetAttempt(*first)->status, AttemptStatus::kRunning);
+
+  auto failed = store_->FailStaleAttempt(*first, 60'000);
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  ASSERT_TRUE(failed->has_value());
+  EXPECT_EQ((*failed)->status, AttemptStatus::kFailed);
+  EXPECT_EQ((*failed)->finished_at_ms, kT0 + 70'000);
+  EXPECT_NE((*failed)->error.find("worker 'dead' stopped heartbeating"), std::string::npos)
+      << (*failed)->error;
+  EXPECT_NE((*failed)->error.find("70000 ms ago, limit 60000 ms"), std::string::npos)
+      << (*failed)->error;
+  EXPECT_EQ(store_->GetAttempt(*second)->status, AttemptStatus::kRunning);  // only that one
+  // Already failed, heartbeating again, or never stale: left alone.
+  auto again = store_->FailStaleAttempt(*first, 60'000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
+  ASSERT_TRUE(store_->Heartbeat(*second, "slow").ok());
+  auto revived = store_->FailStaleAttempt(*second, 60'000);
+  ASSERT_TRUE(revived.ok());
+  EXPECT_FALSE(revived->has_value());
+  EXPECT_EQ(store_->GetAttempt(*second)->status, AttemptStatus::kRunning);
+  auto fresh = store_->FailStaleAttempt(*alive, 60'000);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_FALSE(fresh->has_value());
+  auto listed = store_->ListStaleAttempts(60'000);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+}
+
 TEST_P(ControlStoreTest, ClaimHonoursPriorityNotBeforeAndFinishedRuns) {
   CreateRun("r1", "p");
   CreateRun("r2", "p");

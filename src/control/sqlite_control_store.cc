@@ -668,43 +668,84 @@ Result<int> SqliteControlStore::CancelQueuedAttempts(const std::string& run_id,
   return sqlite3_changes(db_);
 }
 
+Result<std::vector<int64_t>> SqliteControlStore::StaleIdsLocked(int64_t cutoff_ms,
+                                                                const std::string& op) {
+  std::vector<int64_t> ids;
+  DEW_ASSIGN_OR_RETURN(Statement st,
+                       Prepare("SELECT id FROM task_attempts WHERE status = 'running' AND "
+                               "coalesce(heartbeat_at, started_at, created_at) < ? ORDER BY id",
+                               op));
+  st.Bind(1, cutoff_ms);
+  for (;;) {
+    DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
+    if (!row) break;
+    ids.push_back(st.Int(0));
+  }
+  return ids;
+}
+
+Result<std::optional<AttemptRecord>> SqliteControlStore::FailIfStaleLocked(int64_t attempt_id,
+                                                                           int64_t now_ms,
+                                                                           int64_t older_than_ms,
+                                                                           const std::string& op) {
+  DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(attempt_id));
+  const int64_t last = a.heartbeat_at_ms.value_or(a.started_at_ms.value_or(a.created_at_ms));
+  if (a.status != AttemptStatus::kRunning || last >= now_ms - older_than_ms) {
+    return std::optional<AttemptRecord>();
+  }
+  const std::string error = "worker '" + a.worker + "' stopped heartbeating: last heartbeat " +
+                            std::to_string(now_ms - last) + " ms ago, limit " +
+                            std::to_string(older_than_ms) + " ms";
+  {
+    DEW_ASSIGN_OR_RETURN(Statement st,
+                         Prepare("UPDATE task_attempts SET status = 'failed', finished_at = ?, "
+                                 "error = ? WHERE id = ? AND status = 'running'",
+                                 op));
+    st.Bind(1, now_ms).Bind(2, error).Bind(3, attempt_id);
+    DEW_RETURN_IF_ERROR(st.Run(path_, op));
+  }
+  DEW_ASSIGN_OR_RETURN(AttemptRecord after, GetAttemptLocked(attempt_id));
+  return std::optional<AttemptRecord>(std::move(after));
+}
+
 Result<std::vector<AttemptRecord>> SqliteControlStore::FailStaleAttempts(int64_t older_than_ms) {
   const std::string op = "failing stale attempts";
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<AttemptRecord> failed;
   DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
     const int64_t now = clock_->NowMillis();
-    const int64_t cutoff = now - older_than_ms;
-    std::vector<int64_t> ids;
-    {
-      DEW_ASSIGN_OR_RETURN(Statement st,
-                           Prepare("SELECT id FROM task_attempts WHERE status = 'running' AND "
-                                   "coalesce(heartbeat_at, started_at, created_at) < ? ORDER BY id",
-                                   op));
-      st.Bind(1, cutoff);
-      for (;;) {
-        DEW_ASSIGN_OR_RETURN(bool row, st.Step(path_, op));
-        if (!row) break;
-        ids.push_back(st.Int(0));
-      }
-    }
+    DEW_ASSIGN_OR_RETURN(std::vector<int64_t> ids, StaleIdsLocked(now - older_than_ms, op));
     for (int64_t id : ids) {
-      DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(id));
-      const int64_t last = a.heartbeat_at_ms.value_or(a.started_at_ms.value_or(a.created_at_ms));
-      const std::string error = "worker '" + a.worker + "' stopped heartbeating: last heartbeat " +
-                                std::to_string(now - last) + " ms ago, limit " +
-                                std::to_string(older_than_ms) + " ms";
-      {
-        DEW_ASSIGN_OR_RETURN(Statement st,
-                             Prepare("UPDATE task_attempts SET status = 'failed', finished_at = ?, "
-                                     "error = ? WHERE id = ? AND status = 'running'",
-                                     op));
-        st.Bind(1, now).Bind(2, error).Bind(3, id);
-        DEW_RETURN_IF_ERROR(st.Run(path_, op));
-      }
-      DEW_ASSIGN_OR_RETURN(AttemptRecord after, GetAttemptLocked(id));
-      failed.push_back(std::move(after));
+      DEW_ASSIGN_OR_RETURN(std::optional<AttemptRecord> a,
+                           FailIfStaleLocked(id, now, older_than_ms, op));
+      if (a) failed.push_back(std::move(*a));
     }
+    return Status::OK();
+  }));
+  return failed;
+}
+
+Result<std::vector<AttemptRecord>> SqliteControlStore::ListStaleAttempts(int64_t older_than_ms) {
+  const std::string op = "listing stale attempts";
+  std::lock_guard<std::mutex> lock(mu_);
+  DEW_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                       StaleIdsLocked(clock_->NowMillis() - older_than_ms, op));
+  std::vector<AttemptRecord> stale;
+  for (int64_t id : ids) {
+    DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(id));
+    stale.push_back(std::move(a));
+  }
+  return stale;
+}
+
+Result<std::optional<AttemptRecord>> SqliteControlStore::FailStaleAttempt(int64_t attempt_id,
+                                                                          int64_t older_than_ms) {
+  const std::string op = "failing stale attempt " + std::to_string(attempt_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<AttemptRecord> failed;
+  DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    DEW_ASSIGN_OR_RETURN(failed,
+                         FailIfStaleLocked(attempt_id, clock_->NowMillis(), older_than_ms, op));
     return Status::OK();
   }));
   return failed;

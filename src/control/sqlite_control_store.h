@@ -72,6 +72,9 @@ class SqliteControlStore final : public ControlStore {
   Result<std::vector<AttemptRecord>> ListTaskAttempts(
       const std::string& run_id, const std::vector<std::string>& tasks) override;
   Result<std::vector<AttemptRecord>> FailStaleAttempts(int64_t older_than_ms) override;
+  Result<std::vector<AttemptRecord>> ListStaleAttempts(int64_t older_than_ms) override;
+  Result<std::optional<AttemptRecord>> FailStaleAttempt(int64_t attempt_id,
+                                                        int64_t older_than_ms) override;
 
   Status UpsertSchedule(const ScheduleRecord& schedule) override;
   Result<std::vector<ScheduleRecord>> ListSchedules() override;
@@ -126,6 +129,12 @@ class SqliteControlStore final : public ControlStore {
   Status InTransaction(const std::string& op, Body&& body);
   Result<RunRecord> GetRunLocked(const std::string& run_id);
   Result<AttemptRecord> GetAttemptLocked(int64_t attempt_id);
+  //! Running attempts whose last heartbeat (or start) is before `cutoff_ms`, by id.
+  Result<std::vector<int64_t>> StaleIdsLocked(int64_t cutoff_ms, const std::string& op);
+  //! Fails the attempt when it is still running and older than the limit; nullopt otherwise.
+  Result<std::optional<AttemptRecord>> FailIfStaleLocked(int64_t attempt_id, int64_t now_ms,
+                                                         int64_t older_than_ms,
+                                                         const std::string& op);
   //! Inserts `attempt` (status queued, skipped or running on `worker`).
   Result<int64_t> InsertAttemptLocked(const NewAttempt& attempt, const std::string& worker);
 
