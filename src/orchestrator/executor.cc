@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <set>
 
+#include "core/process_outcome.h"
+
 namespace dew::orchestrator {
 
 using control::AttemptRecord;
@@ -146,6 +148,12 @@ void Executor::Finish(const AttemptRecord& attempt, AttemptStatus status,
              outcome.rows_written > 0 ? outcome.rows_written : outcome.rows_read);
   }
   if (!s.ok()) Report(options_.worker_id, s);
+  if (s.ok()) {
+    // Recorded here: nobody needs the supervisor's copy of the body's end.
+    const std::string outcome =
+        AttemptOutcomePath(env_.project_dir, attempt.run_id, attempt.task, attempt.attempt);
+    if (!outcome.empty()) RemoveProcessOutcome(outcome);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_.erase(attempt.id);
@@ -426,15 +434,19 @@ void Executor::Watch(int64_t now) {
 }
 
 void Executor::Sweep() {
-  auto stale = store_->FailStaleAttempts(options_.stale_after_ms);
+  auto stale = store_->ListStaleAttempts(options_.stale_after_ms);
   if (!stale.ok()) {
     Report(options_.worker_id, stale.status());
   } else {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stats_.stale_failed += static_cast<int64_t>(stale->size());
-    }
     for (const AttemptRecord& a : *stale) {
+      {
+        // Its own attempts are this worker's to record (Finish), even with a stale heartbeat:
+        // the watchdog has stopped or will stop the body, and its pool thread records the end.
+        // Settling them here too only raced that thread for the verdict.
+        std::lock_guard<std::mutex> lock(mu_);
+        if (running_.count(a.id) != 0) continue;
+      }
+      if (!SettleStale(a)) continue;
       Status s = coordinator_->Advance(a.run_id);
       if (!s.ok()) Report(options_.worker_id, s);
     }
@@ -442,6 +454,71 @@ void Executor::Sweep() {
   Status s = coordinator_->Sweep();
   if (!s.ok()) Report(options_.worker_id, s);
   Wake();
+}
+
+}  // namespace dew::orchestrator
+
+namespace dew::orchestrator {
+
+bool Executor::SettleStale(const AttemptRecord& a) {
+  const std::string path = AttemptOutcomePath(env_.project_dir, a.run_id, a.task, a.attempt);
+  if (!path.empty()) {
+    const std::string what = "settling task " + a.task + " of run " + a.run_id + " (attempt " +
+                             std::to_string(a.attempt) + " of worker '" + a.worker + "')";
+    Status dir = env_.fs->CreateDirs(path.substr(0, path.rfind('/')));
+    auto lock = dir.ok() ? ProcessOutcomeLock::TryLock(path)
+                         : Result<std::unique_ptr<ProcessOutcomeLock>>(dir);
+    // Held: the body's supervisor is alive, so the body still runs (its worker stops it when
+    // the claim runs out, or the supervisor kills it when the worker died) or its end is being
+    // written. Look again at the next sweep rather than let a retry overlap it.
+    if (!lock.ok() && lock.status().IsConflict()) return false;
+    if (!lock.ok()) {
+      // No supervisor could have taken it either; the claim's margin still keeps bodies apart.
+      Report(options_.worker_id, lock.status().WithContext(what));
+    } else {
+      auto outcome = ReadProcessOutcome(path);
+      if (!outcome.ok()) {
+        Report(options_.worker_id, outcome.status().WithContext(what));
+      } else if (outcome->has_value() && !(*outcome)->abandoned) {
+        return RecordRecovered(a, **outcome, path);
+      } else if (!outcome->has_value()) {
+        // From now on no supervisor starts this attempt's body, even on a worker that is only
+        // slow: its claim is given up, and failing it below is final.
+        Status s = WriteAbandonedOutcome(path, env_.clock->NowMillis());
+        if (!s.ok()) Report(options_.worker_id, s.WithContext(what));
+      }
+    }
+  }
+  auto failed = store_->FailStaleAttempt(a.id, options_.stale_after_ms);
+  if (!failed.ok()) {
+    Report(options_.worker_id, failed.status());
+    return false;
+  }
+  if (!failed->has_value()) return false;  // it heartbeated meanwhile, or was recorded
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.stale_failed;
+  return true;
+}
+
+bool Executor::RecordRecovered(const AttemptRecord& a, const ProcessOutcome& outcome,
+                               const std::string& path) {
+  const int64_t last = a.heartbeat_at_ms.value_or(a.started_at_ms.value_or(a.created_at_ms));
+  std::string error;
+  if (!outcome.Succeeded()) {
+    error = "task " + a.task + ": the body ended with " + outcome.Describe() + "; ";
+  }
+  error += "result recovered from the attempt's outcome file after worker '" + a.worker +
+           "' stopped heartbeating (last heartbeat " +
+           std::to_string(env_.clock->NowMillis() - last) + " ms ago)";
+  const AttemptStatus status =
+      outcome.Succeeded() ? AttemptStatus::kSucceeded : AttemptStatus::kFailed;
+  // Refused when the attempt's own worker recorded the same end first.
+  Status s = store_->FinishAttempt(a.id, status, 0, 0, error);
+  if (!s.ok()) return false;
+  RemoveProcessOutcome(path);
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.recovered;
+  return true;
 }
 
 }  // namespace dew::orchestrator

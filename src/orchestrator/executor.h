@@ -16,8 +16,16 @@
 //    A heartbeat refused because the attempt is no longer this worker's stops the body too;
 //  - the watchdog, which makes no store calls: it stops bodies whose claim ran out, whose task
 //    timed out, whose run was cancelled or whose worker is stopping, and logs progress;
-//  - the sweeper, every `sweep_interval_ms`: FailStaleAttempts of dead workers (then Advance
-//    retries them by policy) and RunCoordinator::Sweep.
+//  - the sweeper, every `sweep_interval_ms`: settles the attempts of workers that stopped
+//    heartbeating (then Advance retries failed ones by policy), except its own registered ones,
+//    which its pool threads record, and RunCoordinator::Sweep.
+// Settling an attempt whose body is a child process (shell, python, sync) looks first at its
+// supervisor's outcome file (AttemptOutcomePath, core/process_outcome.h), under the file's lock:
+// lock held, the body still runs or its end is being written, so it is left for the next sweep;
+// an outcome, the body ran to its end and that end is recorded ("result recovered"), so a body
+// that finished just before its worker died is never run again; no outcome, "abandoned" is
+// written (no supervisor will start the body after this) and the attempt is failed as stale if
+// it still is (FailStaleAttempt). In-process kinds have no outcome file and are failed as stale.
 // An attempt stays under heartbeat from its claim until its result is recorded, and its body
 // starts only while the claim is held. A body stopped for a lost claim is recorded as failed
 // (when the store still has it running on this worker) or not at all (another worker failed it).
@@ -35,6 +43,7 @@
 #include <vector>
 
 #include "control/control_store.h"
+#include "core/process_outcome.h"
 #include "orchestrator/run_coordinator.h"
 #include "orchestrator/task_runner.h"
 
@@ -75,6 +84,7 @@ struct ExecutorStats {
   int64_t failed = 0;
   int64_t cancelled = 0;
   int64_t stale_failed = 0;  //!< attempts of dead workers this executor failed
+  int64_t recovered = 0;     //!< attempts of dead workers recorded from their outcome file
   int64_t lost_claims = 0;   //!< own attempts stopped (or never started) for a lost claim
 };
 
@@ -138,6 +148,12 @@ class Executor {
   void Heartbeats(int64_t now);
   void Watch(int64_t now);
   void Sweep();
+  //! Settles one attempt whose worker stopped heartbeating (see the header comment); true when
+  //! this call recorded it (failed as stale, or its end recovered) and its run must advance.
+  bool SettleStale(const control::AttemptRecord& a);
+  //! Records the end a dead worker's supervisor wrote at `path`; true when recorded here.
+  bool RecordRecovered(const control::AttemptRecord& a, const ProcessOutcome& outcome,
+                       const std::string& path);
   //! Records the attempt's result (the store refuses it when the attempt is no longer running),
   //! logs it, unregisters the attempt and advances its run.
   void Finish(const control::AttemptRecord& attempt, control::AttemptStatus status,

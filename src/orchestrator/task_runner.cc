@@ -32,6 +32,12 @@ Result<std::unique_ptr<TaskRunner>> MakeTaskRunner(const TaskEnv& env, TaskInvoc
                               ": tasks of kind " + TaskKindName(inv.task.kind) + " cannot run yet");
 }
 
+std::string AttemptOutcomePath(const std::string& project_dir, const std::string& run_id,
+                               const std::string& task, int attempt) {
+  if (project_dir.empty()) return "";
+  return project_dir + "/.dew/attempts/" + run_id + "/" + task + "." + std::to_string(attempt);
+}
+
 Status ChildTask::Run(std::vector<std::string> argv) {
   std::map<std::string, std::string> declared;
   for (const EnvVar& v : inv_.task.env) {
@@ -49,6 +55,12 @@ Status ChildTask::Run(std::vector<std::string> argv) {
   spec.env = ChildEnvironment(declared, env_.project_dir);
   spec.limits = env_.limits;
   spec.die_with_parent = true;
+  spec.outcome_path =
+      AttemptOutcomePath(env_.project_dir, inv_.run_id, inv_.task.name, inv_.attempt);
+  if (!spec.outcome_path.empty()) {
+    DEW_RETURN_IF_ERROR(
+        env_.fs->CreateDirs(spec.outcome_path.substr(0, spec.outcome_path.rfind('/'))));
+  }
   AttemptLog* log = inv_.log;
   std::string last_err;
   std::mutex err_mu;

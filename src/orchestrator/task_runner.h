@@ -116,10 +116,18 @@ std::unique_ptr<TaskRunner> MakeEmailTask(const TaskEnv& env, TaskInvocation inv
 std::unique_ptr<TaskRunner> MakeModelTask(const TaskEnv& env, TaskInvocation inv);
 std::unique_ptr<TaskRunner> MakeQualityTask(const TaskEnv& env, TaskInvocation inv);
 
+//! Where the supervisor of a child-process attempt records how its body ended
+//! (`<project>/.dew/attempts/<run>/<task>.<attempt>`, see core/process_outcome.h), so that
+//! whoever fails the attempt of a dead worker records that end instead of retrying a body that
+//! ran to completion. Empty when `project_dir` is.
+std::string AttemptOutcomePath(const std::string& project_dir, const std::string& run_id,
+                               const std::string& task, int attempt);
+
 //! Runs a child process for a task: the scrubbed environment (declared variables only, plus
 //! DEW_RUN_ID, DEW_TASK and DEW_ATTEMPT), the project as working directory, the env's limits,
-//! output lines into the attempt log, killed with the worker (die_with_parent). Used by the
-//! process and sync kinds.
+//! output lines into the attempt log, killed with the worker (die_with_parent) unless it had
+//! already ended, in which case its supervisor records that end at AttemptOutcomePath (when the
+//! env has a project_dir). Used by the process and sync kinds.
 class ChildTask {
  public:
   ChildTask(const TaskEnv& env, const TaskInvocation& inv) : env_(env), inv_(inv) {}
