@@ -1,5 +1,6 @@
 // dew backfill end to end (runs executed by the real executor, shell tasks), and webhook events
-// delivered by a real `dew serve` to a loopback receiver, listed and replayed with dew events.
+// delivered by a real `dew serve` to a loopback receiver, listed and replayed with dew events,
+// on both control stores.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -8,11 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "control/sqlite_control_store.h"
 #include "core/clock.h"
 #include "core/file_system.h"
 #include "orchestrator/event_dispatcher.h"
 #include "serve_test_util.h"
+#include "support/test_control_database.h"
 
 namespace dew {
 namespace {
@@ -21,23 +22,42 @@ using testing::RunDew;
 using testing::ServeProcess;
 using testing::WaitFor;
 
-class SchedulerCliTest : public ::testing::Test {
+//! Every test runs on SQLite (.dew/control.db) and on PostgreSQL 15 (a database on the server
+//! shared by the test process, given to the dew processes through ${env:DEW_TEST_CONTROL}).
+class SchedulerCliTest : public ::testing::TestWithParam<testing::StoreBackend> {
  protected:
   void SetUp() override {
+    if (!testing::StoreBackendAvailable(GetParam()))
+      GTEST_SKIP() << "PostgreSQL 15 is not installed";
     char tmpl[] = "/tmp/dew_sched_cli_test_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     project_ = dir_ + "/proj";
     auto init = RunDew(dir_, {"init", "proj"}, dir_);
     ASSERT_EQ(init.code, 0) << init.err;
+    auto db = testing::TestControlDatabase::Create(GetParam(), project_ + "/.dew");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    if (GetParam() == testing::StoreBackend::kPostgres) {
+      // The URL holds a password: the dew children read it from the environment.
+      setenv("DEW_TEST_CONTROL", db_.setting().c_str(), 1);
+      std::ofstream(project_ + "/dew.yml", std::ios::app) << "control: ${env:DEW_TEST_CONTROL}\n";
+    }
   }
-  void TearDown() override { std::system(("rm -rf " + testing::ShellQuote(dir_)).c_str()); }
+  void TearDown() override {
+    unsetenv("DEW_TEST_CONTROL");
+    if (!dir_.empty()) std::system(("rm -rf " + testing::ShellQuote(dir_)).c_str());
+  }
 
   std::string dir_;
   std::string project_;
+  testing::TestControlDatabase db_;
 };
 
-TEST_F(SchedulerCliTest, BackfillRunsEachMonthAndResumesOnlyFailures) {
+INSTANTIATE_TEST_SUITE_P(Stores, SchedulerCliTest, testing::BothStores(),
+                         testing::StoreBackendName);
+
+TEST_P(SchedulerCliTest, BackfillRunsEachMonthAndResumesOnlyFailures) {
   // February fails until the file `fixed` exists.
   std::ofstream(project_ + "/pipelines/monthly.yml")
       << "name: monthly\nparams: {logical_date: \"\", period: \"\"}\ntasks:\n"
@@ -84,7 +104,7 @@ TEST_F(SchedulerCliTest, BackfillRunsEachMonthAndResumesOnlyFailures) {
   EXPECT_NE(unknown.err.find("did you mean 'monthly'?"), std::string::npos) << unknown.err;
 }
 
-TEST_F(SchedulerCliTest, ServeDeliversSignedEventsDeadLettersAndReplay) {
+TEST_P(SchedulerCliTest, ServeDeliversSignedEventsDeadLettersAndReplay) {
   std::mutex mu;
   int broken_calls = 0;
   std::vector<std::string> accepted;
@@ -114,7 +134,7 @@ TEST_F(SchedulerCliTest, ServeDeliversSignedEventsDeadLettersAndReplay) {
       << "backoff: 100ms\n";
   {
     // What the run coordinator does when a run succeeds.
-    auto store = control::SqliteControlStore::Open(project_ + "/.dew/control.db", Clock::System());
+    auto store = db_.Open(Clock::System());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     auto hooks = orchestrator::LoadWebhooks(project_ + "/webhooks", *FileSystem::Posix());
     ASSERT_TRUE(hooks.ok()) << hooks.status().ToString();
