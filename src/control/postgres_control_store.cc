@@ -238,15 +238,56 @@ std::string RedactIn(std::string text, const std::string& secret) {
 
 }  // namespace
 
-PostgresControlStore::PostgresControlStore(std::string where, std::string password, PGconn* conn,
+PostgresControlStore::Connection::~Connection() {
+  PQfinish(conn);
+}
+
+PostgresControlStore::PostgresControlStore(std::string where, std::string password,
+                                           std::string conninfo, std::string connect_timeout,
                                            std::shared_ptr<Clock> clock)
     : where_(std::move(where)),
       password_(std::move(password)),
-      conn_(conn),
+      conninfo_(std::move(conninfo)),
+      connect_timeout_(std::move(connect_timeout)),
       clock_(std::move(clock)) {}
 
-PostgresControlStore::~PostgresControlStore() {
-  PQfinish(conn_);
+PostgresControlStore::~PostgresControlStore() = default;
+
+PGconn* PostgresControlStore::Connect(const std::string& conninfo,
+                                      const std::string& connect_timeout) {
+  // Our defaults come first: what the connection string says overrides them.
+  const char* keys[] = {"application_name", "connect_timeout", "dbname", nullptr};
+  const char* values[] = {"dew-control", connect_timeout.c_str(), conninfo.c_str(), nullptr};
+  return PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+}
+
+Result<PostgresControlStore::Lease> PostgresControlStore::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!idle_.empty()) {
+      Lease lease(idle_.back().release(), ReturnToPool{this});
+      idle_.pop_back();
+      return lease;
+    }
+  }
+  // Every thread busy on a connection: open one more, so that commits overlap.
+  auto c = std::make_unique<Connection>();
+  c->conn = Connect(conninfo_, connect_timeout_);
+  if (c->conn == nullptr) return Status::IOError("control store: libpq is out of memory");
+  if (PQstatus(c->conn) != CONNECTION_OK) {
+    return Status::IOError("control store " + where_ + ": cannot open another connection: " +
+                           Redact(FirstLine(PQerrorMessage(c->conn))));
+  }
+  return Lease(c.release(), ReturnToPool{this});
+}
+
+void PostgresControlStore::ReturnToPool::operator()(Connection* c) const {
+  std::unique_ptr<Connection> owned(c);
+  // A broken connection, or one left inside a transaction, is dropped; the next Acquire opens a
+  // fresh one.
+  if (PQstatus(c->conn) != CONNECTION_OK || PQtransactionStatus(c->conn) != PQTRANS_IDLE) return;
+  std::lock_guard<std::mutex> lock(store->pool_mu_);
+  if (store->idle_.size() < kMaxIdleConnections) store->idle_.push_back(std::move(owned));
 }
 
 Result<std::unique_ptr<PostgresControlStore>> PostgresControlStore::Open(
@@ -266,11 +307,8 @@ Result<std::unique_ptr<PostgresControlStore>> PostgresControlStore::Open(
     }
     PQconninfoFree(parsed);
   }
-  // Our defaults come first: what the connection string says overrides them.
   const std::string timeout = std::to_string(options.connect_timeout_seconds);
-  const char* keys[] = {"application_name", "connect_timeout", "dbname", nullptr};
-  const char* values[] = {"dew-control", timeout.c_str(), conninfo.c_str(), nullptr};
-  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  PGconn* conn = Connect(conninfo, timeout);
   if (conn == nullptr) return Status::IOError("control store: libpq is out of memory");
   auto field = [](const char* value) { return std::string(value != nullptr ? value : ""); };
   const std::string where = "postgresql://" + field(PQuser(conn)) + "@" + field(PQhost(conn)) +
@@ -292,10 +330,12 @@ Result<std::unique_ptr<PostgresControlStore>> PostgresControlStore::Open(
     return Status::IOError("control store: cannot connect to PostgreSQL (" + who + "): " + error);
   }
   std::unique_ptr<PostgresControlStore> store(
-      new PostgresControlStore(where, password, conn, std::move(clock)));
-  std::lock_guard<std::mutex> lock(store->mu_);
+      new PostgresControlStore(where, password, conninfo, timeout, std::move(clock)));
+  auto first = std::make_unique<Connection>();
+  first->conn = conn;
   DEW_RETURN_IF_ERROR(
       Migrate(conn, where, ControlStoreMigrations(), store->clock_->NowMillis()).status());
+  store->idle_.push_back(std::move(first));
   return store;
 }
 
@@ -303,9 +343,10 @@ std::string PostgresControlStore::Redact(std::string text) const {
   return RedactIn(std::move(text), password_);
 }
 
-Status PostgresControlStore::ErrorFrom(const std::string& op, const PGresult* result) const {
+Status PostgresControlStore::ErrorFrom(const Connection& c, const std::string& op,
+                                       const PGresult* result) const {
   std::string error = result != nullptr ? PQresultErrorMessage(result) : "";
-  if (error.empty()) error = PQerrorMessage(conn_);
+  if (error.empty()) error = PQerrorMessage(c.conn);
   std::string msg = "control store " + where_ + ": " + op + ": " + Redact(FirstLine(error));
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const std::string sqlstate = state != nullptr ? state : "";
@@ -316,50 +357,52 @@ Status PostgresControlStore::ErrorFrom(const std::string& op, const PGresult* re
   return Status::IOError(std::move(msg));
 }
 
-Result<PostgresControlStore::Rows> PostgresControlStore::Exec(const std::string& sql,
+Result<PostgresControlStore::Rows> PostgresControlStore::Exec(Connection& c, const std::string& sql,
                                                               const Params& params,
                                                               const std::string& op) {
-  auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = "dew_" + std::to_string(prepared_.size());
-    Rows prepared(PQprepare(conn_, name.c_str(), sql.c_str(), params.size(), nullptr));
-    if (prepared.status() != PGRES_COMMAND_OK) return ErrorFrom(op + ": preparing", prepared.get());
-    it = prepared_.emplace(sql, std::move(name)).first;
+  auto it = c.prepared.find(sql);
+  if (it == c.prepared.end()) {
+    std::string name = "dew_" + std::to_string(c.prepared.size());
+    Rows prepared(PQprepare(c.conn, name.c_str(), sql.c_str(), params.size(), nullptr));
+    if (prepared.status() != PGRES_COMMAND_OK) {
+      return ErrorFrom(c, op + ": preparing", prepared.get());
+    }
+    it = c.prepared.emplace(sql, std::move(name)).first;
   }
   const std::vector<const char*> values = params.Pointers();
-  Rows rows(PQexecPrepared(conn_, it->second.c_str(), params.size(), values.data(), nullptr,
+  Rows rows(PQexecPrepared(c.conn, it->second.c_str(), params.size(), values.data(), nullptr,
                            nullptr, /*resultFormat=*/0));
   if (rows.status() != PGRES_COMMAND_OK && rows.status() != PGRES_TUPLES_OK) {
-    return ErrorFrom(op, rows.get());
+    return ErrorFrom(c, op, rows.get());
   }
   return rows;
 }
 
-Status PostgresControlStore::Command(const char* sql, const std::string& op) {
-  PGresult* result = PQexec(conn_, sql);
+Status PostgresControlStore::Command(Connection& c, const char* sql, const std::string& op) {
+  PGresult* result = PQexec(c.conn, sql);
   Status s;
-  if (result == nullptr || PQresultStatus(result) != PGRES_COMMAND_OK) s = ErrorFrom(op, result);
+  if (result == nullptr || PQresultStatus(result) != PGRES_COMMAND_OK) s = ErrorFrom(c, op, result);
   PQclear(result);
   return s;
 }
 
 template <typename Body>
-Status PostgresControlStore::InTransaction(const std::string& op, Body&& body) {
-  DEW_RETURN_IF_ERROR(Command("BEGIN", op + ": beginning a transaction"));
+Status PostgresControlStore::InTransaction(Connection& c, const std::string& op, Body&& body) {
+  DEW_RETURN_IF_ERROR(Command(c, "BEGIN", op + ": beginning a transaction"));
   Status s = body();
-  if (s.ok()) s = Command("COMMIT", op + ": committing");
-  if (!s.ok()) PQclear(PQexec(conn_, "ROLLBACK"));
+  if (s.ok()) s = Command(c, "COMMIT", op + ": committing");
+  if (!s.ok()) PQclear(PQexec(c.conn, "ROLLBACK"));
   return s;
 }
 
 template <typename Fn>
-auto PostgresControlStore::Retrying(Fn&& fn) -> decltype(fn()) {
+auto PostgresControlStore::Retrying(Connection& c, Fn&& fn) -> decltype(fn()) {
   auto result = fn();
-  if (result.ok() || PQstatus(conn_) != CONNECTION_BAD) return result;
+  if (result.ok() || PQstatus(c.conn) != CONNECTION_BAD) return result;
   // The connection dropped: statements prepared on it are gone with it.
-  PQreset(conn_);
-  prepared_.clear();
-  if (PQstatus(conn_) != CONNECTION_OK) return result;
+  PQreset(c.conn);
+  c.prepared.clear();
+  if (PQstatus(c.conn) != CONNECTION_OK) return result;
   return fn();
 }
 
@@ -368,24 +411,26 @@ auto PostgresControlStore::Retrying(Fn&& fn) -> decltype(fn()) {
 Status PostgresControlStore::UpsertPipeline(const std::string& name, const std::string& spec_hash) {
   const std::string op = "upserting pipeline " + name;
   if (name.empty()) return Status::InvalidArgument(op + ": the name is empty");
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
-    return Exec(
-               "INSERT INTO pipelines (name, spec_hash, updated_at) VALUES ($1, $2, $3) "
-               "ON CONFLICT (name) DO UPDATE SET spec_hash = excluded.spec_hash, "
-               "updated_at = excluded.updated_at",
-               Params().Add(name).Add(spec_hash).Add(clock_->NowMillis()), op)
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
+    return Exec(c,
+                "INSERT INTO pipelines (name, spec_hash, updated_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (name) DO UPDATE SET spec_hash = excluded.spec_hash, "
+                "updated_at = excluded.updated_at",
+                Params().Add(name).Add(spec_hash).Add(clock_->NowMillis()), op)
         .status();
   });
 }
 
 Result<PipelineRecord> PostgresControlStore::GetPipeline(const std::string& name) {
   const std::string op = "reading pipeline " + name;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<PipelineRecord> {
-    DEW_ASSIGN_OR_RETURN(Rows rows,
-                         Exec("SELECT name, spec_hash, updated_at FROM pipelines WHERE name = $1",
-                              Params().Add(name), op));
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<PipelineRecord> {
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows, Exec(c, "SELECT name, spec_hash, updated_at FROM pipelines WHERE name = $1",
+                        Params().Add(name), op));
     if (rows.size() == 0)
       return Status::NotFound("control store " + where_ + ": no pipeline " + name);
     return PipelineRecord{rows.Text(0, 0), rows.Text(0, 1), rows.Int(0, 2)};
@@ -394,10 +439,12 @@ Result<PipelineRecord> PostgresControlStore::GetPipeline(const std::string& name
 
 Result<std::vector<PipelineRecord>> PostgresControlStore::ListPipelines() {
   const std::string op = "listing pipelines";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<PipelineRecord>> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<PipelineRecord>> {
     // COLLATE "C": byte order, as SQLite sorts, whatever the database's collation.
-    DEW_ASSIGN_OR_RETURN(Rows rows, Exec("SELECT name, spec_hash, updated_at FROM pipelines "
+    DEW_ASSIGN_OR_RETURN(Rows rows, Exec(c,
+                                         "SELECT name, spec_hash, updated_at FROM pipelines "
                                          "ORDER BY name COLLATE \"C\"",
                                          Params(), op));
     std::vector<PipelineRecord> out;
@@ -414,9 +461,11 @@ Status PostgresControlStore::CreateRun(const NewRun& run) {
   const std::string op = "creating run " + run.id;
   if (run.id.empty()) return Status::InvalidArgument("creating a run: the id is empty");
   if (run.pipeline.empty()) return Status::InvalidArgument(op + ": the pipeline is empty");
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
-    return Exec("INSERT INTO runs (" DEW_RUN_COLUMNS
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
+    return Exec(c,
+                "INSERT INTO runs (" DEW_RUN_COLUMNS
                 ") "
                 "VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, NULL, NULL, '')",
                 Params()
@@ -432,31 +481,34 @@ Status PostgresControlStore::CreateRun(const NewRun& run) {
   });
 }
 
-Result<RunRecord> PostgresControlStore::GetRunLocked(const std::string& run_id) {
+Result<RunRecord> PostgresControlStore::GetRunLocked(Connection& c, const std::string& run_id) {
   const std::string op = "reading run " + run_id;
-  DEW_ASSIGN_OR_RETURN(Rows rows, Exec("SELECT " DEW_RUN_COLUMNS " FROM runs WHERE id = $1",
+  DEW_ASSIGN_OR_RETURN(Rows rows, Exec(c, "SELECT " DEW_RUN_COLUMNS " FROM runs WHERE id = $1",
                                        Params().Add(run_id), op));
   if (rows.size() == 0) return Status::NotFound("control store " + where_ + ": no run " + run_id);
   return ReadRun(rows, 0, where_);
 }
 
 Result<RunRecord> PostgresControlStore::GetRun(const std::string& run_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() { return GetRunLocked(run_id); });
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() { return GetRunLocked(c, run_id); });
 }
 
 Status PostgresControlStore::UpdateRunStatus(const std::string& run_id, RunStatus to,
                                              const std::string& error) {
   const std::string op = std::string("moving run ") + run_id + " to " + RunStatusName(to);
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
     const int64_t now = clock_->NowMillis();
     // Runs never take skipped; an empty set of source states refuses it below.
     const std::string from = to == RunStatus::kSkipped ? "{}" : AllowedFrom(to);
     // The state check and the move are one statement: the row lock makes it atomic.
     DEW_ASSIGN_OR_RETURN(
         Rows rows,
-        Exec("UPDATE runs SET status = $1, started_at = coalesce($2::bigint, started_at), "
+        Exec(c,
+             "UPDATE runs SET status = $1, started_at = coalesce($2::bigint, started_at), "
              "finished_at = $3::bigint, error = $4 WHERE id = $5 AND status = ANY($6::text[])",
              Params()
                  .Add(std::string(RunStatusName(to)))
@@ -467,7 +519,7 @@ Status PostgresControlStore::UpdateRunStatus(const std::string& run_id, RunStatu
                  .Add(from),
              op));
     if (rows.affected() == 1) return Status::OK();
-    DEW_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(run_id));
+    DEW_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(c, run_id));
     return Status::InvalidArgument("run " + run_id + " cannot move from " +
                                    RunStatusName(run.status) + " to " + RunStatusName(to));
   });
@@ -475,14 +527,16 @@ Status PostgresControlStore::UpdateRunStatus(const std::string& run_id, RunStatu
 
 Result<bool> PostgresControlStore::TryStartRun(const std::string& run_id, int max_running) {
   const std::string op = "starting run " + run_id;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<bool> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<bool> {
     bool started = false;
-    DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    DEW_RETURN_IF_ERROR(InTransaction(c, op, [&]() -> Status {
       // Serializes the count-then-move per pipeline across processes; READ COMMITTED gives the
       // UPDATE below a snapshot taken after the lock, so it sees the previous holder's start.
       DEW_ASSIGN_OR_RETURN(Rows locked,
-                           Exec("SELECT pg_advisory_xact_lock(7170912, hashtext(pipeline)) "
+                           Exec(c,
+                                "SELECT pg_advisory_xact_lock(7170912, hashtext(pipeline)) "
                                 "FROM runs WHERE id = $1",
                                 Params().Add(run_id), op));
       if (locked.size() == 0) {
@@ -490,7 +544,8 @@ Result<bool> PostgresControlStore::TryStartRun(const std::string& run_id, int ma
       }
       DEW_ASSIGN_OR_RETURN(
           Rows rows,
-          Exec("UPDATE runs SET status = 'running', started_at = $2 "
+          Exec(c,
+               "UPDATE runs SET status = 'running', started_at = $2 "
                "WHERE id = $1 AND status = 'queued' AND "
                "(SELECT count(*) FROM runs o WHERE o.pipeline = runs.pipeline AND "
                "o.status = 'running') < $3",
@@ -505,11 +560,13 @@ Result<bool> PostgresControlStore::TryStartRun(const std::string& run_id, int ma
 
 Result<std::vector<RunRecord>> PostgresControlStore::ListRuns(const RunFilter& filter) {
   const std::string op = "listing runs";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<RunRecord>> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<RunRecord>> {
     const std::string status = filter.status ? RunStatusName(*filter.status) : "";
     DEW_ASSIGN_OR_RETURN(
-        Rows rows, Exec("SELECT " DEW_RUN_COLUMNS " FROM runs "
+        Rows rows, Exec(c,
+                        "SELECT " DEW_RUN_COLUMNS " FROM runs "
                         "WHERE ($1::text = '' OR pipeline = $1) AND ($2::text = '' OR status = $2) "
                         "ORDER BY created_at DESC, id COLLATE \"C\" DESC LIMIT $3",
                         Params()
@@ -528,7 +585,7 @@ Result<std::vector<RunRecord>> PostgresControlStore::ListRuns(const RunFilter& f
 
 // --- task attempts ---
 
-Result<int64_t> PostgresControlStore::InsertAttemptLocked(const NewAttempt& a,
+Result<int64_t> PostgresControlStore::InsertAttemptLocked(Connection& c, const NewAttempt& a,
                                                           const std::string& worker) {
   const std::string op =
       "adding attempt " + std::to_string(a.attempt) + " of task " + a.task + " to run " + a.run_id;
@@ -542,6 +599,7 @@ Result<int64_t> PostgresControlStore::InsertAttemptLocked(const NewAttempt& a,
   }
   const int64_t now = clock_->NowMillis();
   auto rows = Exec(
+      c,
       "INSERT INTO task_attempts (run_id, task, attempt, status, worker, created_at, "
       "heartbeat_at, started_at, finished_at, rows_read, rows_written, error, priority, "
       "not_before) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, $10, $11, $12) RETURNING id",
@@ -574,8 +632,9 @@ Result<int64_t> PostgresControlStore::EnqueueAttempt(const std::string& run_id,
   a.run_id = run_id;
   a.task = task;
   a.attempt = attempt;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() { return InsertAttemptLocked(a, ""); });
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() { return InsertAttemptLocked(c, a, ""); });
 }
 
 Result<int64_t> PostgresControlStore::StartAttempt(const std::string& run_id,
@@ -586,8 +645,9 @@ Result<int64_t> PostgresControlStore::StartAttempt(const std::string& run_id,
   a.task = task;
   a.attempt = attempt;
   a.status = AttemptStatus::kRunning;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() { return InsertAttemptLocked(a, worker); });
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() { return InsertAttemptLocked(c, a, worker); });
 }
 
 Result<int64_t> PostgresControlStore::AddAttempt(const NewAttempt& attempt) {
@@ -596,14 +656,15 @@ Result<int64_t> PostgresControlStore::AddAttempt(const NewAttempt& attempt) {
                                    " of task " + attempt.task + " to run " + attempt.run_id +
                                    ": use StartAttempt for a running attempt");
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() { return InsertAttemptLocked(attempt, ""); });
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() { return InsertAttemptLocked(c, attempt, ""); });
 }
 
-Result<AttemptRecord> PostgresControlStore::GetAttemptLocked(int64_t attempt_id) {
+Result<AttemptRecord> PostgresControlStore::GetAttemptLocked(Connection& c, int64_t attempt_id) {
   const std::string op = "reading attempt " + std::to_string(attempt_id);
   DEW_ASSIGN_OR_RETURN(Rows rows,
-                       Exec("SELECT " DEW_ATTEMPT_COLUMNS " FROM task_attempts WHERE id = $1",
+                       Exec(c, "SELECT " DEW_ATTEMPT_COLUMNS " FROM task_attempts WHERE id = $1",
                             Params().Add(attempt_id), op));
   if (rows.size() == 0) {
     return Status::NotFound("control store " + where_ + ": no attempt " +
@@ -613,21 +674,24 @@ Result<AttemptRecord> PostgresControlStore::GetAttemptLocked(int64_t attempt_id)
 }
 
 Result<AttemptRecord> PostgresControlStore::GetAttempt(int64_t attempt_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() { return GetAttemptLocked(attempt_id); });
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() { return GetAttemptLocked(c, attempt_id); });
 }
 
 Result<std::optional<AttemptRecord>> PostgresControlStore::ClaimNextAttempt(
     const std::string& worker) {
   const std::string op = "claiming an attempt for worker " + worker;
   if (worker.empty()) return Status::InvalidArgument("claiming an attempt: the worker is empty");
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::optional<AttemptRecord>> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::optional<AttemptRecord>> {
     // One statement, one transaction: the subquery locks the chosen row and skips rows other
     // claimers hold locked, so concurrent workers take different attempts without waiting.
     DEW_ASSIGN_OR_RETURN(
         Rows rows,
-        Exec("UPDATE task_attempts SET status = 'running', worker = $1, started_at = $2, "
+        Exec(c,
+             "UPDATE task_attempts SET status = 'running', worker = $1, started_at = $2, "
              "heartbeat_at = $2 WHERE id = ("
              "SELECT a.id FROM task_attempts a JOIN runs r ON r.id = a.run_id "
              "WHERE a.status = 'queued' AND a.not_before <= $2 "
@@ -643,25 +707,27 @@ Result<std::optional<AttemptRecord>> PostgresControlStore::ClaimNextAttempt(
 
 Status PostgresControlStore::Heartbeat(int64_t attempt_id, const std::string& worker) {
   const std::string op = "heartbeat of attempt " + std::to_string(attempt_id);
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
     // A heartbeat lost with a server crash is harmless (the stored time is at most the async
     // commit window, well under a second, older than the worker believes; its claim is held
     // only stale_after/2 past a heartbeat), so it is not flushed to disk before the reply: no
     // fsync per running attempt per second competing with claims and results, which stay
     // synchronous.
     bool renewed = false;
-    DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
-      DEW_RETURN_IF_ERROR(Command("SET LOCAL synchronous_commit = off", op));
+    DEW_RETURN_IF_ERROR(InTransaction(c, op, [&]() -> Status {
+      DEW_RETURN_IF_ERROR(Command(c, "SET LOCAL synchronous_commit = off", op));
       DEW_ASSIGN_OR_RETURN(Rows rows,
-                           Exec("UPDATE task_attempts SET heartbeat_at = $1 "
+                           Exec(c,
+                                "UPDATE task_attempts SET heartbeat_at = $1 "
                                 "WHERE id = $2 AND status = 'running' AND worker = $3",
                                 Params().Add(clock_->NowMillis()).Add(attempt_id).Add(worker), op));
       renewed = rows.affected() == 1;
       return Status::OK();
     }));
     if (renewed) return Status::OK();
-    DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(attempt_id));
+    DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(c, attempt_id));
     return Status::InvalidArgument("attempt " + std::to_string(attempt_id) + " is " +
                                    RunStatusName(a.status) + " on worker '" + a.worker +
                                    "', not running on worker '" + worker + "'");
@@ -676,10 +742,12 @@ Status PostgresControlStore::FinishAttempt(int64_t attempt_id, AttemptStatus sta
   if (!IsFinished(status)) {
     return Status::InvalidArgument(op + ": " + RunStatusName(status) + " is not a final state");
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
     DEW_ASSIGN_OR_RETURN(
-        Rows rows, Exec("UPDATE task_attempts SET status = $1, finished_at = $2, rows_read = $3, "
+        Rows rows, Exec(c,
+                        "UPDATE task_attempts SET status = $1, finished_at = $2, rows_read = $3, "
                         "rows_written = $4, error = $5 WHERE id = $6 AND status = ANY($7::text[])",
                         Params()
                             .Add(std::string(RunStatusName(status)))
@@ -691,7 +759,7 @@ Status PostgresControlStore::FinishAttempt(int64_t attempt_id, AttemptStatus sta
                             .Add(AllowedFrom(status)),
                         op));
     if (rows.affected() == 1) return Status::OK();
-    DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(attempt_id));
+    DEW_ASSIGN_OR_RETURN(AttemptRecord a, GetAttemptLocked(c, attempt_id));
     return Status::InvalidArgument("attempt " + std::to_string(attempt_id) + " (task " + a.task +
                                    " of run " + a.run_id + ") cannot move from " +
                                    RunStatusName(a.status) + " to " + RunStatusName(status));
@@ -700,9 +768,11 @@ Status PostgresControlStore::FinishAttempt(int64_t attempt_id, AttemptStatus sta
 
 Result<std::vector<AttemptRecord>> PostgresControlStore::ListAttempts(const std::string& run_id) {
   const std::string op = "listing attempts of run " + run_id;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<AttemptRecord>> {
-    DEW_ASSIGN_OR_RETURN(Rows rows, Exec("SELECT " DEW_ATTEMPT_COLUMNS " FROM task_attempts "
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<AttemptRecord>> {
+    DEW_ASSIGN_OR_RETURN(Rows rows, Exec(c,
+                                         "SELECT " DEW_ATTEMPT_COLUMNS " FROM task_attempts "
                                          "WHERE run_id = $1 ORDER BY task COLLATE \"C\", attempt",
                                          Params().Add(run_id), op));
     return ReadAttempts(rows, where_);
@@ -713,9 +783,11 @@ Result<std::vector<AttemptRecord>> PostgresControlStore::ListTaskAttempts(
     const std::string& run_id, const std::vector<std::string>& tasks) {
   const std::string op =
       "listing attempts of " + std::to_string(tasks.size()) + " tasks of run " + run_id;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<AttemptRecord>> {
-    DEW_ASSIGN_OR_RETURN(Rows rows, Exec("SELECT " DEW_ATTEMPT_COLUMNS " FROM task_attempts "
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<AttemptRecord>> {
+    DEW_ASSIGN_OR_RETURN(Rows rows, Exec(c,
+                                         "SELECT " DEW_ATTEMPT_COLUMNS " FROM task_attempts "
                                          "WHERE run_id = $1 AND task = ANY($2::text[]) "
                                          "ORDER BY task COLLATE \"C\", attempt",
                                          Params().Add(run_id).Add(TextArray(tasks)), op));
@@ -726,37 +798,79 @@ Result<std::vector<AttemptRecord>> PostgresControlStore::ListTaskAttempts(
 Result<int> PostgresControlStore::CancelQueuedAttempts(const std::string& run_id,
                                                        const std::string& error) {
   const std::string op = "cancelling the queued attempts of run " + run_id;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<int> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<int> {
     DEW_ASSIGN_OR_RETURN(Rows rows,
-                         Exec("UPDATE task_attempts SET status = 'cancelled', finished_at = $1, "
+                         Exec(c,
+                              "UPDATE task_attempts SET status = 'cancelled', finished_at = $1, "
                               "error = $2 WHERE run_id = $3 AND status = 'queued'",
                               Params().Add(clock_->NowMillis()).Add(error).Add(run_id), op));
     return static_cast<int>(rows.affected());
   });
 }
 
-Result<std::vector<AttemptRecord>> PostgresControlStore::FailStaleAttempts(int64_t older_than_ms) {
-  const std::string op = "failing stale attempts";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<AttemptRecord>> {
-    const int64_t now = clock_->NowMillis();
-    // An attempt whose worker heartbeats concurrently is re-checked after that update commits
-    // (READ COMMITTED re-evaluates the WHERE on the new row), so a live worker is never failed.
-    DEW_ASSIGN_OR_RETURN(
-        Rows rows,
-        Exec("UPDATE task_attempts SET status = 'failed', finished_at = $1::bigint, "
+namespace {
+
+// The UPDATE of FailStaleAttempts; $1 is now, $2 the limit, $3 (when `one`) the attempt id.
+std::string FailStaleSql(bool one) {
+  return std::string(
+             "UPDATE task_attempts SET status = 'failed', finished_at = $1::bigint, "
              "error = 'worker ''' || worker || ''' stopped heartbeating: last heartbeat ' || "
              "($1::bigint - coalesce(heartbeat_at, started_at, created_at)) || ' ms ago, limit ' "
              "|| $2::bigint || ' ms' "
              "WHERE status = 'running' AND "
-             "coalesce(heartbeat_at, started_at, created_at) < $1::bigint - $2::bigint "
-             "RETURNING " DEW_ATTEMPT_COLUMNS,
-             Params().Add(now).Add(older_than_ms), op));
+             "coalesce(heartbeat_at, started_at, created_at) < $1::bigint - $2::bigint ") +
+         (one ? "AND id = $3::bigint " : "") + "RETURNING " DEW_ATTEMPT_COLUMNS;
+}
+
+}  // namespace
+
+Result<std::vector<AttemptRecord>> PostgresControlStore::FailStaleAttempts(int64_t older_than_ms) {
+  const std::string op = "failing stale attempts";
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<AttemptRecord>> {
+    const int64_t now = clock_->NowMillis();
+    // An attempt whose worker heartbeats concurrently is re-checked after that update commits
+    // (READ COMMITTED re-evaluates the WHERE on the new row), so a live worker is never failed.
+    DEW_ASSIGN_OR_RETURN(Rows rows,
+                         Exec(c, FailStaleSql(false), Params().Add(now).Add(older_than_ms), op));
     DEW_ASSIGN_OR_RETURN(std::vector<AttemptRecord> failed, ReadAttempts(rows, where_));
     std::sort(failed.begin(), failed.end(),
               [](const AttemptRecord& a, const AttemptRecord& b) { return a.id < b.id; });
     return failed;
+  });
+}
+
+Result<std::vector<AttemptRecord>> PostgresControlStore::ListStaleAttempts(int64_t older_than_ms) {
+  const std::string op = "listing stale attempts";
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<AttemptRecord>> {
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows,
+        Exec(c,
+             "SELECT " DEW_ATTEMPT_COLUMNS " FROM task_attempts WHERE status = 'running' AND "
+             "coalesce(heartbeat_at, started_at, created_at) < $1::bigint - $2::bigint "
+             "ORDER BY id",
+             Params().Add(clock_->NowMillis()).Add(older_than_ms), op));
+    return ReadAttempts(rows, where_);
+  });
+}
+
+Result<std::optional<AttemptRecord>> PostgresControlStore::FailStaleAttempt(int64_t attempt_id,
+                                                                            int64_t older_than_ms) {
+  const std::string op = "failing stale attempt " + std::to_string(attempt_id);
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::optional<AttemptRecord>> {
+    DEW_ASSIGN_OR_RETURN(
+        Rows rows, Exec(c, FailStaleSql(true),
+                        Params().Add(clock_->NowMillis()).Add(older_than_ms).Add(attempt_id), op));
+    DEW_ASSIGN_OR_RETURN(std::vector<AttemptRecord> failed, ReadAttempts(rows, where_));
+    if (failed.empty()) return std::optional<AttemptRecord>();
+    return std::optional<AttemptRecord>(std::move(failed[0]));
   });
 }
 
@@ -767,9 +881,11 @@ Status PostgresControlStore::UpsertSchedule(const ScheduleRecord& schedule) {
   if (schedule.pipeline.empty()) {
     return Status::InvalidArgument("upserting a schedule: the pipeline is empty");
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
-    return Exec("INSERT INTO schedules (" DEW_SCHEDULE_COLUMNS
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
+    return Exec(c,
+                "INSERT INTO schedules (" DEW_SCHEDULE_COLUMNS
                 ") VALUES ($1, $2, $3, $4, $5) "
                 "ON CONFLICT (pipeline) DO UPDATE SET cron = excluded.cron, "
                 "timezone = excluded.timezone, next_fire_at = excluded.next_fire_at, "
@@ -787,9 +903,11 @@ Status PostgresControlStore::UpsertSchedule(const ScheduleRecord& schedule) {
 
 Result<std::vector<ScheduleRecord>> PostgresControlStore::ListSchedules() {
   const std::string op = "listing schedules";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<ScheduleRecord>> {
-    DEW_ASSIGN_OR_RETURN(Rows rows, Exec("SELECT " DEW_SCHEDULE_COLUMNS " FROM schedules "
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<ScheduleRecord>> {
+    DEW_ASSIGN_OR_RETURN(Rows rows, Exec(c,
+                                         "SELECT " DEW_SCHEDULE_COLUMNS " FROM schedules "
                                          "ORDER BY pipeline COLLATE \"C\"",
                                          Params(), op));
     return ReadSchedules(rows);
@@ -798,9 +916,11 @@ Result<std::vector<ScheduleRecord>> PostgresControlStore::ListSchedules() {
 
 Result<std::vector<ScheduleRecord>> PostgresControlStore::DueSchedules(int64_t now_ms) {
   const std::string op = "listing due schedules";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<ScheduleRecord>> {
-    DEW_ASSIGN_OR_RETURN(Rows rows, Exec("SELECT " DEW_SCHEDULE_COLUMNS " FROM schedules "
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<ScheduleRecord>> {
+    DEW_ASSIGN_OR_RETURN(Rows rows, Exec(c,
+                                         "SELECT " DEW_SCHEDULE_COLUMNS " FROM schedules "
                                          "WHERE next_fire_at <= $1 "
                                          "ORDER BY next_fire_at, pipeline COLLATE \"C\"",
                                          Params().Add(now_ms), op));
@@ -812,17 +932,19 @@ Result<bool> PostgresControlStore::AdvanceSchedule(const std::string& pipeline,
                                                    int64_t expected_next_fire_ms,
                                                    int64_t new_next_fire_ms) {
   const std::string op = "advancing the schedule of pipeline " + pipeline;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<bool> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<bool> {
     // A concurrent advance holds the row lock; this UPDATE waits for it, then re-checks
     // next_fire_at on the committed row and matches nothing.
     DEW_ASSIGN_OR_RETURN(
         Rows rows,
-        Exec("UPDATE schedules SET next_fire_at = $1 "
+        Exec(c,
+             "UPDATE schedules SET next_fire_at = $1 "
              "WHERE pipeline = $2 AND next_fire_at = $3",
              Params().Add(new_next_fire_ms).Add(pipeline).Add(expected_next_fire_ms), op));
     if (rows.affected() == 1) return true;
-    DEW_ASSIGN_OR_RETURN(Rows exists, Exec("SELECT 1 FROM schedules WHERE pipeline = $1",
+    DEW_ASSIGN_OR_RETURN(Rows exists, Exec(c, "SELECT 1 FROM schedules WHERE pipeline = $1",
                                            Params().Add(pipeline), op));
     if (exists.size() == 0) {
       return Status::NotFound("control store " + where_ + ": no schedule for pipeline " + pipeline);
@@ -842,13 +964,15 @@ Result<bool> PostgresControlStore::AcquireLease(const std::string& name, const s
   if (ttl_ms <= 0) {
     return Status::InvalidArgument(op + ": ttl " + std::to_string(ttl_ms) + " ms is not positive");
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<bool> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<bool> {
     const int64_t now = clock_->NowMillis();
     // ON CONFLICT takes the row lock; the WHERE then decides on the committed row, so of two
     // concurrent takers of an expired lease exactly one gets it.
     DEW_ASSIGN_OR_RETURN(Rows rows,
-                         Exec("INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) "
+                         Exec(c,
+                              "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) "
                               "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
                               "expires_at = excluded.expires_at "
                               "WHERE leases.holder = excluded.holder OR leases.expires_at <= $4",
@@ -859,9 +983,10 @@ Result<bool> PostgresControlStore::AcquireLease(const std::string& name, const s
 
 Status PostgresControlStore::ReleaseLease(const std::string& name, const std::string& holder) {
   const std::string op = "releasing lease " + name + " of " + holder;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
-    return Exec("DELETE FROM leases WHERE name = $1 AND holder = $2",
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
+    return Exec(c, "DELETE FROM leases WHERE name = $1 AND holder = $2",
                 Params().Add(name).Add(holder), op)
         .status();
   });
@@ -874,20 +999,21 @@ Status PostgresControlStore::PutConnectorState(const ConnectorState& state) {
   if (state.connection.empty()) {
     return Status::InvalidArgument("writing connector state: the connection is empty");
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
-    return Exec(
-               "INSERT INTO connector_state (connection, stream, state, updated_at, run_id) "
-               "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (connection, stream) DO UPDATE SET "
-               "state = excluded.state, updated_at = excluded.updated_at, "
-               "run_id = excluded.run_id",
-               Params()
-                   .Add(state.connection)
-                   .Add(state.stream)
-                   .Add(state.state_json)
-                   .Add(clock_->NowMillis())
-                   .Add(state.run_id),
-               op)
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
+    return Exec(c,
+                "INSERT INTO connector_state (connection, stream, state, updated_at, run_id) "
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (connection, stream) DO UPDATE SET "
+                "state = excluded.state, updated_at = excluded.updated_at, "
+                "run_id = excluded.run_id",
+                Params()
+                    .Add(state.connection)
+                    .Add(state.stream)
+                    .Add(state.state_json)
+                    .Add(clock_->NowMillis())
+                    .Add(state.run_id),
+                op)
         .status();
   });
 }
@@ -895,10 +1021,12 @@ Status PostgresControlStore::PutConnectorState(const ConnectorState& state) {
 Result<ConnectorState> PostgresControlStore::GetConnectorState(const std::string& connection,
                                                                const std::string& stream) {
   const std::string op = "reading the state of " + connection + "/" + stream;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<ConnectorState> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<ConnectorState> {
     DEW_ASSIGN_OR_RETURN(Rows rows,
-                         Exec("SELECT connection, stream, state, updated_at, run_id "
+                         Exec(c,
+                              "SELECT connection, stream, state, updated_at, run_id "
                               "FROM connector_state WHERE connection = $1 AND stream = $2",
                               Params().Add(connection).Add(stream), op));
     if (rows.size() == 0) {
@@ -916,12 +1044,14 @@ Result<int64_t> PostgresControlStore::AppendEvent(const std::string& kind,
                                                   const std::string& payload_json) {
   const std::string op = "appending event " + kind;
   if (kind.empty()) return Status::InvalidArgument("appending an event: the kind is empty");
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<int64_t> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<int64_t> {
     // Ids come from a sequence; without the lock, a reader could see id 5 committed before id 4
     // and, reading "after 5" next, never see 4. The lock holds until this statement commits.
     DEW_ASSIGN_OR_RETURN(Rows rows,
-                         Exec("WITH ordered AS (SELECT " + std::string(kEventLockSql) +
+                         Exec(c,
+                              "WITH ordered AS (SELECT " + std::string(kEventLockSql) +
                                   ") INSERT INTO events (kind, payload, created_at) "
                                   "SELECT $1::text, $2::text, $3::bigint FROM ordered RETURNING id",
                               Params().Add(kind).Add(payload_json).Add(clock_->NowMillis()), op));
@@ -934,11 +1064,13 @@ Result<int64_t> PostgresControlStore::AppendEvent(const std::string& kind,
 
 Result<std::vector<EventRecord>> PostgresControlStore::ListEvents(int64_t after_id, int limit) {
   const std::string op = "listing events";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<EventRecord>> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<EventRecord>> {
     DEW_ASSIGN_OR_RETURN(
         Rows rows,
-        Exec("SELECT id, kind, payload, created_at FROM events "
+        Exec(c,
+             "SELECT id, kind, payload, created_at FROM events "
              "WHERE id > $1 ORDER BY id LIMIT $2",
              Params().Add(after_id).Add(static_cast<int64_t>(limit < 0 ? 0 : limit)), op));
     std::vector<EventRecord> out;
@@ -951,10 +1083,11 @@ Result<std::vector<EventRecord>> PostgresControlStore::ListEvents(int64_t after_
 
 Result<EventRecord> PostgresControlStore::GetEvent(int64_t event_id) {
   const std::string op = "reading event " + std::to_string(event_id);
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<EventRecord> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<EventRecord> {
     DEW_ASSIGN_OR_RETURN(Rows rows,
-                         Exec("SELECT id, kind, payload, created_at FROM events WHERE id = $1",
+                         Exec(c, "SELECT id, kind, payload, created_at FROM events WHERE id = $1",
                               Params().Add(event_id), op));
     if (rows.size() == 0) {
       return Status::NotFound("control store " + where_ + ": no event " + std::to_string(event_id));
@@ -998,14 +1131,15 @@ Result<int64_t> PostgresControlStore::AddDelivery(int64_t event_id, const std::s
                                                   const std::string& url) {
   const std::string op =
       "adding a delivery of event " + std::to_string(event_id) + " to webhook " + webhook;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<int64_t> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<int64_t> {
     const int64_t now = clock_->NowMillis();
-    auto rows = Exec(
-        "INSERT INTO webhook_deliveries (event_id, webhook, url, status, attempts, "
-        "next_attempt_at, last_error, created_at, delivered_at) "
-        "VALUES ($1, $2, $3, 'pending', 0, $4, '', $4, NULL) RETURNING id",
-        Params().Add(event_id).Add(webhook).Add(url).Add(now), op);
+    auto rows = Exec(c,
+                     "INSERT INTO webhook_deliveries (event_id, webhook, url, status, attempts, "
+                     "next_attempt_at, last_error, created_at, delivered_at) "
+                     "VALUES ($1, $2, $3, 'pending', 0, $4, '', $4, NULL) RETURNING id",
+                     Params().Add(event_id).Add(webhook).Add(url).Add(now), op);
     if (!rows.ok()) {
       if (rows.status().IsNotFound()) {
         return Status::NotFound("control store " + where_ + ": " + op + ": no such event");
@@ -1019,14 +1153,16 @@ Result<int64_t> PostgresControlStore::AddDelivery(int64_t event_id, const std::s
 Result<std::vector<DeliveryRecord>> PostgresControlStore::ClaimDueDeliveries(int64_t lease_ms,
                                                                              int limit) {
   const std::string op = "claiming due webhook deliveries";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<DeliveryRecord>> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<DeliveryRecord>> {
     const int64_t now = clock_->NowMillis();
     // Like attempt claims: SKIP LOCKED lets two dispatchers take disjoint deliveries. RETURNING
     // gives the rows after the update; next_attempt_at is reported as it was (due), as on SQLite.
     DEW_ASSIGN_OR_RETURN(
         Rows rows,
-        Exec("WITH due AS (SELECT id, next_attempt_at AS due_at FROM webhook_deliveries "
+        Exec(c,
+             "WITH due AS (SELECT id, next_attempt_at AS due_at FROM webhook_deliveries "
              "WHERE status = 'pending' AND next_attempt_at <= $1::bigint "
              "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
              "UPDATE webhook_deliveries d SET next_attempt_at = $1::bigint + $3::bigint "
@@ -1047,11 +1183,13 @@ Status PostgresControlStore::FinishDeliveryAttempt(int64_t delivery_id, Delivery
                                                    int64_t next_attempt_at_ms,
                                                    const std::string& error) {
   const std::string op = "recording an attempt of delivery " + std::to_string(delivery_id);
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
     DEW_ASSIGN_OR_RETURN(
         Rows rows,
-        Exec("UPDATE webhook_deliveries SET status = $1::text, attempts = attempts + 1, "
+        Exec(c,
+             "UPDATE webhook_deliveries SET status = $1::text, attempts = attempts + 1, "
              "next_attempt_at = $2, last_error = $3, delivered_at = CASE WHEN $1::text = "
              "'delivered' THEN $4::bigint ELSE delivered_at END WHERE id = $5",
              Params()
@@ -1071,10 +1209,11 @@ Status PostgresControlStore::FinishDeliveryAttempt(int64_t delivery_id, Delivery
 
 Result<DeliveryRecord> PostgresControlStore::GetDelivery(int64_t delivery_id) {
   const std::string op = "reading delivery " + std::to_string(delivery_id);
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<DeliveryRecord> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<DeliveryRecord> {
     DEW_ASSIGN_OR_RETURN(
-        Rows rows, Exec("SELECT " DEW_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE id = $1",
+        Rows rows, Exec(c, "SELECT " DEW_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE id = $1",
                         Params().Add(delivery_id), op));
     DEW_ASSIGN_OR_RETURN(std::vector<DeliveryRecord> out, ReadDeliveries(rows, where_));
     if (out.empty()) {
@@ -1088,12 +1227,14 @@ Result<DeliveryRecord> PostgresControlStore::GetDelivery(int64_t delivery_id) {
 Result<std::vector<DeliveryRecord>> PostgresControlStore::ListDeliveries(
     const DeliveryFilter& filter) {
   const std::string op = "listing webhook deliveries";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<DeliveryRecord>> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<DeliveryRecord>> {
     const std::string status = filter.status ? DeliveryStatusName(*filter.status) : "";
     DEW_ASSIGN_OR_RETURN(
         Rows rows,
-        Exec("SELECT " DEW_DELIVERY_COLUMNS " FROM webhook_deliveries "
+        Exec(c,
+             "SELECT " DEW_DELIVERY_COLUMNS " FROM webhook_deliveries "
              "WHERE ($1::text = '' OR status = $1) ORDER BY id DESC LIMIT $2",
              Params().Add(status).Add(static_cast<int64_t>(filter.limit < 0 ? 0 : filter.limit)),
              op));
@@ -1103,10 +1244,12 @@ Result<std::vector<DeliveryRecord>> PostgresControlStore::ListDeliveries(
 
 Status PostgresControlStore::ReplayDelivery(int64_t delivery_id) {
   const std::string op = "replaying delivery " + std::to_string(delivery_id);
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
     DEW_ASSIGN_OR_RETURN(Rows rows,
-                         Exec("UPDATE webhook_deliveries SET status = 'pending', attempts = 0, "
+                         Exec(c,
+                              "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, "
                               "next_attempt_at = $1 WHERE id = $2",
                               Params().Add(clock_->NowMillis()).Add(delivery_id), op));
     if (rows.affected() != 1) {
@@ -1166,11 +1309,13 @@ static std::vector<QualityScoreRecord> ReadQualityScores(const PostgresControlSt
 
 Status PostgresControlStore::AddTestResults(const std::vector<TestResultRecord>& results) {
   const std::string op = "adding " + std::to_string(results.size()) + " test results";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
-    return InTransaction(op, [&]() -> Status {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
+    return InTransaction(c, op, [&]() -> Status {
       for (const TestResultRecord& r : results) {
         auto rows = Exec(
+            c,
             "INSERT INTO test_results (run_id, test_id, target, relation, test_type, severity, "
             "status, failures, message, at, duration_ms, observed) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -1201,10 +1346,12 @@ Status PostgresControlStore::AddTestResults(const std::vector<TestResultRecord>&
 Result<std::vector<TestResultRecord>> PostgresControlStore::ListTestResults(
     const TestResultFilter& filter) {
   const std::string op = "listing test results";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<TestResultRecord>> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<TestResultRecord>> {
     DEW_ASSIGN_OR_RETURN(
-        Rows rows, Exec("SELECT " DEW_TEST_RESULT_COLUMNS
+        Rows rows, Exec(c,
+                        "SELECT " DEW_TEST_RESULT_COLUMNS
                         " FROM test_results WHERE ($1::text = '' OR run_id = $1) AND "
                         "($2::text = '' OR target = $2) AND ($3::text = '' OR test_id = $3) AND "
                         "($4::bigint = 0 OR status <> 'pass') ORDER BY id DESC LIMIT $5",
@@ -1221,12 +1368,14 @@ Result<std::vector<TestResultRecord>> PostgresControlStore::ListTestResults(
 
 Status PostgresControlStore::AddQualityScores(const std::vector<QualityScoreRecord>& scores) {
   const std::string op = "adding " + std::to_string(scores.size()) + " quality scores";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Status {
-    return InTransaction(op, [&]() -> Status {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Status {
+    return InTransaction(c, op, [&]() -> Status {
       for (const QualityScoreRecord& q : scores) {
         // A later task of the same run that tested the target again replaces its score.
-        auto rows = Exec("INSERT INTO quality_scores (" DEW_SCORE_COLUMNS
+        auto rows = Exec(c,
+                         "INSERT INTO quality_scores (" DEW_SCORE_COLUMNS
                          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, target) "
                          "DO UPDATE SET passed_weight = EXCLUDED.passed_weight, "
                          "total_weight = EXCLUDED.total_weight, checks = EXCLUDED.checks, "
@@ -1254,10 +1403,12 @@ Status PostgresControlStore::AddQualityScores(const std::vector<QualityScoreReco
 Result<std::vector<QualityScoreRecord>> PostgresControlStore::ListQualityScores(
     const QualityScoreFilter& filter) {
   const std::string op = "listing quality scores";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<QualityScoreRecord>> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<QualityScoreRecord>> {
     DEW_ASSIGN_OR_RETURN(Rows rows,
-                         Exec("SELECT " DEW_SCORE_COLUMNS
+                         Exec(c,
+                              "SELECT " DEW_SCORE_COLUMNS
                               " FROM quality_scores WHERE ($1::text = '' OR target = $1) AND "
                               "($2::text = '' OR run_id = $2) ORDER BY at DESC, id DESC LIMIT $3",
                               Params()
@@ -1271,9 +1422,11 @@ Result<std::vector<QualityScoreRecord>> PostgresControlStore::ListQualityScores(
 
 Result<std::vector<QualityScoreRecord>> PostgresControlStore::LatestQualityScores() {
   const std::string op = "reading the latest quality scores";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<QualityScoreRecord>> {
-    DEW_ASSIGN_OR_RETURN(Rows rows, Exec("SELECT DISTINCT ON (target) " DEW_SCORE_COLUMNS
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<QualityScoreRecord>> {
+    DEW_ASSIGN_OR_RETURN(Rows rows, Exec(c,
+                                         "SELECT DISTINCT ON (target) " DEW_SCORE_COLUMNS
                                          " FROM quality_scores ORDER BY target, at DESC, id DESC",
                                          Params(), op));
     return ReadQualityScores(rows);
@@ -1296,37 +1449,39 @@ Result<AuditEntry> PostgresControlStore::AppendAudit(const std::string& actor,
                                                      const std::string& details_json) {
   DEW_RETURN_IF_ERROR(CheckAuditEntry(actor, action, details_json));
   const std::string op = "appending audit entry " + action;
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<AuditEntry> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<AuditEntry> {
     AuditEntry e;
     e.actor = actor;
     e.action = action;
     e.target = target;
     e.details_json = details_json;
-    DEW_RETURN_IF_ERROR(InTransaction(op, [&]() -> Status {
+    DEW_RETURN_IF_ERROR(InTransaction(c, op, [&]() -> Status {
       // One appender at a time across every process on this database, from reading the last
       // hash to the insert, so the entries form one chain.
       DEW_RETURN_IF_ERROR(
-          Exec("SELECT pg_advisory_xact_lock(7170912626803288)", Params(), op).status());
+          Exec(c, "SELECT pg_advisory_xact_lock(7170912626803288)", Params(), op).status());
       DEW_ASSIGN_OR_RETURN(
-          Rows last, Exec("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", Params(), op));
+          Rows last,
+          Exec(c, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", Params(), op));
       e.id = last.size() > 0 ? last.Int(0, 0) + 1 : 1;
       e.prev_hash = last.size() > 0 ? last.Text(0, 1) : "";
       e.at_ms = clock_->NowMillis();
       e.hash = AuditEntryHash(e);
-      return Exec(
-                 "INSERT INTO audit_log (id, at, actor, action, target, details, prev_hash, hash) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 Params()
-                     .Add(e.id)
-                     .Add(e.at_ms)
-                     .Add(e.actor)
-                     .Add(e.action)
-                     .Add(e.target)
-                     .Add(e.details_json)
-                     .Add(e.prev_hash)
-                     .Add(e.hash),
-                 op)
+      return Exec(c,
+                  "INSERT INTO audit_log (id, at, actor, action, target, details, prev_hash, hash) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                  Params()
+                      .Add(e.id)
+                      .Add(e.at_ms)
+                      .Add(e.actor)
+                      .Add(e.action)
+                      .Add(e.target)
+                      .Add(e.details_json)
+                      .Add(e.prev_hash)
+                      .Add(e.hash),
+                  op)
           .status();
     }));
     return e;
@@ -1335,11 +1490,13 @@ Result<AuditEntry> PostgresControlStore::AppendAudit(const std::string& actor,
 
 Result<std::vector<AuditEntry>> PostgresControlStore::ListAudit(int64_t after_id, int limit) {
   const std::string op = "listing the audit log";
-  std::lock_guard<std::mutex> lock(mu_);
-  return Retrying([&]() -> Result<std::vector<AuditEntry>> {
+  DEW_ASSIGN_OR_RETURN(Lease lease, Acquire());
+  Connection& c = *lease;
+  return Retrying(c, [&]() -> Result<std::vector<AuditEntry>> {
     DEW_ASSIGN_OR_RETURN(
         Rows rows,
-        Exec("SELECT id, at, actor, action, target, details, prev_hash, hash FROM audit_log "
+        Exec(c,
+             "SELECT id, at, actor, action, target, details, prev_hash, hash FROM audit_log "
              "WHERE id > $1 ORDER BY id LIMIT $2",
              Params().Add(after_id).Add(static_cast<int64_t>(limit < 0 ? 0 : limit)), op));
     std::vector<AuditEntry> out;

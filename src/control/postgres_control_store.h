@@ -1,11 +1,13 @@
 // PostgresControlStore: the ControlStore on a PostgreSQL database (`control: postgres://…` in
 // dew.yml), so that schedulers and workers on several machines share one control plane.
 //
-// Each object owns one libpq connection; calls on one object are serialized by a mutex. Objects
-// in other threads or processes coordinate through the database: claims use `FOR UPDATE SKIP
-// LOCKED`, compare-and-set updates recheck their condition under the row lock, and the
-// run-concurrency limit, event ids and migrations take advisory locks. Every time recorded comes
-// from the store's Clock (never now() in SQL), as on SQLite.
+// Each object keeps a small pool of libpq connections: a call leases one for its duration, so
+// calls from several threads (a worker's pool, heartbeat and sweeper threads) run and commit
+// concurrently, each on its own connection; a thread finding none idle opens another, and up to
+// 16 idle ones are kept. Calls coordinate through the database, as other processes do: claims use
+// `FOR UPDATE SKIP LOCKED`, compare-and-set updates recheck their condition under the row lock, and
+// the run-concurrency limit, event ids and migrations take advisory locks. Every time recorded
+// comes from the store's Clock (never now() in SQL), as on SQLite.
 //
 // A call that fails because the connection dropped (server restart, idle kill, network) is
 // retried once on a fresh connection. When the drop happened after the server committed, the
@@ -75,6 +77,9 @@ class PostgresControlStore final : public ControlStore {
       const std::string& run_id, const std::vector<std::string>& tasks) override;
   Result<int> CancelQueuedAttempts(const std::string& run_id, const std::string& error) override;
   Result<std::vector<AttemptRecord>> FailStaleAttempts(int64_t older_than_ms) override;
+  Result<std::vector<AttemptRecord>> ListStaleAttempts(int64_t older_than_ms) override;
+  Result<std::optional<AttemptRecord>> FailStaleAttempt(int64_t attempt_id,
+                                                        int64_t older_than_ms) override;
 
   Status UpsertSchedule(const ScheduleRecord& schedule) override;
   Result<std::vector<ScheduleRecord>> ListSchedules() override;
@@ -120,31 +125,52 @@ class PostgresControlStore final : public ControlStore {
   class Rows;
 
  private:
-  PostgresControlStore(std::string where, std::string password, PGconn* conn,
-                       std::shared_ptr<Clock> clock);
+  //! One libpq connection and the statements prepared on it.
+  struct Connection {
+    PGconn* conn = nullptr;
+    std::unordered_map<std::string, std::string> prepared;  //!< SQL → statement name
+    ~Connection();
+  };
+  //! Gives a leased connection back to the idle pool (or closes it when broken or surplus).
+  struct ReturnToPool {
+    PostgresControlStore* store;
+    void operator()(Connection* c) const;
+  };
+  using Lease = std::unique_ptr<Connection, ReturnToPool>;
+  //! Idle connections kept open for the next calls; more are opened while threads need them.
+  static constexpr size_t kMaxIdleConnections = 16;
 
-  // All below require mu_ held.
+  PostgresControlStore(std::string where, std::string password, std::string conninfo,
+                       std::string connect_timeout, std::shared_ptr<Clock> clock);
+  static PGconn* Connect(const std::string& conninfo, const std::string& connect_timeout);
+  //! An idle connection, or a new one (IOError naming the server when it cannot be opened).
+  Result<Lease> Acquire();
+
+  // All below run on the leased connection `c`, used by one thread at a time.
   //! Runs one statement (prepared once per connection) with text parameters.
-  Result<Rows> Exec(const std::string& sql, const Params& params, const std::string& op);
+  Result<Rows> Exec(Connection& c, const std::string& sql, const Params& params,
+                    const std::string& op);
   //! Runs a parameterless command (BEGIN, COMMIT, …).
-  Status Command(const char* sql, const std::string& op);
+  Status Command(Connection& c, const char* sql, const std::string& op);
   template <typename Body>
-  Status InTransaction(const std::string& op, Body&& body);
+  Status InTransaction(Connection& c, const std::string& op, Body&& body);
   //! Runs `fn`; when it failed because the connection dropped, reconnects and runs it once more.
   template <typename Fn>
-  auto Retrying(Fn&& fn) -> decltype(fn());
-  Status ErrorFrom(const std::string& op, const PGresult* result) const;
+  auto Retrying(Connection& c, Fn&& fn) -> decltype(fn());
+  Status ErrorFrom(const Connection& c, const std::string& op, const PGresult* result) const;
   std::string Redact(std::string text) const;
-  Result<RunRecord> GetRunLocked(const std::string& run_id);
-  Result<AttemptRecord> GetAttemptLocked(int64_t attempt_id);
-  Result<int64_t> InsertAttemptLocked(const NewAttempt& attempt, const std::string& worker);
+  Result<RunRecord> GetRunLocked(Connection& c, const std::string& run_id);
+  Result<AttemptRecord> GetAttemptLocked(Connection& c, int64_t attempt_id);
+  Result<int64_t> InsertAttemptLocked(Connection& c, const NewAttempt& attempt,
+                                      const std::string& worker);
 
   const std::string where_;
   const std::string password_;  // only to scrub it from libpq messages
-  PGconn* conn_;
+  const std::string conninfo_;  // to open more connections
+  const std::string connect_timeout_;
   const std::shared_ptr<Clock> clock_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::string> prepared_;  // SQL → statement name, per connection
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by pool_mu_
 };
 
 }  // namespace dew::control
