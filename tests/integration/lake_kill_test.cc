@@ -1,5 +1,7 @@
 // A writer SIGKILLed at random moments leaves the table readable at its last committed version,
-// with exactly the rows of the commits that landed, and vacuum removes what it left behind.
+// with exactly the rows of the commits that landed, and vacuum removes what it left behind. Half
+// way through, the table gets deletion vectors, so merges and deletes killed while writing DVs
+// are covered too.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -136,6 +138,10 @@ TEST_F(LakeKillTest, SigkillAtRandomMomentsNeverBreaksTheTable) {
   int extra_ms = 0;  // grows while runs commit nothing (a slow machine, a sanitizer build)
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
   for (int run = 1; run <= 24 && std::chrono::steady_clock::now() < deadline; ++run) {
+    if (run == 12) {
+      auto enabled = table.EnableDeletionVectors(WriteOptions{});
+      ASSERT_TRUE(enabled.ok()) << enabled.status().ToString();
+    }
     pid_t pid = StartWriter(root_, run * 1000);
     ASSERT_GT(pid, 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng) + extra_ms));
@@ -179,7 +185,15 @@ TEST_F(LakeKillTest, SigkillAtRandomMomentsNeverBreaksTheTable) {
   auto latest = table.Latest();
   ASSERT_TRUE(latest.ok());
   std::set<std::string> live;
-  for (const auto& f : latest->files) live.insert(DecodePath(f.path));
+  int deletion_vectors = 0;
+  for (const auto& f : latest->files) {
+    live.insert(DecodePath(f.path));
+    if (!f.deletion_vector) continue;
+    ++deletion_vectors;
+    auto dv = DeletionVectorPath(root_, *f.deletion_vector);
+    ASSERT_TRUE(dv.ok()) << dv.status().ToString();
+    live.insert(dv->substr(root_.size() + 1));
+  }
   auto files = FileSystem::Posix()->ListRecursive(root_);
   ASSERT_TRUE(files.ok());
   size_t data_files = 0;
@@ -192,8 +206,10 @@ TEST_F(LakeKillTest, SigkillAtRandomMomentsNeverBreaksTheTable) {
     EXPECT_EQ(live.count(f.name), 1u) << "orphan left after vacuum: " << f.name;
   }
   EXPECT_EQ(data_files, live.size());
-  std::printf("kill test: %d kills, %lld versions checked, vacuum removed %zu orphan files\n",
-              kills, static_cast<long long>(checked), vacuumed->deleted.size());
+  std::printf(
+      "kill test: %d kills, %lld versions checked, vacuum removed %zu orphan files, %d live "
+      "files with a deletion vector\n",
+      kills, static_cast<long long>(checked), vacuumed->deleted.size(), deletion_vectors);
   CheckVersion(table, latest->version, expected, /*every_id=*/true);
   Status valid = ValidateDeltaLog(*FileSystem::Posix(), root_, con_.get());
   EXPECT_TRUE(valid.ok()) << valid.ToString();
