@@ -42,7 +42,7 @@ Result<int64_t> PeriodMillis(const nlohmann::json& spec) {
 
 Result<CompiledTest> CompileTest(const transform::TestSpec& spec, const std::string& target,
                                  const std::string& relation, const RelationResolver& resolve,
-                                 int64_t now_millis) {
+                                 int64_t now_millis, const GenericTestRenderer& generic) {
   CompiledTest t;
   t.spec = spec;
   t.target = target;
@@ -153,6 +153,10 @@ Result<CompiledTest> CompileTest(const transform::TestSpec& spec, const std::str
       if (!warn.ok()) return fail(warn.status().message());
       t.warn_sql = *warn;
     }
+  } else if (generic) {
+    auto sql = generic(spec, from);
+    if (!sql.ok()) return fail(sql.status().message());
+    t.failing_sql = "SELECT * FROM (" + *sql + "\n) AS _dew_g";
   } else {
     return fail("unknown test");
   }

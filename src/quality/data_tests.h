@@ -44,12 +44,18 @@ struct CompiledTest {
 //! or `source('erp','x')`, to a lake relation.
 using RelationResolver = std::function<Result<std::string>(const std::string& expression)>;
 
-//! Compiles one test. InvalidArgument naming the test's position when an argument is missing
-//! or wrong (accepted_values without values, relationships without to/field, quarantine on a
-//! test that is not row-level).
+//! Renders a generic test the project defines itself (dbt's `{% test name(model, column_name)
+//! %}` block) for `spec`, with `model` the SQL of the tested rows: the SELECT of its failing
+//! rows. NotFound when the project has no test of that name.
+using GenericTestRenderer =
+    std::function<Result<std::string>(const transform::TestSpec& spec, const std::string& model)>;
+
+//! Compiles one test: a built-in one, or else one `generic` renders. InvalidArgument naming the
+//! test's position when an argument is missing or wrong (accepted_values without values,
+//! relationships without to/field, quarantine on a test that is not row-level).
 Result<CompiledTest> CompileTest(const transform::TestSpec& spec, const std::string& target,
                                  const std::string& relation, const RelationResolver& resolve,
-                                 int64_t now_millis);
+                                 int64_t now_millis, const GenericTestRenderer& generic = nullptr);
 
 struct TestOutcome {
   std::string id;

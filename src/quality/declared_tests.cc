@@ -13,14 +13,20 @@ RelationResolver ResolverFor(const transform::RenderEnvironment& env) {
   };
 }
 
+GenericTestRenderer GenericTestsOf(const transform::RenderEnvironment& env) {
+  return [&env](const transform::TestSpec& spec, const std::string& model) {
+    return transform::RenderGenericTest(spec.name, model, spec.column, spec.args, env);
+  };
+}
+
 Result<std::vector<CompiledTest>> CompileModelTests(const transform::RenderEnvironment& env,
                                                     const transform::CompiledModel& model,
                                                     int64_t now_millis) {
   const RelationResolver resolve = ResolverFor(env);
   std::vector<CompiledTest> out;
   for (const auto& spec : model.def->tests) {
-    DEW_ASSIGN_OR_RETURN(CompiledTest t,
-                         CompileTest(spec, model.name, model.relation, resolve, now_millis));
+    DEW_ASSIGN_OR_RETURN(CompiledTest t, CompileTest(spec, model.name, model.relation, resolve,
+                                                     now_millis, GenericTestsOf(env)));
     out.push_back(std::move(t));
   }
   return out;
@@ -34,7 +40,7 @@ Result<std::vector<CompiledTest>> CompileSourceTableTests(const transform::Rende
   for (const auto& spec : source.tests) {
     DEW_ASSIGN_OR_RETURN(CompiledTest t,
                          CompileTest(spec, "source:" + source.source + "." + source.name,
-                                     source.relation, resolve, now_millis));
+                                     source.relation, resolve, now_millis, GenericTestsOf(env)));
     out.push_back(std::move(t));
   }
   return out;

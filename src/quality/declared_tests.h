@@ -17,6 +17,10 @@ namespace dew::quality {
 //! `env` is borrowed and must outlive the resolver.
 RelationResolver ResolverFor(const transform::RenderEnvironment& env);
 
+//! Renders the project's own generic tests (`{% test %}` blocks in macros/) with `env`, which
+//! is borrowed and must outlive the renderer.
+GenericTestRenderer GenericTestsOf(const transform::RenderEnvironment& env);
+
 //! The tests declared on `model`. InvalidArgument from CompileTest for a malformed test.
 Result<std::vector<CompiledTest>> CompileModelTests(const transform::RenderEnvironment& env,
                                                     const transform::CompiledModel& model,

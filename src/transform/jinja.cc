@@ -676,7 +676,9 @@ class TemplateParser {
       } else if (keyword == "set") {
         DEW_RETURN_IF_ERROR(ParseSet(block, seg, std::move(p)));
       } else if (keyword == "macro") {
-        DEW_RETURN_IF_ERROR(ParseMacro(block, seg, std::move(p)));
+        DEW_RETURN_IF_ERROR(ParseMacro(block, seg, std::move(p), "macro"));
+      } else if (keyword == "test") {
+        DEW_RETURN_IF_ERROR(ParseMacro(block, seg, std::move(p), "test"));
       } else if (keyword == "do") {
         auto n = std::make_shared<Node>();
         n->kind = Node::Kind::kDo;
@@ -687,11 +689,13 @@ class TemplateParser {
         n->exprs.push_back(std::move(e));
         block->children.push_back(n);
       } else if (keyword == "endif" || keyword == "endfor" || keyword == "else" ||
-                 keyword == "elif" || keyword == "endset" || keyword == "endmacro") {
+                 keyword == "elif" || keyword == "endset" || keyword == "endmacro" ||
+                 keyword == "endtest") {
         return fail_.At(seg.open, "'{% " + keyword + " %}' without a block to close");
       } else {
-        return fail_.At(keyword_pos, "unknown statement '" + keyword +
-                                         "' (dew supports if, elif, else, for, set, macro, do)");
+        return fail_.At(keyword_pos,
+                        "unknown statement '" + keyword +
+                            "' (dew supports if, elif, else, for, set, macro, test, do)");
       }
     }
     if (!stops.empty()) *stop = "";
@@ -786,12 +790,16 @@ class TemplateParser {
     return Status::OK();
   }
 
-  //! `{% macro name(a, b=default) %}body{% endmacro %}`.
-  Status ParseMacro(Node* block, const Segment& seg, std::unique_ptr<ExprParser> p) {
+  //! `{% macro name(a, b=default) %}body{% endmacro %}`, or with `keyword` "test" dbt's
+  //! generic test `{% test name(model, column_name) %}…{% endtest %}`, the macro `test_name`.
+  Status ParseMacro(Node* block, const Segment& seg, std::unique_ptr<ExprParser> p,
+                    const std::string& keyword) {
     auto n = std::make_shared<Node>();
     n->kind = Node::Kind::kMacro;
     n->pos = seg.open;
-    DEW_ASSIGN_OR_RETURN(n->text, p->ExpectName("a macro name"));
+    DEW_ASSIGN_OR_RETURN(n->text, p->ExpectName("a " + keyword + " name"));
+    const std::string written = n->text;
+    if (keyword == "test") n->text = "test_" + n->text;
     DEW_RETURN_IF_ERROR(p->Expect("("));
     while (!p->IsOp(")")) {
       const Pos at = p->Peek().pos;
@@ -818,11 +826,11 @@ class TemplateParser {
     DEW_RETURN_IF_ERROR(p->ExpectEnd("after the macro's parameters"));
     auto body = std::make_shared<Node>();
     std::string stop;
-    DEW_RETURN_IF_ERROR(ParseBody(body.get(), {"endmacro"}, &stop, &p));
+    DEW_RETURN_IF_ERROR(ParseBody(body.get(), {"end" + keyword}, &stop, &p));
     if (stop.empty())
-      return fail_.At(seg.open,
-                      "'{% macro " + n->text + " %}' is never closed with '{% endmacro %}'");
-    DEW_RETURN_IF_ERROR(p->ExpectEnd("after endmacro"));
+      return fail_.At(seg.open, "'{% " + keyword + " " + written +
+                                    " %}' is never closed with '{% end" + keyword + " %}'");
+    DEW_RETURN_IF_ERROR(p->ExpectEnd("after end" + keyword));
     n->bodies.push_back(body);
     block->children.push_back(n);
     return Status::OK();

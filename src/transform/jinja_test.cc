@@ -113,7 +113,7 @@ TEST(JinjaTest, ErrorsNameTheLineAndColumn) {
   EXPECT_EQ(Render("{{ 'a' "), "PARSE: models/m.sql:1:1: unclosed '{{' without its '}}'");
   EXPECT_EQ(Render("{% call m() %}{% endcall %}"),
             "PARSE: models/m.sql:1:4: unknown statement 'call' (dew supports if, elif, else, for, "
-            "set, macro, do)");
+            "set, macro, test, do)");
   EXPECT_EQ(Render("{{ x | nosuch }}", RenderContext{{{"x", 1}}, {}, {}}),
             "RENDER: models/m.sql:1:6: unknown filter 'nosuch' (dew knows default, upper, lower, "
             "capitalize, title, trim, replace, length, count, join, first, last, sort, list, "
@@ -175,6 +175,18 @@ TEST(JinjaTest, MacrosFromAnotherFile) {
   EXPECT_EQ(Render("\n{{ broken() }}", ctx),
             "RENDER: models/m.sql:2:4: in macro 'broken': macros/money.sql:5:6: 'nope' is "
             "undefined");
+}
+
+TEST(JinjaTest, GenericTestBlocksAreMacrosNamedTestUnderscore) {
+  auto lib = Template::Parse(
+      "{% test positive(model, column_name) %}select * from {{ model }} where {{ column_name }} "
+      "<= 0{% endtest %}",
+      "macros/tests.sql");
+  ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+  ASSERT_EQ(lib->Macros().size(), 1u);
+  EXPECT_EQ(lib->Macros()[0].name(), "test_positive");
+  EXPECT_EQ(Render("{% test t(model) %}x"),
+            "PARSE: models/m.sql:1:1: '{% test t %}' is never closed with '{% endtest %}'");
 }
 
 TEST(JinjaTest, MacroErrors) {

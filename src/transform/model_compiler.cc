@@ -1,6 +1,7 @@
 #include "transform/model_compiler.h"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 
 #include "core/near_match.h"
@@ -452,9 +453,10 @@ Result<CompiledProject> CompileProject(const ModelProject& project, const Compil
   return out;
 }
 
-Result<std::string> RenderSql(const std::string& sql, const std::string& name,
-                              const RenderEnvironment& env) {
-  DEW_ASSIGN_OR_RETURN(Template t, Template::Parse(sql, name));
+namespace {
+
+//! The context of Jinja SQL rendered after the models compiled: refs resolve to their relations.
+RenderContext ContextAfterCompile(const RenderEnvironment& env) {
   auto relation_of = [&env](const std::string& model) {
     if (env.compiled) {
       if (const CompiledModel* m = env.compiled->Find(model)) return m->relation;
@@ -462,8 +464,53 @@ Result<std::string> RenderSql(const std::string& sql, const std::string& name,
     const ModelDef* def = env.project->FindModel(model);
     return Relation(def ? def->config.layer : "silver", model);
   };
-  RenderContext ctx = MakeContext(*env.project, env.vars, relation_of, nullptr);
-  return t.Render(ctx);
+  return MakeContext(*env.project, env.vars, relation_of, nullptr);
+}
+
+}  // namespace
+
+Result<std::string> RenderSql(const std::string& sql, const std::string& name,
+                              const RenderEnvironment& env) {
+  DEW_ASSIGN_OR_RETURN(Template t, Template::Parse(sql, name));
+  return t.Render(ContextAfterCompile(env));
+}
+
+Result<std::string> RenderGenericTest(const std::string& name, const std::string& model,
+                                      const std::string& column, const nlohmann::json& args,
+                                      const RenderEnvironment& env) {
+  const std::string macro = "test_" + name;
+  if (!env.project->macros().count(macro))
+    return Status::NotFound("no test '" + name + "' ({% test " + name + "(…) %} in macros/)");
+  // The arguments go in as variables, so any JSON value passes through unchanged.
+  std::string call = "{{ " + macro + "(model=__dew_model";
+  if (!column.empty()) call += ", column_name=__dew_column";
+  if (args.is_object()) {
+    for (const auto& [key, value] : args.items()) {
+      const bool identifier = !key.empty() && !std::isdigit(static_cast<unsigned char>(key[0])) &&
+                              std::all_of(key.begin(), key.end(), [](char c) {
+                                return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                              });
+      if (!identifier)
+        return Status::InvalidArgument("argument '" + key + "' is not a valid parameter name");
+      call += ", " + key + "=__dew_args['" + key + "']";
+    }
+  }
+  call += ") }}";
+  static const std::string kCall = "call";
+  DEW_ASSIGN_OR_RETURN(Template t, Template::Parse(call, kCall));
+  RenderContext ctx = ContextAfterCompile(env);
+  ctx.variables["__dew_model"] = model;
+  ctx.variables["__dew_column"] = column;
+  ctx.variables["__dew_args"] = args;
+  Result<std::string> sql = t.Render(ctx);
+  if (sql.ok()) return sql;
+  // Drop the position in the call written above ("call:1:4: "): the user never wrote it.
+  std::string message = sql.status().message();
+  if (message.rfind(kCall + ":1:", 0) == 0) {
+    const size_t cut = message.find(": ");
+    if (cut != std::string::npos) message = message.substr(cut + 2);
+  }
+  return Status::InvalidArgument(message);
 }
 
 }  // namespace dew::transform

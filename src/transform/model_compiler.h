@@ -84,4 +84,12 @@ struct RenderEnvironment {
 Result<std::string> RenderSql(const std::string& sql, const std::string& name,
                               const RenderEnvironment& env);
 
+//! Renders the project's generic test `name` (dbt's `{% test name(model, column_name, …) %}`
+//! block, the macro `test_<name>`) with `model` (the SQL of the tested rows), `column` as
+//! `column_name` unless empty, and each of `args` as a keyword argument: the SELECT of the
+//! failing rows. NotFound when there is no such test; InvalidArgument for a wrong argument.
+Result<std::string> RenderGenericTest(const std::string& name, const std::string& model,
+                                      const std::string& column, const nlohmann::json& args,
+                                      const RenderEnvironment& env);
+
 }  // namespace dew::transform

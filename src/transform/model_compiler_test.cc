@@ -194,7 +194,8 @@ TEST_F(ModelCompilerTest, PropertiesErrorsNameFileLineAndField) {
   c = Compile();
   EXPECT_EQ(c.status().message(),
             "models/marts/schema.yml:5:17: gold_sales_daily.columns[0].tests[0]: unknown test "
-            "'not_nul' (did you mean 'not_null'?)");
+            "'not_nul' (did you mean 'not_null'?) (a test of your own is a {% test "
+            "not_nul(model, column_name) %} block in macros/)");
 }
 
 TEST_F(ModelCompilerTest, MacrosFromTheMacrosFolder) {
@@ -208,6 +209,22 @@ TEST_F(ModelCompilerTest, MacrosFromTheMacrosFolder) {
   // A ref() made inside a macro is the model's dependency like its own.
   EXPECT_EQ(c->Find("k")->model_refs, std::vector<std::string>{"stg_orders"});
   EXPECT_EQ(project_.macros().at("key").file(), "macros/util/keys.sql");
+
+  // A generic test of the project's own: {% test %} is the macro test_<name>.
+  Write("macros/tests.sql",
+        "{% test at_least(model, column_name, min=0) %}select * from {{ model }} where "
+        "{{ column_name }} < {{ min }}{% endtest %}");
+  c = Compile();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  RenderEnvironment env{&project_, &*c, nlohmann::json::object()};
+  auto sql = RenderGenericTest("at_least", "silver.k", "amount", {{"min", 5}}, env);
+  ASSERT_TRUE(sql.ok()) << sql.status().ToString();
+  EXPECT_EQ(*sql, "select * from silver.k where amount < 5");
+  sql = RenderGenericTest("at_least", "silver.k", "amount", {{"max", 5}}, env);
+  EXPECT_EQ(sql.status().message(), "macro 'test_at_least' has no parameter 'max'");
+  sql = RenderGenericTest("at_most", "silver.k", "amount", {}, env);
+  EXPECT_EQ(sql.status().message(), "no test 'at_most' ({% test at_most(…) %} in macros/)");
+  (void)fs_->RemoveAll(root_ + "/macros/tests.sql");
 
   Write("macros/more.sql", "{% macro key(c) %}{{ c }}{% endmacro %}");
   c = Compile();

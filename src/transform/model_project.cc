@@ -68,7 +68,8 @@ std::vector<std::string> StringList(const nlohmann::json& v) {
 
 class PropertiesReader {
  public:
-  PropertiesReader(std::string file, ModelProject* project) : file_(std::move(file)) {}
+  PropertiesReader(std::string file, ModelProject* project)
+      : file_(std::move(file)), project_(project) {}
 
   Status Error(const YAML::Mark& mark, const std::string& field, const std::string& problem) {
     return Status::InvalidArgument(Where(mark) + ": " + field + ": " + problem);
@@ -142,9 +143,17 @@ class PropertiesReader {
       } else {
         return Error(item.Mark(), f, "expected a test name or a mapping {test_name: {…}}");
       }
-      if (std::find(kGenericTests.begin(), kGenericTests.end(), t.name) == kGenericTests.end())
+      if (std::find(kGenericTests.begin(), kGenericTests.end(), t.name) == kGenericTests.end() &&
+          !project_->macros().count("test_" + t.name)) {
+        std::vector<std::string> known = kGenericTests;
+        for (const auto& [name, macro] : project_->macros()) {
+          if (name.rfind("test_", 0) == 0) known.push_back(name.substr(5));
+        }
         return Error(item.Mark(), f,
-                     "unknown test '" + t.name + "'" + Suggest(t.name, kGenericTests));
+                     "unknown test '" + t.name + "'" + Suggest(t.name, known) +
+                         " (a test of your own is a {% test " + t.name +
+                         "(model, column_name) %} block in macros/)");
+      }
       out->push_back(std::move(t));
     }
     return Status::OK();
@@ -277,6 +286,7 @@ class PropertiesReader {
 
  private:
   std::string file_;
+  const ModelProject* project_;
 };
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
@@ -492,6 +502,20 @@ Result<ModelProject> ModelProject::Load(FileSystem& fs, const std::string& root)
     return best;
   };
 
+  // Macros first: properties files may name generic tests defined as macros.
+  DEW_ASSIGN_OR_RETURN(std::vector<std::string> macro_files, ListUnder(fs, root, "macros"));
+  for (const std::string& rel : macro_files) {
+    if (!EndsWith(rel, ".sql")) continue;
+    DEW_ASSIGN_OR_RETURN(std::string text, fs.ReadFile(root + "/" + rel));
+    DEW_ASSIGN_OR_RETURN(Template t, Template::Parse(text, rel));
+    for (Macro& m : t.Macros()) {
+      auto [it, added] = p.macros_.emplace(m.name(), m);
+      if (!added)
+        return Status::InvalidArgument(rel + ": macro '" + m.name() + "' is also defined in " +
+                                       it->second.file() + " (macro names must be unique)");
+    }
+  }
+
   DEW_ASSIGN_OR_RETURN(std::vector<std::string> model_files, ListUnder(fs, root, "models"));
   std::vector<std::pair<std::string, YAML::Node>> model_entries, seed_entries;
   for (const std::string& rel : model_files) {
@@ -583,18 +607,6 @@ Result<ModelProject> ModelProject::Load(FileSystem& fs, const std::string& root)
     p.singular_tests_.push_back(std::move(t));
   }
 
-  DEW_ASSIGN_OR_RETURN(std::vector<std::string> macro_files, ListUnder(fs, root, "macros"));
-  for (const std::string& rel : macro_files) {
-    if (!EndsWith(rel, ".sql")) continue;
-    DEW_ASSIGN_OR_RETURN(std::string text, fs.ReadFile(root + "/" + rel));
-    DEW_ASSIGN_OR_RETURN(Template t, Template::Parse(text, rel));
-    for (Macro& m : t.Macros()) {
-      auto [it, added] = p.macros_.emplace(m.name(), m);
-      if (!added)
-        return Status::InvalidArgument(rel + ": macro '" + m.name() + "' is also defined in " +
-                                       it->second.file() + " (macro names must be unique)");
-    }
-  }
   return p;
 }
 
