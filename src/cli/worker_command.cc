@@ -59,10 +59,10 @@ Status RunWorker(CommandContext& ctx, const std::vector<std::string>& args) {
   const orchestrator::ExecutorStats st = executor->stats();
   std::fprintf(ctx.out(),
                "worker %s stopped: %lld claimed, %lld succeeded, %lld failed, %lld cancelled, "
-               "%lld stale attempts of other workers failed\n",
+               "%lld stale attempts of other workers failed, %lld of their results recovered\n",
                id.c_str(), static_cast<long long>(st.claimed), static_cast<long long>(st.succeeded),
                static_cast<long long>(st.failed), static_cast<long long>(st.cancelled),
-               static_cast<long long>(st.stale_failed));
+               static_cast<long long>(st.stale_failed), static_cast<long long>(st.recovered));
   return Status::OK();
 }
 
