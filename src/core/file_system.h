@@ -60,6 +60,10 @@ class FileSystem {
   //! Removes a folder and everything inside it.
   virtual Status RemoveAll(const std::string& path) = 0;
 
+  //! Makes a file's data, or a folder's entries, durable (fsync) when written by someone else
+  //! (DuckDB writes a table's Parquet files). IOError naming the path when that fails.
+  virtual Status Sync(const std::string& path) = 0;
+
   //! The POSIX implementation.
   static std::shared_ptr<FileSystem> Posix();
 };
@@ -88,6 +92,7 @@ class FileSystemWrapper : public FileSystem {
   Status RemoveFile(const std::string& path) override { return target_->RemoveFile(path); }
   Status RemoveEmptyDir(const std::string& path) override { return target_->RemoveEmptyDir(path); }
   Status RemoveAll(const std::string& path) override { return target_->RemoveAll(path); }
+  Status Sync(const std::string& path) override { return target_->Sync(path); }
 
  protected:
   FileSystem& target() { return *target_; }

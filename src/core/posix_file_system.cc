@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 #include "core/file_system.h"
@@ -193,6 +193,16 @@ class PosixFileSystem final : public FileSystem {
     return s;
   }
 
+  Status Sync(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("cannot open", path, errno);
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) return ErrnoStatus("cannot sync", path, err);
+    return Status::OK();
+  }
+
   Status SyncDir(const std::string& dir) {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("cannot open folder", dir, errno);
@@ -222,7 +232,9 @@ class PosixFileSystem final : public FileSystem {
 
 }  // namespace
 
-std::shared_ptr<FileSystem> FileSystem::Posix() { return std::make_shared<PosixFileSystem>(); }
+std::shared_ptr<FileSystem> FileSystem::Posix() {
+  return std::make_shared<PosixFileSystem>();
+}
 
 std::string JoinPath(const std::string& a, const std::string& b) {
   if (a.empty()) return b;

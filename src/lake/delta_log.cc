@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "lake/checkpoint.h"
 
@@ -425,6 +426,20 @@ Status DeltaLog::WriteCommit(int64_t version, const CommitActions& actions) {
                                    " of table " + table_root_ + ": version " +
                                    std::to_string(version - 1) + " does not exist");
   }
+  // The commit makes its files visible, so they must be durable first: DuckDB writes Parquet
+  // without fsync, and a power loss would otherwise leave a committed version naming an empty
+  // file. Their folders too, up to the table root, for the new names in them.
+  std::set<std::string> dirs;
+  for (const AddFile& add : actions.adds) {
+    const std::string file = JoinPath(table_root_, DecodePath(add.path));
+    DEW_RETURN_IF_ERROR(fs_->Sync(file));
+    std::string dir = file.substr(0, file.rfind('/'));
+    while (dir.size() >= table_root_.size() && dirs.insert(dir).second &&
+           dir.size() > table_root_.size()) {
+      dir = dir.substr(0, dir.rfind('/'));
+    }
+  }
+  for (const std::string& dir : dirs) DEW_RETURN_IF_ERROR(fs_->Sync(dir));
   const std::string path = JoinPath(log_dir(), CommitFileName(version));
   Status status = fs_->CreateExclusive(path, SerializeCommit(actions));
   if (status.IsAlreadyExists()) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -38,7 +39,14 @@ class RacingFileSystem : public FileSystemWrapper {
   bool fail_commits = false;           // commit files cannot be created (a full disk)
   std::string fail_writes_containing;  // WriteFile of such paths fails
 
+  std::vector<std::string> events;  // "sync <path>" and "create <path>", in order
+
+  Status Sync(const std::string& path) override {
+    events.push_back("sync " + path);
+    return FileSystemWrapper::Sync(path);
+  }
   Status CreateExclusive(const std::string& path, const std::string& contents) override {
+    events.push_back("create " + path);
     if (before_commit && path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
       auto hook = std::move(before_commit);
       before_commit = nullptr;
@@ -201,6 +209,33 @@ TEST_F(DeltaTableTest, CreateAsWritesRowsInVersionZero) {
       DeltaTable::CreateAs(env_, root_, "t", "SELECT 1 AS id, 'x' AS part", {"part"}, options_);
   EXPECT_TRUE(again.status().IsAlreadyExists()) << again.status().ToString();
   EXPECT_EQ(RowsAt(**table, std::nullopt), "0,p0|1,p1|2,p0|3,p1");
+}
+
+TEST_F(DeltaTableTest, DataFilesAndTheirFoldersAreDurableBeforeTheirCommit) {
+  auto table = DeltaTable::CreateAs(env_, root_, "t",
+                                    "SELECT range AS id, 'p' || (range % 2) AS part FROM range(4)",
+                                    {"part"}, options_);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  fs_->events.clear();
+  ASSERT_TRUE((*table)->Append("SELECT 7 AS id, 'p2' AS part", options_).ok());
+  auto snapshot = (*table)->Latest();
+  ASSERT_TRUE(snapshot.ok());
+  const std::string commit = "create " + root_ + "/_delta_log/00000000000000000001.json";
+  auto at = [&](const std::string& event) {
+    return std::find(fs_->events.begin(), fs_->events.end(), event) - fs_->events.begin();
+  };
+  const auto commit_at = at(commit);
+  ASSERT_LT(commit_at, static_cast<long>(fs_->events.size())) << commit;
+  int new_files = 0;
+  for (const auto& file : snapshot->files) {
+    if (file.path.find("part=p2/") != 0) continue;
+    ++new_files;
+    EXPECT_LT(at("sync " + root_ + "/" + DecodePath(file.path)), commit_at) << file.path;
+  }
+  EXPECT_EQ(new_files, 1);
+  // The new partition folder's entry lives in the table root: both folders are synced.
+  EXPECT_LT(at("sync " + root_ + "/part=p2"), commit_at);
+  EXPECT_LT(at("sync " + root_), commit_at);
 }
 
 TEST_F(DeltaTableTest, AppendsAreVisibleAtEachVersion) {
