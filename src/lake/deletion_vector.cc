@@ -83,15 +83,14 @@ std::string UuidText(std::string_view bytes) {
 Result<RoaringBitmapArray> ParseDv(std::string_view data, const std::string& where) {
   if (data.size() < 4)
     return Status::Corruption(where + ": deletion vector shorter than its magic");
-  Result<RoaringBitmapArray> bitmap = Status::OK();
-  if (GetLe32(data) == kPortableMagic) {
-    bitmap = RoaringBitmapArray::DeserializePortable(data.substr(4));
-  } else if (GetBe32(data) == kNativeMagic || GetLe32(data) == kNativeMagic) {
-    bitmap = RoaringBitmapArray::DeserializeNative(data.substr(4));
-  } else {
+  const bool portable = GetLe32(data) == kPortableMagic;
+  if (!portable && GetBe32(data) != kNativeMagic && GetLe32(data) != kNativeMagic) {
     return Status::Corruption(where + ": unknown deletion vector magic number " +
                               std::to_string(GetLe32(data)));
   }
+  Result<RoaringBitmapArray> bitmap = portable
+                                          ? RoaringBitmapArray::DeserializePortable(data.substr(4))
+                                          : RoaringBitmapArray::DeserializeNative(data.substr(4));
   if (!bitmap.ok()) return bitmap.status().WithContext(where);
   return bitmap;
 }
