@@ -1,5 +1,6 @@
 #include "orchestrator/backfill.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <map>
@@ -195,6 +196,9 @@ Result<BackfillResult> RunBackfill(const PipelineSpec& spec, const BackfillOptio
     }
     if (!progressed && !in_flight.empty()) clock.SleepMillis(options.poll_interval_ms);
   }
+  // Runs finish in any order (parallel, and concurrent commits on PostgreSQL); report dates in
+  // calendar order, which ISO dates sort to.
+  std::sort(result.failed_dates.begin(), result.failed_dates.end());
   return result;
 }
 

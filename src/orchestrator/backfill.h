@@ -60,11 +60,11 @@ struct BackfillOptions {
 };
 
 struct BackfillResult {
-  int launched = 0;   //!< runs launched by this call
-  int skipped = 0;    //!< dates that had a succeeded run already
-  int succeeded = 0;  //!< runs launched now (or found running) that succeeded
-  int failed = 0;     //!< failed, cancelled, or could not be launched
-  std::vector<std::string> failed_dates;
+  int launched = 0;                       //!< runs launched by this call
+  int skipped = 0;                        //!< dates that had a succeeded run already
+  int succeeded = 0;                      //!< runs launched now (or found running) that succeeded
+  int failed = 0;                         //!< failed, cancelled, or could not be launched
+  std::vector<std::string> failed_dates;  //!< in date order
 };
 
 //! Runs a backfill: `launch` starts each run (trigger backfill, id a new UUID, logical_date the
