@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "store_project_fixture.h"
 #include "support/dew_process.h"
 #include "support/test_control_database.h"
 
@@ -19,37 +20,15 @@ namespace {
 using testing::DewRun;
 using testing::StoreBackend;
 
-class AuditCliTest : public ::testing::TestWithParam<StoreBackend> {
+class AuditCliTest : public testing::StoreProjectTest {
  protected:
+  AuditCliTest() : StoreProjectTest("dew_audit_test") {}
   void SetUp() override {
-    if (!testing::StoreBackendAvailable(GetParam()))
-      GTEST_SKIP() << "PostgreSQL 15 is not installed";
-    char tmpl[] = "/tmp/dew_audit_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    project_ = dir_ + "/proj";
-    DewRun r = testing::RunDew(dir_, {"init", "proj"}, dir_);
-    ASSERT_EQ(r.code, 0) << r.err;
-    auto db = testing::TestControlDatabase::Create(GetParam(), dir_);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-    // The PostgreSQL URL holds a password: it reaches dew through the environment only.
-    env_["DEW_TEST_CONTROL"] = db_.setting();
-    std::ofstream(project_ + "/dew.yml", std::ios::app)
-        << "control: "
-        << (GetParam() == StoreBackend::kSqlite ? db_.setting() : "${env:DEW_TEST_CONTROL}")
-        << "\n";
-    ASSERT_EQ(system(("mkdir -p " + testing::ShellQuote(project_ + "/pipelines")).c_str()), 0);
-    std::ofstream(project_ + "/pipelines/hello.yml")
-        << "name: hello\nparams: {who: world}\ntasks:\n"
-           "  - {name: greet, kind: shell, command: \"echo hello ${params.who}\"}\n";
-  }
-  void TearDown() override {
-    if (!dir_.empty()) (void)std::system(("rm -rf " + testing::ShellQuote(dir_)).c_str());
-  }
-
-  DewRun Dew(const std::vector<std::string>& args) {
-    return testing::RunDew(project_, args, dir_, env_);
+    StoreProjectTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    WritePipeline("hello",
+                  "name: hello\nparams: {who: world}\ntasks:\n"
+                  "  - {name: greet, kind: shell, command: \"echo hello ${params.who}\"}\n");
   }
 
   //! Starts a run of hello as `user`; its id.
@@ -58,11 +37,6 @@ class AuditCliTest : public ::testing::TestWithParam<StoreBackend> {
     EXPECT_EQ(r.code, 0) << r.err;
     return r.out.substr(0, r.out.find('\n'));
   }
-
-  std::string dir_;
-  std::string project_;
-  testing::TestControlDatabase db_;
-  std::map<std::string, std::string> env_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Stores, AuditCliTest, testing::BothStores(), testing::StoreBackendName);

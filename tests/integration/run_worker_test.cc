@@ -22,6 +22,7 @@
 #include "control/open_control_store.h"
 #include "control/sqlite_control_store.h"
 #include "core/clock.h"
+#include "store_project_fixture.h"
 #include "support/dew_process.h"
 #include "support/test_control_database.h"
 
@@ -64,34 +65,13 @@ class WorkerProcess {
   pid_t pid_ = -1;
 };
 
-class RunWorkerTest : public ::testing::TestWithParam<testing::StoreBackend> {
+class RunWorkerTest : public testing::StoreProjectTest {
  protected:
+  RunWorkerTest() : StoreProjectTest("dew_run_test") {}
   void SetUp() override {
-    if (!testing::StoreBackendAvailable(GetParam()))
-      GTEST_SKIP() << "PostgreSQL 15 is not installed";
-    char tmpl[] = "/tmp/dew_run_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    project_ = dir_ + "/proj";
-    DewRun r = testing::RunDew(dir_, {"init", "proj"}, dir_);
-    ASSERT_EQ(r.code, 0) << r.err;
-    mkdir((project_ + "/pipelines").c_str(), 0755);
+    StoreProjectTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     mkdir((project_ + "/m").c_str(), 0755);
-    if (GetParam() == testing::StoreBackend::kPostgres) {
-      auto db = testing::TestControlDatabase::Create(GetParam(), dir_);
-      ASSERT_TRUE(db.ok()) << db.status().ToString();
-      UseControl(db->setting());
-    }
-  }
-  void TearDown() override {
-    unsetenv("DEW_TEST_CONTROL");
-    if (!dir_.empty()) (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str());
-  }
-
-  DewRun Dew(const std::vector<std::string>& args) { return testing::RunDew(project_, args, dir_); }
-
-  void WritePipeline(const std::string& name, const std::string& yaml) {
-    std::ofstream(project_ + "/pipelines/" + name + ".yml") << yaml;
   }
 
   //! The project's control store as dew opens it (dew.yml `control:`).
@@ -101,14 +81,6 @@ class RunWorkerTest : public ::testing::TestWithParam<testing::StoreBackend> {
     auto s = control::OpenControlStore(control_, project_, Clock::System(), env);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(s).value() : nullptr;
-  }
-
-  //! Points the project at `url` through ${env:DEW_TEST_CONTROL}, which every dew process
-  //! started by the test inherits.
-  void UseControl(const std::string& url) {
-    setenv("DEW_TEST_CONTROL", url.c_str(), 1);
-    control_ = "${env:DEW_TEST_CONTROL}";
-    std::ofstream(project_ + "/dew.yml", std::ios::app) << "control: ${env:DEW_TEST_CONTROL}\n";
   }
 
   void ShareFiveHundredTasks();
@@ -121,10 +93,6 @@ class RunWorkerTest : public ::testing::TestWithParam<testing::StoreBackend> {
     }
     return pred();
   }
-
-  std::string dir_;
-  std::string project_;
-  std::string control_;  // dew.yml control setting; empty: SQLite
 };
 
 std::string FirstLine(const std::string& s) {

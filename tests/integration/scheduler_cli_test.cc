@@ -13,6 +13,7 @@
 #include "core/file_system.h"
 #include "orchestrator/event_dispatcher.h"
 #include "serve_test_util.h"
+#include "store_project_fixture.h"
 #include "support/test_control_database.h"
 
 namespace dew {
@@ -24,34 +25,9 @@ using testing::WaitFor;
 
 //! Every test runs on SQLite (.dew/control.db) and on PostgreSQL 15 (a database on the server
 //! shared by the test process, given to the dew processes through ${env:DEW_TEST_CONTROL}).
-class SchedulerCliTest : public ::testing::TestWithParam<testing::StoreBackend> {
+class SchedulerCliTest : public testing::StoreProjectTest {
  protected:
-  void SetUp() override {
-    if (!testing::StoreBackendAvailable(GetParam()))
-      GTEST_SKIP() << "PostgreSQL 15 is not installed";
-    char tmpl[] = "/tmp/dew_sched_cli_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    project_ = dir_ + "/proj";
-    auto init = RunDew(dir_, {"init", "proj"}, dir_);
-    ASSERT_EQ(init.code, 0) << init.err;
-    auto db = testing::TestControlDatabase::Create(GetParam(), project_ + "/.dew");
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-    if (GetParam() == testing::StoreBackend::kPostgres) {
-      // The URL holds a password: the dew children read it from the environment.
-      setenv("DEW_TEST_CONTROL", db_.setting().c_str(), 1);
-      std::ofstream(project_ + "/dew.yml", std::ios::app) << "control: ${env:DEW_TEST_CONTROL}\n";
-    }
-  }
-  void TearDown() override {
-    unsetenv("DEW_TEST_CONTROL");
-    if (!dir_.empty()) std::system(("rm -rf " + testing::ShellQuote(dir_)).c_str());
-  }
-
-  std::string dir_;
-  std::string project_;
-  testing::TestControlDatabase db_;
+  SchedulerCliTest() : StoreProjectTest("dew_sched_cli_test") {}
 };
 
 INSTANTIATE_TEST_SUITE_P(Stores, SchedulerCliTest, testing::BothStores(),

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "orchestrator/scheduler.h"
 #include "serve_test_util.h"
+#include "store_project_fixture.h"
 #include "support/test_control_database.h"
 
 namespace dew {
@@ -18,44 +19,15 @@ namespace {
 using testing::ServeProcess;
 using testing::WaitFor;
 
-class ServeProcessTest : public ::testing::TestWithParam<testing::StoreBackend> {
+class ServeProcessTest : public testing::StoreProjectTest {
  protected:
-  void SetUp() override {
-    if (!testing::StoreBackendAvailable(GetParam()))
-      GTEST_SKIP() << "PostgreSQL 15 is not installed";
-    char tmpl[] = "/tmp/dew_serve_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    project_ = dir_ + "/proj";
-    auto init = testing::RunDew(dir_, {"init", "proj"}, dir_);
-    ASSERT_EQ(init.code, 0) << init.err;
-    auto db = testing::TestControlDatabase::Create(GetParam(), project_ + "/.dew");
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-    if (GetParam() == testing::StoreBackend::kPostgres) {
-      // The URL holds a password: dew serve (a child) reads it from the environment.
-      setenv("DEW_TEST_CONTROL", db_.setting().c_str(), 1);
-      std::ofstream(project_ + "/dew.yml", std::ios::app) << "control: ${env:DEW_TEST_CONTROL}\n";
-    }
-  }
-  void TearDown() override {
-    unsetenv("DEW_TEST_CONTROL");
-    if (!dir_.empty()) std::system(("rm -rf " + testing::ShellQuote(dir_)).c_str());
-  }
-
-  void WritePipeline(const std::string& name, const std::string& yaml) {
-    std::ofstream(project_ + "/pipelines/" + name + ".yml") << yaml;
-  }
+  ServeProcessTest() : StoreProjectTest("dew_serve_test") {}
 
   std::unique_ptr<control::ControlStore> OpenStore() {
     auto store = db_.Open(Clock::System());
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(store).value() : nullptr;
   }
-
-  testing::TestControlDatabase db_;  // SQLite: the project's default .dew/control.db
-  std::string dir_;
-  std::string project_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Stores, ServeProcessTest, testing::BothStores(),
