@@ -26,19 +26,10 @@ class ConnectionCliTest : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!PostgresServer::Available()) return;
     server_ = new PostgresServer();
-    status_ = new Status(server_->Start());
-    if (status_->ok()) {
-      auto made = server_->RunSql("CREATE DATABASE shop; CREATE ROLE reader LOGIN PASSWORD '" +
-                                  server_->password() + "r';");
-      if (made.ok()) {
-        made = server_->RunSql(
-            "CREATE TABLE orders (id integer PRIMARY KEY, amount numeric(10,2), note text);"
-            "INSERT INTO orders SELECT g, g * 1.5, 'n' || g FROM generate_series(1, 137) g;"
-            "GRANT SELECT ON orders TO reader;",
-            "shop");
-      }
-      if (!made.ok()) *status_ = made.status();
-    }
+    status_ = new Status(server_->StartWithSourceDatabase(
+        "shop", "reader",
+        "CREATE TABLE orders (id integer PRIMARY KEY, amount numeric(10,2), note text);"
+        "INSERT INTO orders SELECT g, g * 1.5, 'n' || g FROM generate_series(1, 137) g;"));
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -73,7 +64,7 @@ class ConnectionCliTest : public ::testing::Test {
     return testing::RunDew(cwd, args, dir_, env);
   }
   DewRun InProject(const std::vector<std::string>& args) {
-    return Dew(project_, args, server_->password() + "r");
+    return Dew(project_, args, server_->reader_password());
   }
 
   static PostgresServer* server_;

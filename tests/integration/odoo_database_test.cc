@@ -81,16 +81,7 @@ class OdooDatabaseTest : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!PostgresServer::Available()) return;
     server_ = new PostgresServer();
-    status_ = new Status(server_->Start());
-    if (status_->ok()) {
-      auto made = server_->RunSql("CREATE DATABASE odoo; CREATE ROLE dew_reader LOGIN PASSWORD '" +
-                                  server_->password() + "r';");
-      if (made.ok()) made = server_->RunSql(kOdooSchema, "odoo");
-      if (made.ok())
-        made =
-            server_->RunSql("GRANT SELECT ON ALL TABLES IN SCHEMA public TO dew_reader;", "odoo");
-      if (!made.ok()) *status_ = made.status();
-    }
+    status_ = new Status(server_->StartWithSourceDatabase("odoo", "dew_reader", kOdooSchema));
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -133,7 +124,7 @@ class OdooDatabaseTest : public ::testing::Test {
   }
   std::unique_ptr<connectors::Source> Make(const ConnectionSpec& spec) {
     connectors::SourceEnv env;
-    env.env["DEW_TEST_ODOO_PG"] = server_->password() + "r";
+    env.env["DEW_TEST_ODOO_PG"] = server_->reader_password();
     env.spool_dir = dir_;
     auto made = connectors::MakeSource(spec, env);
     EXPECT_TRUE(made.ok()) << made.status().ToString();

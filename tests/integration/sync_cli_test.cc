@@ -23,12 +23,7 @@ class SyncCliTest : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!PostgresServer::Available()) return;
     server_ = new PostgresServer();
-    status_ = new Status(server_->Start());
-    if (status_->ok()) {
-      auto made = server_->RunSql("CREATE DATABASE erp; CREATE ROLE reader LOGIN PASSWORD '" +
-                                  server_->password() + "r';");
-      if (!made.ok()) *status_ = made.status();
-    }
+    status_ = new Status(server_->StartWithSourceDatabase("erp", "reader", ""));
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -64,7 +59,7 @@ class SyncCliTest : public ::testing::Test {
   }
   DewRun Dew(const std::vector<std::string>& args) {
     return testing::RunDew(project_, args, dir_,
-                           {{"DEW_TEST_ERP_PASSWORD", server_->password() + "r"}});
+                           {{"DEW_TEST_ERP_PASSWORD", server_->reader_password()}});
   }
   std::string Sql(const std::string& sql) {
     DewRun r = Dew({"sql", "--format", "csv", sql});

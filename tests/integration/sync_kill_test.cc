@@ -100,14 +100,7 @@ class SyncKillTest : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!PostgresServer::Available()) return;
     server_ = new PostgresServer();
-    status_ = new Status(server_->Start());
-    if (status_->ok()) {
-      auto made = server_->RunSql("CREATE DATABASE odoo; CREATE ROLE reader LOGIN PASSWORD '" +
-                                  server_->password() + "r';");
-      if (made.ok()) made = server_->RunSql(kSchemaSql, "odoo");
-      if (made.ok()) made = server_->RunSql("GRANT SELECT ON account_move_line TO reader;", "odoo");
-      if (!made.ok()) *status_ = made.status();
-    }
+    status_ = new Status(server_->StartWithSourceDatabase("odoo", "reader", kSchemaSql));
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -136,7 +129,7 @@ class SyncKillTest : public ::testing::Test {
   }
 
   std::map<std::string, std::string> Env() {
-    return {{"DEW_TEST_ODOO_PASSWORD", server_->password() + "r"}};
+    return {{"DEW_TEST_ODOO_PASSWORD", server_->reader_password()}};
   }
 
   // Starts `dew sync odoo` in the project; output goes to files in dir_.
@@ -156,7 +149,7 @@ class SyncKillTest : public ::testing::Test {
     std::vector<std::string> args = {
         "/bin/sh", "-c",
         "cd " + ShellQuote(project_) +
-            " && DEW_TEST_ODOO_PASSWORD=" + ShellQuote(server_->password() + "r") + " exec " +
+            " && DEW_TEST_ODOO_PASSWORD=" + ShellQuote(server_->reader_password()) + " exec " +
             ShellQuote(DEW_BINARY) + " sync odoo >>" + ShellQuote(dir_ + "/sync.out") + " 2>>" +
             ShellQuote(dir_ + "/sync.err")};
     std::vector<char*> argv;

@@ -227,6 +227,16 @@ Status PostgresServer::Start() {
   return Status::IOError(failure);
 }
 
+Status PostgresServer::StartWithSourceDatabase(const std::string& database, const std::string& role,
+                                               const std::string& schema_sql) {
+  DEW_RETURN_IF_ERROR(Start());
+  auto made = RunSql("CREATE DATABASE " + database + "; CREATE ROLE " + role + " LOGIN PASSWORD '" +
+                     reader_password() + "';");
+  if (made.ok() && !schema_sql.empty()) made = RunSql(schema_sql, database);
+  if (made.ok()) made = RunSql("GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role, database);
+  return made.status();
+}
+
 Status PostgresServer::Stop() {
   if (!running_) return Status::OK();
   const std::string data = dir_ + "/data";

@@ -24,6 +24,11 @@ class PostgresServer {
   //! initdb + pg_ctl start; waits until the server accepts connections. Fails with a message that
   //! includes the server log when any step fails.
   Status Start();
+  //! Start, then a source database as the connector tests read one: database `database`,
+  //! `schema_sql` run in it, and a login role `role` (password reader_password()) allowed to
+  //! SELECT the tables that schema made (tables made later need their own GRANT).
+  Status StartWithSourceDatabase(const std::string& database, const std::string& role,
+                                 const std::string& schema_sql);
   //! pg_ctl stop -m fast, then -m immediate if that fails. Idempotent.
   Status Stop();
 
@@ -32,6 +37,8 @@ class PostgresServer {
   const std::string& host() const { return host_; }
   const std::string& user() const { return user_; }
   const std::string& password() const { return password_; }
+  //! The password of StartWithSourceDatabase's role: generated per run like password().
+  std::string reader_password() const { return password_ + "r"; }
   //! libpq connection string (keyword/value form) for `database` as the superuser.
   std::string ConnectionString(const std::string& database = "postgres") const;
 
