@@ -1,4 +1,4 @@
-// dew table list | describe | history | restore | vacuum.
+// dew table list | describe | history | restore | optimize | vacuum.
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -25,13 +25,15 @@ std::string MapJson(const std::map<std::string, std::string>& m) {
 }
 
 const char kTableHelp[] =
-    "usage: dew table <list|describe|history|restore|vacuum> …\n\n"
+    "usage: dew table <list|describe|history|restore|optimize|vacuum> …\n\n"
     "  dew table list [--layer L]                 every lake table: name, layer, version, files,\n"
     "                                             rows, size, last modified\n"
     "  dew table describe T                       columns, partition columns, version, location,\n"
     "                                             properties\n"
     "  dew table history T [--limit N]            commits, newest first\n"
     "  dew table restore T --version N            make T equal to version N again (a new commit)\n"
+    "  dew table optimize T [--where PREDICATE]   pack small files and drop rows deleted by\n"
+    "                                             deletion vectors (OPTIMIZE; rows unchanged)\n"
     "  dew table vacuum T [--retain HOURS] [--force] [--dry-run]\n"
     "                                             delete files no version within the retention\n"
     "                                             needs (default 168 hours)\n\n"
@@ -225,6 +227,33 @@ Status Restore(CommandContext& ctx, const std::vector<std::string>& args) {
   return ctx.Print(t);
 }
 
+Status Optimize(CommandContext& ctx, const std::vector<std::string>& args) {
+  const std::string usage = "dew table optimize TABLE [--where PREDICATE]";
+  DEW_ASSIGN_OR_RETURN(
+      ParsedArgs parsed,
+      ParseVerbArgs(ctx, args,
+                    {{"where", 0, true, "PREDICATE",
+                      "only the partitions matching it "
+                      "(partition columns only)"}},
+                    usage,
+                    "Compacts TABLE as Delta's OPTIMIZE: small files of a partition are packed "
+                    "into files of about\nthe table's delta.targetFileSize (default 64 MB) and "
+                    "rows deleted by deletion vectors are\ndropped, in one commit that changes no "
+                    "row. The old files stay for time travel until vacuum."));
+  if (parsed.positional.size() != 1)
+    return Status::InvalidArgument("which table?\nusage: " + usage);
+  lake::TableName name;
+  DEW_ASSIGN_OR_RETURN(auto lakehouse, OpenWithTable(ctx, parsed, usage, &name));
+  DEW_ASSIGN_OR_RETURN(auto table, lakehouse->OpenTable(name));
+  lake::OptimizeOptions optimize;
+  if (parsed.Has("where")) optimize.where = parsed.Get("where");
+  DEW_ASSIGN_OR_RETURN(lake::OptimizeResult r,
+                       table->Optimize(optimize, lakehouse->NewWriteOptions()));
+  table.reset();
+  if (r.committed) DEW_RETURN_IF_ERROR(lakehouse->RefreshView(name));
+  return ctx.Print(lake::OptimizeSummary(name.ToString(), r));
+}
+
 Status Vacuum(CommandContext& ctx, const std::vector<std::string>& args) {
   const std::string usage = "dew table vacuum TABLE [--retain HOURS] [--force] [--dry-run]";
   DEW_ASSIGN_OR_RETURN(
@@ -282,7 +311,7 @@ Status RunTable(CommandContext& ctx, const std::vector<std::string>& args) {
     std::fputs(kTableHelp, ctx.out());
     return args.empty() ? Status::InvalidArgument(
                               "table needs a subcommand: list, describe, "
-                              "history, restore or vacuum\nusage: dew table …")
+                              "history, restore, optimize or vacuum\nusage: dew table …")
                         : HelpShown();
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -291,10 +320,12 @@ Status RunTable(CommandContext& ctx, const std::vector<std::string>& args) {
   if (sub == "describe") return Describe(ctx, rest);
   if (sub == "history") return History(ctx, rest);
   if (sub == "restore") return Restore(ctx, rest);
+  if (sub == "optimize") return Optimize(ctx, rest);
   if (sub == "vacuum") return Vacuum(ctx, rest);
-  return Status::InvalidArgument("unknown table subcommand '" + sub +
-                                 "': expected list, describe, history, restore or vacuum\n"
-                                 "usage: dew table …");
+  return Status::InvalidArgument(
+      "unknown table subcommand '" + sub +
+      "': expected list, describe, history, restore, optimize or vacuum\n"
+      "usage: dew table …");
 }
 
 }  // namespace dew::cli

@@ -13,6 +13,7 @@
 
 #include "engine/connection.h"
 #include "engine/query_result.h"
+#include "lake/table_properties.h"
 #include "lake/table_scan.h"
 
 namespace dew::lake {
@@ -176,7 +177,8 @@ bool IsPrimitive(const std::string& delta_type) {
 }
 
 // One commit in the making and what it read, for conflict detection.
-enum class TxnKind { kBlindAppend, kReadWrite, kRestore };
+// kCompaction reads only the files it removes: files others add never conflict with it.
+enum class TxnKind { kBlindAppend, kReadWrite, kRestore, kCompaction };
 
 struct PendingCommit {
   int64_t read_version = -1;
@@ -540,7 +542,7 @@ Status TableWriter::CheckWinner(const PendingCommit& pending, int64_t version,
   for (const auto& add : winner.adds) {
     if (add.data_change) added.push_back(add);
   }
-  if (!added.empty()) {
+  if (!added.empty() && pending.kind != TxnKind::kCompaction) {
     const std::string reason =
         "added file " + added[0].path + " holding rows this operation would have had to read";
     if (!pending.count_matching || pending.read_snapshot == nullptr) return conflict(reason);
@@ -548,13 +550,15 @@ Status TableWriter::CheckWinner(const PendingCommit& pending, int64_t version,
     Snapshot theirs = *pending.read_snapshot;
     theirs.files = added;
     theirs.file_schema_index.clear();  // the schema is unchanged, or metadata conflicted above
-    auto scan = ScanSql(theirs);
+    auto scan = ScanSql(*env_.fs, theirs);
     if (!scan.ok()) return conflict(reason);
     auto count = con()->QueryScalar(pending.count_matching(*scan));
     if (!count.ok() || ParseInt(*count) != 0) return conflict(reason);
   }
   for (const auto& remove : winner.removes) {
-    if (pending.kind == TxnKind::kRestore && remove.data_change) {
+    // Also a compaction's (dataChange=false) removes: the files a restore re-adds would
+    // then hold rows the compacted files hold too.
+    if (pending.kind == TxnKind::kRestore) {
       return conflict("removed file " + remove.path);
     }
     if (pending.removed_paths.count(DecodePath(remove.path)) > 0) {
@@ -669,7 +673,7 @@ Result<std::map<std::string, int64_t>> TableWriter::FilesMatching(const Snapshot
                                                                   const std::string& predicate) {
   std::map<std::string, int64_t> out;
   if (snapshot.files.empty()) return out;
-  DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(snapshot, /*with_file_name=*/true));
+  DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, snapshot, /*with_file_name=*/true));
   DEW_ASSIGN_OR_RETURN(auto table, con()->QueryText("SELECT _dew_file, count(*) FROM (" + scan +
                                                     ") WHERE " + predicate + " GROUP BY 1"));
   for (const auto& row : table.rows) {
@@ -1082,7 +1086,7 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
                predicate + "), false) THEN true ELSE error('" + kReplaceWhereMarker + "') END";
     if (!affected.rewritten.empty()) {
       DEW_ASSIGN_OR_RETURN(std::string kept_scan,
-                           ScanSql(SubSnapshot(snapshot, affected.rewritten)));
+                           ScanSql(*env_.fs, SubSnapshot(snapshot, affected.rewritten)));
       DEW_ASSIGN_OR_RETURN(
           std::string kept,
           AlignedSelect("SELECT * FROM (" + kept_scan + ") AS _dew_old WHERE NOT coalesce((" +
@@ -1208,7 +1212,7 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
   const bool use_dv = WritesDeletionVectors(snapshot);
   std::map<std::string, RoaringBitmapArray> deleted;
   if (!candidates.empty() && use_dv) {
-    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(SubSnapshot(snapshot, candidates),
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, SubSnapshot(snapshot, candidates),
                                                    /*with_file_name=*/true,
                                                    /*with_row_number=*/true));
     const std::string matches = temp + "_matches";
@@ -1232,7 +1236,7 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
     source_matched = ParseInt(counts.rows[0][1]);
   } else if (!candidates.empty()) {
     DEW_ASSIGN_OR_RETURN(std::string scan,
-                         ScanSql(SubSnapshot(snapshot, candidates), /*with_file_name=*/true));
+                         ScanSql(*env_.fs, SubSnapshot(snapshot, candidates), /*with_file_name=*/true));
     DEW_ASSIGN_OR_RETURN(auto matches,
                          env_.con->QueryText("SELECT _dew_t._dew_file, count(*) FROM (" + scan +
                                              ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +
@@ -1243,7 +1247,7 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
       target_matched += ParseInt(row[1]);
     }
     if (!touched.empty()) {
-      DEW_ASSIGN_OR_RETURN(std::string old_scan, ScanSql(SubSnapshot(snapshot, touched)));
+      DEW_ASSIGN_OR_RETURN(std::string old_scan, ScanSql(*env_.fs, SubSnapshot(snapshot, touched)));
       DEW_ASSIGN_OR_RETURN(
           auto matched,
           env_.con->QueryScalar("SELECT count(*) FROM " + SqlIdent(temp) +
@@ -1331,7 +1335,7 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
   std::map<std::string, RoaringBitmapArray> deleted;
   if (!affected.rewritten.empty() && WritesDeletionVectors(snapshot)) {
     // The matching rows' positions go to deletion vectors; the files stay as they are.
-    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(SubSnapshot(snapshot, affected.rewritten),
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, SubSnapshot(snapshot, affected.rewritten),
                                                    /*with_file_name=*/true,
                                                    /*with_row_number=*/true));
     DEW_ASSIGN_OR_RETURN(deleted,
@@ -1342,7 +1346,7 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
                                              "), false) GROUP BY 1"));
     affected.rewritten.clear();
   } else if (!affected.rewritten.empty()) {
-    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(SubSnapshot(snapshot, affected.rewritten)));
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, SubSnapshot(snapshot, affected.rewritten)));
     DEW_ASSIGN_OR_RETURN(
         WrittenFiles written,
         writer.WriteFiles("SELECT * FROM (" + scan + ") AS _dew_old WHERE NOT coalesce((" +
@@ -1383,10 +1387,40 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
 }
 
 Result<CommitResult> DeltaTable::EnableDeletionVectors(const WriteOptions& options) {
+  return SetProperties({{kEnableDeletionVectorsProperty, "true"}}, {}, false, options);
+}
+
+Result<CommitResult> DeltaTable::SetProperties(const std::map<std::string, std::string>& set,
+                                               const std::vector<std::string>& unset,
+                                               bool if_exists, const WriteOptions& options) {
   TableWriter writer(env_, root_, log_);
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
   DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
-  if (WritesDeletionVectors(snapshot)) {
+  Metadata metadata = snapshot.metadata;
+  json changed = json::object();
+  for (const auto& [key, value] : set) {
+    auto checked = CheckTableProperty(key, value);
+    if (!checked.ok()) return checked.status().WithContext("table " + root_);
+    metadata.configuration[key] = *checked;
+    changed[key] = *checked;
+  }
+  for (const auto& key : unset) {
+    if (metadata.configuration.erase(key) == 0 && !if_exists) {
+      return Status::InvalidArgument("table " + root_ + " has no property '" + key +
+                                     "' to unset (use IF EXISTS)");
+    }
+  }
+  std::optional<Protocol> protocol;
+  // Writers may write DVs only with the table feature, so enabling them upgrades the protocol.
+  auto dv = metadata.configuration.find(kEnableDeletionVectorsProperty);
+  if (dv != metadata.configuration.end() && dv->second == "true" &&
+      !snapshot.protocol.HasWriterFeature(kDeletionVectorsFeature)) {
+    const std::vector<std::string> features = {kDeletionVectorsFeature};
+    protocol = Protocol(3, 7);
+    protocol->reader_features = features;
+    protocol->writer_features = features;
+  }
+  if (metadata.configuration == snapshot.metadata.configuration && !protocol) {
     CommitResult unchanged;
     unchanged.version = snapshot.version;
     unchanged.attempts = 0;
@@ -1395,18 +1429,86 @@ Result<CommitResult> DeltaTable::EnableDeletionVectors(const WriteOptions& optio
   PendingCommit pending = StartPending(snapshot, TxnKind::kReadWrite, snapshot.schema);
   // Only a concurrent protocol or metadata change collides with a property change.
   pending.kind = TxnKind::kBlindAppend;
-  const std::vector<std::string> features = {kDeletionVectorsFeature};
-  Protocol protocol(3, 7);
-  protocol.reader_features = features;
-  protocol.writer_features = features;
   pending.actions.protocol = protocol;
-  Metadata metadata = snapshot.metadata;
-  metadata.configuration[kEnableDeletionVectorsProperty] = "true";
   pending.actions.metadata = metadata;
-  CommitInfo info = writer.NewCommitInfo("SET TBLPROPERTIES", options, snapshot.version, false);
-  info.operation_parameters["properties"] = json{{kEnableDeletionVectorsProperty, "true"}}.dump();
+  const bool only_unset = set.empty() && !unset.empty();
+  CommitInfo info = writer.NewCommitInfo(only_unset ? "UNSET TBLPROPERTIES" : "SET TBLPROPERTIES",
+                                         options, snapshot.version, false);
+  if (only_unset) {
+    info.operation_parameters["properties"] = JsonArray(unset);
+    info.operation_parameters["ifExists"] = if_exists ? "true" : "false";
+  } else {
+    info.operation_parameters["properties"] = changed.dump();
+  }
   pending.actions.commit_info = info;
   return writer.Commit(&pending, options);
+}
+
+Result<OptimizeResult> DeltaTable::Optimize(const OptimizeOptions& optimize,
+                                            const WriteOptions& options) {
+  TableWriter writer(env_, root_, log_);
+  DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
+  std::optional<std::set<std::string>> considered;
+  if (optimize.where) {
+    DEW_RETURN_IF_ERROR(CheckPredicate(env_.con, snapshot.schema, *optimize.where, root_));
+    DEW_ASSIGN_OR_RETURN(considered, writer.PartitionMatches(snapshot, *optimize.where));
+    if (!considered) {
+      return Status::InvalidArgument(
+          "OPTIMIZE " + root_ + " WHERE " + *optimize.where +
+          ": the predicate may only use partition columns (" +
+          JsonArray(snapshot.metadata.partition_columns) + ")");
+    }
+  }
+  const CompactionPlan plan = PlanCompaction(snapshot, considered, optimize);
+  OptimizeResult result;
+  result.version = snapshot.version;
+  if (plan.bins.empty()) return result;
+
+  PendingCommit pending = StartPending(snapshot, TxnKind::kCompaction, snapshot.schema);
+  const int64_t now = writer.Now();
+  std::vector<AddFile> removed;
+  int64_t rows = 0, expected_rows = 0;
+  for (const CompactionBin& bin : plan.bins) {
+    const Snapshot inputs = SubSnapshot(snapshot, bin.paths);
+    auto scan = ScanSql(*env_.fs, inputs);
+    auto written = scan.ok() ? writer.WriteFiles(*scan, snapshot, snapshot.schema, &bin.partition)
+                             : Result<WrittenFiles>(scan.status());
+    if (!written.ok()) {
+      writer.DeleteWritten(pending.written_files);
+      return written.status().WithContext("optimizing " + root_);
+    }
+    pending.written_files.insert(pending.written_files.end(), written->abs_paths.begin(),
+                                 written->abs_paths.end());
+    rows += written->rows;
+    expected_rows += inputs.NumRecords();
+    for (auto& add : written->adds) {
+      add.data_change = false;
+      pending.actions.adds.push_back(std::move(add));
+    }
+    for (const AddFile& f : inputs.files) {
+      RemoveFile remove = writer.RemoveOf(f, now);
+      remove.data_change = false;
+      pending.actions.removes.push_back(std::move(remove));
+      pending.removed_paths.insert(DecodePath(f.path));
+      removed.push_back(f);
+    }
+  }
+  if (expected_rows >= 0 && rows != expected_rows) {
+    writer.DeleteWritten(pending.written_files);
+    return Status::Internal("optimizing " + root_ + ": wrote " + std::to_string(rows) +
+                            " rows from files holding " + std::to_string(expected_rows));
+  }
+  CommitInfo info = writer.NewCommitInfo("OPTIMIZE", options, snapshot.version, false);
+  for (const auto& [k, v] : OptimizeParameters(optimize)) info.operation_parameters[k] = v;
+  info.operation_metrics = OptimizeMetrics(plan, removed, pending.actions.adds, rows);
+  pending.actions.commit_info = info;
+  DEW_ASSIGN_OR_RETURN(CommitResult committed, writer.Commit(&pending, options));
+  result.version = committed.version;
+  result.committed = true;
+  result.attempts = committed.attempts;
+  result.metrics = info.operation_metrics;
+  return result;
 }
 
 Result<CommitResult> DeltaTable::Restore(int64_t version, const WriteOptions& options) {

@@ -22,6 +22,7 @@
 #include "lake/delta_log.h"
 #include "lake/schema.h"
 #include "lake/snapshot.h"
+#include "lake/table_optimizer.h"
 
 namespace dew::engine {
 class Connection;
@@ -130,6 +131,25 @@ class DeltaTable {
   //! longer read the table. Already enabled: nothing is committed (result version = current,
   //! attempts 0).
   Result<CommitResult> EnableDeletionVectors(const WriteOptions& options);
+
+  //! Sets the table properties `set` and removes those in `unset` (metaData.configuration), in
+  //! one commit, operation SET TBLPROPERTIES (UNSET TBLPROPERTIES when only unsetting). Each
+  //! pair is checked by CheckTableProperty (InvalidArgument naming the property); setting
+  //! delta.enableDeletionVectors=true also upgrades the protocol as EnableDeletionVectors does.
+  //! Unsetting a property the table does not have is InvalidArgument unless `if_exists`. When
+  //! nothing changes, nothing is committed (result version = current, attempts 0).
+  Result<CommitResult> SetProperties(const std::map<std::string, std::string>& set,
+                                     const std::vector<std::string>& unset, bool if_exists,
+                                     const WriteOptions& options);
+
+  //! Compacts the table as Delta's OPTIMIZE (see table_optimizer.h for which files and how
+  //! they are packed): one commit, operation OPTIMIZE, removing the input files and adding the
+  //! packed ones with their deleted rows dropped, all dataChange=false; the rows are unchanged.
+  //! `optimize.where` may only read partition columns (else InvalidArgument). Nothing to do:
+  //! no commit (`committed` false). A concurrent commit that removed one of the input files (a
+  //! merge or delete marking rows in it, an overwrite, another OPTIMIZE) makes it fail with
+  //! Conflict; concurrent appends do not. The old files stay for time travel until vacuum.
+  Result<OptimizeResult> Optimize(const OptimizeOptions& optimize, const WriteOptions& options);
 
   //! Makes the table's content equal to `version` again, as a new commit (history is kept).
   Result<CommitResult> Restore(int64_t version, const WriteOptions& options);

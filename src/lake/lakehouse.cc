@@ -339,7 +339,7 @@ Status Lakehouse::RefreshView(const TableName& table) {
   }
   DeltaLog log(fs_, TableRoot(table), con_.get());
   DEW_ASSIGN_OR_RETURN(Snapshot snap, log.LoadSnapshot());
-  DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(snap));
+  DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*fs_, snap));
   broken_.erase(table.ToString());
   return con_->Execute("CREATE OR REPLACE VIEW " + ViewName(table) + " AS " + scan);
 }
@@ -458,7 +458,7 @@ Result<Schema> Lakehouse::QuerySchema(const std::string& select_sql) {
 Result<std::string> Lakehouse::ScanTable(const std::string& table, const TimeTravel& at) {
   DEW_ASSIGN_OR_RETURN(TableName name, Resolve(table));
   DEW_ASSIGN_OR_RETURN(Snapshot snap, LoadSnapshot(name, at));
-  return ScanSql(snap);
+  return ScanSql(*fs_, snap);
 }
 
 Result<std::string> Lakehouse::ScanPath(const std::string& path, const TimeTravel& at) {
@@ -471,7 +471,7 @@ Result<std::string> Lakehouse::ScanPath(const std::string& path, const TimeTrave
                             " (no commits in " + log.log_dir() + ")");
   }
   DEW_ASSIGN_OR_RETURN(Snapshot snap, LoadAt(log, "delta_scan('" + path + "')", at));
-  return ScanSql(snap);
+  return ScanSql(*fs_, snap);
 }
 
 }  // namespace dew::lake

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lake/sql_tokenizer.h"
+#include "lake/table_properties.h"
 
 namespace dew::lake {
 namespace {
@@ -155,6 +156,11 @@ Result<engine::TextTable> SqlExecutor::RunWrite(const LakeStatement& st) {
       return CreateTableAs(st, name);
     case StatementKind::kCreateTable:
       return CreateTableFromDefinitions(st, name);
+    case StatementKind::kOptimize:
+      return Optimize(st, name);
+    case StatementKind::kSetProperties:
+    case StatementKind::kUnsetProperties:
+      return AlterProperties(st, name);
     case StatementKind::kDropTable: {
       if (!lake_->Exists(name)) {
         if (st.if_exists) return WriteSummary(label, "DROP TABLE (absent)", -1, 0, 0);
@@ -211,6 +217,50 @@ Result<engine::TextTable> SqlExecutor::RunWrite(const LakeStatement& st) {
   table.reset();
   DEW_RETURN_IF_ERROR(lake_->RefreshView(name));
   return WriteSummary(label, op, r.version, r.rows_added, r.rows_removed);
+}
+
+Result<engine::TextTable> SqlExecutor::Optimize(const LakeStatement& st, const TableName& name) {
+  DEW_ASSIGN_OR_RETURN(auto table, lake_->OpenTable(name));
+  OptimizeOptions optimize;
+  if (!st.predicate.empty()) optimize.where = st.predicate;
+  DEW_ASSIGN_OR_RETURN(OptimizeResult r, table->Optimize(optimize, lake_->NewWriteOptions()));
+  table.reset();
+  if (r.committed) DEW_RETURN_IF_ERROR(lake_->RefreshView(name));
+  return OptimizeSummary(name.ToString(), r);
+}
+
+Result<engine::TextTable> SqlExecutor::AlterProperties(const LakeStatement& st,
+                                                       const TableName& name) {
+  DEW_ASSIGN_OR_RETURN(auto table, lake_->OpenTable(name));
+  std::map<std::string, std::string> set;
+  for (const auto& [k, v] : st.properties) set[CanonicalPropertyName(k)] = v;
+  std::vector<std::string> unset;
+  for (const auto& k : st.unset_properties) unset.push_back(CanonicalPropertyName(k));
+  DEW_ASSIGN_OR_RETURN(CommitResult r,
+                       table->SetProperties(set, unset, st.if_exists, lake_->NewWriteOptions()));
+  const std::string op =
+      st.kind == StatementKind::kSetProperties ? "SET TBLPROPERTIES" : "UNSET TBLPROPERTIES";
+  return WriteSummary(name.ToString(), r.attempts == 0 ? op + " (unchanged)" : op, r.version, 0, 0);
+}
+
+engine::TextTable OptimizeSummary(const std::string& table, const OptimizeResult& result) {
+  engine::TextTable t;
+  t.names = {"table", "version", "committed"};
+  LogicalType text = TypeOf(TypeId::kVarchar);
+  LogicalType number = TypeOf(TypeId::kBigInt);
+  t.types = {text, number, TypeOf(TypeId::kBoolean)};
+  std::vector<std::optional<std::string>> row = {table, std::to_string(result.version),
+                                                 result.committed ? "true" : "false"};
+  for (const char* metric :
+       {"numAddedFiles", "numRemovedFiles", "numDeletionVectorsRemoved",
+        "numDeletionVectorRowsRemoved", "numAddedBytes", "numRemovedBytes", "numOutputRows"}) {
+    t.names.push_back(metric);
+    t.types.push_back(number);
+    auto it = result.metrics.find(metric);
+    row.push_back(it == result.metrics.end() ? "0" : it->second);
+  }
+  t.rows.push_back(std::move(row));
+  return t;
 }
 
 Result<engine::TextTable> SqlExecutor::CreateTableAs(const LakeStatement& st,

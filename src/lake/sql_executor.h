@@ -41,6 +41,8 @@ class SqlExecutor {
   Result<engine::TextTable> CreateTableAs(const LakeStatement& st, const TableName& name);
   Result<engine::TextTable> CreateTableFromDefinitions(const LakeStatement& st,
                                                        const TableName& name);
+  Result<engine::TextTable> Optimize(const LakeStatement& st, const TableName& name);
+  Result<engine::TextTable> AlterProperties(const LakeStatement& st, const TableName& name);
   //! `st.query` with its columns named and typed as the table's.
   Result<std::string> ConformInsert(const LakeStatement& st, const TableName& name,
                                     const Schema& table);
@@ -56,5 +58,10 @@ class SqlExecutor {
 //! The summary row of a lake write: table, operation, version, rows_added, rows_removed.
 engine::TextTable WriteSummary(const std::string& table, const std::string& operation,
                                int64_t version, int64_t rows_added, int64_t rows_removed);
+
+//! What OPTIMIZE did, one row: table, version (the current one when nothing was committed),
+//! committed, then its metrics (files added/removed, deletion vectors removed, bytes
+//! added/removed, rows).
+engine::TextTable OptimizeSummary(const std::string& table, const OptimizeResult& result);
 
 }  // namespace dew::lake

@@ -566,6 +566,91 @@ Status ParseMerge(Parser& p, TableResolver& resolver, LakeStatement* st, bool* l
   return ParseMergeClauses(p, *st);
 }
 
+// OPTIMIZE layer.table [WHERE predicate], Delta's compaction.
+Status ParseOptimize(Parser& p, TableResolver& resolver, LakeStatement* st, bool* lake) {
+  st->table = LakeTarget(p.Name());
+  if (st->table.empty()) return Status::OK();
+  *lake = true;
+  st->kind = StatementKind::kOptimize;
+  if (p.AtEnd()) return Status::OK();
+  if (p.PeekWord("zorder")) {
+    return Status::NotSupported("OPTIMIZE " + st->table +
+                                ": ZORDER BY is not supported; dew compacts by bin-packing only");
+  }
+  if (!p.AcceptWord("where")) {
+    return Status::InvalidArgument("OPTIMIZE " + st->table + ": expected WHERE <predicate on " +
+                                   "partition columns> or the end of the statement " + p.Found());
+  }
+  if (p.AtEnd()) return Status::InvalidArgument("OPTIMIZE " + st->table + ": empty WHERE");
+  DEW_ASSIGN_OR_RETURN(st->predicate, RewriteReads(p.Rest(), resolver));
+  return Status::OK();
+}
+
+// A property key: 'quoted' or a dotted name (delta.enableDeletionVectors), case kept.
+Result<std::string> PropertyKey(Parser& p, const std::string& ctx) {
+  if (p.Peek().kind == TokenKind::kString) {
+    std::string key = p.Peek().StringValue();
+    p.set_pos(p.pos() + 1);
+    return key;
+  }
+  if (p.Peek().kind != TokenKind::kWord) {
+    return Status::InvalidArgument(ctx + ": expected a property name " + p.Found());
+  }
+  std::string key = p.Peek().text;
+  p.set_pos(p.pos() + 1);
+  while (p.Peek().IsSymbol('.') && p.Peek(1).kind == TokenKind::kWord) {
+    key += "." + p.Peek(1).text;
+    p.set_pos(p.pos() + 2);
+  }
+  return key;
+}
+
+// ALTER TABLE t SET TBLPROPERTIES ('k' = 'v', …) | UNSET TBLPROPERTIES [IF EXISTS] ('k', …).
+Status ParseAlterProperties(Parser& p, LakeStatement* st) {
+  const std::string ctx = "ALTER TABLE " + st->table;
+  const bool set = p.AcceptWord("set");
+  if (!set && !p.AcceptWord("unset")) {
+    return Status::NotSupported(ctx + ": only SET TBLPROPERTIES (…) and UNSET TBLPROPERTIES (…)" +
+                                " are supported on lake tables; change columns with CREATE OR " +
+                                "REPLACE TABLE … AS SELECT");
+  }
+  if (!p.AcceptWord("tblproperties")) {
+    return Status::NotSupported(ctx + ": only SET TBLPROPERTIES (…) and UNSET TBLPROPERTIES (…)" +
+                                " are supported on lake tables " + p.Found());
+  }
+  st->kind = set ? StatementKind::kSetProperties : StatementKind::kUnsetProperties;
+  const std::string what = ctx + (set ? " SET" : " UNSET") + " TBLPROPERTIES";
+  if (!set && p.PeekWord("if") && p.PeekWord("exists", 1)) {
+    p.set_pos(p.pos() + 2);
+    st->if_exists = true;
+  }
+  if (!p.AcceptSymbol('(')) return Status::InvalidArgument(what + ": expected ( " + p.Found());
+  while (true) {
+    DEW_ASSIGN_OR_RETURN(std::string key, PropertyKey(p, what));
+    if (set) {
+      p.AcceptSymbol('=');
+      const Token& v = p.Peek();
+      if (v.kind != TokenKind::kString && v.kind != TokenKind::kNumber &&
+          v.kind != TokenKind::kWord) {
+        return Status::InvalidArgument(what + ": expected a value for '" + key + "' " + p.Found());
+      }
+      std::string value = v.kind == TokenKind::kString ? v.StringValue() : v.text;
+      p.set_pos(p.pos() + 1);
+      if (!st->properties.emplace(key, value).second) {
+        return Status::InvalidArgument(what + ": property '" + key + "' is given twice");
+      }
+    } else {
+      st->unset_properties.push_back(key);
+    }
+    if (p.AcceptSymbol(')')) break;
+    if (!p.AcceptSymbol(',')) {
+      return Status::InvalidArgument(what + ": expected , or ) " + p.Found());
+    }
+  }
+  if (!p.AtEnd()) return Status::InvalidArgument(what + ": unexpected '" + p.Peek().text + "'");
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<LakeStatement> ParseStatement(std::string_view statement, TableResolver& resolver) {
@@ -600,16 +685,20 @@ Result<LakeStatement> ParseStatement(std::string_view statement, TableResolver& 
         st.kind = StatementKind::kDropTable;
       }
     }
+  } else if (p.AcceptWord("optimize")) {
+    DEW_RETURN_IF_ERROR(ParseOptimize(p, resolver, &st, &lake));
   } else if (p.AcceptWord("update") || p.AcceptWord("alter")) {
     bool update = p.At(0).IsWord("update");
     if (!update) p.AcceptWord("table");
     std::string target = LakeTarget(p.Name());
-    if (!target.empty()) {
+    if (!target.empty() && !update) {
+      st.table = target;
+      lake = true;
+      DEW_RETURN_IF_ERROR(ParseAlterProperties(p, &st));
+    } else if (!target.empty()) {
       return Status::NotSupported(
-          std::string(update ? "UPDATE" : "ALTER TABLE") + " is not supported on lake table " +
-          target +
-          (update ? "; use MERGE INTO … WHEN MATCHED THEN UPDATE SET * with the changed rows"
-                  : "; recreate it with CREATE OR REPLACE TABLE … AS SELECT"));
+          "UPDATE is not supported on lake table " + target +
+          "; use MERGE INTO … WHEN MATCHED THEN UPDATE SET * with the changed rows");
     }
   }
   if (!lake) {

@@ -9,11 +9,13 @@
 //
 // Writes to a `bronze|silver|gold|platinum.<name>` target: CREATE [OR REPLACE] TABLE … [AS …],
 // INSERT INTO / INSERT OVERWRITE, DELETE FROM, TRUNCATE, MERGE INTO … USING … ON … (Databricks
-// form with UPDATE SET * / INSERT *) and DROP TABLE come back parsed; other statements on lake
-// targets (UPDATE, ALTER) are NotSupported; statements on other schemas pass through.
+// form with UPDATE SET * / INSERT *), DROP TABLE, OPTIMIZE … [WHERE …] and ALTER TABLE … SET |
+// UNSET TBLPROPERTIES come back parsed; other statements on lake targets (UPDATE, other ALTER
+// forms, OPTIMIZE … ZORDER BY) are NotSupported; statements on other schemas pass through.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +51,9 @@ enum class StatementKind {
   kDelete,           //!< DELETE FROM t [WHERE predicate], TRUNCATE t
   kMerge,            //!< MERGE INTO t USING source ON keys … UPDATE SET * … INSERT *
   kDropTable,        //!< DROP TABLE [IF EXISTS] t
+  kOptimize,         //!< OPTIMIZE t [WHERE partition predicate]
+  kSetProperties,    //!< ALTER TABLE t SET TBLPROPERTIES ('k' = 'v', …)
+  kUnsetProperties,  //!< ALTER TABLE t UNSET TBLPROPERTIES [IF EXISTS] ('k', …)
 };
 
 //! One statement, parsed. Query texts already have their reads rewritten.
@@ -65,7 +70,9 @@ struct LakeStatement {
   std::vector<std::string> merge_keys;    //!< MERGE: the target columns of the ON equalities
   std::string query;                      //!< CTAS / INSERT / MERGE source
   std::string column_defs;                //!< kCreateTable: text inside the parentheses
-  std::string predicate;                  //!< DELETE: the WHERE text; empty for all rows
+  std::string predicate;                  //!< DELETE, OPTIMIZE: the WHERE text; empty for all rows
+  std::map<std::string, std::string> properties;  //!< kSetProperties: key -> value as written
+  std::vector<std::string> unset_properties;      //!< kUnsetProperties: the keys
   //! kPassThrough CREATE TABLE outside the lake: the (non-temporary) DuckDB table it makes,
   //! which lives only as long as the session.
   std::string session_table;

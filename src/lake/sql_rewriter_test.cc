@@ -229,6 +229,54 @@ TEST(SqlRewriterTest, ParsesDeleteTruncateDrop) {
             Status::Code::kNotSupported);
 }
 
+TEST(SqlRewriterTest, ParsesOptimize) {
+  LakeStatement a = Parse("OPTIMIZE silver.s");
+  EXPECT_EQ(a.kind, StatementKind::kOptimize);
+  EXPECT_EQ(a.table, "silver.s");
+  EXPECT_TRUE(a.predicate.empty());
+  LakeStatement b = Parse("optimize bronze.raw_a_b WHERE _ingest_date >= '2026-12-01'");
+  EXPECT_EQ(b.kind, StatementKind::kOptimize);
+  EXPECT_EQ(b.predicate, "_ingest_date >= '2026-12-01'");
+  Status zorder = ParseError("OPTIMIZE silver.s ZORDER BY (id)");
+  EXPECT_EQ(zorder.code(), Status::Code::kNotSupported);
+  EXPECT_NE(zorder.message().find("ZORDER"), std::string::npos);
+  Status junk = ParseError("OPTIMIZE silver.s FULL");
+  EXPECT_EQ(junk.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(junk.message().find("'FULL'"), std::string::npos) << junk.ToString();
+  EXPECT_EQ(ParseError("OPTIMIZE silver.s WHERE").code(), Status::Code::kInvalidArgument);
+  // Not a lake table: DuckDB's business.
+  EXPECT_EQ(Parse("OPTIMIZE main.t").kind, StatementKind::kPassThrough);
+}
+
+TEST(SqlRewriterTest, ParsesTableProperties) {
+  LakeStatement a = Parse(
+      "ALTER TABLE silver.s SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true', "
+      "delta.targetFileSize = 33554432, 'delta.autoOptimize.autoCompact' false)");
+  EXPECT_EQ(a.kind, StatementKind::kSetProperties);
+  EXPECT_EQ(a.table, "silver.s");
+  EXPECT_EQ(a.properties,
+            (std::map<std::string, std::string>{{"delta.enableDeletionVectors", "true"},
+                                                {"delta.targetFileSize", "33554432"},
+                                                {"delta.autoOptimize.autoCompact", "false"}}));
+  LakeStatement b =
+      Parse("ALTER TABLE gold.gold_a_b UNSET TBLPROPERTIES IF EXISTS ('owner', delta.x)");
+  EXPECT_EQ(b.kind, StatementKind::kUnsetProperties);
+  EXPECT_TRUE(b.if_exists);
+  EXPECT_EQ(b.unset_properties, (std::vector<std::string>{"owner", "delta.x"}));
+  EXPECT_EQ(ParseError("ALTER TABLE silver.s SET TBLPROPERTIES ('a' = 1, 'a' = 2)").code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(ParseError("ALTER TABLE silver.s SET TBLPROPERTIES 'a' = 1").code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(ParseError("ALTER TABLE silver.s SET TBLPROPERTIES ('a' = 1").code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(ParseError("ALTER TABLE silver.s SET TBLPROPERTIES ('a' = )").code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(ParseError("ALTER TABLE silver.s SET TBLPROPERTIES ('a' = 1) extra").code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(ParseError("ALTER TABLE silver.s RENAME TO silver.t").code(),
+            Status::Code::kNotSupported);
+}
+
 TEST(SqlRewriterTest, ParsesMergeKeys) {
   LakeStatement m = Parse(
       "MERGE INTO silver.s USING (SELECT * FROM bronze.raw_a_b VERSION AS OF 1) AS src "

@@ -86,7 +86,8 @@ std::string ListLiteral(const std::vector<std::string>& values) {
 
 }  // namespace
 
-Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name, bool with_row_number) {
+Result<std::string> ScanSql(FileSystem& fs, const Snapshot& snapshot, bool with_file_name,
+                            bool with_row_number) {
   std::vector<Column> columns;
   for (const auto& field : snapshot.schema.fields()) {
     Column column;
@@ -122,7 +123,6 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name, bool 
     std::string deleted_rows;  // comma-separated positions, for a file with a DV
   };
   std::map<std::tuple<int, PartitionValues, size_t>, Group> groups;
-  std::shared_ptr<FileSystem> fs;
   for (size_t i = 0; i < snapshot.files.size(); ++i) {
     const AddFile& file = snapshot.files[i];
     int schema_index = i < snapshot.file_schema_index.size() ? snapshot.file_schema_index[i] : -1;
@@ -140,8 +140,7 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name, bool 
     group.abs_paths.push_back(AbsolutePath(snapshot.table_root, file.path));
     group.add_paths.push_back(file.path);
     if (file.deletion_vector) {
-      if (!fs) fs = FileSystem::Posix();
-      auto bitmap = ReadDeletionVector(*fs, snapshot.table_root, *file.deletion_vector);
+      auto bitmap = ReadDeletionVector(fs, snapshot.table_root, *file.deletion_vector);
       if (!bitmap.ok()) return bitmap.status().WithContext("reading " + file.path);
       for (uint64_t v : bitmap->Values()) {
         if (!group.deleted_rows.empty()) group.deleted_rows += ',';
@@ -200,6 +199,10 @@ Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name, bool 
     }
   }
   return sql;
+}
+
+Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name, bool with_row_number) {
+  return ScanSql(*FileSystem::Posix(), snapshot, with_file_name, with_row_number);
 }
 
 }  // namespace dew::lake

@@ -5,12 +5,13 @@
 // columns a file predates. Its columns are the table schema's, in order.
 //
 // A file with a deletion vector is read on its own, its deleted row positions (read from the DV
-// through the POSIX file system, where DuckDB reads the data files too) dropped by an anti-join
-// on DuckDB's file_row_number; files without one are read as before.
+// through the FileSystem given) dropped by an anti-join on DuckDB's file_row_number; files
+// without one are read as before.
 #pragma once
 
 #include <string>
 
+#include "core/file_system.h"
 #include "core/status.h"
 #include "lake/snapshot.h"
 
@@ -21,6 +22,12 @@ namespace dew::lake {
 //! merge and delete use to find the files they must rewrite. With `with_row_number`, a column
 //! `_dew_row` (after `_dew_file` when present) holds each row's position in its data file, the
 //! number deletion vectors store.
+//! Deletion vectors are read through `fs`, which must hold the table DuckDB reads.
+Result<std::string> ScanSql(FileSystem& fs, const Snapshot& snapshot, bool with_file_name = false,
+                            bool with_row_number = false);
+
+//! ScanSql reading deletion vectors through FileSystem::Posix(), for tables on local disk
+//! (tests, benchmarks, tools without a FileSystem at hand).
 Result<std::string> ScanSql(const Snapshot& snapshot, bool with_file_name = false,
                             bool with_row_number = false);
 
