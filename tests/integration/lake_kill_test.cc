@@ -1,7 +1,7 @@
 // A writer SIGKILLed at random moments leaves the table readable at its last committed version,
 // with exactly the rows of the commits that landed, and vacuum removes what it left behind. Half
 // way through, the table gets deletion vectors, so merges and deletes killed while writing DVs
-// are covered too.
+// are covered too; the writer also compacts (OPTIMIZE) now and then, so kills land in those.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -57,7 +57,7 @@ std::vector<int64_t> BatchesIn(const std::map<std::string, std::string>& params,
 
 pid_t StartWriter(const std::string& root, int64_t first_batch) {
   std::string first = std::to_string(first_batch);
-  std::vector<std::string> args = {DEW_LAKE_WRITER, root, first, "100000"};
+  std::vector<std::string> args = {DEW_LAKE_WRITER, root, first, "100000", "--optimize"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -135,6 +135,7 @@ TEST_F(LakeKillTest, SigkillAtRandomMomentsNeverBreaksTheTable) {
   std::set<int64_t> expected;
   int64_t checked = 0;
   int kills = 0;
+  int optimizes = 0;
   int extra_ms = 0;  // grows while runs commit nothing (a slow machine, a sanitizer build)
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
   for (int run = 1; run <= 24 && std::chrono::steady_clock::now() < deadline; ++run) {
@@ -166,6 +167,7 @@ TEST_F(LakeKillTest, SigkillAtRandomMomentsNeverBreaksTheTable) {
       ASSERT_TRUE(actions.ok()) << actions.status().ToString();
       ASSERT_TRUE(actions->commit_info.has_value()) << "version " << v;
       const auto& params = actions->commit_info->operation_parameters;
+      optimizes += actions->commit_info->operation == "OPTIMIZE";
       for (int64_t b : BatchesIn(params, "dewTestAdded")) AddBatch(b, &expected);
       for (int64_t b : BatchesIn(params, "dewTestDeleted")) {
         for (int64_t i = 0; i < BatchSize(b); ++i) expected.erase(b * 1000 + i);
@@ -178,6 +180,7 @@ TEST_F(LakeKillTest, SigkillAtRandomMomentsNeverBreaksTheTable) {
   }
   EXPECT_GE(kills, 20);
   EXPECT_GT(checked, 20) << "the writer hardly committed anything";
+  EXPECT_GT(optimizes, 0) << "no OPTIMIZE committed";
 
   // Forced vacuum with no retention removes every orphan the killed writers left.
   auto vacuumed = table.Vacuum(0, /*force=*/true, /*dry_run=*/false);
@@ -207,9 +210,10 @@ TEST_F(LakeKillTest, SigkillAtRandomMomentsNeverBreaksTheTable) {
   }
   EXPECT_EQ(data_files, live.size());
   std::printf(
-      "kill test: %d kills, %lld versions checked, vacuum removed %zu orphan files, %d live "
-      "files with a deletion vector\n",
-      kills, static_cast<long long>(checked), vacuumed->deleted.size(), deletion_vectors);
+      "kill test: %d kills, %lld versions checked (%d OPTIMIZE), vacuum removed %zu orphan files, "
+      "%d live files with a deletion vector\n",
+      kills, static_cast<long long>(checked), optimizes, vacuumed->deleted.size(),
+      deletion_vectors);
   CheckVersion(table, latest->version, expected, /*every_id=*/true);
   Status valid = ValidateDeltaLog(*FileSystem::Posix(), root_, con_.get());
   EXPECT_TRUE(valid.ok()) << valid.ToString();

@@ -1,8 +1,10 @@
 // dew_lake_writer: a writer the kill test SIGKILLs at random moments.
 //
-// Usage: dew_lake_writer TABLE_ROOT FIRST_BATCH BATCHES
+// Usage: dew_lake_writer TABLE_ROOT FIRST_BATCH BATCHES [--optimize]
 // Batch b holds the ids [b*1000, b*1000 + BatchSize(b)). Most batches are appended; every 7th is
-// merged together with a re-upsert of batch b-1, and every 5th deletes batch b-2. Each commit
+// merged together with a re-upsert of batch b-1, every 5th deletes batch b-2, and with
+// --optimize, batches with b % 6 == 3 compact the table (OPTIMIZE, which must change no row)
+// instead (a lone writer only: a concurrent one's merges would conflict with it). Each commit
 // records in operationParameters which batches it added (dewTestAdded) and deleted
 // (dewTestDeleted), so the test can tell from the log alone what the table must hold.
 #include <cstdio>
@@ -36,8 +38,9 @@ int Fail(const std::string& what, const dew::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: dew_lake_writer TABLE_ROOT FIRST_BATCH BATCHES\n");
+  const bool optimize = argc == 5 && std::string(argv[4]) == "--optimize";
+  if (argc != 4 && !optimize) {
+    std::fprintf(stderr, "usage: dew_lake_writer TABLE_ROOT FIRST_BATCH BATCHES [--optimize]\n");
     return 2;
   }
   const std::string root = argv[1];
@@ -61,7 +64,12 @@ int main(int argc, char** argv) {
   for (int64_t b = first; b < first + batches; ++b) {
     dew::lake::WriteOptions o = options;
     dew::Result<dew::lake::CommitResult> r = dew::Status::Internal("no operation");
-    if (b % 5 == 0 && b >= first + 2) {
+    if (optimize && b % 6 == 3 && b > first) {
+      auto optimized = (*table)->Optimize(dew::lake::OptimizeOptions{}, o);
+      if (!optimized.ok())
+        return Fail("optimize at batch " + std::to_string(b), optimized.status());
+      continue;
+    } else if (b % 5 == 0 && b >= first + 2) {
       o.parameters["dewTestDeleted"] = "[" + std::to_string(b - 2) + "]";
       r = (*table)->DeleteWhere(
           "id >= " + std::to_string((b - 2) * 1000) + " AND id < " + std::to_string((b - 1) * 1000),
