@@ -6,6 +6,7 @@
 
 #include "connectors/bronze_landing.h"
 #include "engine/connection.h"
+#include "lake/auto_compaction.h"
 #include "lake/delta_log.h"
 #include "lake/lakehouse.h"
 #include "lake/medallion.h"
@@ -148,7 +149,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
       sub.file_schema_index.push_back(snapshot.file_schema_index[i]);
     }
   }
-  DEW_ASSIGN_OR_RETURN(std::string scan, lake::ScanSql(sub));
+  DEW_ASSIGN_OR_RETURN(std::string scan, lake::ScanSql(lake_->fs(), sub));
 
   std::string keys, on;
   for (size_t i = 0; i < primary_key.size(); ++i) {
@@ -244,6 +245,10 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     auto merged = silver->Merge(source, primary_key, w);
     if (!merged.ok()) return merged.status().WithContext("upserting into " + table_);
     commit = *merged;
+    // Each upsert adds a file and marks rows in DVs: compact when they pile up (on by default
+    // for silver; delta.autoOptimize.autoCompact=false turns it off). See docs/lake.md.
+    auto compacted = lake::AutoCompact(*silver, /*default_on=*/true, lake_->NewWriteOptions());
+    if (!compacted.ok()) return compacted.status().WithContext("compacting " + table_);
   }
   DEW_RETURN_IF_ERROR(lake_->RefreshView(silver_name));
   result.version = commit.version;

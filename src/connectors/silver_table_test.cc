@@ -84,6 +84,44 @@ TEST_F(SilverTableTest, UpsertMarksReplacedRowsInDeletionVectors) {
   EXPECT_EQ(env_.Scalar("SELECT v FROM silver.shop_orders WHERE id = 10"), "b");
 }
 
+// Auto compaction (docs/lake.md): once DVs hide more than 10% of silver's rows, the upsert
+// compacts the table (an OPTIMIZE commit, auto=true) and the rows stay the same.
+TEST_F(SilverTableTest, UpsertCompactsOnceDeletionVectorsHideManyRows) {
+  Land("SELECT range AS id, 'a' AS v FROM range(100)");
+  Update();
+  Land("SELECT range AS id, 'b' AS v FROM range(0, 100, 10)");  // 10 of 100: not over 10%
+  Update();
+  auto name = lake::ParseTableName("silver.shop_orders");
+  ASSERT_TRUE(name.ok());
+  auto table = env_.lake()->OpenTable(*name);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto marked = [&]() {
+    auto snapshot = (*table)->Latest();
+    EXPECT_TRUE(snapshot.ok());
+    int64_t n = 0;
+    for (const auto& f : snapshot->files)
+      n += f.deletion_vector ? f.deletion_vector->cardinality : 0;
+    return n;
+  };
+  EXPECT_EQ(marked(), 10);
+  Land("SELECT range AS id, 'c' AS v FROM range(1, 100, 10)");  // 20 of 110 hidden: compact
+  Update();
+  EXPECT_EQ(marked(), 0);
+  auto latest = (*table)->log().LatestVersion();
+  ASSERT_TRUE(latest.ok());
+  auto commit = (*table)->log().ReadCommit(*latest);
+  ASSERT_TRUE(commit.ok());
+  EXPECT_EQ(commit->commit_info->operation, "OPTIMIZE");
+  EXPECT_EQ(commit->commit_info->operation_parameters.at("auto"), "true");
+  EXPECT_EQ(env_.Scalar("SELECT count(*) || ',' || count(*) FILTER (v = 'a') || ',' || "
+                        "count(*) FILTER (v = 'b') FROM silver.shop_orders"),
+            "100,80,10");
+  // The next update still finds what it consumed (the OPTIMIZE commit carries no batch).
+  Land("SELECT * FROM (VALUES (5, 'd')) t(id, v)");
+  EXPECT_EQ(Update().rows_written, 1);
+  EXPECT_EQ(env_.Scalar("SELECT v FROM silver.shop_orders WHERE id = 5"), "d");
+}
+
 // Batches a source promised unique by key skip silver's dedup only while every new batch belongs
 // to one promise: two reads (a killed one and its resume) may each hold the same key.
 TEST_F(SilverTableTest, UniqueKeyPromisesHoldOnlyWithinOneRead) {
