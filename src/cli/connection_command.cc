@@ -118,6 +118,23 @@ Status RunConnectionList(CommandContext& ctx, const std::vector<std::string>& ar
   return ctx.Print(t);
 }
 
+// Prints the source's advice on the connection's streams (e.g. a cursor column without an
+// index) as warnings on stderr; advice that cannot be had is no failure of the command.
+void PrintAdvice(const ConnectionSpec& spec, connectors::Source& source) {
+  std::vector<connectors::StreamRequest> requests;
+  for (const auto& s : spec.streams) {
+    connectors::StreamRequest r;
+    r.name = s.name;
+    r.sync_mode = s.sync_mode;
+    r.cursor_field = s.cursor_field;
+    r.primary_key = s.primary_key;
+    requests.push_back(std::move(r));
+  }
+  auto advice = source.Advise(requests);
+  if (!advice.ok()) return;
+  for (const auto& a : *advice) std::fprintf(stderr, "dew: warning: %s\n", a.c_str());
+}
+
 Status RunConnectionTest(CommandContext& ctx, const std::vector<std::string>& args) {
   const std::string usage = "dew connection test NAME";
   DEW_ASSIGN_OR_RETURN(
@@ -142,6 +159,7 @@ Status RunConnectionTest(CommandContext& ctx, const std::vector<std::string>& ar
   }
   std::fprintf(ctx.out(), "connection '%s': ok (%zu stream%s readable)\n", spec.name.c_str(),
                streams.size(), streams.size() == 1 ? "" : "s");
+  PrintAdvice(spec, *source);
   return Status::OK();
 }
 
@@ -178,6 +196,7 @@ Status RunDiscover(CommandContext& ctx, const std::vector<std::string>& args) {
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
   DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project, ctx));
   DEW_ASSIGN_OR_RETURN(auto streams, source->Discover());
+  PrintAdvice(spec, *source);
   TextTable t;
   t.names = {"stream", "column", "source_type", "lake_type", "nullable", "primary_key"};
   t.types = {kText, kText, kText, kText, kText, kText};

@@ -34,6 +34,10 @@ class PostgresSource : public Source {
   Status Check(const std::vector<std::string>& streams, CheckProblem* problem) override;
   //! Every table, view and materialized view the user may SELECT, outside system schemas.
   Result<std::vector<StreamInfo>> Discover() override;
+  //! For each incremental stream on a table (not a view) whose cursor column leads no valid,
+  //! non-partial index: every sync then scans the table to find its changed rows (an index on
+  //! (cursor, key) serves the read's order too), with the CREATE INDEX to run.
+  Result<std::vector<std::string>> Advise(const std::vector<StreamRequest>& streams) override;
   //! One table's columns and key (the catalog query of Discover for that table only).
   Result<StreamInfo> DescribeStream(const std::string& name) override;
   //! full_refresh: streams `COPY (SELECT …) TO STDOUT` of every row (after `filter`) into one
@@ -44,8 +48,22 @@ class PostgresSource : public Source {
   //! cursor are not read. The batches of one read by the table's own primary key are marked
   //! unique by key (LandingBatch::unique_keys). Then, with `detect_deletes`, the keys live in the
   //! lake (silver's plus the batches it has not taken in) but gone from the table (or out of the
-  //! filter) land as `_deleted` rows; a single integer key is compared in buckets (count, sum,
-  //! squares) and copied only for buckets that differ, other keys are copied whole.
+  //! filter) land as `_deleted` rows.
+  //!
+  //! The deleted-keys check first compares one digest of each side's live keys: count, plus
+  //! sum and sum of squares for a single integer key. Why equal digests mean no deletion: the
+  //! chunks and the check run in one REPEATABLE READ snapshot, and the chunks read every row
+  //! after the state's (cursor, key); the rows at or before it were landed by earlier reads
+  //! (cursors only grow, the contract of every cursor-based sync). So each key the source holds
+  //! in the snapshot (after `filter`, with a cursor) is live in the lake, and keys the source
+  //! lacks are the lake's surplus: equal counts leave no room for one. Rows inserted or deleted
+  //! during the sync are outside the snapshot and met by the next sync. Rows with a NULL cursor
+  //! are neither read nor counted. When the contract is broken (a row committed late with an
+  //! older cursor, a row entering the filter without a new cursor), a row the lake missed could
+  //! hide a deletion from the count; the sums catch that for integer keys, and the next full
+  //! refresh repairs it for any key. Only when the digests differ are the keys compared: a
+  //! single integer key in buckets (the same digest per bucket), copied only for buckets that
+  //! differ; other keys copied whole.
   Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
                           lake::Lakehouse* lake) override;
 

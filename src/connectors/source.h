@@ -69,7 +69,10 @@ struct ReadResult {
   int64_t bytes_read = 0;    //!< bytes received from the source
   nlohmann::json state;      //!< the state to pass to the next Read of this stream
   int64_t rows_deleted = 0;  //!< keys landed as `_deleted` rows
-  int64_t commits = 0;       //!< bronze commits made (chunks, deletions)
+  //! Keys the deleted-keys check copied from the source to compare one by one (0 when the
+  //! whole-table digests matched; sources that compare otherwise leave it 0).
+  int64_t keys_copied = 0;
+  int64_t commits = 0;  //!< bronze commits made (chunks, deletions)
 };
 
 class Source {
@@ -96,6 +99,14 @@ class Source {
       if (s.name == name) return std::move(s);
     }
     return Status::NotFound("stream " + name + " is not among the source's streams");
+  }
+
+  //! Advice on how `streams` read from this source, one sentence each, e.g. that an
+  //! incremental stream's cursor column has no index, so each sync scans the whole table.
+  //! `dew connection test` and `dew discover` print them as warnings. The default has none.
+  virtual Result<std::vector<std::string>> Advise(const std::vector<StreamRequest>& streams) {
+    (void)streams;
+    return std::vector<std::string>{};
   }
 
   //! Reads one stream and lands it in bronze through `lake` (borrowed for the call), with the
