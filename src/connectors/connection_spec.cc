@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 
@@ -362,9 +363,19 @@ Status Parser::ParseStream(const YAML::Node& n, size_t index) {
     s.chunk_rows = v;
   }
   if (n["detect_deletes"]) {
-    DEW_ASSIGN_OR_RETURN(std::string v, Choice(n["detect_deletes"], field + ".detect_deletes",
-                                               {"true", "false"}, "value"));
-    s.detect_deletes = v == "true";
+    // true | false | "every N syncs"
+    DEW_ASSIGN_OR_RETURN(std::string v, Scalar(n["detect_deletes"], field + ".detect_deletes"));
+    long long every = 0;
+    int used = 0;
+    if (std::sscanf(v.c_str(), "every %lld syncs%n", &every, &used) == 1 &&
+        used == static_cast<int>(v.size()) && every >= 1) {
+      s.detect_deletes_every = every;
+    } else if (v == "true" || v == "false") {
+      s.detect_deletes = v == "true";
+    } else {
+      return Error(n["detect_deletes"].Mark(), field + ".detect_deletes",
+                   "expected true, false or 'every N syncs' (N >= 1), got '" + v + "'");
+    }
   }
   spec_.streams.push_back(std::move(s));
   return Status::OK();

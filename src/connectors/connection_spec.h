@@ -62,6 +62,9 @@ struct StreamSpec {
   std::string on_schema_change = "evolve";
   int64_t chunk_rows = 0;      //!< rows per bronze commit; 0: the source's default
   bool detect_deletes = true;  //!< land source deletions as `_deleted` rows (postgres, odoo)
+  //! Check for deletions on every N-th sync only (`detect_deletes: every N syncs`; 1: every
+  //! sync): the check reads every key of the table, which a huge table may not want hourly.
+  int64_t detect_deletes_every = 1;
   //! Keys the common parser does not know, for sources other than postgres (e.g. a REST
   //! stream's `path`, `records_path`); validated by the source.
   SpecBlock options;

@@ -102,6 +102,19 @@ TEST(ConnectionSpecTest, SyncStreamKeys) {
   EXPECT_NE(ErrorOf(Replace(text, "detect_deletes: false", "detect_deletes: maybe"))
                 .find("streams[0].detect_deletes"),
             std::string::npos);
+  EXPECT_EQ(spec->streams[0].detect_deletes_every, 1);
+
+  auto every = ConnectionSpec::Parse(
+      Replace(text, "detect_deletes: false", "detect_deletes: every 24 syncs"), "c.yml");
+  ASSERT_TRUE(every.ok()) << every.status().ToString();
+  EXPECT_TRUE(every->streams[0].detect_deletes);
+  EXPECT_EQ(every->streams[0].detect_deletes_every, 24);
+  for (const char* bad : {"every 0 syncs", "every 24", "every -2 syncs", "every 3 syncs later"}) {
+    EXPECT_NE(ErrorOf(Replace(text, "detect_deletes: false", std::string("detect_deletes: ") + bad))
+                  .find("streams[0].detect_deletes: expected true, false or 'every N syncs'"),
+              std::string::npos)
+        << bad;
+  }
 }
 
 TEST(ConnectionSpecTest, TierRetryCounts) {

@@ -150,6 +150,21 @@ Result<std::vector<std::string>> StreamSync::CheckDrift(const StreamSpec& stream
   return alerts;
 }
 
+bool StreamSync::ChecksDeletes(const StreamSpec& stream, int64_t* syncs_without) {
+  *syncs_without = 0;
+  if (!stream.detect_deletes) return false;
+  if (stream.detect_deletes_every <= 1 || env_.store == nullptr) return true;
+  auto mirror = env_.store->GetConnectorState(spec_.name, stream.name);
+  if (!mirror.ok()) return true;
+  auto doc = nlohmann::json::parse(mirror->state_json, nullptr, false);
+  if (!doc.is_object() || !doc.contains("syncs_without_delete_check") ||
+      !doc["syncs_without_delete_check"].is_number_integer()) {
+    return true;
+  }
+  *syncs_without = doc["syncs_without_delete_check"].get<int64_t>();
+  return *syncs_without + 1 >= stream.detect_deletes_every;
+}
+
 Status StreamSync::SyncOnce(const StreamSpec& stream, const SyncOptions& options,
                             StreamSyncResult* out) {
   BronzeLanding landing(env_.lake, spec_.name, stream.name);
@@ -164,7 +179,7 @@ Status StreamSync::SyncOnce(const StreamSpec& stream, const SyncOptions& options
   request.primary_key = stream.primary_key;
   request.filter = stream.filter;
   request.chunk_rows = options.chunk_rows > 0 ? options.chunk_rows : stream.chunk_rows;
-  request.detect_deletes = stream.detect_deletes;
+  request.detect_deletes = out->deletes_checked;
   request.cancel = options.cancel;
 
   std::vector<std::string> primary_key = stream.primary_key;
@@ -269,6 +284,8 @@ Result<SyncResult> StreamSync::Run(const SyncOptions& options) {
       result.streams.push_back(std::move(r));
       continue;
     }
+    int64_t syncs_without_check = 0;
+    r.deletes_checked = ChecksDeletes(*stream, &syncs_without_check);
     Status last;
     if (options.full_refresh && stream->sync_mode == "incremental") {
       BronzeLanding landing(env_.lake, spec_.name, stream->name);
@@ -324,6 +341,11 @@ Result<SyncResult> StreamSync::Run(const SyncOptions& options) {
                               {"bronze_version", committed->version},
                               {"batch", committed->batch},
                               {"reset", committed->reset}};
+        if (stream->detect_deletes) {
+          // A failed sync may not have reached its check: it counts as one without.
+          const bool checked = r.deletes_checked && r.status == StreamStatus::kSucceeded;
+          doc["syncs_without_delete_check"] = checked ? 0 : syncs_without_check + 1;
+        }
         mirror.state_json = doc.dump();
         mirror.run_id = result.run_id;
         DEW_RETURN_IF_ERROR(env_.store->PutConnectorState(mirror));

@@ -2,7 +2,9 @@
 // connection it resumes from the state committed in bronze, checks the source's columns against
 // bronze (schema drift, per the stream's on_schema_change policy), has the source land its rows
 // (Source::Read through BronzeLanding: each chunk one commit carrying its state), upserts silver
-// (SilverTable), and mirrors the state into the control store for `dew state show`. A failed
+// (SilverTable), and mirrors the state into the control store for `dew state show`. A stream
+// with `detect_deletes: every N syncs` has the source check for deletions on every N-th sync
+// only, counted in that mirror (without a store, or when the count is lost, it checks). A failed
 // attempt is retried per the connection's tier with exponential backoff and jitter (through
 // Clock::SleepMillis); a retry resumes from the last committed state, so nothing is read twice
 // into bronze and nothing is lost.
@@ -66,6 +68,8 @@ struct StreamSyncResult {
   std::string silver_table;         //!< empty when the stream has no primary key
   std::vector<std::string> alerts;  //!< schema drift messages
   bool quarantined = false;
+  //! The source was asked to check for deletions (detect_deletes, on this sync of every N).
+  bool deletes_checked = false;
   nlohmann::json state;  //!< the committed state after the sync
 };
 
@@ -105,6 +109,9 @@ class StreamSync {
 
  private:
   Status SyncOnce(const StreamSpec& stream, const SyncOptions& options, StreamSyncResult* out);
+  //! Whether this sync of `stream` checks for deletions (`detect_deletes: every N syncs`), and
+  //! the count of syncs without a check so far (kept in the control store's state mirror).
+  bool ChecksDeletes(const StreamSpec& stream, int64_t* syncs_without);
   Result<std::vector<std::string>> CheckDrift(const StreamSpec& stream, const StreamInfo& info,
                                               std::vector<std::string>* breaking);
   void Notify(const std::string& message);

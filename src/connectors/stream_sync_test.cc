@@ -266,5 +266,32 @@ TEST_F(StreamSyncTest, CancelStopsBeforeTheNextStream) {
   EXPECT_EQ(run->status, control::RunStatus::kCancelled);
 }
 
+// `detect_deletes: every 3 syncs`: the deletion lands on the third sync after the last check,
+// not before; the count of syncs without a check survives in the control store's mirror, and a
+// failed sync counts as one without.
+TEST_F(StreamSyncTest, DetectsDeletesEveryNSyncs) {
+  spec_.streams[0].detect_deletes_every = 3;
+  SyncResult first = Sync();
+  EXPECT_TRUE(first.streams[0].deletes_checked);  // no count yet: checks
+  Exec("DELETE FROM memory_orders WHERE id = 3");
+  std::vector<bool> checked;
+  std::vector<int64_t> deleted;
+  for (int i = 0; i < 4; i++) {
+    if (i == 1)
+      source_.failures.push_back({source_.reads + 1, 0, Status::InvalidArgument("refused")});
+    SyncResult r = Sync();
+    checked.push_back(r.streams[0].deletes_checked);
+    deleted.push_back(r.streams[0].rows_deleted);
+  }
+  EXPECT_EQ(checked, (std::vector<bool>{false, false, true, false}));
+  EXPECT_EQ(deleted, (std::vector<int64_t>{0, 0, 1, 0}));
+  ExpectSilverEqualsSource();
+
+  spec_.streams[0].detect_deletes = false;
+  Exec("DELETE FROM memory_orders WHERE id = 4");
+  for (int i = 0; i < 3; i++) EXPECT_FALSE(Sync().streams[0].deletes_checked);
+  EXPECT_EQ(env_.Scalar("SELECT count(*) FROM silver.mem_orders WHERE NOT _deleted"), "9");
+}
+
 }  // namespace
 }  // namespace dew::connectors
