@@ -89,8 +89,7 @@ Result<duckdb_result*> RunPrepared(duckdb_prepared_statement stmt, bool streamin
   duckdb_state state = streaming ? duckdb_pending_prepared_streaming(stmt, &pending)
                                  : duckdb_pending_prepared(stmt, &pending);
   if (state != DuckDBSuccess) {
-    Status s = ErrorStatus(pending ? duckdb_pending_error(pending) : nullptr,
-                           "cannot start query");
+    Status s = ErrorStatus(pending ? duckdb_pending_error(pending) : nullptr, "cannot start query");
     duckdb_destroy_pending(&pending);
     return s;
   }
@@ -143,18 +142,24 @@ Result<std::unique_ptr<QueryResult>> Connection::Query(const std::string& sql) {
   return Status::Internal("unreachable");
 }
 
-Status Connection::Execute(const std::string& sql) {
-  DEW_ASSIGN_OR_RETURN(auto result, Query(sql));
-  // Drain the stream so that errors raised during execution surface here.
-  while (true) {
-    DEW_ASSIGN_OR_RETURN(auto chunk, result->Fetch());
-    if (!chunk) break;
+Result<std::unique_ptr<QueryResult>> Connection::QueryMaterialized(const std::string& sql) {
+  auto* result = new duckdb_result();
+  if (duckdb_query(con_, sql.c_str(), result) != DuckDBSuccess) {
+    Status s = ErrorStatus(duckdb_result_error(result), "query failed");
+    duckdb_destroy_result(result);
+    delete result;
+    return s;
   }
+  return std::unique_ptr<QueryResult>(new QueryResult(result));
+}
+
+Status Connection::Execute(const std::string& sql) {
+  DEW_ASSIGN_OR_RETURN(auto result, QueryMaterialized(sql));
   return Status::OK();
 }
 
 Result<TextTable> Connection::QueryText(const std::string& sql) {
-  DEW_ASSIGN_OR_RETURN(auto result, Query(sql));
+  DEW_ASSIGN_OR_RETURN(auto result, QueryMaterialized(sql));
   TextTable table;
   table.names = result->names();
   table.types = result->types();
@@ -211,7 +216,9 @@ Result<std::unique_ptr<Appender>> Connection::CreateAppender(const std::string& 
   return std::unique_ptr<Appender>(new Appender(app, schema + "." + table));
 }
 
-void Connection::Interrupt() { duckdb_interrupt(con_); }
+void Connection::Interrupt() {
+  duckdb_interrupt(con_);
+}
 
 QueryProgress Connection::progress() {
   duckdb_query_progress_type p = duckdb_query_progress(con_);

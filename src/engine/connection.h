@@ -40,7 +40,8 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  //! Runs one or more statements and discards their results.
+  //! Runs one or more statements and discards their results. Like QueryText, binds each
+  //! statement once (see QueryMaterialized).
   Status Execute(const std::string& sql);
 
   //! Runs one or more statements; returns the last one's result, streamed chunk by chunk. The
@@ -49,6 +50,13 @@ class Connection {
 
   //! Runs `sql` and reads its whole result as text.
   Result<TextTable> QueryText(const std::string& sql);
+
+  //! Runs one or more statements; returns the last one's result, held whole in memory. For
+  //! small results: unlike Query, which prepares each statement and then executes it, DuckDB
+  //! binds each statement once here. (A statement that reads Parquet files, e.g. through a
+  //! lake table's view, cannot keep its prepared plan: DuckDB binds it again on execution,
+  //! opening every file twice.)
+  Result<std::unique_ptr<QueryResult>> QueryMaterialized(const std::string& sql);
 
   //! Runs `sql` and returns the first column of the first row as text; NotFound when empty,
   //! nullopt when NULL.

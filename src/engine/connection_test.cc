@@ -1,8 +1,11 @@
 #include "engine/connection.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 #include "engine/appender.h"
@@ -93,6 +96,36 @@ TEST_F(ConnectionTest, MultipleStatementsReturnLast) {
       con_->QueryText("CREATE TABLE t(a INT); INSERT INTO t VALUES (1),(2); SELECT sum(a) FROM t");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(*t->rows[0][0], "3");
+}
+
+// The materialized path DuckDB binds once: the last statement's whole result, names and types,
+// also for a query over a Parquet file (which DuckDB rebinds when prepared first).
+TEST_F(ConnectionTest, QueryMaterializedReturnsTheLastStatementsWholeResult) {
+  char tmpl[] = "/tmp/dew_conn_XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string file = dir + "/t.parquet";
+  ASSERT_TRUE(con_->Execute("COPY (SELECT range AS a, 'x' || range AS b FROM range(3000)) TO " +
+                            SqlString(file) + " (FORMAT parquet)")
+                  .ok());
+  auto r = con_->QueryMaterialized("SET threads = 1; SELECT a, b FROM read_parquet(" +
+                                   SqlString(file) + ") ORDER BY a");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ((*r)->types()[0].id, TypeId::kBigInt);
+  uint64_t rows = 0;
+  while (true) {
+    auto chunk = (*r)->Fetch();
+    ASSERT_TRUE(chunk.ok()) << chunk.status().ToString();
+    if (!*chunk) break;
+    rows += (*chunk)->size();
+  }
+  EXPECT_EQ(rows, 3000u);
+  r->reset();
+  auto missing = con_->QueryMaterialized("SELECT 1; SELECT * FROM no_such_table");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+  std::remove(file.c_str());
+  ::rmdir(dir.c_str());
 }
 
 TEST_F(ConnectionTest, PreparedStatementTypedBinds) {
