@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/connection.h"
+#include "engine/query_result.h"
 #include "lake/lakehouse.h"
 #include "lake/schema.h"
 #include "transform/python_model.h"
@@ -86,6 +87,34 @@ std::vector<std::string> TestParents(const CompiledModel& model) {
   return out;
 }
 
+//! Rows a build worker keeps in its DuckDB at most (see MaterializeSelect); past them, a
+//! model's view reads its files.
+constexpr int64_t kMaxKeptRows = 1000000;
+
+//! Creates the table `kept` holding the rows of `sql`, its columns cast to the DuckDB types a
+//! Delta table of these columns reads back (DuckDbTypeOf), so it holds the rows its files will.
+Status KeepRows(lake::Lakehouse* lake, const std::string& kept, const std::string& sql) {
+  engine::Connection& con = lake->connection();
+  DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TABLE " + kept + " AS " + sql));
+  DEW_ASSIGN_OR_RETURN(auto empty, con.QueryMaterialized("SELECT * FROM " + kept + " LIMIT 0"));
+  auto schema = lake::Schema::FromDuckDb(empty->names(), empty->types());
+  if (!schema.ok()) {
+    (void)con.Execute("DROP TABLE IF EXISTS " + kept);
+    return schema.status();
+  }
+  std::string casts;
+  bool same = true;
+  for (size_t i = 0; i < schema->fields().size(); ++i) {
+    const lake::Field& f = schema->fields()[i];
+    DEW_ASSIGN_OR_RETURN(std::string type, lake::DuckDbTypeOf(f));
+    same = same && type == empty->types()[i].ToSql();
+    casts += (i ? ", " : "") + std::string("CAST(") + SqlIdent(f.name) + " AS " + type + ") AS " +
+             SqlIdent(f.name);
+  }
+  if (same) return Status::OK();
+  return con.Execute("CREATE OR REPLACE TABLE " + kept + " AS SELECT " + casts + " FROM " + kept);
+}
+
 }  // namespace
 
 Status CheckContract(const ModelDef& model,
@@ -147,6 +176,12 @@ ModelBuilder::ModelBuilder(const CompiledProject* compiled, LakehouseFactory ope
 
 Result<ModelOutcome> ModelBuilder::Materialize(const CompiledModel& model, lake::Lakehouse* lake,
                                                bool full_refresh) {
+  return MaterializeKeeping(model, lake, full_refresh, nullptr);
+}
+
+Result<ModelOutcome> ModelBuilder::MaterializeKeeping(const CompiledModel& model,
+                                                      lake::Lakehouse* lake, bool full_refresh,
+                                                      int64_t* kept_rows) {
   if (model.def->language == "python") {
     if (!python_)
       return Status::NotSupported(model.def->path + ": python model " + model.name +
@@ -157,18 +192,18 @@ Result<ModelOutcome> ModelBuilder::Materialize(const CompiledModel& model, lake:
     const std::string scratch = "dew_python_" + model.name;
     auto rows = python_->Run(model, compiled_->vars(), lake, scratch);
     if (!rows.ok()) return rows.status();
-    auto built =
-        MaterializeSelect(model, "SELECT * FROM main." + SqlIdent(scratch), lake, full_refresh);
+    auto built = MaterializeSelect(model, "SELECT * FROM main." + SqlIdent(scratch), lake,
+                                   full_refresh, kept_rows);
     (void)lake->connection().Execute("DROP TABLE IF EXISTS main." + SqlIdent(scratch));
     if (built.ok()) built->seconds = static_cast<double>(clock_->MonotonicMicros() - started) / 1e6;
     return built;
   }
-  return MaterializeSelect(model, model.sql, lake, full_refresh);
+  return MaterializeSelect(model, model.sql, lake, full_refresh, kept_rows);
 }
 
 Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
                                                      const std::string& sql, lake::Lakehouse* lake,
-                                                     bool full_refresh) {
+                                                     bool full_refresh, int64_t* kept_rows) {
   ModelOutcome out;
   out.name = model.name;
   out.relation = model.relation;
@@ -218,7 +253,22 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
     o.overwrite_schema = true;
     return table->Overwrite(select, std::nullopt, o);
   };
-  if (kind == "table") {
+  // A table model built by a worker first lands in the worker's DuckDB, with the types its
+  // files will hold, and its files are written from there; the rows stay, and the table's view
+  // reads them, so its tests and the children this worker builds bind a table in memory
+  // instead of opening the model's Parquet files again (each statement over a file view opens
+  // and parses every file). They are the rows committed, and the build wrote the only version
+  // it reads.
+  const std::string kept = "main." + SqlIdent("_dew_built_" + target.ToString());
+  const bool keep = kind == "table" && kept_rows != nullptr && *kept_rows < kMaxKeptRows;
+  if (keep) {
+    Status landed = KeepRows(lake, kept, sql);
+    if (!landed.ok()) return context(landed);
+    commit = replace_all("SELECT * FROM " + kept);
+    if (!commit.ok() || commit->rows_added > kMaxKeptRows - *kept_rows) {
+      (void)lake->connection().Execute("DROP TABLE IF EXISTS " + kept);
+    }
+  } else if (kind == "table") {
     commit = replace_all(sql);
   } else if (kind == "incremental") {
     if (!exists || full_refresh) {
@@ -298,6 +348,12 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
   }
   if (!commit.ok()) return context(commit.status());
   if (!view_current) DEW_RETURN_IF_ERROR(lake->RefreshView(target));
+  if (keep && commit->rows_added <= kMaxKeptRows - *kept_rows) {
+    *kept_rows += commit->rows_added;
+    DEW_RETURN_IF_ERROR(lake->connection().Execute(
+        "CREATE OR REPLACE VIEW " + SqlIdent(std::string(lake::LayerName(target.layer))) + "." +
+        SqlIdent(target.name) + " AS SELECT * FROM " + kept));
+  }
   out.status = "success";
   out.rows = commit->rows_added;
   out.version = commit->version;
@@ -432,6 +488,7 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
     // The write sequence number of each model whose view this worker's lakehouse has current;
     // models written before the lakehouse opened are current from Open.
     std::map<std::string, int64_t> current;
+    int64_t kept_rows = 0;  // rows of the tables this worker built that its DuckDB holds
     // Declared after `lake`, so the lakehouse leaves the canceller before it is destroyed.
     struct Detacher {
       BuildCanceller* c;
@@ -484,6 +541,10 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
         const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
         const unsigned share = std::max(1u, cores / static_cast<unsigned>(threads));
         (void)lake->connection().Execute("SET threads = " + std::to_string(share));
+        // Lake files never change once written (new versions write new files), so their
+        // Parquet footers can be cached: each statement over a table's view would otherwise
+        // parse them again.
+        (void)lake->connection().Execute("SET parquet_metadata_cache = true");
         if (options.canceller != nullptr) {
           detacher.l = lake.get();
           options.canceller->Attach(lake.get());
@@ -509,7 +570,8 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
         current[parent] = seq;
       }
       Result<ModelOutcome> built =
-          refreshed.ok() ? Materialize(*model, lake.get(), options.full_refresh) : refreshed;
+          refreshed.ok() ? MaterializeKeeping(*model, lake.get(), options.full_refresh, &kept_rows)
+                         : refreshed;
       if (built.ok()) {
         outcome = *built;
         if (options.after_model) {

@@ -10,6 +10,10 @@
 //                from the source closes its current version
 // A model with `contract: {enforced: true}` fails before writing when its columns or types
 // differ from the declared ones, with a diff. A failed model skips its descendants.
+// A build worker keeps each table model's rows in its own DuckDB as well (up to a million rows
+// per worker), cast to the types the table's files hold, and points the table's view at them:
+// the model's tests and the children the worker builds then read memory instead of opening the
+// Parquet files just written. They are the rows committed; nothing is kept across builds.
 // A Python model first runs in a child process (PythonModelRunner); its DataFrame, loaded into a
 // scratch table, is then materialized like a SQL model's result.
 #pragma once
@@ -97,9 +101,15 @@ class ModelBuilder {
                                    bool full_refresh);
 
  private:
+  //! Materialize for a build worker: with `kept_rows`, a table model's rows stay in the
+  //! worker's DuckDB too, and its view reads them there (see Build); `*kept_rows` counts the
+  //! rows the worker holds. Null keeps nothing.
+  Result<ModelOutcome> MaterializeKeeping(const CompiledModel& model, lake::Lakehouse* lake,
+                                          bool full_refresh, int64_t* kept_rows);
   //! Materializes `sql` (the model's SELECT, or the scratch table of a Python model's result).
   Result<ModelOutcome> MaterializeSelect(const CompiledModel& model, const std::string& sql,
-                                         lake::Lakehouse* lake, bool full_refresh);
+                                         lake::Lakehouse* lake, bool full_refresh,
+                                         int64_t* kept_rows);
 
   const CompiledProject* compiled_;
   LakehouseFactory open_lake_;

@@ -201,6 +201,26 @@ TEST_F(ModelBuilderTest, ATableModelMayChangeItsColumns) {
   EXPECT_EQ(Query("SELECT * FROM gold.gold_sales_by_customer ORDER BY 1"), "ana,2\nben,1\n");
 }
 
+// A worker keeps a table model's rows in its DuckDB for the model's tests and for the children
+// it builds itself (one worker here): they must see exactly what was committed, with the types
+// the table's files hold (UTINYINT widens to SMALLINT, TIMESTAMP_NS is stored in microseconds),
+// not the types of the model's SELECT.
+TEST_F(ModelBuilderTest, ChildrenOfTheSameWorkerReadTheRowsAsCommitted) {
+  Write("models/typed/typed_base.sql",
+        "{{ config(materialized='table') }}\nselect 200::UTINYINT as u, "
+        "TIMESTAMP_NS '2026-01-01 00:00:00.123456789' as t");
+  Write("models/typed/typed_child.sql",
+        "{{ config(materialized='table') }}\nselect typeof(u) as tu, typeof(t) as tt, "
+        "cast(t as varchar) as tv, u + 100 as w from {{ ref('typed_base') }}");
+  std::string out = BuildAll(false, 1);
+  ASSERT_EQ(out.find("error"), std::string::npos) << out;
+  EXPECT_EQ(Query("SELECT * FROM silver.typed_child"),
+            "SMALLINT,TIMESTAMP,2026-01-01 00:00:00.123456,300\n");
+  // And the committed table, read from its files, holds the same.
+  EXPECT_EQ(Query("SELECT typeof(u), typeof(t), cast(t as varchar) FROM silver.typed_base"),
+            "SMALLINT,TIMESTAMP,2026-01-01 00:00:00.123456\n");
+}
+
 // Two workers share a layered DAG, each with its own lakehouse: a model must read the versions
 // of its parents that this build wrote, whichever worker wrote them, in a first build (the
 // views do not exist yet) and in a rebuild (they exist, over the previous build's files). A
