@@ -611,7 +611,8 @@ Result<int64_t> LandDeletedKeys(lake::Lakehouse* lake, BronzeLanding& landing,
 // key also sum and sum of squares): equal digests end the check, the common case, at the cost
 // of one plain aggregate in PostgreSQL and one over the lake's live keys. Otherwise a single
 // integer key is compared by buckets of kKeyBucketWidth keys (the same digest per bucket), and
-// the source's keys are copied only for the buckets that differ; other keys are all copied.
+// the source's keys are copied only for the buckets that differ, unless at least as many keys
+// are gone as the key range has buckets; other keys are all copied.
 Result<int64_t> LandDeletes(Session& session, const std::string& source, const std::string& stream,
                             const std::string& schema, const std::string& table,
                             const std::vector<const Column*>& keys,
@@ -655,21 +656,40 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
   DEW_RETURN_IF_ERROR(session.Send("SELECT " +
                                    (integer_key ? KeyDigest(pk) : std::string("count(*)")) +
                                    " FROM " + PgIdent(schema) + "." + PgIdent(table) + where_sql));
+  // (The lake's key range too, for the choice below.)
   auto lake_total =
-      con.QueryText("SELECT " + (integer_key ? KeyDigest(lake_k) : std::string("count(*)")) +
+      con.QueryText("SELECT " +
+                    (integer_key ? KeyDigest(lake_k) + ", min(" + lake_k + "), max(" + lake_k + ")"
+                                 : std::string("count(*)")) +
                     " FROM (" + live + ") AS _dew_l");
   DEW_ASSIGN_OR_RETURN(ResultPtr source_total, session.Receive());
   DEW_RETURN_IF_ERROR(lake_total.status());
-  if (PQntuples(source_total.get()) == 1 && lake_total->rows.size() == 1) {
-    bool same = true;
-    for (size_t i = 0; i < lake_total->rows[0].size(); i++) {
-      same = same && lake_total->rows[0][i].value_or("") ==
-                         PQgetvalue(source_total.get(), 0, static_cast<int>(i));
-    }
-    if (same) return 0;
+  if (PQntuples(source_total.get()) != 1 || lake_total->rows.size() != 1) {
+    return Status::Corruption("the key digests of " + what + " returned no row");
   }
+  const auto& lake_digest = lake_total->rows[0];
+  bool same = true;
+  for (int i = 0; i < PQnfields(source_total.get()); i++) {
+    same = same &&
+           lake_digest[static_cast<size_t>(i)].value_or("") == PQgetvalue(source_total.get(), 0, i);
+  }
+  if (same) return 0;
 
-  if (!integer_key) {
+  // At least this many keys are gone. Spread over the key range, as many deletions as buckets
+  // leave few buckets equal (with d deletions in b buckets about e^(-d/b) of them), so the
+  // bucket pass would cost a scan and still copy nearly every key: copy them all at once.
+  bool copy_all = !integer_key;
+  if (integer_key) {
+    auto number = [](const std::optional<std::string>& v) {
+      return std::strtoll(v.value_or("0").c_str(), nullptr, 10);
+    };
+    const int64_t gone =
+        number(lake_digest[0]) - std::strtoll(PQgetvalue(source_total.get(), 0, 0), nullptr, 10);
+    const int64_t buckets = (number(lake_digest[4]) - number(lake_digest[3])) / kKeyBucketWidth + 1;
+    copy_all = gone >= buckets;
+    if (copy_all) live = "SELECT _dew_k AS " + key_list + " FROM (" + live + ") AS _dew_l";
+  }
+  if (copy_all) {
     DEW_RETURN_IF_ERROR(CopyKeysAndCompare(session, schema, table, pg_keys, csv_columns, key_list,
                                            where, live, con, temp_dir, keys_copied));
     return LandDeletedKeys(lake, landing, state, what);

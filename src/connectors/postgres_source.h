@@ -63,7 +63,8 @@ class PostgresSource : public Source {
   //! hide a deletion from the count; the sums catch that for integer keys, and the next full
   //! refresh repairs it for any key. Only when the digests differ are the keys compared: a
   //! single integer key in buckets (the same digest per bucket), copied only for buckets that
-  //! differ; other keys copied whole.
+  //! differ, unless at least as many keys are gone as the key range has buckets (then nearly
+  //! every bucket differs); other keys copied whole.
   Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
                           lake::Lakehouse* lake) override;
 

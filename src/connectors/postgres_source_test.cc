@@ -482,6 +482,17 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckComparesDigestsFirst) {
   EXPECT_EQ(next->keys_copied, 4095 + 3618);
   EXPECT_EQ(env.Scalar("SELECT id FROM bronze.raw_shop_ledger WHERE _deleted"), "10000");
 
+  // Deletions spread over every bucket (at least as many as buckets): all keys are copied at
+  // once, without the bucket pass.
+  ASSERT_TRUE(server_->RunSql("DELETE FROM ledger WHERE id % 1000 = 1", "shop").ok());
+  auto spread = PostgresSource(Config()).Read(request, next->state, env.lake());
+  ASSERT_TRUE(spread.ok()) << spread.status().ToString();
+  EXPECT_EQ(spread->rows_deleted, 20);
+  EXPECT_EQ(spread->keys_copied, 20000 - 21);  // 20001 too, never landed
+  EXPECT_EQ(env.Scalar("SELECT count(*) FILTER (WHERE id % 1000 = 1) || '/' || count(*) FROM "
+                       "bronze.raw_shop_ledger WHERE _deleted"),
+            "20/21");
+
   request.name = "pairs";
   auto pairs = PostgresSource(Config()).Read(request, nullptr, env.lake());
   ASSERT_TRUE(pairs.ok()) << pairs.status().ToString();
