@@ -1235,8 +1235,8 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
     target_matched = ParseInt(counts.rows[0][0]);
     source_matched = ParseInt(counts.rows[0][1]);
   } else if (!candidates.empty()) {
-    DEW_ASSIGN_OR_RETURN(std::string scan,
-                         ScanSql(*env_.fs, SubSnapshot(snapshot, candidates), /*with_file_name=*/true));
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, SubSnapshot(snapshot, candidates),
+                                                   /*with_file_name=*/true));
     DEW_ASSIGN_OR_RETURN(auto matches,
                          env_.con->QueryText("SELECT _dew_t._dew_file, count(*) FROM (" + scan +
                                              ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +
@@ -1335,9 +1335,10 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
   std::map<std::string, RoaringBitmapArray> deleted;
   if (!affected.rewritten.empty() && WritesDeletionVectors(snapshot)) {
     // The matching rows' positions go to deletion vectors; the files stay as they are.
-    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, SubSnapshot(snapshot, affected.rewritten),
-                                                   /*with_file_name=*/true,
-                                                   /*with_row_number=*/true));
+    DEW_ASSIGN_OR_RETURN(std::string scan,
+                         ScanSql(*env_.fs, SubSnapshot(snapshot, affected.rewritten),
+                                 /*with_file_name=*/true,
+                                 /*with_row_number=*/true));
     DEW_ASSIGN_OR_RETURN(deleted,
                          PositionsByFile(env_.con,
                                          "SELECT _dew_file, string_agg(CAST(_dew_row AS VARCHAR), "
@@ -1346,7 +1347,8 @@ Result<CommitResult> DeltaTable::DeleteWhere(const std::string& predicate_sql,
                                              "), false) GROUP BY 1"));
     affected.rewritten.clear();
   } else if (!affected.rewritten.empty()) {
-    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, SubSnapshot(snapshot, affected.rewritten)));
+    DEW_ASSIGN_OR_RETURN(std::string scan,
+                         ScanSql(*env_.fs, SubSnapshot(snapshot, affected.rewritten)));
     DEW_ASSIGN_OR_RETURN(
         WrittenFiles written,
         writer.WriteFiles("SELECT * FROM (" + scan + ") AS _dew_old WHERE NOT coalesce((" +
@@ -1454,10 +1456,9 @@ Result<OptimizeResult> DeltaTable::Optimize(const OptimizeOptions& optimize,
     DEW_RETURN_IF_ERROR(CheckPredicate(env_.con, snapshot.schema, *optimize.where, root_));
     DEW_ASSIGN_OR_RETURN(considered, writer.PartitionMatches(snapshot, *optimize.where));
     if (!considered) {
-      return Status::InvalidArgument(
-          "OPTIMIZE " + root_ + " WHERE " + *optimize.where +
-          ": the predicate may only use partition columns (" +
-          JsonArray(snapshot.metadata.partition_columns) + ")");
+      return Status::InvalidArgument("OPTIMIZE " + root_ + " WHERE " + *optimize.where +
+                                     ": the predicate may only use partition columns (" +
+                                     JsonArray(snapshot.metadata.partition_columns) + ")");
     }
   }
   const CompactionPlan plan = PlanCompaction(snapshot, considered, optimize);
@@ -1469,6 +1470,7 @@ Result<OptimizeResult> DeltaTable::Optimize(const OptimizeOptions& optimize,
   const int64_t now = writer.Now();
   std::vector<AddFile> removed;
   int64_t rows = 0, expected_rows = 0;
+  bool rows_known = true;  // false when a file has no numRecords (foreign writers)
   for (const CompactionBin& bin : plan.bins) {
     const Snapshot inputs = SubSnapshot(snapshot, bin.paths);
     auto scan = ScanSql(*env_.fs, inputs);
@@ -1481,7 +1483,9 @@ Result<OptimizeResult> DeltaTable::Optimize(const OptimizeOptions& optimize,
     pending.written_files.insert(pending.written_files.end(), written->abs_paths.begin(),
                                  written->abs_paths.end());
     rows += written->rows;
-    expected_rows += inputs.NumRecords();
+    const int64_t live = inputs.NumRecords();
+    rows_known = rows_known && live >= 0;
+    expected_rows += std::max<int64_t>(live, 0);
     for (auto& add : written->adds) {
       add.data_change = false;
       pending.actions.adds.push_back(std::move(add));
@@ -1494,7 +1498,7 @@ Result<OptimizeResult> DeltaTable::Optimize(const OptimizeOptions& optimize,
       removed.push_back(f);
     }
   }
-  if (expected_rows >= 0 && rows != expected_rows) {
+  if (rows_known && rows != expected_rows) {
     writer.DeleteWritten(pending.written_files);
     return Status::Internal("optimizing " + root_ + ": wrote " + std::to_string(rows) +
                             " rows from files holding " + std::to_string(expected_rows));
