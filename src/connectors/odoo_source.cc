@@ -648,8 +648,11 @@ Result<std::vector<StreamInfo>> OdooDatabaseSource::Discover() {
   return out;
 }
 
-Result<ReadResult> OdooDatabaseSource::Read(const StreamRequest& stream, const json& state,
-                                            lake::Lakehouse* lake) {
+namespace {
+
+// The request as the preset reads it: write_date as cursor, id as key and the preset's filter
+// wherever the connection leaves them empty.
+StreamRequest WithPresetDefaults(const StreamRequest& stream) {
   StreamRequest request = stream;
   if (request.cursor_field.empty()) request.cursor_field = kDefaultCursor;
   if (request.primary_key.empty()) request.primary_key = {"id"};
@@ -657,7 +660,21 @@ Result<ReadResult> OdooDatabaseSource::Read(const StreamRequest& stream, const j
     if (const OdooPresetModel* preset = FindOdooPreset(request.name))
       request.filter = preset->sql_filter;
   }
-  return postgres_.Read(request, state, lake);
+  return request;
+}
+
+}  // namespace
+
+Result<ReadResult> OdooDatabaseSource::Read(const StreamRequest& stream, const json& state,
+                                            lake::Lakehouse* lake) {
+  return postgres_.Read(WithPresetDefaults(stream), state, lake);
+}
+
+Result<std::vector<std::string>> OdooDatabaseSource::Advise(
+    const std::vector<StreamRequest>& streams) {
+  std::vector<StreamRequest> requests;
+  for (const StreamRequest& s : streams) requests.push_back(WithPresetDefaults(s));
+  return postgres_.Advise(requests);
 }
 
 // --- Factory -------------------------------------------------------------------------------

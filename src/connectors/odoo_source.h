@@ -132,6 +132,9 @@ class OdooDatabaseSource : public Source {
   //! where the request leaves them empty.
   Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
                           lake::Lakehouse* lake) override;
+  //! PostgresSource::Advise on the streams as Read would read them (the preset's cursor and key
+  //! filled in), so a connection relying on the preset still hears of an unindexed write_date.
+  Result<std::vector<std::string>> Advise(const std::vector<StreamRequest>& streams) override;
 
  private:
   PostgresSource postgres_;
