@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <thread>
 
 #include "engine/appender.h"
@@ -61,6 +63,51 @@ TEST_F(ConnectionTest, FormatsEveryCommonType) {
   EXPECT_EQ(*r[17], "\\x00ab");
   EXPECT_EQ(t->types[6].ToSql(), "DECIMAL(18,2)");
   EXPECT_EQ(t->types[10].ToSql(), "INTEGER[]");
+}
+
+// Nested results read element by element (COPY … RETURN_STATS returns a MAP of MAPs): each
+// row's range among the child rows, and the children's values.
+TEST_F(ConnectionTest, ReadsListAndMapEntriesRowByRow) {
+  auto r = con_->QueryMaterialized(
+      "SELECT * FROM (VALUES (1, [10, 20], MAP {'a': MAP {'min': '1'}, 'b': MAP {}}), "
+      "(2, [], MAP {}), (3, [30], MAP {'c': MAP {'max': '9', 'min': NULL}})) t(i, l, m) "
+      "ORDER BY i");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto chunk = (*r)->Fetch();
+  ASSERT_TRUE(chunk.ok() && *chunk) << chunk.status().ToString();
+  ASSERT_EQ((*chunk)->size(), 3u);
+  const VectorView list = (*chunk)->column(1);
+  std::vector<std::vector<int64_t>> lists;
+  for (uint64_t row = 0; row < 3; ++row) {
+    std::vector<int64_t> values;
+    const VectorView::ListRange range = list.GetListRange(row);
+    for (uint64_t e = range.offset; e < range.offset + range.length; ++e)
+      values.push_back(list.ListChild().GetInt64(e));
+    lists.push_back(values);
+  }
+  EXPECT_EQ(lists, (std::vector<std::vector<int64_t>>{{10, 20}, {}, {30}}));
+  // Row 3's map: c -> {max: 9, min: NULL}.
+  const VectorView map = (*chunk)->column(2);
+  EXPECT_EQ(map.GetListRange(1).length, 0u);
+  const VectorView::ListRange outer = map.GetListRange(2);
+  ASSERT_EQ(outer.length, 1u);
+  EXPECT_EQ(map.MapKeys().GetString(outer.offset), "c");
+  const VectorView inner = map.MapValues();
+  const VectorView::ListRange stats = inner.GetListRange(outer.offset);
+  ASSERT_EQ(stats.length, 2u);
+  std::map<std::string, std::optional<std::string>> got;
+  for (uint64_t e = stats.offset; e < stats.offset + stats.length; ++e) {
+    got[inner.MapKeys().GetString(e)] =
+        inner.MapValues().IsNull(e) ? std::nullopt
+                                    : std::optional<std::string>(inner.MapValues().GetString(e));
+  }
+  EXPECT_EQ(got, (std::map<std::string, std::optional<std::string>>{{"max", "9"},
+                                                                    {"min", std::nullopt}}));
+  // Row 1's map: a -> {min: 1}, b -> {}.
+  const VectorView::ListRange first = map.GetListRange(0);
+  ASSERT_EQ(first.length, 2u);
+  EXPECT_EQ(map.MapKeys().GetString(first.offset + 1), "b");
+  EXPECT_EQ(inner.GetListRange(first.offset + 1).length, 0u);
 }
 
 TEST_F(ConnectionTest, ReadsManyChunks) {

@@ -338,6 +338,26 @@ bool VectorView::AllValid(uint64_t rows) const {
 
 std::string VectorView::Format(uint64_t row) const { return FormatCell(Vec(vec_), *type_, row); }
 
+VectorView::ListRange VectorView::GetListRange(uint64_t row) const {
+  const auto* entry = static_cast<duckdb_list_entry*>(duckdb_vector_get_data(Vec(vec_))) + row;
+  return ListRange{entry->offset, entry->length};
+}
+
+VectorView VectorView::ListChild() const {
+  return VectorView(duckdb_list_vector_get_child(Vec(vec_)), &type_->children[0]);
+}
+
+// A MAP is a LIST of STRUCT(key, value): the struct's two children hold keys and values.
+VectorView VectorView::MapKeys() const {
+  return VectorView(duckdb_struct_vector_get_child(duckdb_list_vector_get_child(Vec(vec_)), 0),
+                    &type_->children[0]);
+}
+
+VectorView VectorView::MapValues() const {
+  return VectorView(duckdb_struct_vector_get_child(duckdb_list_vector_get_child(Vec(vec_)), 1),
+                    &type_->children[1]);
+}
+
 DataChunk::DataChunk(_duckdb_data_chunk* chunk, const std::vector<LogicalType>* types)
     : chunk_(chunk), types_(types) {}
 

@@ -37,6 +37,19 @@ class VectorView {
   //! Any type as text, in DuckDB's own spelling (dates ISO, lists [a, b], structs {'k': v}).
   std::string Format(uint64_t row) const;
 
+  //! LIST and MAP: where the row's elements lie among the rows of ListChild (or of MapKeys and
+  //! MapValues): rows [offset, offset + length).
+  struct ListRange {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  ListRange GetListRange(uint64_t row) const;
+  //! LIST: its elements, one row each.
+  VectorView ListChild() const;
+  //! MAP: its keys and its values, one row per entry.
+  VectorView MapKeys() const;
+  VectorView MapValues() const;
+
  private:
   _duckdb_vector* vec_;
   const LogicalType* type_;

@@ -214,6 +214,78 @@ PendingCommit StartPending(const Snapshot& snapshot, TxnKind kind, const Schema&
   return pending;
 }
 
+// What COPY … (RETURN_STATS) reports of one file it wrote: its absolute path, rows, size in
+// bytes, and per column (keyed by its quoted path, e.g. "id" or "s"."x") the bounds and nulls.
+struct ColumnStats {
+  std::optional<std::string> min;  //!< absent when every value is NULL
+  std::optional<std::string> max;
+  std::optional<int64_t> null_count;
+};
+struct WrittenFile {
+  std::string path;
+  int64_t rows = 0;
+  int64_t size = 0;
+  std::map<std::string, ColumnStats> columns;
+};
+
+// Reads COPY … (RETURN_STATS)'s rows: filename, count, file_size_bytes, footer_size_bytes,
+// column_statistics MAP(VARCHAR, MAP(VARCHAR, VARCHAR)), partition_keys.
+Result<std::vector<WrittenFile>> ReadWrittenFiles(engine::QueryResult* result) {
+  const std::vector<std::string>& names = result->names();
+  auto column = [&](const std::string& name) -> Result<uint64_t> {
+    for (uint64_t i = 0; i < names.size(); ++i) {
+      if (names[i] == name) return i;
+    }
+    return Status::Internal("COPY … (RETURN_STATS) returned no column " + name);
+  };
+  DEW_ASSIGN_OR_RETURN(uint64_t filename, column("filename"));
+  DEW_ASSIGN_OR_RETURN(uint64_t count, column("count"));
+  DEW_ASSIGN_OR_RETURN(uint64_t bytes, column("file_size_bytes"));
+  DEW_ASSIGN_OR_RETURN(uint64_t statistics, column("column_statistics"));
+  if (result->types()[statistics].id != engine::TypeId::kMap ||
+      result->types()[statistics].children[1].id != engine::TypeId::kMap) {
+    return Status::Internal("COPY … (RETURN_STATS) returned column_statistics of type " +
+                            result->types()[statistics].ToSql() + ", not a map of maps");
+  }
+  std::vector<WrittenFile> out;
+  while (true) {
+    DEW_ASSIGN_OR_RETURN(auto chunk, result->Fetch());
+    if (!chunk) break;
+    const engine::VectorView stats = chunk->column(statistics);
+    const engine::VectorView keys = stats.MapKeys(), per_column = stats.MapValues();
+    const engine::VectorView stat_names = per_column.MapKeys(), values = per_column.MapValues();
+    for (uint64_t row = 0; row < chunk->size(); ++row) {
+      WrittenFile f;
+      f.path = chunk->column(filename).GetString(row);
+      f.rows = chunk->column(count).GetInt64(row);
+      f.size = chunk->column(bytes).GetInt64(row);
+      if (stats.IsNull(row)) {
+        out.push_back(std::move(f));
+        continue;
+      }
+      const auto columns = stats.GetListRange(row);
+      for (uint64_t c = columns.offset; c < columns.offset + columns.length; ++c) {
+        ColumnStats& cs = f.columns[keys.GetString(c)];
+        if (per_column.IsNull(c)) continue;
+        const auto entries = per_column.GetListRange(c);
+        for (uint64_t e = entries.offset; e < entries.offset + entries.length; ++e) {
+          if (values.IsNull(e)) continue;
+          const std::string_view name = stat_names.GetStringView(e);
+          if (name == "min") {
+            cs.min = values.GetString(e);
+          } else if (name == "max") {
+            cs.max = values.GetString(e);
+          } else if (name == "null_count") {
+            cs.null_count = std::strtoll(values.GetString(e).c_str(), nullptr, 10);
+          }
+        }
+      }
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
 struct WrittenFiles {
   std::vector<AddFile> adds;
   std::vector<std::string> abs_paths;
@@ -247,63 +319,12 @@ class TableWriter {
   int64_t Now() { return env_.clock->NowMillis(); }
 
  private:
-  Result<std::string> StatsQuery(const std::vector<std::string>& files, const Schema& schema,
-                                 const std::vector<std::string>& partition_columns,
-                                 std::vector<const Field*>* stat_fields);
   Status CheckWinner(const PendingCommit& pending, int64_t version, int64_t* winner_timestamp);
 
   const TableEnv& env_;
   const std::string& root_;
   DeltaLog& log_;
 };
-
-Result<std::string> TableWriter::StatsQuery(const std::vector<std::string>& files,
-                                            const Schema& schema,
-                                            const std::vector<std::string>& partition_columns,
-                                            std::vector<const Field*>* stat_fields) {
-  std::string list = "[";
-  for (size_t i = 0; i < files.size(); ++i) {
-    if (i > 0) list += ", ";
-    list += SqlString(files[i]);
-  }
-  list += "]";
-  // One file (the usual write) needs no GROUP BY, whose hash table costs more than the rest of
-  // this query; any_value keeps the file name (NULL, like no group, when the file is empty).
-  // Each column's aggregates read it through CASE … END rather than FILTER (WHERE …): the
-  // aggregates skip the NULLs of other columns' rows just the same, while every FILTER makes
-  // DuckDB copy all of the aggregates' inputs into a chunk of its own, which made this the
-  // costliest query of a small write.
-  const bool one_file = files.size() == 1;
-  std::string sql = std::string("SELECT ") + (one_file ? "any_value(file_name)" : "file_name") +
-                    ", sum(CASE WHEN column_id = 0 THEN row_group_num_rows END)";
-  for (const auto& field : schema.fields()) {
-    bool is_partition = false;
-    for (const auto& p : partition_columns) is_partition |= Lower(p) == Lower(field.name);
-    if (is_partition || !IsPrimitive(field.type)) continue;
-    stat_fields->push_back(&field);
-    auto of_column = [&](const std::string& value) {
-      return "CASE WHEN path_in_schema = " + SqlString(field.name) + " THEN " + value + " END";
-    };
-    if (MinMaxStatsType(field.type)) {
-      DEW_ASSIGN_OR_RETURN(std::string type, DuckDbTypeOf(field));
-      sql +=
-          ", CAST(min(" + of_column("TRY_CAST(stats_min_value AS " + type + ")") + ") AS VARCHAR)";
-      sql +=
-          ", CAST(max(" + of_column("TRY_CAST(stats_max_value AS " + type + ")") + ") AS VARCHAR)";
-      // A row group with values but no min/max (DuckDB omits long strings) makes them unknown.
-      sql += ", bool_and(" +
-             of_column(
-                 "(stats_min_value IS NOT NULL AND stats_max_value IS NOT NULL) OR "
-                 "stats_null_count = row_group_num_rows") +
-             ")";
-    } else {
-      sql += ", NULL, NULL, false";
-    }
-    sql += ", sum(" + of_column("stats_null_count") + ")";
-    sql += ", bool_and(" + of_column("stats_null_count IS NOT NULL") + ")";
-  }
-  return sql + " FROM parquet_metadata(" + list + ")" + (one_file ? "" : " GROUP BY file_name");
-}
 
 Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
                                              const Snapshot& snapshot, const Schema& schema,
@@ -338,7 +359,7 @@ Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
     query += ") FROM (" + select_sql + ") AS _dew_rows";
   }
   std::string sql = "COPY (" + query + ") TO " + SqlString(target) +
-                    " (FORMAT parquet, RETURN_FILES true, FILENAME_PATTERN 'part-" + write_id +
+                    " (FORMAT parquet, RETURN_STATS true, FILENAME_PATTERN 'part-" + write_id +
                     "-{uuid}', "
                     "OVERWRITE_OR_IGNORE";
   if (partition_columns.empty() || !single_partition_dir.empty()) {
@@ -352,7 +373,7 @@ Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
     sql += ")";
   }
   sql += ")";
-  auto copied = con()->QueryText(sql);
+  auto copied = con()->QueryMaterialized(sql);
   if (!copied.ok()) {
     auto files = env_.fs->ListRecursive(root_);
     if (files.ok()) {
@@ -365,78 +386,53 @@ Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
     }
     return copied.status();
   }
-  if (copied->rows.size() != 1 || copied->rows[0].size() < 2) {
-    return Status::Internal("COPY into " + root_ + " returned no file list");
-  }
+  auto written = ReadWrittenFiles(copied->get());
+  copied->reset();
+  if (!written.ok()) return written.status();
   WrittenFiles out;
-  out.rows = ParseInt(copied->rows[0][0]);
-  // Files is a list printed as "[/root/a, /root/b]"; every element starts with the root and
-  // DuckDB percent-encodes partition values, so ", <root>/" separates elements unambiguously.
-  std::string text = copied->rows[0][1].value_or("[]");
-  if (text.size() >= 2) text = text.substr(1, text.size() - 2);
+  for (const auto& f : *written) {
+    out.rows += f.rows;
+    out.abs_paths.push_back(f.path);
+  }
   const std::string prefix = root_ + "/";
-  const std::string separator = ", " + prefix;
-  std::vector<std::string> relative;
-  if (!text.empty()) {
-    if (text.rfind(prefix, 0) != 0) {
-      return Status::Internal("COPY wrote outside the table " + root_ + ": " + text);
-    }
-    size_t pos = prefix.size();
-    while (true) {
-      size_t next = text.find(separator, pos);
-      relative.push_back(
-          text.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
-      if (next == std::string::npos) break;
-      pos = next + separator.size();
+  for (const auto& f : *written) {
+    if (f.path.rfind(prefix, 0) != 0) {
+      DeleteWritten(out.abs_paths);
+      return Status::Internal("COPY wrote outside the table " + root_ + ": " + f.path);
     }
   }
-  for (const auto& r : relative) out.abs_paths.push_back(JoinPath(root_, r));
-  if (relative.empty()) return out;
 
+  // The statistics Delta readers skip files by: numRecords, and per primitive column that is
+  // not a partition column its nullCount and, for types whose values compare safely as JSON
+  // (MinMaxStatsType), minValues and maxValues. DuckDB truncates long strings' bounds; they are
+  // left out past 64 characters.
   std::vector<const Field*> stat_fields;
-  auto stats_sql = StatsQuery(out.abs_paths, schema, partition_columns, &stat_fields);
-  if (!stats_sql.ok()) {
-    DeleteWritten(out.abs_paths);
-    return stats_sql.status();
+  for (const auto& field : schema.fields()) {
+    bool is_partition = false;
+    for (const auto& p : partition_columns) is_partition |= Lower(p) == Lower(field.name);
+    if (!is_partition && IsPrimitive(field.type)) stat_fields.push_back(&field);
   }
-  auto stats = con()->QueryText(*stats_sql);
-  if (!stats.ok()) {
-    DeleteWritten(out.abs_paths);
-    return stats.status().WithContext("reading the statistics of the files written to " + root_);
-  }
-  std::map<std::string, const std::vector<std::optional<std::string>>*> stats_by_file;
-  for (const auto& row : stats->rows) {
-    if (row[0].has_value()) stats_by_file[*row[0]] = &row;
-  }
-
   const int64_t now = Now();
   std::vector<std::string> kept;
-  for (size_t i = 0; i < relative.size(); ++i) {
-    const std::string& abs = out.abs_paths[i];
-    auto it = stats_by_file.find(abs);
-    int64_t records = it == stats_by_file.end() ? 0 : ParseInt((*it->second)[1]);
-    if (records == 0) {
+  for (const auto& f : *written) {
+    if (f.rows == 0) {
       // An empty query still makes one empty file in an unpartitioned write.
-      Status removed = env_.fs->RemoveFile(abs);
+      Status removed = env_.fs->RemoveFile(f.path);
       (void)removed;
       continue;
     }
+    const std::string relative = f.path.substr(prefix.size());
     AddFile add;
-    add.path = EncodePath(relative[i]);
+    add.path = EncodePath(relative);
     add.modification_time = now;
     add.data_change = true;
-    auto info = env_.fs->Stat(abs);
-    if (!info.ok()) {
-      DeleteWritten(out.abs_paths);
-      return info.status();
-    }
-    add.size = static_cast<int64_t>(info->size);
+    add.size = f.size;
     // Folders between the root and the file are the partition values: col=value.
     size_t start = 0;
     while (true) {
-      size_t slash = relative[i].find('/', start);
+      size_t slash = relative.find('/', start);
       if (slash == std::string::npos) break;
-      std::string part = relative[i].substr(start, slash - start);
+      std::string part = relative.substr(start, slash - start);
       start = slash + 1;
       size_t eq = part.find('=');
       if (eq == std::string::npos) continue;
@@ -451,39 +447,34 @@ Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
     for (const auto& p : partition_columns) {
       if (add.partition_values.count(p) == 0) add.partition_values[p] = std::nullopt;
     }
-    json s = {{"numRecords", records}};
+    json s = {{"numRecords", f.rows}};
     json mins = json::object(), maxs = json::object(), nulls = json::object();
-    const auto& row = *it->second;
-    for (size_t f = 0; f < stat_fields.size(); ++f) {
-      const Field& field = *stat_fields[f];
-      const size_t base = 2 + f * 5;
-      const auto& min = row[base];
-      const auto& max = row[base + 1];
-      const bool complete = row[base + 2].value_or("false") == "true";
-      if (complete && min.has_value() && max.has_value()) {
-        const bool quoted = field.type == "string" || field.type == "date";
+    for (const Field* field : stat_fields) {
+      auto it = f.columns.find(SqlIdent(field->name));
+      if (it == f.columns.end()) continue;
+      const ColumnStats& c = it->second;
+      if (MinMaxStatsType(field->type) && c.min.has_value() && c.max.has_value()) {
+        const bool quoted = field->type == "string" || field->type == "date";
         if (!quoted) {
-          mins[field.name] = json::parse(*min, nullptr, false);
-          maxs[field.name] = json::parse(*max, nullptr, false);
-          if (mins[field.name].is_discarded() || maxs[field.name].is_discarded()) {
-            mins.erase(field.name);
-            maxs.erase(field.name);
+          json min = json::parse(*c.min, nullptr, false);
+          json max = json::parse(*c.max, nullptr, false);
+          if (!min.is_discarded() && !max.is_discarded()) {
+            mins[field->name] = std::move(min);
+            maxs[field->name] = std::move(max);
           }
-        } else if (field.type != "string" || (min->size() <= 64 && max->size() <= 64)) {
-          mins[field.name] = *min;
-          maxs[field.name] = *max;
+        } else if (field->type != "string" || (c.min->size() <= 64 && c.max->size() <= 64)) {
+          mins[field->name] = *c.min;
+          maxs[field->name] = *c.max;
         }
       }
-      if (row[base + 4].value_or("false") == "true" && row[base + 3].has_value()) {
-        nulls[field.name] = ParseInt(row[base + 3]);
-      }
+      if (c.null_count.has_value()) nulls[field->name] = *c.null_count;
     }
     if (!mins.empty()) s["minValues"] = mins;
     if (!maxs.empty()) s["maxValues"] = maxs;
     if (!nulls.empty()) s["nullCount"] = nulls;
     add.stats = s.dump(-1, ' ', false, json::error_handler_t::replace);
     out.adds.push_back(std::move(add));
-    kept.push_back(abs);
+    kept.push_back(f.path);
   }
   out.abs_paths = std::move(kept);
   return out;

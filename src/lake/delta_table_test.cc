@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
@@ -287,6 +288,43 @@ TEST_F(DeltaTableTest, AppendsAreVisibleAtEachVersion) {
       << first->adds[0].stats;
   EXPECT_NE(first->adds[0].stats.find("\"maxValues\":{\"id\":2,\"name\":\"b\"}"), std::string::npos)
       << first->adds[0].stats;
+}
+
+// The statistics of each file come from the COPY that wrote it: numRecords; min and max only for
+// types whose JSON values compare safely (integers, decimals of up to 15 digits, dates, strings
+// of up to 64 characters) and not for a column that is all NULL; nullCount for every primitive
+// column, also under a name that needs quoting; nothing for nested columns.
+TEST_F(DeltaTableTest, FileStatisticsCoverEachKindOfColumn) {
+  auto table = DeltaTable::CreateAs(
+      env_, root_, "t",
+      "SELECT range AS id, 'n' || range AS \"Odd \"\"name\"\"\", "
+      "CASE WHEN range = 1 THEN NULL ELSE DATE '2026-01-01' + range::INTEGER END AS day, "
+      "(range * 1.25)::DECIMAL(10,2) AS amount, (range * 1.25)::DECIMAL(20,2) AS wide, "
+      "repeat('x', 100) || range AS long_text, range::DOUBLE / 4 AS ratio, "
+      "{'k': range} AS rec, NULL::INTEGER AS nothing FROM range(3)",
+      {}, options_);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto commit = (*table)->log().ReadCommit(0);
+  ASSERT_TRUE(commit.ok()) << commit.status().ToString();
+  ASSERT_EQ(commit->adds.size(), 1u);
+  const nlohmann::json stats = nlohmann::json::parse(commit->adds[0].stats);
+  const nlohmann::json want = {
+      {"numRecords", 3},
+      {"minValues", {{"id", 0}, {"Odd \"name\"", "n0"}, {"day", "2026-01-01"}, {"amount", 0.0}}},
+      {"maxValues", {{"id", 2}, {"Odd \"name\"", "n2"}, {"day", "2026-01-03"}, {"amount", 2.5}}},
+      {"nullCount",
+       {{"id", 0},
+        {"Odd \"name\"", 0},
+        {"day", 1},
+        {"amount", 0},
+        {"wide", 0},
+        {"long_text", 0},
+        {"ratio", 0},
+        {"nothing", 3}}}};
+  EXPECT_EQ(stats, want) << stats.dump();
+  auto info = FileSystem::Posix()->Stat(root_ + "/" + commit->adds[0].path);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(static_cast<int64_t>(info->size), commit->adds[0].size);
 }
 
 TEST_F(DeltaTableTest, RoundTripsCommonTypesAndTypedPartitions) {
