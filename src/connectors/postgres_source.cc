@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "connectors/bronze_landing.h"
+#include "connectors/key_digest.h"
 #include "connectors/silver_table.h"
 #include "engine/connection.h"
 #include "lake/delta_table.h"
@@ -177,6 +178,16 @@ class Session {
                              " failed: " + FirstLine(PQerrorMessage(conn_.get())));
     }
     return Status::OK();
+  }
+
+  // Asks the server to stop the query in progress (if any); the connection stays usable.
+  void Cancel() {
+    if (!conn_) return;
+    if (PGcancel* cancel = PQgetCancel(conn_.get())) {
+      char error[256];
+      (void)PQcancel(cancel, error, sizeof(error));
+      PQfreeCancel(cancel);
+    }
   }
 
   PGconn* conn() { return conn_.get(); }
@@ -543,8 +554,6 @@ Status CopyKeysAndCompare(Session& session, const std::string& schema, const std
 
 // Keys per bucket when live keys are compared by bucket (LandDeletes).
 constexpr int64_t kKeyBucketWidth = 4096;
-// Squares are summed modulo-reduced, so that they fit a BIGINT on both sides.
-constexpr int64_t kSquareModulus = 1000003;
 
 // floor(key / kKeyBucketWidth), exactly and alike in PostgreSQL and DuckDB (whose integer
 // divisions both truncate): `key` is a BIGINT expression, `div` the integer division operator.
@@ -554,10 +563,70 @@ std::string BucketOf(const std::string& key, const std::string& div) {
          ")";
 }
 
+// Whether the key is a single integer column, whose digest also sums the keys and their squares.
+bool IntegerKey(const std::vector<const Column*>& keys) {
+  if (keys.size() != 1) return false;
+  const std::string& type = keys.front()->info.lake_type;
+  return type == "SMALLINT" || type == "INTEGER" || type == "BIGINT";
+}
+
 // count, sum and sum of (reduced) squares of `key` (a BIGINT expression), as SQL select items.
-std::string KeyDigest(const std::string& key) {
-  const std::string m = std::to_string(kSquareModulus);
-  return "count(*), sum(" + key + "), sum((" + key + " % " + m + ") * (" + key + " % " + m + "))";
+std::string KeyDigestSql(const std::string& key) {
+  return KeyDigest::SelectSql(key, /*sums=*/true);
+}
+
+// The source's half of the deleted-keys check's first step: the digest of the table's live
+// keys, computed on a second connection in the read's own snapshot (exported by the read's
+// REPEATABLE READ transaction and imported here), so that PostgreSQL scans the table while the
+// read's chunks are copied and landed instead of after them.
+class SourceDigest {
+ public:
+  explicit SourceDigest(const PostgresConfig& config) : session_(config) {}
+  ~SourceDigest() {
+    // A digest nobody waits for (the read failed, or had nothing to compare) is not left
+    // running on the server.
+    if (pending_) session_.Cancel();
+  }
+
+  // Starts `sql` in the snapshot of `read`, which must be inside a REPEATABLE READ
+  // transaction and stay in it until Finish.
+  Status Start(Session& read, const std::string& sql) {
+    DEW_ASSIGN_OR_RETURN(ResultPtr exported, read.Exec("SELECT pg_export_snapshot()", {}));
+    if (PQntuples(exported.get()) != 1) {
+      return Status::Corruption("pg_export_snapshot() on " + read.Where() + " returned no row");
+    }
+    DEW_RETURN_IF_ERROR(session_.Connect(nullptr));
+    DEW_RETURN_IF_ERROR(session_.Command("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+    const std::string import =
+        "SET TRANSACTION SNAPSHOT " + PgString(PQgetvalue(exported.get(), 0, 0));
+    DEW_RETURN_IF_ERROR(session_.Command(import.c_str()));
+    DEW_RETURN_IF_ERROR(session_.Send(sql));
+    pending_ = true;
+    return Status::OK();
+  }
+  bool started() const { return pending_; }
+  // Waits for the digest's one row.
+  Result<ResultPtr> Finish() {
+    pending_ = false;
+    return session_.Receive();
+  }
+
+ private:
+  Session session_;
+  bool pending_ = false;
+};
+
+// The digest of the source's live keys (rows matching `where`), as one SELECT.
+std::string SourceDigestSql(const std::string& schema, const std::string& table,
+                            const std::vector<const Column*>& keys,
+                            const std::vector<std::string>& where) {
+  std::string where_sql;
+  for (size_t i = 0; i < where.size(); i++) where_sql += (i ? " AND " : " WHERE ") + where[i];
+  const bool integer_key = IntegerKey(keys);
+  return "SELECT " +
+         (integer_key ? KeyDigestSql(PgIdent(keys.front()->info.name) + "::int8")
+                      : std::string("count(*)")) +
+         " FROM " + PgIdent(schema) + "." + PgIdent(table) + where_sql;
 }
 
 // The keys live in the lake (their newest row not a deletion), as a query over one column
@@ -616,9 +685,10 @@ Result<int64_t> LandDeletedKeys(lake::Lakehouse* lake, BronzeLanding& landing,
 Result<int64_t> LandDeletes(Session& session, const std::string& source, const std::string& stream,
                             const std::string& schema, const std::string& table,
                             const std::vector<const Column*>& keys,
-                            const std::vector<std::string>& live_where, lake::Lakehouse* lake,
-                            BronzeLanding& landing, const nlohmann::json& state,
-                            const std::string& temp_dir, int64_t* keys_copied) {
+                            const std::vector<std::string>& live_where, SourceDigest& digest,
+                            lake::Lakehouse* lake, BronzeLanding& landing,
+                            const nlohmann::json& state, const std::string& temp_dir,
+                            ReadResult* result) {
   DEW_ASSIGN_OR_RETURN(lake::TableName bronze, lake::ParseTableName(landing.table()));
   if (!lake->Exists(bronze)) return 0;
   const std::string what = schema + "." + table;
@@ -631,11 +701,38 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
   }
   std::vector<std::string> where = live_where;
   engine::Connection& con = lake->connection();
-  const std::string& lake_type = keys.front()->info.lake_type;
-  const bool integer_key = keys.size() == 1 && (lake_type == "SMALLINT" || lake_type == "INTEGER" ||
-                                                lake_type == "BIGINT");
+  const bool integer_key = IntegerKey(keys);
   const std::string pk = PgIdent(keys.front()->info.name) + "::int8";
   const std::string lake_k = "CAST(_dew_k AS BIGINT)";
+
+  // Silver first takes in the batches it lacks (this read's chunks): the digest of its live
+  // keys that each of its updates records (SilverTable::LiveKeys) is then the lake's, with no
+  // scan of the lake. Every live row of the source has been landed (see LandDeletes in the
+  // header): when both sides hold as many keys, with the same sum and sum of squares for an
+  // integer key, no key was deleted, and neither side's keys need to be grouped or copied.
+  std::vector<std::string> key_names;
+  for (const Column* k : keys) key_names.push_back(k->info.name);
+  SilverTable silver(lake, source, stream);
+  auto updated = silver.Update(key_names);
+  if (!updated.ok()) {
+    return updated.status().WithContext("updating " + silver.table() +
+                                        " for the deleted-keys check of " + what);
+  }
+  result->rows_silver += updated->rows_written;
+  DEW_ASSIGN_OR_RETURN(std::optional<RecordedLiveKeys> recorded, silver.LiveKeys(key_names));
+  ResultPtr source_total;
+  if (recorded.has_value() && recorded->digest.has_sums == integer_key) {
+    DEW_ASSIGN_OR_RETURN(source_total, digest.Finish());
+    std::vector<std::optional<std::string>> values;
+    for (int i = 0; PQntuples(source_total.get()) == 1 && i < PQnfields(source_total.get()); i++) {
+      values.emplace_back(PQgetvalue(source_total.get(), 0, i));
+    }
+    auto theirs = KeyDigest::FromText(values, integer_key);
+    if (!theirs) return Status::Corruption("the key digest of " + what + " returned no row");
+    if (*theirs == recorded->digest) return 0;
+    // They differ: the lake's keys are counted below (which also checks the recorded digest).
+  }
+
   // The lake's live keys: for an integer key as one column `_dew_k` (silver's plus the batches
   // it has not taken in), otherwise as the key columns, from all of bronze.
   std::string live;
@@ -647,22 +744,18 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
            " GROUP BY ALL) WHERE NOT _dew_gone";
   }
 
-  // Every live row of the source has been landed (see LandDeletes in the header): when both
-  // sides hold as many keys, with the same sum and sum of squares for an integer key, no key
-  // was deleted, and neither side's keys need to be grouped or copied.
   std::string where_sql;
   for (size_t i = 0; i < where.size(); i++) where_sql += (i ? " AND " : " WHERE ") + where[i];
-  // Both sides at once: DuckDB sums up the lake while PostgreSQL scans the table.
-  DEW_RETURN_IF_ERROR(session.Send("SELECT " +
-                                   (integer_key ? KeyDigest(pk) : std::string("count(*)")) +
-                                   " FROM " + PgIdent(schema) + "." + PgIdent(table) + where_sql));
-  // (The lake's key range too, for the choice below.)
-  auto lake_total =
-      con.QueryText("SELECT " +
-                    (integer_key ? KeyDigest(lake_k) + ", min(" + lake_k + "), max(" + lake_k + ")"
-                                 : std::string("count(*)")) +
-                    " FROM (" + live + ") AS _dew_l");
-  DEW_ASSIGN_OR_RETURN(ResultPtr source_total, session.Receive());
+  // DuckDB sums up the lake while PostgreSQL (started before the read's chunks) scans the
+  // table. (The lake's key range too, for the choice below.)
+  auto lake_total = con.QueryText(
+      "SELECT " +
+      (integer_key ? KeyDigestSql(lake_k) + ", min(" + lake_k + "), max(" + lake_k + ")"
+                   : std::string("count(*)")) +
+      " FROM (" + live + ") AS _dew_l");
+  if (!source_total) {
+    DEW_ASSIGN_OR_RETURN(source_total, digest.Finish());
+  }
   DEW_RETURN_IF_ERROR(lake_total.status());
   if (PQntuples(source_total.get()) != 1 || lake_total->rows.size() != 1) {
     return Status::Corruption("the key digests of " + what + " returned no row");
@@ -691,7 +784,7 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
   }
   if (copy_all) {
     DEW_RETURN_IF_ERROR(CopyKeysAndCompare(session, schema, table, pg_keys, csv_columns, key_list,
-                                           where, live, con, temp_dir, keys_copied));
+                                           where, live, con, temp_dir, &result->keys_copied));
     return LandDeletedKeys(lake, landing, state, what);
   }
   DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TEMP TABLE _dew_live_keys AS SELECT _dew_k, " +
@@ -701,11 +794,11 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
     engine::Connection& con;
     ~DropTemp() { (void)con.Execute("DROP TABLE IF EXISTS _dew_live_keys"); }
   } drop_temp{con};
-  DEW_ASSIGN_OR_RETURN(auto mine, con.QueryText("SELECT _dew_b, " + KeyDigest(lake_k) +
+  DEW_ASSIGN_OR_RETURN(auto mine, con.QueryText("SELECT _dew_b, " + KeyDigestSql(lake_k) +
                                                 " FROM _dew_live_keys GROUP BY 1"));
   DEW_ASSIGN_OR_RETURN(
       ResultPtr theirs,
-      session.Exec(("SELECT " + BucketOf(pk, "/") + ", " + KeyDigest(pk) + " FROM " +
+      session.Exec(("SELECT " + BucketOf(pk, "/") + ", " + KeyDigestSql(pk) + " FROM " +
                     PgIdent(schema) + "." + PgIdent(table) + where_sql + " GROUP BY 1")
                        .c_str(),
                    {}));
@@ -731,7 +824,7 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
   const std::string lake_keys =
       "SELECT _dew_k AS " + key_list + " FROM _dew_live_keys WHERE _dew_b IN (" + differing + ")";
   DEW_RETURN_IF_ERROR(CopyKeysAndCompare(session, schema, table, pg_keys, csv_columns, key_list,
-                                         where, lake_keys, con, temp_dir, keys_copied));
+                                         where, lake_keys, con, temp_dir, &result->keys_copied));
   return LandDeletedKeys(lake, landing, state, what);
 }
 
@@ -902,6 +995,13 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   const std::string copy = "COPY (SELECT " + pg_select + " FROM " + relation + where_sql + order +
                            ") TO STDOUT (FORMAT csv, HEADER)";
 
+  // The deleted-keys check's source digest runs while the chunks are read and landed.
+  const bool check_deletes = incremental && stream.detect_deletes && !stream.quarantine;
+  SourceDigest digest(config_);
+  if (check_deletes) {
+    DEW_RETURN_IF_ERROR(digest.Start(session, SourceDigestSql(schema, table, keys, live_where)));
+  }
+
   BronzeLanding landing(lake, config_.source, stream.name);
   const std::string cursor_sql =
       stream.cursor_field.empty() ? "" : "CAST(" + SqlIdent(stream.cursor_field) + " AS VARCHAR)";
@@ -991,11 +1091,11 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   }
   DEW_RETURN_IF_ERROR(copied);
 
-  if (incremental && stream.detect_deletes && !stream.quarantine) {
+  if (check_deletes) {
     DEW_ASSIGN_OR_RETURN(
         int64_t deleted,
-        LandDeletes(session, config_.source, stream.name, schema, table, keys, live_where, lake,
-                    landing, result.state, config_.temp_dir, &result.keys_copied));
+        LandDeletes(session, config_.source, stream.name, schema, table, keys, live_where, digest,
+                    lake, landing, result.state, config_.temp_dir, &result));
     result.rows_deleted = deleted;
     if (deleted > 0) result.commits++;
   }

@@ -50,8 +50,13 @@ class PostgresSource : public Source {
   //! lake (silver's plus the batches it has not taken in) but gone from the table (or out of the
   //! filter) land as `_deleted` rows.
   //!
-  //! The deleted-keys check first compares one digest of each side's live keys: count, plus
-  //! sum and sum of squares for a single integer key. Why equal digests mean no deletion: the
+  //! The deleted-keys check first compares one digest of each side's live keys (KeyDigest):
+  //! count, plus sum and sum of squares for a single integer key. PostgreSQL computes its
+  //! digest on a second connection in the read's snapshot while the chunks are read and
+  //! landed. On the lake's side the check first updates silver with the read's batches (so a
+  //! Read with `detect_deletes` also writes silver.<source>_<stream>), whose commits record the
+  //! digest of its live keys (SilverTable::LiveKeys); without one, the lake's live keys are
+  //! scanned. Why equal digests mean no deletion: the
   //! chunks and the check run in one REPEATABLE READ snapshot, and the chunks read every row
   //! after the state's (cursor, key); the rows at or before it were landed by earlier reads
   //! (cursors only grow, the contract of every cursor-based sync). So each key the source holds

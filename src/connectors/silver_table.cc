@@ -10,6 +10,7 @@
 #include "lake/delta_log.h"
 #include "lake/lakehouse.h"
 #include "lake/medallion.h"
+#include "lake/schema.h"
 #include "lake/table_scan.h"
 
 namespace dew::connectors {
@@ -20,6 +21,7 @@ using engine::SqlString;
 
 constexpr const char* kBatchKey = "dewBronzeBatch";
 constexpr const char* kVersionKey = "dewBronzeVersion";
+constexpr const char* kLiveKeysKey = "dewLiveKeys";
 
 int64_t ToInt(const std::string& text) {
   return std::strtoll(text.c_str(), nullptr, 10);
@@ -44,23 +46,63 @@ SilverTable::SilverTable(lake::Lakehouse* lake, std::string source, std::string 
   table_ = "silver." + bronze_.substr(std::string("bronze.raw_").size());
 }
 
-Result<std::pair<int64_t, int64_t>> SilverTable::Consumed() {
+Result<SilverTable::NewestUpdate> SilverTable::FindNewestUpdate() {
+  NewestUpdate out;
   DEW_ASSIGN_OR_RETURN(lake::TableName name, lake::ParseTableName(table_));
-  if (!lake_->Exists(name)) return std::make_pair(int64_t{0}, int64_t{-1});
+  if (!lake_->Exists(name)) return out;
   DEW_ASSIGN_OR_RETURN(auto table, lake_->OpenTable(name));
   DEW_ASSIGN_OR_RETURN(int64_t latest, table->log().LatestVersion());
   for (int64_t v = latest; v >= 0; --v) {
     auto actions = table->log().ReadCommit(v);
     if (actions.status().IsNotFound()) break;
     DEW_RETURN_IF_ERROR(actions.status());
-    if (!actions->commit_info.has_value()) continue;
-    const auto& params = actions->commit_info->operation_parameters;
-    auto b = params.find(kBatchKey);
-    if (b == params.end()) continue;
-    auto ver = params.find(kVersionKey);
-    return std::make_pair(ToInt(b->second), ver == params.end() ? -1 : ToInt(ver->second));
+    if (actions->commit_info.has_value()) {
+      const auto& params = actions->commit_info->operation_parameters;
+      if (params.count(kBatchKey)) {
+        out.parameters = params;
+        return out;
+      }
+    }
+    // Compactions (dataChange=false) and property changes leave the rows as they were.
+    for (const auto& add : actions->adds) out.changed_since |= add.data_change;
+    for (const auto& remove : actions->removes) out.changed_since |= remove.data_change;
   }
-  return std::make_pair(int64_t{0}, int64_t{-1});
+  return out;
+}
+
+Result<std::pair<int64_t, int64_t>> SilverTable::Consumed() {
+  DEW_ASSIGN_OR_RETURN(NewestUpdate newest, FindNewestUpdate());
+  const auto& params = newest.parameters;
+  auto b = params.find(kBatchKey);
+  if (b == params.end()) return std::make_pair(int64_t{0}, int64_t{-1});
+  auto ver = params.find(kVersionKey);
+  return std::make_pair(ToInt(b->second), ver == params.end() ? -1 : ToInt(ver->second));
+}
+
+Result<std::optional<RecordedLiveKeys>> SilverTable::LiveKeys(
+    const std::vector<std::string>& primary_key) {
+  using Recorded = std::optional<RecordedLiveKeys>;
+  DEW_ASSIGN_OR_RETURN(NewestUpdate newest, FindNewestUpdate());
+  auto recorded = newest.parameters.find(kLiveKeysKey);
+  if (newest.changed_since || recorded == newest.parameters.end()) return Recorded();
+  auto doc = nlohmann::json::parse(recorded->second, nullptr, false);
+  if (!doc.is_object() || !doc.contains("keys") || doc["keys"] != primary_key) return Recorded();
+  auto digest = KeyDigest::FromJson(doc);
+  if (!digest) return Recorded();
+  return Recorded(RecordedLiveKeys{*digest, ToInt(newest.parameters[kBatchKey])});
+}
+
+Result<KeyDigest> SilverTable::DigestOf(const std::string& sql,
+                                        const std::vector<std::string>& primary_key, bool sums) {
+  const std::string key =
+      sums ? "CAST(_dew_d." + SqlIdent(primary_key.front()) + " AS BIGINT)" : "";
+  DEW_ASSIGN_OR_RETURN(auto row, lake_->connection().QueryText(
+                                     "SELECT " + KeyDigest::SelectSql(key, sums) + " FROM (" + sql +
+                                     ") AS _dew_d WHERE NOT _dew_d._deleted"));
+  std::optional<KeyDigest> digest;
+  if (row.rows.size() == 1) digest = KeyDigest::FromText(row.rows[0], sums);
+  if (!digest) return Status::Corruption("the live-key digest of " + table_ + " is not a number");
+  return *digest;
 }
 
 Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary_key) {
@@ -88,6 +130,19 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
                                      " is not a column of " + bronze_);
     }
   }
+
+  // The live-key digest (LiveKeys) this update records: sums for a single integer key.
+  std::vector<std::string> key_types;
+  for (const auto& k : primary_key) {
+    auto type = lake::DuckDbTypeOf(*snapshot.schema.Find(k));
+    key_types.push_back(type.ok() ? *type : "");
+  }
+  const bool sums = KeyDigest::SumsKeys(key_types);
+  auto record_live_keys = [&](const KeyDigest& digest) {
+    nlohmann::json doc = digest.ToJson();
+    doc["keys"] = primary_key;
+    return doc.dump();
+  };
 
   // The newest full refresh among the new commits, and the unique-key sets (LandingBatch::
   // unique_keys) of the new batches that hold rows.
@@ -172,7 +227,12 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
   w.parameters[kVersionKey] = std::to_string(snapshot.version);
   if (!silver_exists) {
     // The first silver version is the new rows as they are, read once straight into the
-    // table's files.
+    // table's files. (Its live-key digest serves incremental streams' deleted-keys check, a
+    // full refresh has none.)
+    if (refresh_batch == 0) {
+      DEW_ASSIGN_OR_RETURN(KeyDigest digest, DigestOf(latest, primary_key, sums));
+      w.parameters[kLiveKeysKey] = record_live_keys(digest);
+    }
     auto created = lake_->CreateTableAs(silver_name, latest, {}, w);
     if (!created.ok()) return created.status().WithContext("creating " + table_);
     result.version = created->version;
@@ -195,6 +255,31 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
   const int64_t upserted = summary.rows.empty() ? 0 : ToInt(summary.rows[0][0].value_or("0"));
   const bool any_deleted = !summary.rows.empty() && summary.rows[0][1].value_or("false") == "true";
   if (upserted == 0 && refresh_batch == 0) return result;
+  // The digest after this update: a rebuild keeps exactly the new rows' live keys (the keys it
+  // no longer has stay as deletions); an upsert adds the new live keys to the digest before it
+  // and takes away the live rows it replaces (read before it replaces them).
+  DEW_ASSIGN_OR_RETURN(KeyDigest live_keys,
+                       DigestOf("SELECT * FROM _dew_silver_new", primary_key, sums));
+  if (refresh_batch == 0) {
+    DEW_ASSIGN_OR_RETURN(auto before, LiveKeys(primary_key));
+    KeyDigest base;
+    if (before.has_value() && before->bronze_batch == consumed.first &&
+        before->digest.has_sums == sums) {
+      base = before->digest;
+    } else {
+      // None recorded (a table from before digests, or changed by another writer): count
+      // silver's live keys once.
+      DEW_ASSIGN_OR_RETURN(base, DigestOf("SELECT * FROM " + table_, primary_key, sums));
+    }
+    DEW_ASSIGN_OR_RETURN(KeyDigest replaced,
+                         DigestOf("SELECT _dew_s.* FROM " + table_ +
+                                      " AS _dew_s SEMI JOIN _dew_silver_new AS _dew_n ON " + on,
+                                  primary_key, sums));
+    base.Add(live_keys);
+    base.Subtract(replaced);
+    live_keys = base;
+  }
+  w.parameters[kLiveKeysKey] = record_live_keys(live_keys);
 
   // A deletion keeps the key's last values (and cursor) from silver; without deletions the
   // new rows are taken as they are, and silver is not read beyond the merge's own key lookup.

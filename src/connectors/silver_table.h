@@ -9,13 +9,17 @@
 // removed); a full refresh (a bronze commit marked fullRefreshStart) rebuilds silver from that
 // batch on and marks the keys it no longer has `_deleted`. Silver has the bronze columns except
 // `_ingest_date`. Silver tables use deletion vectors (Delta reader 3 / writer 7): an upsert marks
-// the rows it replaces instead of rewriting the files holding them.
+// the rows it replaces instead of rewriting the files holding them. Each update also records
+// the digest of silver's live keys (LiveKeys), for the deleted-keys check of incremental
+// streams.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "connectors/key_digest.h"
 #include "core/status.h"
 
 namespace dew::lake {
@@ -31,6 +35,12 @@ struct SilverResult {
   int64_t bronze_batch = 0;  //!< the bronze batch silver has consumed after the update
   int64_t bronze_version = -1;
   bool rebuilt = false;  //!< a full refresh was applied
+};
+
+//! The digest of silver's live keys as an update recorded it.
+struct RecordedLiveKeys {
+  KeyDigest digest;
+  int64_t bronze_batch = 0;  //!< the bronze batch silver had consumed with these keys
 };
 
 //! Not thread-safe; borrows the lakehouse, which must outlive it.
@@ -52,11 +62,32 @@ class SilverTable {
   //! not exist.
   Result<std::pair<int64_t, int64_t>> Consumed();
 
+  //! The KeyDigest of silver's live keys (rows not `_deleted`) by `primary_key`, as the newest
+  //! update recorded it (commitInfo.operationParameters dewLiveKeys): each update records the
+  //! digest after it, from the one before plus the rows it adds less the live rows it
+  //! replaces, so keeping it costs in proportion to the update. nullopt when silver does not
+  //! exist, when that commit recorded none (or for another key), or when anything but an
+  //! update changed silver's rows since (compactions and property changes do not): the caller
+  //! then scans the table.
+  Result<std::optional<RecordedLiveKeys>> LiveKeys(const std::vector<std::string>& primary_key);
+
  private:
   lake::Lakehouse* lake_;
   std::string source_;
   std::string stream_;
   std::string table_;
+  //! The operationParameters of the newest commit an update made (empty when none), and
+  //! whether a commit that changed rows came after it.
+  struct NewestUpdate {
+    std::map<std::string, std::string> parameters;
+    bool changed_since = false;
+  };
+  Result<NewestUpdate> FindNewestUpdate();
+  //! The digest of the live keys of the rows of `sql` (a query with the key columns and
+  //! `_deleted`).
+  Result<KeyDigest> DigestOf(const std::string& sql, const std::vector<std::string>& primary_key,
+                             bool sums);
+
   std::string bronze_;
 };
 

@@ -73,6 +73,9 @@ struct ReadResult {
   //! whole-table digests matched; sources that compare otherwise leave it 0).
   int64_t keys_copied = 0;
   int64_t commits = 0;  //!< bronze commits made (chunks, deletions)
+  //! Rows the source itself upserted into silver (the postgres deleted-keys check brings silver
+  //! up to date before comparing); the caller's own silver update then adds the rest.
+  int64_t rows_silver = 0;
 };
 
 class Source {

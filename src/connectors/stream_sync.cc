@@ -226,6 +226,7 @@ Status StreamSync::SyncOnce(const StreamSpec& stream, const SyncOptions& options
   out->rows_deleted += read->rows_deleted;
   out->bytes_read += read->bytes_read;
   out->state = read->state;
+  out->rows_silver += read->rows_silver;
 
   if (!primary_key.empty() && !request.quarantine) {
     SilverTable silver(env_.lake, spec_.name, stream.name);
