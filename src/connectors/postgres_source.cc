@@ -578,7 +578,9 @@ std::string KeyDigestSql(const std::string& key) {
 // The source's half of the deleted-keys check's first step: the digest of the table's live
 // keys, computed on a second connection in the read's own snapshot (exported by the read's
 // REPEATABLE READ transaction and imported here), so that PostgreSQL scans the table while the
-// read's chunks are copied and landed instead of after them.
+// read's chunks are copied and landed instead of after them. When no second connection can be
+// had (a role's CONNECTION LIMIT, a full server), the read's own connection computes it once
+// its chunks are in, in the same snapshot.
 class SourceDigest {
  public:
   explicit SourceDigest(const PostgresConfig& config) : session_(config) {}
@@ -591,28 +593,34 @@ class SourceDigest {
   // Starts `sql` in the snapshot of `read`, which must be inside a REPEATABLE READ
   // transaction and stay in it until Finish.
   Status Start(Session& read, const std::string& sql) {
+    read_ = &read;
+    sql_ = sql;
     DEW_ASSIGN_OR_RETURN(ResultPtr exported, read.Exec("SELECT pg_export_snapshot()", {}));
     if (PQntuples(exported.get()) != 1) {
       return Status::Corruption("pg_export_snapshot() on " + read.Where() + " returned no row");
     }
-    DEW_RETURN_IF_ERROR(session_.Connect(nullptr));
-    DEW_RETURN_IF_ERROR(session_.Command("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
     const std::string import =
         "SET TRANSACTION SNAPSHOT " + PgString(PQgetvalue(exported.get(), 0, 0));
-    DEW_RETURN_IF_ERROR(session_.Command(import.c_str()));
-    DEW_RETURN_IF_ERROR(session_.Send(sql));
-    pending_ = true;
+    Status started = session_.Connect(nullptr);
+    if (started.ok())
+      started = session_.Command("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    if (started.ok()) started = session_.Command(import.c_str());
+    if (started.ok()) started = session_.Send(sql);
+    pending_ = started.ok();
     return Status::OK();
   }
-  bool started() const { return pending_; }
-  // Waits for the digest's one row.
+  // Waits for the digest's one row (or, without a second connection, computes it on the
+  // read's connection, which must be idle).
   Result<ResultPtr> Finish() {
+    if (!pending_) return read_->Exec(sql_.c_str(), {});
     pending_ = false;
     return session_.Receive();
   }
 
  private:
   Session session_;
+  Session* read_ = nullptr;
+  std::string sql_;
   bool pending_ = false;
 };
 

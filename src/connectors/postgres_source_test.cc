@@ -507,6 +507,36 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckComparesDigestsFirst) {
   EXPECT_EQ(env.Scalar("SELECT a || b FROM bronze.raw_shop_pairs WHERE _deleted"), "7x7");
 }
 
+// The source's digest runs on a second connection in the read's snapshot; a role allowed one
+// connection only still gets its deletions checked, on the read's own connection.
+TEST_F(PostgresSourceTest, DeletedKeysCheckWithOneConnection) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE single (id integer PRIMARY KEY, write_date timestamp);"
+                           "INSERT INTO single SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                           "'1 second' FROM generate_series(1, 300) g;"
+                           "GRANT SELECT ON single TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  StreamRequest request = Incremental("single");
+  auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_TRUE(server_->RunSql("DELETE FROM single WHERE id IN (7, 250);", "shop").ok());
+  ASSERT_TRUE(server_->RunSql("ALTER ROLE reader CONNECTION LIMIT 1").ok());
+  auto next = PostgresSource(Config()).Read(request, read->state, env.lake());
+  ASSERT_TRUE(server_->RunSql("ALTER ROLE reader CONNECTION LIMIT -1").ok());
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->rows_deleted, 2);
+  EXPECT_EQ(env.Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM "
+                       "bronze.raw_shop_single WHERE _deleted"),
+            "7,250");
+  // With the second connection again: nothing more is gone.
+  auto idle = PostgresSource(Config()).Read(request, next->state, env.lake());
+  ASSERT_TRUE(idle.ok()) << idle.status().ToString();
+  EXPECT_EQ(idle->rows_deleted, 0);
+  EXPECT_EQ(idle->keys_copied, 0);
+}
+
 // Advise names an incremental stream whose cursor column leads no index, with the index to
 // create; not a full_refresh stream, not a view, not once the index exists.
 TEST_F(PostgresSourceTest, AdviseAnIndexOnTheCursorColumn) {
