@@ -605,6 +605,9 @@ class SourceDigest {
     if (started.ok())
       started = session_.Command("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     if (started.ok()) started = session_.Command(import.c_str());
+    // The digest is one plain aggregate: compiling it (once per parallel worker) cost more
+    // than it saved (5M rows: 2.2-2.9 s with JIT, 1.6-2.4 s without).
+    if (started.ok()) started = session_.Command("SET LOCAL jit = off");
     if (started.ok()) started = session_.Send(sql);
     pending_ = started.ok();
     return Status::OK();
