@@ -96,6 +96,12 @@ Result<Schema> QuerySchema(Connection* con, const std::string& sql) {
   return Schema::FromDuckDb(result->names(), result->types());
 }
 
+// The schema of the rows a write's query yields: the caller's, when it knows it.
+Result<Schema> RowsSchema(Connection* con, const std::string& sql, const WriteOptions& options) {
+  if (options.rows_schema.has_value()) return *options.rows_schema;
+  return QuerySchema(con, sql);
+}
+
 // SELECT over `inner_sql` (whose columns are `inner`) giving exactly `target`'s columns, in
 // order, cast to the table's types; columns the rows lack are NULL.
 Result<std::string> AlignedSelect(const std::string& inner_sql, const Schema& inner,
@@ -1007,7 +1013,7 @@ Result<CommitResult> DeltaTable::Append(const std::string& select_sql,
   TableWriter writer(env_, root_, log_);
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
   DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
-  DEW_ASSIGN_OR_RETURN(Schema incoming, QuerySchema(env_.con, select_sql));
+  DEW_ASSIGN_OR_RETURN(Schema incoming, RowsSchema(env_.con, select_sql, options));
   auto merged = snapshot.schema.Merge(incoming, options.merge_schema);
   if (!merged.ok()) return merged.status().WithContext("appending to " + root_);
   DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, incoming, *merged));
@@ -1037,7 +1043,7 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
   TableWriter writer(env_, root_, log_);
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
   DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
-  DEW_ASSIGN_OR_RETURN(Schema incoming, QuerySchema(env_.con, select_sql));
+  DEW_ASSIGN_OR_RETURN(Schema incoming, RowsSchema(env_.con, select_sql, options));
   Result<Schema> merged = Status::Internal("no schema");
   if (options.overwrite_schema && !replace_where.has_value()) {
     for (const std::string& p : snapshot.metadata.partition_columns) {
@@ -1732,7 +1738,7 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
   if (table->log_.Exists()) {
     return Status::AlreadyExists("a Delta table already exists at " + table->root_);
   }
-  DEW_ASSIGN_OR_RETURN(Schema schema, QuerySchema(env.con, select_sql));
+  DEW_ASSIGN_OR_RETURN(Schema schema, RowsSchema(env.con, select_sql, options));
   DEW_ASSIGN_OR_RETURN(Metadata metadata, NewTableMetadata(env, name, schema, partition_columns));
 
   Snapshot empty;

@@ -59,6 +59,10 @@ struct WriteOptions {
   //! Application transaction ids (Delta `txn` actions) committed with the write, so an
   //! idempotent writer (a connector) can tell from the snapshot what it already committed.
   std::vector<Txn> txns;
+  //! The schema of the rows written, when the caller already knows it (e.g. it writes from a
+  //! DuckDB table it just made): CreateAs, Append and Overwrite then take it instead of planning
+  //! the query once more to learn it. It must be the query's (Schema::FromDuckDb of its types).
+  std::optional<Schema> rows_schema;
 };
 
 struct CommitResult {

@@ -310,7 +310,7 @@ Result<std::unique_ptr<DeltaTable>> Lakehouse::CreateTable(
 
 Result<CommitResult> Lakehouse::CreateTableAs(const TableName& table, const std::string& select_sql,
                                               const std::vector<std::string>& partitions,
-                                              const WriteOptions& options) {
+                                              const WriteOptions& options, ViewAfterWrite view) {
   DEW_RETURN_IF_ERROR(CheckNamingConvention(table));
   if (Exists(table)) return Status::AlreadyExists("table " + table.ToString() + " already exists");
   CommitResult result;
@@ -318,7 +318,7 @@ Result<CommitResult> Lakehouse::CreateTableAs(const TableName& table, const std:
                                       options, &result);
   if (!created.ok()) return created.status().WithContext("creating table " + table.ToString());
   created->reset();
-  DEW_RETURN_IF_ERROR(RefreshView(table));
+  if (view == ViewAfterWrite::kRefresh) DEW_RETURN_IF_ERROR(RefreshView(table));
   return result;
 }
 

@@ -36,6 +36,11 @@ struct LakehouseOptions {
   engine::DatabaseOptions database;
 };
 
+//! What a write through the lakehouse does to the table's view: re-create it over the new
+//! snapshot, or leave it for the caller, who points it elsewhere right after (a build worker,
+//! at the rows it keeps in memory); re-creating it would bind the new files for nothing.
+enum class ViewAfterWrite { kRefresh, kLeave };
+
 //! One lake table, as `dew table list` shows it.
 struct TableSummary {
   TableName name;
@@ -92,11 +97,12 @@ class Lakehouse : public TableResolver {
   Result<std::unique_ptr<DeltaTable>> CreateTable(const TableName& table, const Schema& schema,
                                                   const std::vector<std::string>& partitions);
   //! Creates a table holding the rows of `select_sql` in one commit (DeltaTable::CreateAs)
-  //! after checking the layer's naming convention; refreshes its view. AlreadyExists when it
-  //! exists. `options` carries the provenance (see NewWriteOptions).
+  //! after checking the layer's naming convention; refreshes its view unless `view` is kLeave.
+  //! AlreadyExists when it exists. `options` carries the provenance (see NewWriteOptions).
   Result<CommitResult> CreateTableAs(const TableName& table, const std::string& select_sql,
                                      const std::vector<std::string>& partitions,
-                                     const WriteOptions& options);
+                                     const WriteOptions& options,
+                                     ViewAfterWrite view = ViewAfterWrite::kRefresh);
   //! Deletes the table's folder (data and history) and its view.
   Status DropTable(const TableName& table);
 

@@ -105,6 +105,25 @@ TEST_F(LakehouseTest, RefreshesTheViewAfterAWrite) {
   EXPECT_FALSE(lake_->connection().QueryScalar("SELECT count(*) FROM bronze.raw_a_b").ok());
 }
 
+// A writer that points the view elsewhere (a build worker, at rows it keeps) leaves it alone,
+// and one that knows its rows' schema passes it instead of having the query planned for it:
+// the table's schema is then the one given (here wider than the query's INTEGER, to tell).
+TEST_F(LakehouseTest, CreateTableAsCanLeaveTheViewAndTakeAKnownSchema) {
+  TableName t{Layer::kSilver, "kept"};
+  ASSERT_TRUE(lake_->connection().Execute("CREATE TABLE main.rows AS SELECT 7 AS id").ok());
+  WriteOptions w = lake_->NewWriteOptions();
+  w.rows_schema = Schema({Field{"id", "long", true, "{}"}});
+  auto r = lake_->CreateTableAs(t, "SELECT * FROM main.rows", {}, w, ViewAfterWrite::kLeave);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rows_added, 1);
+  EXPECT_FALSE(lake_->connection().QueryScalar("SELECT count(*) FROM silver.kept").ok());
+  auto snapshot = lake_->LoadSnapshot(t, TimeTravel{});
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  EXPECT_EQ(snapshot->schema.ToDeltaJson(), w.rows_schema->ToDeltaJson());
+  ASSERT_TRUE(lake_->RefreshView(t).ok());
+  EXPECT_EQ(Scalar("SELECT sum(id) FROM silver.kept"), "7");
+}
+
 TEST_F(LakehouseTest, ResolvesNamesAndSuggestsNearMatches) {
   auto w = lake_->NewWriteOptions();
   ASSERT_TRUE(lake_->CreateTableAs({Layer::kSilver, "orders"}, "SELECT 1 AS id", {}, w).ok());

@@ -93,7 +93,9 @@ constexpr int64_t kMaxKeptRows = 1000000;
 
 //! Creates the table `kept` holding the rows of `sql`, its columns cast to the DuckDB types a
 //! Delta table of these columns reads back (DuckDbTypeOf), so it holds the rows its files will.
-Status KeepRows(lake::Lakehouse* lake, const std::string& kept, const std::string& sql) {
+//! Returns the table's schema.
+Result<lake::Schema> KeepRows(lake::Lakehouse* lake, const std::string& kept,
+                              const std::string& sql) {
   engine::Connection& con = lake->connection();
   DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TABLE " + kept + " AS " + sql));
   DEW_ASSIGN_OR_RETURN(auto empty, con.QueryMaterialized("SELECT * FROM " + kept + " LIMIT 0"));
@@ -111,8 +113,11 @@ Status KeepRows(lake::Lakehouse* lake, const std::string& kept, const std::strin
     casts += (i ? ", " : "") + std::string("CAST(") + SqlIdent(f.name) + " AS " + type + ") AS " +
              SqlIdent(f.name);
   }
-  if (same) return Status::OK();
-  return con.Execute("CREATE OR REPLACE TABLE " + kept + " AS SELECT " + casts + " FROM " + kept);
+  if (!same) {
+    DEW_RETURN_IF_ERROR(
+        con.Execute("CREATE OR REPLACE TABLE " + kept + " AS SELECT " + casts + " FROM " + kept));
+  }
+  return schema;
 }
 
 }  // namespace
@@ -242,17 +247,6 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
   }
   if (lake->SqlViewExists(target)) DEW_RETURN_IF_ERROR(lake->DropSqlView(target));
   const bool exists = lake->Exists(target);
-  bool view_current = false;  // CreateTableAs makes the table's view itself
-  auto replace_all = [&](const std::string& select) -> Result<lake::CommitResult> {
-    if (!exists) {
-      view_current = true;
-      return lake->CreateTableAs(target, select, model.config.partition_by, w);
-    }
-    DEW_ASSIGN_OR_RETURN(auto table, lake->OpenTable(target));
-    lake::WriteOptions o = w;
-    o.overwrite_schema = true;
-    return table->Overwrite(select, std::nullopt, o);
-  };
   // A table model built by a worker first lands in the worker's DuckDB, with the types its
   // files will hold, and its files are written from there; the rows stay, and the table's view
   // reads them, so its tests and the children this worker builds bind a table in memory
@@ -261,18 +255,35 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
   // it reads.
   const std::string kept = "main." + SqlIdent("_dew_built_" + target.ToString());
   const bool keep = kind == "table" && kept_rows != nullptr && *kept_rows < kMaxKeptRows;
+  bool view_current = false;  // CreateTableAs made the table's view itself
+  auto replace_all = [&](const std::string& select,
+                         const lake::WriteOptions& o) -> Result<lake::CommitResult> {
+    if (!exists) {
+      // The kept rows' view replaces the table's view unless they turn out too many.
+      view_current = !keep;
+      return lake->CreateTableAs(
+          target, select, model.config.partition_by, o,
+          keep ? lake::ViewAfterWrite::kLeave : lake::ViewAfterWrite::kRefresh);
+    }
+    DEW_ASSIGN_OR_RETURN(auto table, lake->OpenTable(target));
+    lake::WriteOptions overwrite = o;
+    overwrite.overwrite_schema = true;
+    return table->Overwrite(select, std::nullopt, overwrite);
+  };
   if (keep) {
-    Status landed = KeepRows(lake, kept, sql);
-    if (!landed.ok()) return context(landed);
-    commit = replace_all("SELECT * FROM " + kept);
+    auto landed = KeepRows(lake, kept, sql);
+    if (!landed.ok()) return context(landed.status());
+    lake::WriteOptions from_kept = w;
+    from_kept.rows_schema = std::move(*landed);
+    commit = replace_all("SELECT * FROM " + kept, from_kept);
     if (!commit.ok() || commit->rows_added > kMaxKeptRows - *kept_rows) {
       (void)lake->connection().Execute("DROP TABLE IF EXISTS " + kept);
     }
   } else if (kind == "table") {
-    commit = replace_all(sql);
+    commit = replace_all(sql, w);
   } else if (kind == "incremental") {
     if (!exists || full_refresh) {
-      commit = replace_all(sql);
+      commit = replace_all(sql, w);
     } else {
       DEW_ASSIGN_OR_RETURN(auto table, lake->OpenTable(target));
       w.merge_schema = true;
@@ -295,9 +306,10 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
       const std::string from =
           updated_at.empty() ? now : "CAST(s." + SqlIdent(updated_at) + " AS TIMESTAMP)";
       commit = replace_all("SELECT s.*, " + from +
-                           " AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to, "
-                           "true AS is_current FROM (" +
-                           sql + ") AS s");
+                               " AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to, "
+                               "true AS is_current FROM (" +
+                               sql + ") AS s",
+                           w);
     } else {
       auto schema = lake->QuerySchema(sql);
       if (!schema.ok()) return context(schema.status());
@@ -347,8 +359,9 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
     return Status::NotSupported(model.def->path + ": materialized='" + kind + "' is not supported");
   }
   if (!commit.ok()) return context(commit.status());
-  if (!view_current) DEW_RETURN_IF_ERROR(lake->RefreshView(target));
-  if (keep && commit->rows_added <= kMaxKeptRows - *kept_rows) {
+  const bool kept_view = keep && commit->rows_added <= kMaxKeptRows - *kept_rows;
+  if (!view_current && !kept_view) DEW_RETURN_IF_ERROR(lake->RefreshView(target));
+  if (kept_view) {
     *kept_rows += commit->rows_added;
     DEW_RETURN_IF_ERROR(lake->connection().Execute(
         "CREATE OR REPLACE VIEW " + SqlIdent(std::string(lake::LayerName(target.layer))) + "." +
