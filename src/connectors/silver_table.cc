@@ -5,7 +5,9 @@
 #include <set>
 
 #include "connectors/bronze_landing.h"
+#include "core/file_system.h"
 #include "engine/connection.h"
+#include "lake/actions.h"
 #include "lake/auto_compaction.h"
 #include "lake/delta_log.h"
 #include "lake/lakehouse.h"
@@ -35,6 +37,47 @@ int64_t MaxBatch(const lake::AddFile& file) {
   const auto& max = stats["maxValues"];
   if (!max.contains("_batch") || !max["_batch"].is_number_integer()) return -1;
   return max["_batch"].get<int64_t>();
+}
+
+// The smallest `_batch` a file holds according to its statistics; -1 when unknown.
+int64_t MinBatch(const lake::AddFile& file) {
+  if (file.stats.empty()) return -1;
+  auto stats = nlohmann::json::parse(file.stats, nullptr, false);
+  if (stats.is_discarded() || !stats.contains("minValues")) return -1;
+  const auto& min = stats["minValues"];
+  if (!min.contains("_batch") || !min["_batch"].is_number_integer()) return -1;
+  return min["_batch"].get<int64_t>();
+}
+
+// When silver's first version is exactly the rows of a full refresh's whole bronze files,
+// those files as they are; empty otherwise. Bronze's files hold every column but the partition
+// column `_ingest_date` (it lives in their folder names), which is silver's schema. Asks that
+// the new rows are one full refresh's (its batch is `from_batch`), all their key's latest
+// (`unique`: one read's batches, no deletions), that each file holds only them (by its
+// statistics) and none of its rows is deleted, and that each was written with bronze's current
+// schema. (An incremental stream's first read lands one small file per chunk: silver writes
+// those anew as few large files, which its upserts then do not compact.)
+std::vector<lake::DeltaTable::ExistingFile> WholeFiles(const lake::Snapshot& sub, bool unique,
+                                                       int64_t from_batch, int64_t refresh_batch) {
+  std::vector<lake::DeltaTable::ExistingFile> out;
+  if (!unique || refresh_batch == 0 || from_batch != refresh_batch ||
+      sub.metadata.partition_columns != std::vector<std::string>{"_ingest_date"}) {
+    return {};
+  }
+  const std::string current = sub.schema.ToDeltaJson();
+  for (size_t i = 0; i < sub.files.size(); ++i) {
+    const lake::AddFile& f = sub.files[i];
+    if (f.deletion_vector || MinBatch(f) < from_batch || i >= sub.file_schema_index.size()) {
+      return {};
+    }
+    const int s = sub.file_schema_index[i];
+    if (s < 0 || static_cast<size_t>(s) >= sub.schema_history.size() ||
+        sub.schema_history[static_cast<size_t>(s)].ToDeltaJson() != current) {
+      return {};
+    }
+    out.push_back({dew::JoinPath(sub.table_root, lake::DecodePath(f.path)), f.stats});
+  }
+  return out;
 }
 
 }  // namespace
@@ -226,9 +269,30 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
   w.parameters[kBatchKey] = std::to_string(newest_batch);
   w.parameters[kVersionKey] = std::to_string(snapshot.version);
   if (!silver_exists) {
-    // The first silver version is the new rows as they are, read once straight into the
-    // table's files. (Its live-key digest serves incremental streams' deleted-keys check, a
-    // full refresh has none.)
+    // The first silver version is the new rows as they are. When they are a full refresh's
+    // whole bronze files, silver links those files into its own folder instead of reading and
+    // writing every row again.
+    auto files = WholeFiles(sub, unique, from_batch, refresh_batch);
+    if (!files.empty()) {
+      std::vector<lake::Field> fields;
+      for (const auto& f : snapshot.schema.fields()) {
+        if (f.name != "_ingest_date") fields.push_back(f);
+      }
+      auto linked = lake_->CreateTableFromFiles(silver_name, lake::Schema(fields), files, w);
+      if (linked.ok()) {
+        result.version = linked->version;
+        result.rows_written = linked->rows_added;
+        result.bronze_batch = newest_batch;
+        result.bronze_version = snapshot.version;
+        return result;
+      }
+      // Files whose columns are not silver's (InvalidArgument) are written anew below.
+      if (!linked.status().IsInvalidArgument()) {
+        return linked.status().WithContext("creating " + table_);
+      }
+    }
+    // Otherwise the new rows are read once straight into the table's files. (Its live-key
+    // digest serves incremental streams' deleted-keys check; a full refresh has none.)
     if (refresh_batch == 0) {
       DEW_ASSIGN_OR_RETURN(KeyDigest digest, DigestOf(latest, primary_key, sums));
       w.parameters[kLiveKeysKey] = record_live_keys(digest);

@@ -202,6 +202,69 @@ TEST_F(SilverTableTest, FullRefreshRebuildsAndMarksMissingKeysDeleted) {
   EXPECT_EQ(Rows(), "1=ax,2=b,3=ax,4=c");
 }
 
+// A first full refresh read by the table's key (one COPY: whole files of unique keys) becomes
+// silver's first version without a second write of its rows: bronze's files are linked into
+// silver's own folder, so silver keeps them when bronze's go. Silver is then what writing the
+// rows anew makes: the same columns and types, and later upserts merge into it.
+TEST_F(SilverTableTest, FirstFullRefreshTakesBronzesFilesIntoItsOwnFolder) {
+  auto land_refresh = [&](const std::string& stream, bool unique) {
+    BronzeLanding landing(env_.lake(), "shop", stream);
+    LandingBatch b;
+    b.select_sql = "SELECT * FROM (VALUES (1, 'a', DATE '2026-01-02'), (2, 'b', NULL)) t(id, v, d)";
+    b.cursor_sql = "v";
+    b.full_refresh_start = true;
+    b.mode = "full_refresh";
+    b.unique_keys = unique;
+    b.state = ++batches_;
+    auto r = landing.Land(b);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    auto s = SilverTable(env_.lake(), "shop", stream).Update({"id"});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(s->rows_written, 2);
+  };
+  land_refresh("orders", /*unique=*/true);
+  land_refresh("written", /*unique=*/false);  // no promise: the rows are written anew
+  auto silver = env_.lake()->OpenTable(lake::TableName{lake::Layer::kSilver, "shop_orders"});
+  ASSERT_TRUE(silver.ok()) << silver.status().ToString();
+  auto snap = (*silver)->Latest();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->files.size(), 1u);
+  EXPECT_EQ(snap->files[0].path.find('/'), std::string::npos);  // in silver's own folder
+  EXPECT_EQ(snap->files[0].NumRecords(), 2);
+  auto describe = [&](const std::string& table) {
+    return env_.Scalar(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY "
+        "ordinal_position) FROM information_schema.columns WHERE table_name = '" +
+        table + "'");
+  };
+  EXPECT_EQ(describe("shop_orders"), describe("shop_written"));
+  EXPECT_EQ(env_.Scalar("SELECT string_agg(id || v || coalesce(d::VARCHAR, '-') || _batch || "
+                        "_deleted || _source, ',' ORDER BY id) FROM silver.shop_orders"),
+            "1a2026-01-021falseshop,2b-1falseshop");
+
+  // Later upserts merge into it as usual.
+  Land("SELECT 2 AS id, 'c' AS v, DATE '2026-01-03' AS d");
+  Update();
+  EXPECT_EQ(Rows(), "1=a,2=c");
+
+  // Bronze's data files go (as a vacuum after a compaction of bronze would remove them).
+  auto bronze = lake::ParseTableName("bronze.raw_shop_orders");
+  ASSERT_TRUE(bronze.ok());
+  const std::string bronze_root = env_.lake()->TableRoot(*bronze);
+  auto files = env_.fs()->ListRecursive(bronze_root);
+  ASSERT_TRUE(files.ok());
+  int removed = 0;
+  for (const auto& f : *files) {
+    if (f.name.size() > 8 && f.name.substr(f.name.size() - 8) == ".parquet") {
+      ASSERT_TRUE(env_.fs()->RemoveFile(JoinPath(bronze_root, f.name)).ok());
+      ++removed;
+    }
+  }
+  EXPECT_EQ(removed, 2);
+  env_.Reopen("run-2");
+  EXPECT_EQ(Rows(), "1=a,2=c");
+}
+
 TEST_F(SilverTableTest, NewBronzeColumnEvolvesSilver) {
   Land("SELECT * FROM (VALUES (1, 'a')) t(id, v)");
   Update();

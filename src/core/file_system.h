@@ -64,6 +64,12 @@ class FileSystem {
   //! (DuckDB writes a table's Parquet files). IOError naming the path when that fails.
   virtual Status Sync(const std::string& path) = 0;
 
+  //! Gives the file `from` a second name `to` (a hard link: both names hold the same bytes, and
+  //! removing either leaves the other), or where the file system cannot link the two (another
+  //! device, no hard links), writes `to` as a durable copy of `from`. AlreadyExists when `to`
+  //! exists. Meant for immutable files (a table's Parquet files), which nobody rewrites in place.
+  virtual Status Link(const std::string& from, const std::string& to) = 0;
+
   //! The POSIX implementation.
   static std::shared_ptr<FileSystem> Posix();
 };
@@ -93,6 +99,9 @@ class FileSystemWrapper : public FileSystem {
   Status RemoveEmptyDir(const std::string& path) override { return target_->RemoveEmptyDir(path); }
   Status RemoveAll(const std::string& path) override { return target_->RemoveAll(path); }
   Status Sync(const std::string& path) override { return target_->Sync(path); }
+  Status Link(const std::string& from, const std::string& to) override {
+    return target_->Link(from, to);
+  }
 
  protected:
   FileSystem& target() { return *target_; }

@@ -203,6 +203,47 @@ class PosixFileSystem final : public FileSystem {
     return Status::OK();
   }
 
+  Status Link(const std::string& from, const std::string& to) override {
+    if (::link(from.c_str(), to.c_str()) == 0) return Status::OK();
+    const int err = errno;
+    if (err != EXDEV && err != EPERM && err != EMLINK && err != ENOTSUP && err != ENOSYS) {
+      return ErrnoStatus("cannot link " + from + " as", to, err);
+    }
+    return Copy(from, to);
+  }
+
+  // `to` as a new file with the bytes of `from`, synced; removed again on failure.
+  Status Copy(const std::string& from, const std::string& to) {
+    int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) return ErrnoStatus("cannot open", from, errno);
+    int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) {
+      const int err = errno;
+      ::close(in);
+      return ErrnoStatus("cannot create", to, err);
+    }
+    Status s;
+    char buf[1 << 16];
+    while (s.ok()) {
+      ssize_t n = ::read(in, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) s = ErrnoStatus("cannot read", from, errno);
+      if (n <= 0) break;
+      size_t done = 0;
+      while (s.ok() && done < static_cast<size_t>(n)) {
+        ssize_t w = ::write(out, buf + done, static_cast<size_t>(n) - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) s = ErrnoStatus("cannot write", to, errno);
+        if (w > 0) done += static_cast<size_t>(w);
+      }
+    }
+    if (s.ok() && ::fsync(out) != 0) s = ErrnoStatus("cannot sync", to, errno);
+    ::close(in);
+    ::close(out);
+    if (!s.ok()) ::unlink(to.c_str());
+    return s;
+  }
+
   Status SyncDir(const std::string& dir) {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("cannot open folder", dir, errno);

@@ -1782,4 +1782,94 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
   return table;
 }
 
+Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateFromFiles(
+    const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,
+    const std::vector<ExistingFile>& files, const WriteOptions& options, CommitResult* result) {
+  std::unique_ptr<DeltaTable> table(new DeltaTable(env, root));
+  if (table->log_.Exists()) {
+    return Status::AlreadyExists("a Delta table already exists at " + table->root_);
+  }
+  DEW_ASSIGN_OR_RETURN(Metadata metadata, NewTableMetadata(env, name, schema, {}));
+  // The files' own columns (their footers), against the schema they are to be read with: a scan
+  // reads a file's columns by name and casts them, so a file of other types would not fail but
+  // silently change values.
+  if (!files.empty()) {
+    std::string list;
+    for (const auto& f : files) list += (list.empty() ? "" : ", ") + SqlString(f.path);
+    DEW_ASSIGN_OR_RETURN(Schema found, QuerySchema(env.con, "SELECT * FROM read_parquet([" + list +
+                                                                "], hive_partitioning = false)"));
+    if (found.Names() != schema.Names()) {
+      return Status::InvalidArgument("the files given for table " + name +
+                                     " do not hold its columns in order");
+    }
+    for (const auto& field : schema.fields()) {
+      DEW_ASSIGN_OR_RETURN(std::string want, DuckDbTypeOf(field));
+      DEW_ASSIGN_OR_RETURN(std::string have, DuckDbTypeOf(*found.Find(field.name)));
+      if (have != want) {
+        return Status::InvalidArgument("column '" + field.name + "' of the files given for table " +
+                                       name + " is " + have + ", not " + want);
+      }
+    }
+  }
+
+  TableWriter writer(table->env_, table->root_, table->log_);
+  PendingCommit pending;
+  pending.read_version = -1;
+  DEW_RETURN_IF_ERROR(env.fs->CreateDirs(table->log_.log_dir()));
+  // Names of this write's own, so that a second attempt after a kill never meets the first's.
+  const std::string write_id = env.ids->NewUuid().substr(0, 8);
+  const int64_t now = writer.Now();
+  int64_t rows = 0, bytes = 0;
+  for (const auto& f : files) {
+    std::string base = f.path.substr(f.path.rfind('/') + 1);
+    if (base.rfind("part-", 0) == 0) base = base.substr(5);
+    base = "part-" + write_id + "-" + base;
+    const std::string target = JoinPath(table->root_, base);
+    Status linked = env.fs->Link(f.path, target);
+    if (!linked.ok()) {
+      writer.DeleteWritten(pending.written_files);
+      return linked.WithContext("creating table " + name);
+    }
+    pending.written_files.push_back(target);
+    auto info = env.fs->Stat(target);
+    if (!info.ok()) {
+      writer.DeleteWritten(pending.written_files);
+      return info.status();
+    }
+    AddFile add;
+    add.path = EncodePath(base);
+    add.size = static_cast<int64_t>(info->size);
+    add.modification_time = now;
+    add.data_change = true;
+    add.stats = f.stats;
+    rows += std::max<int64_t>(0, add.NumRecords());
+    bytes += add.size;
+    pending.actions.adds.push_back(std::move(add));
+  }
+  pending.actions.protocol = Protocol{1, 2};
+  pending.actions.metadata = metadata;
+  CommitInfo info = writer.NewCommitInfo("CREATE TABLE AS SELECT", options, -1, false);
+  info.operation_parameters["isManaged"] = "false";
+  info.operation_parameters["partitionBy"] = "[]";
+  info.operation_parameters["properties"] = "{}";
+  info.operation_metrics["numFiles"] = std::to_string(pending.actions.adds.size());
+  info.operation_metrics["numOutputRows"] = std::to_string(rows);
+  info.operation_metrics["numOutputBytes"] = std::to_string(bytes);
+  pending.actions.commit_info = info;
+  WriteOptions once = options;
+  once.max_commit_attempts = 1;  // a lost race for version 0 means the table exists
+  auto committed = writer.Commit(&pending, once);
+  if (!committed.ok()) {
+    if (committed.status().IsConflict()) {
+      return Status::AlreadyExists("a Delta table already exists at " + table->root_);
+    }
+    return committed.status();
+  }
+  if (result != nullptr) {
+    *result = *committed;
+    result->rows_added = rows;
+  }
+  return table;
+}
+
 }  // namespace dew::lake

@@ -94,6 +94,21 @@ class DeltaTable {
       const TableEnv& env, const std::string& root, const std::string& name,
       const std::string& select_sql, const std::vector<std::string>& partition_columns,
       const WriteOptions& options, CommitResult* result = nullptr);
+  //! A Parquet file of another table, for CreateFromFiles.
+  struct ExistingFile {
+    std::string path;   //!< absolute
+    std::string stats;  //!< its add action's stats JSON ({"numRecords":…,…}), kept as they are
+  };
+  //! Creates an unpartitioned table whose version 0 (as CreateAs: CREATE TABLE AS SELECT) holds
+  //! the rows of `files`, Parquet files of another table whose columns are exactly `schema`'s,
+  //! in order and of its types (InvalidArgument otherwise; only their footers are read). Each
+  //! file gets a name of its own in this table's folder (FileSystem::Link: a hard link, or a
+  //! copy), so the new table owns its files whatever the other table later removes, and no row
+  //! is read or written again. AlreadyExists as CreateAs. Fills `result` when given.
+  static Result<std::unique_ptr<DeltaTable>> CreateFromFiles(
+      const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,
+      const std::vector<ExistingFile>& files, const WriteOptions& options,
+      CommitResult* result = nullptr);
   //! Opens an existing table; NotFound when `root` has no Delta log.
   static Result<std::unique_ptr<DeltaTable>> Open(const TableEnv& env, const std::string& root);
 

@@ -322,6 +322,20 @@ Result<CommitResult> Lakehouse::CreateTableAs(const TableName& table, const std:
   return result;
 }
 
+Result<CommitResult> Lakehouse::CreateTableFromFiles(
+    const TableName& table, const Schema& schema,
+    const std::vector<DeltaTable::ExistingFile>& files, const WriteOptions& options) {
+  DEW_RETURN_IF_ERROR(CheckNamingConvention(table));
+  if (Exists(table)) return Status::AlreadyExists("table " + table.ToString() + " already exists");
+  CommitResult result;
+  auto created = DeltaTable::CreateFromFiles(Env(), TableRoot(table), table.name, schema, files,
+                                             options, &result);
+  if (!created.ok()) return created.status().WithContext("creating table " + table.ToString());
+  created->reset();
+  DEW_RETURN_IF_ERROR(RefreshView(table));
+  return result;
+}
+
 Status Lakehouse::DropTable(const TableName& table) {
   if (!Exists(table)) return Status::NotFound(UnknownTableMessage(table.ToString()));
   DEW_RETURN_IF_ERROR(con_->Execute("DROP VIEW IF EXISTS " + ViewName(table)));

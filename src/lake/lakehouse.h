@@ -103,6 +103,12 @@ class Lakehouse : public TableResolver {
                                      const std::vector<std::string>& partitions,
                                      const WriteOptions& options,
                                      ViewAfterWrite view = ViewAfterWrite::kRefresh);
+  //! As CreateTableAs for DeltaTable::CreateFromFiles: an unpartitioned table whose first
+  //! version holds `files`, Parquet files of another table with exactly `schema`'s columns,
+  //! linked (or copied) into its own folder rather than read and written again.
+  Result<CommitResult> CreateTableFromFiles(const TableName& table, const Schema& schema,
+                                            const std::vector<DeltaTable::ExistingFile>& files,
+                                            const WriteOptions& options);
   //! Deletes the table's folder (data and history) and its view.
   Status DropTable(const TableName& table);
 

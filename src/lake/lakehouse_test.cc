@@ -190,5 +190,44 @@ TEST_F(LakehouseTest, ScansGoldenTablesByPath) {
   EXPECT_NE(missing.status().message().find(dir_ + "/no/table"), std::string::npos);
 }
 
+// A table made of another table's files: the files are checked against its schema by their
+// footers, and a table whose files do not hold its columns (in order, of its types) is refused.
+TEST_F(LakehouseTest, CreateTableFromFilesChecksTheFilesColumns) {
+  TableName from{Layer::kBronze, "raw_s_t"};
+  ASSERT_TRUE(lake_
+                  ->CreateTableAs(from,
+                                  "SELECT range::INTEGER AS id, 'v' || range AS v FROM range(3)",
+                                  {}, lake_->NewWriteOptions())
+                  .ok());
+  auto snap = lake_->OpenTable(from).value()->Latest();
+  ASSERT_TRUE(snap.ok());
+  std::vector<DeltaTable::ExistingFile> files;
+  for (const auto& f : snap->files) files.push_back({JoinPath(snap->table_root, f.path), f.stats});
+  ASSERT_EQ(files.size(), 1u);
+  const Schema& schema = snap->schema;
+  TableName wrong_type{Layer::kSilver, "s_wrong"};
+  Schema other({Field{"id", "long"}, Field{"v", "string"}});
+  auto refused = lake_->CreateTableFromFiles(wrong_type, other, files, lake_->NewWriteOptions());
+  ASSERT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("'id'"), std::string::npos);
+  Schema swapped({schema.fields()[1], schema.fields()[0]});
+  EXPECT_TRUE(lake_
+                  ->CreateTableFromFiles(TableName{Layer::kSilver, "s_swapped"}, swapped, files,
+                                         lake_->NewWriteOptions())
+                  .status()
+                  .IsInvalidArgument());
+  EXPECT_FALSE(lake_->Exists(wrong_type));
+
+  TableName to{Layer::kSilver, "s_t"};
+  auto made = lake_->CreateTableFromFiles(to, schema, files, lake_->NewWriteOptions());
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ(made->version, 0);
+  EXPECT_EQ(made->rows_added, 3);
+  EXPECT_EQ(Scalar("SELECT string_agg(id || v, ',' ORDER BY id) FROM silver.s_t"), "0v0,1v1,2v2");
+  ASSERT_TRUE(lake_->DropTable(from).ok());
+  Open();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM silver.s_t"), "3");
+}
+
 }  // namespace
 }  // namespace dew::lake
