@@ -102,8 +102,10 @@ Result<LandingResult> BronzeLanding::Land(const LandingBatch& batch) {
 
   LandingResult result;
   result.table = table_;
-  if (main.table) {
+  if (main.table && !batch.full_refresh_start) {
     // Skip an empty batch that changes nothing (e.g. an incremental sync finding no new rows).
+    // A full refresh always commits (an empty one tells silver every key is gone), and its rows
+    // may be readable once only (PostgresSource streams them through a FIFO).
     DEW_ASSIGN_OR_RETURN(CommittedState last, LastCommitted());
     if (!last.reset && last.state == batch.state) {
       DEW_ASSIGN_OR_RETURN(auto count, lake_->connection().QueryScalar("SELECT count(*) FROM (" +

@@ -77,7 +77,8 @@ class BronzeLanding {
   //! commitInfo.operationParameters.dewState and a Delta `txn` action (appId
   //! "dew:<source>.<stream>", version = the batch sequence). An empty batch with a changed
   //! state still commits the state; an empty batch whose state equals the last committed one
-  //! is skipped. On failure nothing is committed.
+  //! is skipped (unless it starts a full refresh). Outside quarantine `select_sql` is run once
+  //! only, so it may read a stream. On failure nothing is committed.
   Result<LandingResult> Land(const LandingBatch& batch);
 
   //! The state stored with the newest commit of this stream that carries one, or null when

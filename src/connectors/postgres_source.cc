@@ -1,15 +1,25 @@
 #include "connectors/postgres_source.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <thread>
 
 #include "connectors/bronze_landing.h"
 #include "connectors/key_digest.h"
@@ -482,16 +492,162 @@ class ChunkFile {
   bool failed_ = false;
 };
 
-// Runs `copy` (a COPY … TO STDOUT (FORMAT csv, HEADER)) and calls `row` with each data row after
-// `header` with the header line.
-Status StreamCopy(Session& session, const std::string& copy, const std::string& what,
-                  const std::function<Status(const std::string&)>& header,
-                  const std::function<Status(const char*, int)>& row, int64_t* bytes) {
+// Sends `copy` (a COPY … TO STDOUT); its rows then come from PQgetCopyData.
+Status StartCopy(Session& session, const std::string& copy, const std::string& what) {
   ResultPtr started(PQexec(session.conn(), copy.c_str()));
   if (!started || PQresultStatus(started.get()) != PGRES_COPY_OUT) {
     return Status::IOError("COPY of " + what + " at " + session.Where() +
                            " failed: " + FirstLine(PQerrorMessage(session.conn())));
   }
+  return Status::OK();
+}
+
+// After PQgetCopyData returned -1 or -2: whether the COPY ended well.
+Status FinishCopy(Session& session, const std::string& what) {
+  ResultPtr finished(PQgetResult(session.conn()));
+  if (!finished || PQresultStatus(finished.get()) != PGRES_COMMAND_OK) {
+    return Status::IOError("COPY of " + what + " at " + session.Where() +
+                           " failed: " + FirstLine(PQerrorMessage(session.conn())));
+  }
+  while (PGresult* rest = PQgetResult(session.conn())) PQclear(rest);
+  return Status::OK();
+}
+
+// The COPY output of a full refresh, handed to DuckDB through a FIFO as it arrives: PostgreSQL
+// formats rows on one core while DuckDB parses and writes them on another, where a temp file
+// made them take turns. A thread of its own moves the rows from libpq into the FIFO while the
+// caller's thread runs DuckDB's read of it (`path()`), one read of one open.
+//
+// A COPY that fails must fail DuckDB's read, never end it early (a short full refresh would
+// mark the missing keys deleted in silver): the pipe then ends inside an unterminated quoted
+// value, after whole rows, which DuckDB's strict CSV reader refuses. Only a COPY that
+// PostgreSQL reports complete ends the pipe cleanly.
+class CopyPipe {
+ public:
+  ~CopyPipe() { (void)Finish(); }
+
+  // A FIFO in a new private folder under `dir`.
+  Status Create(const std::string& dir) {
+    std::string folder = dir + "/dew_pg_copy_XXXXXX";
+    if (mkdtemp(folder.data()) == nullptr) {
+      return Status::IOError("cannot create a temp folder in " + dir);
+    }
+    folder_ = folder;
+    path_ = folder + "/copy.csv";
+    if (mkfifo(path_.c_str(), 0600) != 0) {
+      const std::string error = std::strerror(errno);
+      Remove();
+      return Status::IOError("cannot create a FIFO in " + dir + ": " + error);
+    }
+    return Status::OK();
+  }
+  const std::string& path() const { return path_; }
+
+  // Moves the rows of the session's started COPY (StartCopy) into the FIFO, header first, on
+  // a thread of its own: the session is the thread's until Finish.
+  void Start(Session* session, const std::string& what) {
+    thread_ = std::thread([this, session, what] { status_ = Run(*session, what); });
+  }
+
+  // Waits for the thread and returns how the COPY ended. Called once DuckDB's read is over (or
+  // never began): the thread then stops waiting for a reader or for room in the FIFO.
+  Status Finish() {
+    if (thread_.joinable()) {
+      done_reading_ = true;
+      thread_.join();
+    }
+    Remove();
+    return status_;
+  }
+  int64_t rows() const { return rows_; }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  Status Run(Session& session, const std::string& what) {
+    // A reader that stops early (DuckDB failing on a value) makes writes fail with EPIPE; the
+    // SIGPIPE they raise stays pending on this thread and ends with it.
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+    // Non-blocking, so that the thread never waits on a reader that is gone or never came.
+    int fd = -1;
+    while ((fd = open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == ENXIO &&
+           !done_reading_) {
+      usleep(1000);  // no reader yet: DuckDB opens it when its read starts
+    }
+    if (fd < 0) return Status::IOError("DuckDB did not read the COPY output in " + path_);
+    std::string buffer;
+    buffer.reserve(kBufferBytes + 65536);
+    Status status;
+    int n = 0;
+    for (;;) {
+      char* row = nullptr;
+      n = PQgetCopyData(session.conn(), &row, 0);
+      if (n < 0) break;
+      buffer.append(row, static_cast<size_t>(n));
+      PQfreemem(row);
+      bytes_ += n;
+      ++rows_;
+      if (buffer.size() >= kBufferBytes) {
+        status = WriteAll(fd, buffer);
+        buffer.clear();
+        if (!status.ok()) break;
+      }
+    }
+    if (status.ok()) status = FinishCopy(session, what);
+    if (status.ok()) {
+      status = WriteAll(fd, buffer);
+    } else {
+      // After the whole rows written so far, a line that opens a quote and never closes it.
+      (void)WriteAll(fd, "\"");
+    }
+    close(fd);
+    if (rows_ > 0) --rows_;  // the header line
+    return status;
+  }
+
+  // Waits while the FIFO is full, up to the end of DuckDB's read.
+  Status WriteAll(int fd, std::string_view data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t w = write(fd, data.data() + done, data.size() - done);
+      if (w >= 0) {
+        done += static_cast<size_t>(w);
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN || done_reading_) {
+        return Status::IOError("DuckDB stopped reading the COPY output in " + path_);
+      }
+      pollfd p{fd, POLLOUT, 0};
+      poll(&p, 1, 100);
+    }
+    return Status::OK();
+  }
+
+  void Remove() {
+    if (!path_.empty()) unlink(path_.c_str());
+    if (!folder_.empty()) rmdir(folder_.c_str());
+    path_.clear();
+    folder_.clear();
+  }
+
+  static constexpr size_t kBufferBytes = 1 << 18;
+  std::string folder_, path_;
+  std::thread thread_;
+  std::atomic<bool> done_reading_{false};
+  Status status_;
+  int64_t rows_ = 0;
+  int64_t bytes_ = 0;
+};
+
+// Runs `copy` (a COPY … TO STDOUT (FORMAT csv, HEADER)) and calls `row` with each data row after
+// `header` with the header line.
+Status StreamCopy(Session& session, const std::string& copy, const std::string& what,
+                  const std::function<Status(const std::string&)>& header,
+                  const std::function<Status(const char*, int)>& row, int64_t* bytes) {
+  DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
   bool first = true;
   Status failed;
   for (;;) {
@@ -505,18 +661,14 @@ Status StreamCopy(Session& session, const std::string& copy, const std::string& 
     // On a landing failure the caller closes the connection, which ends the COPY on the server.
     if (!failed.ok()) return failed;
   }
-  ResultPtr finished(PQgetResult(session.conn()));
-  if (!finished || PQresultStatus(finished.get()) != PGRES_COMMAND_OK) {
-    return Status::IOError("COPY of " + what + " at " + session.Where() +
-                           " failed: " + FirstLine(PQerrorMessage(session.conn())));
-  }
-  while (PGresult* rest = PQgetResult(session.conn())) PQclear(rest);
+  DEW_RETURN_IF_ERROR(FinishCopy(session, what));
   return failed;
 }
 
 std::string CsvReader(const std::string& path, const std::string& csv_columns, bool header) {
   return "read_csv(" + SqlString(path) + ", header=" + (header ? "true" : "false") +
          ", delim=',', quote='\"', escape='\"', auto_detect=false, allow_quoted_nulls=false, "
+         "strict_mode=true, "
          "columns={" +
          csv_columns + "})";
 }
@@ -1033,11 +1185,10 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   std::sort(table_pk.begin(), table_pk.end());
   const bool unique_keys = !sorted_pk.empty() && sorted_pk == table_pk;
   int64_t unique_since_batch = 0;
-  auto land = [&]() -> Status {
-    DEW_RETURN_IF_ERROR(chunk.Finish());
+  // Lands the rows of `csv` (a CSV file or FIFO with a header line) as one batch.
+  auto land_csv = [&](const std::string& csv) -> Status {
     LandingBatch batch;
-    batch.select_sql =
-        "SELECT " + lake_select + " FROM " + CsvReader(chunk.path(), csv_columns, true);
+    batch.select_sql = "SELECT " + lake_select + " FROM " + CsvReader(csv, csv_columns, true);
     batch.cursor_sql = cursor_sql;
     batch.quarantine = stream.quarantine;
     batch.unique_keys = unique_keys;
@@ -1054,7 +1205,6 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
       batch.mode = "incremental";
     } else {
       result.state = {{"sync_mode", "full_refresh"},
-                      {"rows", chunk.rows()},
                       {"emitted_at", lake::FormatTimestampMillis(lake->clock().NowMillis())}};
       batch.mode = "full_refresh";
       batch.full_refresh_start = true;
@@ -1068,7 +1218,6 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     if (landed->commit.version >= 0) result.commits++;
     if (landed->commit.version >= 0 && unique_since_batch == 0) unique_since_batch = landed->batch;
     landed_any = true;
-    chunk.Close();
     if (stream.cancel && stream.cancel->load()) {
       return Status::Interrupted("sync of stream " + stream.name + " cancelled after " +
                                  std::to_string(result.rows) +
@@ -1076,6 +1225,28 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     }
     return Status::OK();
   };
+  auto land = [&]() -> Status {
+    DEW_RETURN_IF_ERROR(chunk.Finish());
+    DEW_RETURN_IF_ERROR(land_csv(chunk.path()));
+    chunk.Close();
+    return Status::OK();
+  };
+  // A full refresh is one batch: DuckDB lands it while it arrives (CopyPipe). Where no FIFO
+  // can be made, and for quarantine (which reads the rows twice), it goes through a temp file
+  // as the chunks of an incremental read do.
+  CopyPipe pipe;
+  if (!incremental && !stream.quarantine && pipe.Create(config_.temp_dir).ok()) {
+    const std::string what = schema + "." + table;
+    DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
+    pipe.Start(&session, what);
+    Status landed = land_csv(pipe.path());
+    Status copied = pipe.Finish();
+    result.bytes_read = pipe.bytes();
+    // A failed COPY fails DuckDB's read too: its own error says more.
+    DEW_RETURN_IF_ERROR(copied.WithContext("landing " + what + " from " + Describe()));
+    DEW_RETURN_IF_ERROR(landed);
+    return result;
+  }
   Status copied = StreamCopy(
       session, copy, schema + "." + table,
       [&](const std::string& line) {

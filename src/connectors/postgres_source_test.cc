@@ -210,7 +210,7 @@ TEST_F(PostgresSourceTest, FullRefreshLandsEveryTypeWithNulls) {
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->table, "bronze.raw_shop_all_types");
   EXPECT_EQ(read->rows, 4);
-  EXPECT_EQ(read->state["rows"], 4);
+  EXPECT_EQ(read->state["sync_mode"], "full_refresh");
 
   engine::Connection& con = (*lake)->connection();
   auto lineage = con.QueryText(
@@ -318,6 +318,53 @@ TEST_F(PostgresSourceTest, RepeatedFullRefreshAppendsPerRun) {
     EXPECT_EQ(*row[2], "20000100000");
     EXPECT_EQ(*row[3], "200000");
   }
+}
+
+// A full refresh streams COPY's rows into DuckDB as they arrive: a COPY that fails after
+// megabytes of rows have gone through (here a division by zero at one row of a view) fails the
+// read, and bronze keeps only the previous full refresh, not a short one that would tell
+// silver the missing keys were deleted.
+TEST_F(PostgresSourceTest, FullRefreshFailingMidCopyLandsNothing) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE breaks (fail boolean); INSERT INTO breaks VALUES (false); "
+                           "CREATE VIEW fragile AS SELECT g AS id, repeat('x', 100) AS pad, "
+                           "CASE WHEN g = 40000 AND (SELECT fail FROM breaks) THEN 1 / (g - 40000) "
+                           "ELSE 0 END AS z FROM generate_series(1, 50000) g; "
+                           "GRANT SELECT ON fragile TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  PostgresConfig config = Config();
+  config.temp_dir = env.dir() + "/staging";
+  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  StreamRequest request;
+  request.name = "fragile";
+  auto read = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rows, 50000);
+  ASSERT_TRUE(server_->RunSql("UPDATE breaks SET fail = true", "shop").ok());
+  env.clock().Advance(1000);
+  auto failed = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("division by zero"), std::string::npos)
+      << failed.status().ToString();
+  env.Reopen("run-2");
+  EXPECT_EQ(env.Scalar("SELECT count(*) || ' ' || count(DISTINCT _batch) FROM "
+                       "bronze.raw_shop_fragile"),
+            "50000 1");
+  auto bronze = env.lake()->OpenTable(lake::TableName{lake::Layer::kBronze, "raw_shop_fragile"});
+  ASSERT_TRUE(bronze.ok());
+  auto version = (*bronze)->log().LatestVersion();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 0);
+  // No FIFO or temp file is left behind.
+  auto left = env.fs()->ListDir(config.temp_dir);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
+  ASSERT_TRUE(server_->RunSql("UPDATE breaks SET fail = false", "shop").ok());
+  auto again = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->rows, 50000);
 }
 
 // Bronze rows per key, newest batch first: what silver will hold.
