@@ -561,6 +561,8 @@ class CopyPipe {
   }
   int64_t rows() const { return rows_; }
   int64_t bytes() const { return bytes_; }
+  //! Whether PostgreSQL ended the COPY with an error (rather than DuckDB ending its read).
+  bool source_failed() const { return source_failed_; }
 
  private:
   Status Run(Session& session, const std::string& what) {
@@ -595,7 +597,10 @@ class CopyPipe {
         if (!status.ok()) break;
       }
     }
-    if (status.ok()) status = FinishCopy(session, what);
+    if (status.ok()) {
+      status = FinishCopy(session, what);
+      source_failed_ = !status.ok();
+    }
     if (status.ok()) {
       status = WriteAll(fd, buffer);
     } else {
@@ -638,6 +643,7 @@ class CopyPipe {
   std::thread thread_;
   std::atomic<bool> done_reading_{false};
   Status status_;
+  bool source_failed_ = false;
   int64_t rows_ = 0;
   int64_t bytes_ = 0;
 };
@@ -1242,9 +1248,11 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     Status landed = land_csv(pipe.path());
     Status copied = pipe.Finish();
     result.bytes_read = pipe.bytes();
-    // A failed COPY fails DuckDB's read too: its own error says more.
-    DEW_RETURN_IF_ERROR(copied.WithContext("landing " + what + " from " + Describe()));
+    // A failed COPY fails DuckDB's read too, and its own error says why; a read DuckDB ended
+    // (a value it refused) makes the writing fail, and DuckDB's error says why.
+    if (pipe.source_failed()) return copied.WithContext("landing " + what + " from " + Describe());
     DEW_RETURN_IF_ERROR(landed);
+    DEW_RETURN_IF_ERROR(copied.WithContext("landing " + what + " from " + Describe()));
     return result;
   }
   Status copied = StreamCopy(

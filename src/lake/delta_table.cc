@@ -1728,6 +1728,43 @@ Result<VacuumResult> DeltaTable::Vacuum(double retention_hours, bool force, bool
   return result;
 }
 
+namespace {
+
+// Commits version 0 of a new table at `root` adding `pending`'s files (`rows` rows), as Delta's
+// CREATE TABLE AS SELECT does. AlreadyExists when another writer created it first.
+Status CommitNewTable(TableWriter& writer, PendingCommit* pending, const Metadata& metadata,
+                      const WriteOptions& options, int64_t rows, const std::string& root,
+                      CommitResult* result) {
+  pending->actions.protocol = Protocol{1, 2};
+  pending->actions.metadata = metadata;
+  CommitInfo info = writer.NewCommitInfo("CREATE TABLE AS SELECT", options, -1, false);
+  info.operation_parameters["isManaged"] = "false";
+  info.operation_parameters["partitionBy"] = JsonArray(metadata.partition_columns);
+  info.operation_parameters["properties"] = "{}";
+  info.operation_metrics["numFiles"] = std::to_string(pending->actions.adds.size());
+  info.operation_metrics["numOutputRows"] = std::to_string(rows);
+  int64_t bytes = 0;
+  for (const auto& a : pending->actions.adds) bytes += a.size;
+  info.operation_metrics["numOutputBytes"] = std::to_string(bytes);
+  pending->actions.commit_info = info;
+  WriteOptions once = options;
+  once.max_commit_attempts = 1;  // a lost race for version 0 means the table exists
+  auto committed = writer.Commit(pending, once);
+  if (!committed.ok()) {
+    if (committed.status().IsConflict()) {
+      return Status::AlreadyExists("a Delta table already exists at " + root);
+    }
+    return committed.status();
+  }
+  if (result != nullptr) {
+    *result = *committed;
+    result->rows_added = rows;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 // CREATE TABLE AS SELECT in one commit (added for the lakehouse's SQL, which must match Delta's
 // CTAS: version 0 holds the rows).
 Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
@@ -1753,32 +1790,9 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
   PendingCommit pending;
   pending.read_version = -1;
   pending.written_files = written.abs_paths;
-  pending.actions.protocol = Protocol{1, 2};
-  pending.actions.metadata = metadata;
   pending.actions.adds = std::move(written.adds);
-  CommitInfo info = writer.NewCommitInfo("CREATE TABLE AS SELECT", options, -1, false);
-  info.operation_parameters["isManaged"] = "false";
-  info.operation_parameters["partitionBy"] = JsonArray(metadata.partition_columns);
-  info.operation_parameters["properties"] = "{}";
-  info.operation_metrics["numFiles"] = std::to_string(pending.actions.adds.size());
-  info.operation_metrics["numOutputRows"] = std::to_string(written.rows);
-  int64_t bytes = 0;
-  for (const auto& a : pending.actions.adds) bytes += a.size;
-  info.operation_metrics["numOutputBytes"] = std::to_string(bytes);
-  pending.actions.commit_info = info;
-  WriteOptions once = options;
-  once.max_commit_attempts = 1;  // a lost race for version 0 means the table exists
-  auto committed = writer.Commit(&pending, once);
-  if (!committed.ok()) {
-    if (committed.status().IsConflict()) {
-      return Status::AlreadyExists("a Delta table already exists at " + table->root_);
-    }
-    return committed.status();
-  }
-  if (result != nullptr) {
-    *result = *committed;
-    result->rows_added = written.rows;
-  }
+  DEW_RETURN_IF_ERROR(
+      CommitNewTable(writer, &pending, metadata, options, written.rows, table->root_, result));
   return table;
 }
 
@@ -1819,7 +1833,7 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateFromFiles(
   // Names of this write's own, so that a second attempt after a kill never meets the first's.
   const std::string write_id = env.ids->NewUuid().substr(0, 8);
   const int64_t now = writer.Now();
-  int64_t rows = 0, bytes = 0;
+  int64_t rows = 0;
   for (const auto& f : files) {
     std::string base = f.path.substr(f.path.rfind('/') + 1);
     if (base.rfind("part-", 0) == 0) base = base.substr(5);
@@ -1843,32 +1857,10 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateFromFiles(
     add.data_change = true;
     add.stats = f.stats;
     rows += std::max<int64_t>(0, add.NumRecords());
-    bytes += add.size;
     pending.actions.adds.push_back(std::move(add));
   }
-  pending.actions.protocol = Protocol{1, 2};
-  pending.actions.metadata = metadata;
-  CommitInfo info = writer.NewCommitInfo("CREATE TABLE AS SELECT", options, -1, false);
-  info.operation_parameters["isManaged"] = "false";
-  info.operation_parameters["partitionBy"] = "[]";
-  info.operation_parameters["properties"] = "{}";
-  info.operation_metrics["numFiles"] = std::to_string(pending.actions.adds.size());
-  info.operation_metrics["numOutputRows"] = std::to_string(rows);
-  info.operation_metrics["numOutputBytes"] = std::to_string(bytes);
-  pending.actions.commit_info = info;
-  WriteOptions once = options;
-  once.max_commit_attempts = 1;  // a lost race for version 0 means the table exists
-  auto committed = writer.Commit(&pending, once);
-  if (!committed.ok()) {
-    if (committed.status().IsConflict()) {
-      return Status::AlreadyExists("a Delta table already exists at " + table->root_);
-    }
-    return committed.status();
-  }
-  if (result != nullptr) {
-    *result = *committed;
-    result->rows_added = rows;
-  }
+  DEW_RETURN_IF_ERROR(
+      CommitNewTable(writer, &pending, metadata, options, rows, table->root_, result));
   return table;
 }
 
