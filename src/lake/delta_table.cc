@@ -1660,8 +1660,12 @@ Result<VacuumResult> DeltaTable::Vacuum(double retention_hours, bool force, bool
     for (auto& e : *entries) {
       std::string child = rel.empty() ? e.name : rel + "/" + e.name;
       // As Delta's vacuum: names starting with '_' or '.' are not data (the log, _SUCCESS,
-      // .crc checksums), except partition folders, whose column name may start so.
-      if ((e.name[0] == '_' || e.name[0] == '.') &&
+      // .crc checksums), except partition folders, whose column name may start so, and the
+      // hidden ".<name>.<random>.tmp" files of FileSystem's atomic writes that a killed writer
+      // left (e.g. a deletion vector's): never read, so removed once older than the retention.
+      const bool leftover_temp = !e.is_dir && e.name[0] == '.' && e.name.size() > 4 &&
+                                 e.name.compare(e.name.size() - 4, 4, ".tmp") == 0;
+      if ((e.name[0] == '_' || e.name[0] == '.') && !leftover_temp &&
           !(e.is_dir && e.name.find('=') != std::string::npos)) {
         continue;
       }

@@ -682,6 +682,9 @@ TEST_F(DeltaTableTest, VacuumKeepsRetainedAndLiveFiles) {
   ASSERT_TRUE(FileSystem::Posix()->WriteFile(root_ + "/part-orphan.parquet", "junk").ok());
   ASSERT_TRUE(FileSystem::Posix()->CreateDirs(root_ + "/p=1").ok());
   ASSERT_TRUE(FileSystem::Posix()->WriteFile(root_ + "/p=1/part-orphan2.parquet", "junk").ok());
+  // The hidden temporary file of an atomic write (a deletion vector's) that a kill interrupted.
+  const std::string temp = ".deletion_vector_x.bin.0123456789abcdef.tmp";
+  ASSERT_TRUE(FileSystem::Posix()->WriteFile(root_ + "/" + temp, "junk").ok());
 
   auto young = table->Vacuum(168, false, false);
   ASSERT_TRUE(young.ok()) << young.status().ToString();
@@ -691,13 +694,14 @@ TEST_F(DeltaTableTest, VacuumKeepsRetainedAndLiveFiles) {
   auto dry = table->Vacuum(168, false, /*dry_run=*/true);
   ASSERT_TRUE(dry.ok());
   EXPECT_EQ(dry->deleted,
-            (std::vector<std::string>{"p=1/part-orphan2.parquet", "part-orphan.parquet"}));
+            (std::vector<std::string>{temp, "p=1/part-orphan2.parquet", "part-orphan.parquet"}));
   EXPECT_TRUE(FileSystem::Posix()->Exists(root_ + "/part-orphan.parquet"));
 
   auto old = table->Vacuum(168, false, false);
   ASSERT_TRUE(old.ok());
-  EXPECT_EQ(old->deleted.size(), 2u);
-  EXPECT_EQ(old->bytes, 8);
+  EXPECT_EQ(old->deleted.size(), 3u);
+  EXPECT_EQ(old->bytes, 12);
+  EXPECT_FALSE(FileSystem::Posix()->Exists(root_ + "/" + temp));
   EXPECT_FALSE(FileSystem::Posix()->Exists(root_ + "/part-orphan.parquet"));
   EXPECT_FALSE(FileSystem::Posix()->Exists(root_ + "/p=1"));
 
