@@ -29,24 +29,23 @@ int64_t ToInt(const std::string& text) {
   return std::strtoll(text.c_str(), nullptr, 10);
 }
 
-// The largest `_batch` a file holds according to its statistics; -1 when unknown.
-int64_t MaxBatch(const lake::AddFile& file) {
+// A bound of the `_batch` values a file holds according to its statistics (`which`:
+// "minValues" or "maxValues"); -1 when unknown.
+int64_t BatchBound(const lake::AddFile& file, const char* which) {
   if (file.stats.empty()) return -1;
   auto stats = nlohmann::json::parse(file.stats, nullptr, false);
-  if (stats.is_discarded() || !stats.contains("maxValues")) return -1;
-  const auto& max = stats["maxValues"];
-  if (!max.contains("_batch") || !max["_batch"].is_number_integer()) return -1;
-  return max["_batch"].get<int64_t>();
+  if (stats.is_discarded() || !stats.contains(which)) return -1;
+  const auto& bound = stats[which];
+  if (!bound.contains("_batch") || !bound["_batch"].is_number_integer()) return -1;
+  return bound["_batch"].get<int64_t>();
 }
 
-// The smallest `_batch` a file holds according to its statistics; -1 when unknown.
+int64_t MaxBatch(const lake::AddFile& file) {
+  return BatchBound(file, "maxValues");
+}
+
 int64_t MinBatch(const lake::AddFile& file) {
-  if (file.stats.empty()) return -1;
-  auto stats = nlohmann::json::parse(file.stats, nullptr, false);
-  if (stats.is_discarded() || !stats.contains("minValues")) return -1;
-  const auto& min = stats["minValues"];
-  if (!min.contains("_batch") || !min["_batch"].is_number_integer()) return -1;
-  return min["_batch"].get<int64_t>();
+  return BatchBound(file, "minValues");
 }
 
 // When silver's first version is exactly the rows of a full refresh's whole bronze files,
