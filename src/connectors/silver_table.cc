@@ -305,16 +305,29 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     return result;
   }
 
-  // The new rows are read several times (count, schema, write): compute them once.
+  // The new rows are read several times (count, digest, merge). When each is its key's latest
+  // as landed, an upsert reads them from bronze each time: the count and digest read only the
+  // key and `_deleted` columns of the new batches' files, and the merge copies the rows once
+  // itself. Otherwise (the per-key window, or a rebuild, which also reads the keys it lacks)
+  // they are computed once into a temp table.
   engine::Connection& con = lake_->connection();
-  DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TEMP TABLE _dew_silver_new AS " + latest));
+  const bool from_bronze = unique && refresh_batch == 0;
+  std::string new_rows = "(" + latest + ")";
+  if (!from_bronze) {
+    DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TEMP TABLE _dew_silver_new AS " + latest));
+    new_rows = "_dew_silver_new";
+  }
   struct DropTemp {
     engine::Connection& con;
-    ~DropTemp() { (void)con.Execute("DROP TABLE IF EXISTS _dew_silver_new"); }
-  } drop_temp{con};
+    bool created;
+    ~DropTemp() {
+      if (created) (void)con.Execute("DROP TABLE IF EXISTS _dew_silver_new");
+    }
+  } drop_temp{con, !from_bronze};
   DEW_ASSIGN_OR_RETURN(auto summary,
                        con.QueryText("SELECT count(*), coalesce(bool_or(_deleted), false) "
-                                     "FROM _dew_silver_new"));
+                                     "FROM " +
+                                     new_rows + " AS _dew_n"));
   const int64_t upserted = summary.rows.empty() ? 0 : ToInt(summary.rows[0][0].value_or("0"));
   const bool any_deleted = !summary.rows.empty() && summary.rows[0][1].value_or("false") == "true";
   if (upserted == 0 && refresh_batch == 0) return result;
@@ -322,7 +335,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
   // no longer has stay as deletions); an upsert adds the new live keys to the digest before it
   // and takes away the live rows it replaces (read before it replaces them).
   DEW_ASSIGN_OR_RETURN(KeyDigest live_keys,
-                       DigestOf("SELECT * FROM _dew_silver_new", primary_key, sums));
+                       DigestOf("SELECT * FROM " + new_rows + " AS _dew_n", primary_key, sums));
   if (refresh_batch == 0) {
     DEW_ASSIGN_OR_RETURN(auto before, LiveKeys(primary_key));
     KeyDigest base;
@@ -335,8 +348,8 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
       DEW_ASSIGN_OR_RETURN(base, DigestOf("SELECT * FROM " + table_, primary_key, sums));
     }
     DEW_ASSIGN_OR_RETURN(KeyDigest replaced,
-                         DigestOf("SELECT _dew_s.* FROM " + table_ +
-                                      " AS _dew_s SEMI JOIN _dew_silver_new AS _dew_n ON " + on,
+                         DigestOf("SELECT _dew_s.* FROM " + table_ + " AS _dew_s SEMI JOIN " +
+                                      new_rows + " AS _dew_n ON " + on,
                                   primary_key, sums));
     base.Add(live_keys);
     base.Subtract(replaced);
@@ -346,7 +359,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
 
   // A deletion keeps the key's last values (and cursor) from silver; without deletions the
   // new rows are taken as they are, and silver is not read beyond the merge's own key lookup.
-  std::string source = "SELECT * FROM _dew_silver_new";
+  std::string source = "SELECT * FROM " + new_rows + " AS _dew_n";
   if (any_deleted) {
     DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
     DEW_ASSIGN_OR_RETURN(lake::Snapshot s, silver->Latest());
@@ -365,7 +378,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
       }
       cols += (cols.empty() ? "" : ", ") + expr + " AS " + q;
     }
-    source = "SELECT " + cols + " FROM _dew_silver_new AS _dew_n LEFT JOIN " + table_ +
+    source = "SELECT " + cols + " FROM " + new_rows + " AS _dew_n LEFT JOIN " + table_ +
              " AS _dew_s ON " + on;
   }
 
