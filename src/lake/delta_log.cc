@@ -445,6 +445,13 @@ Status DeltaLog::WriteCommit(int64_t version, const CommitActions& actions) {
       dir = dir.substr(0, dir.rfind('/'));
     }
   }
+  // Version 0 is the table's first: its folder's entry in the layer folder, and the log
+  // folder's in its own, are new too (the layer folder itself was made durably).
+  if (version == 0) {
+    dirs.insert(table_root_);
+    const size_t slash = table_root_.rfind('/');
+    if (slash != std::string::npos && slash > 0) dirs.insert(table_root_.substr(0, slash));
+  }
   for (const std::string& dir : dirs) DEW_RETURN_IF_ERROR(sync(dir));
   const std::string path = JoinPath(log_dir(), CommitFileName(version));
   Status status = fs_->CreateExclusive(path, SerializeCommit(actions));

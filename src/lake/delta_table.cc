@@ -322,6 +322,7 @@ class TableWriter {
   void DeleteWritten(const std::vector<std::string>& abs_paths);
 
   Connection* con() { return env_.con; }
+  const std::string& root() const { return root_; }
   int64_t Now() { return env_.clock->NowMillis(); }
 
  private:
@@ -614,6 +615,23 @@ Result<CommitResult> TableWriter::Commit(PendingCommit* pending, const WriteOpti
   result.files_added = static_cast<int64_t>(pending->actions.adds.size());
   result.files_removed = static_cast<int64_t>(pending->actions.removes.size());
   return result;
+}
+
+// The rest of a write once its files are written, `commit` run on `pending`, as a
+// DeferredCommit: it owns what it needs and works through the connection it is given.
+using CommitStep = std::function<Result<CommitResult>(TableWriter& writer, PendingCommit* pending)>;
+DeferredCommit DeferCommit(TableEnv env, std::string root, PendingCommit pending,
+                           CommitStep commit) {
+  env.ids = nullptr;  // the write's id generator stays with its thread; a commit makes no ids
+  auto state = std::make_shared<PendingCommit>(std::move(pending));
+  return [env = std::move(env), root = std::move(root), state,
+          commit = std::move(commit)](Connection* con) -> Result<CommitResult> {
+    TableEnv here = env;
+    here.con = con;
+    DeltaLog log(here.fs, root, con);
+    TableWriter writer(here, root, log);
+    return commit(writer, state.get());
+  };
 }
 
 Result<std::optional<std::set<std::string>>> TableWriter::PartitionMatches(
@@ -1125,10 +1143,25 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
   info.operation_metrics["numRemovedFiles"] = std::to_string(pending.actions.removes.size());
   info.operation_metrics["numDeletedRows"] = std::to_string(std::max<int64_t>(rows_removed, 0));
   pending.actions.commit_info = info;
-  DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
-  result.rows_added = written->rows;
-  result.rows_removed = std::max<int64_t>(rows_removed, 0);
-  return result;
+  CommitStep commit = [rows_added = written->rows,
+                       rows_removed = std::max<int64_t>(rows_removed, 0),
+                       options](TableWriter& w, PendingCommit* p) -> Result<CommitResult> {
+    DEW_ASSIGN_OR_RETURN(CommitResult result, w.Commit(p, options));
+    result.rows_added = rows_added;
+    result.rows_removed = rows_removed;
+    return result;
+  };
+  if (options.defer_commit != nullptr && !replace_where.has_value()) {
+    CommitResult staged;
+    staged.version = -1;
+    staged.rows_added = written->rows;
+    staged.rows_removed = std::max<int64_t>(rows_removed, 0);
+    staged.files_added = static_cast<int64_t>(pending.actions.adds.size());
+    staged.files_removed = static_cast<int64_t>(pending.actions.removes.size());
+    *options.defer_commit = DeferCommit(env_, root_, std::move(pending), std::move(commit));
+    return staged;
+  }
+  return commit(writer, &pending);
 }
 
 Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
@@ -1795,6 +1828,23 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
   pending.read_version = -1;
   pending.written_files = written.abs_paths;
   pending.actions.adds = std::move(written.adds);
+  if (options.defer_commit != nullptr) {
+    if (result != nullptr) {
+      *result = CommitResult();
+      result->version = -1;
+      result->rows_added = written.rows;
+      result->files_added = static_cast<int64_t>(pending.actions.adds.size());
+    }
+    const int64_t rows = written.rows;
+    *options.defer_commit = DeferCommit(
+        env, table->root_, std::move(pending),
+        [metadata, options, rows](TableWriter& w, PendingCommit* p) -> Result<CommitResult> {
+          CommitResult committed;
+          DEW_RETURN_IF_ERROR(CommitNewTable(w, p, metadata, options, rows, w.root(), &committed));
+          return committed;
+        });
+    return table;
+  }
   DEW_RETURN_IF_ERROR(
       CommitNewTable(writer, &pending, metadata, options, written.rows, table->root_, result));
   return table;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,23 @@ struct TableEnv {
   IdGenerator* ids = nullptr;
 };
 
+struct CommitResult {
+  int64_t version = -1;
+  int64_t rows_added = 0;
+  int64_t rows_removed = 0;  //!< rows deleted or replaced
+  int64_t files_added = 0;
+  int64_t files_removed = 0;
+  int attempts = 1;  //!< commit attempts including the successful one
+};
+
+//! The commit of a write whose data files are written (see WriteOptions::defer_commit).
+//! Running it makes the files and their folders durable, then commits them as the write would
+//! have (a lost race retried or failed the same way, a due checkpoint written), and returns the
+//! write's full result. It never touches the connection the write ran on: `con` (a connection
+//! to any DuckDB, used by one thread at a time) reads and writes checkpoints, so another thread
+//! may run it. Not run, it leaves the table unchanged and its files for vacuum.
+using DeferredCommit = std::function<Result<CommitResult>(engine::Connection* con)>;
+
 //! Provenance and knobs of one write.
 struct WriteOptions {
   std::string run_id;  //!< recorded in commitInfo as dewRunId
@@ -63,15 +81,12 @@ struct WriteOptions {
   //! DuckDB table it just made): CreateAs, Append and Overwrite then take it instead of planning
   //! the query once more to learn it. It must be the query's (Schema::FromDuckDb of its types).
   std::optional<Schema> rows_schema;
-};
-
-struct CommitResult {
-  int64_t version = -1;
-  int64_t rows_added = 0;
-  int64_t rows_removed = 0;  //!< rows deleted or replaced
-  int64_t files_added = 0;
-  int64_t files_removed = 0;
-  int attempts = 1;  //!< commit attempts including the successful one
+  //! When set, CreateAs and a whole-table Overwrite stop once their data files are written:
+  //! they store the commit still to make here instead of making it, and return rows_added and
+  //! files_added with version -1. This lets a caller go on with other work while the files
+  //! sync (a build worker hands the commit to its committer thread). Other writes commit as
+  //! usual and leave it empty.
+  DeferredCommit* defer_commit = nullptr;
 };
 
 struct VacuumResult {

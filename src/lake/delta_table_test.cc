@@ -239,6 +239,101 @@ TEST_F(DeltaTableTest, DataFilesAndTheirFoldersAreDurableBeforeTheirCommit) {
   EXPECT_LT(at("sync " + root_), commit_at);
 }
 
+// A write with defer_commit leaves the table as it was until its commit runs, on another
+// connection (as a build's committer thread does): then the files, the table's folder and, for
+// version 0, the folder holding the table are synced before the commit file appears.
+TEST_F(DeltaTableTest, DeferredCommitsRunLaterThroughAnotherConnection) {
+  DeferredCommit deferred;
+  WriteOptions later = options_;
+  later.defer_commit = &deferred;
+  CommitResult staged;
+  auto table = DeltaTable::CreateAs(env_, root_, "t", "SELECT range AS id FROM range(3)", {}, later,
+                                    &staged);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  ASSERT_TRUE(deferred);
+  EXPECT_EQ(staged.version, -1);
+  EXPECT_EQ(staged.rows_added, 3);
+  EXPECT_EQ(staged.files_added, 1);
+  EXPECT_FALSE((*table)->log().Exists());
+  EXPECT_TRUE(DeltaTable::Open(env_, root_).status().IsNotFound());
+
+  fs_->events.clear();
+  auto committed = deferred(con2_.get());
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_EQ(committed->version, 0);
+  EXPECT_EQ(committed->rows_added, 3);
+  EXPECT_EQ(committed->files_added, 1);
+  EXPECT_EQ(RowsAt(**table, 0), "0|1|2");
+  EXPECT_EQ(InfoAt(**table, 0).operation, "CREATE TABLE AS SELECT");
+  auto at = [&](const std::string& event) {
+    return std::find(fs_->events.begin(), fs_->events.end(), event) - fs_->events.begin();
+  };
+  const auto commit_at = at("create " + root_ + "/_delta_log/00000000000000000000.json");
+  ASSERT_LT(commit_at, static_cast<long>(fs_->events.size()));
+  auto snapshot = (*table)->Latest();
+  ASSERT_TRUE(snapshot.ok());
+  ASSERT_EQ(snapshot->files.size(), 1u);
+  EXPECT_LT(at("sync " + root_ + "/" + DecodePath(snapshot->files[0].path)), commit_at);
+  EXPECT_LT(at("sync " + root_), commit_at);
+  EXPECT_LT(at("sync " + dir_), commit_at);  // the table folder's entry is new too
+
+  // A whole-table overwrite defers; the table keeps its rows until the commit runs.
+  auto replaced = (*table)->Overwrite("SELECT 9 AS id", std::nullopt, later);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(replaced->version, -1);
+  EXPECT_EQ(replaced->rows_added, 1);
+  EXPECT_EQ(replaced->rows_removed, 3);
+  EXPECT_EQ(RowsAt(**table, std::nullopt), "0|1|2");
+  committed = deferred(con2_.get());
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_EQ(committed->version, 1);
+  EXPECT_EQ(committed->rows_removed, 3);
+  EXPECT_EQ(RowsAt(**table, std::nullopt), "9");
+
+  // Other writes commit at once and leave nothing deferred.
+  deferred = nullptr;
+  auto appended = (*table)->Append("SELECT 10 AS id", later);
+  ASSERT_TRUE(appended.ok());
+  EXPECT_EQ(appended->version, 2);
+  EXPECT_FALSE(deferred);
+  auto where = (*table)->Overwrite("SELECT 11 AS id", std::string("id = 11"), later);
+  ASSERT_TRUE(where.ok()) << where.status().ToString();
+  EXPECT_EQ(where->version, 3);
+  EXPECT_FALSE(deferred);
+
+  // A deferred commit that becomes due for a checkpoint writes it through its connection.
+  for (int64_t v = 4; v < 10; ++v) ASSERT_TRUE((*table)->Append("SELECT 1 AS id", options_).ok());
+  ASSERT_TRUE((*table)->Overwrite("SELECT 12 AS id", std::nullopt, later).ok());
+  committed = deferred(con2_.get());
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_EQ(committed->version, 10);
+  EXPECT_TRUE(
+      FileSystem::Posix()->Exists(root_ + "/_delta_log/00000000000000000010.checkpoint.parquet"));
+  EXPECT_EQ(RowsAt(**table, std::nullopt), "12");
+}
+
+// Two creations staged before either commits: the second to commit finds the table made and
+// fails as CreateAs does, removing its files.
+TEST_F(DeltaTableTest, ADeferredCreationThatLosesTheRaceRemovesItsFiles) {
+  DeferredCommit first, second;
+  WriteOptions a = options_, b = options_;
+  a.defer_commit = &first;
+  b.defer_commit = &second;
+  ASSERT_TRUE(DeltaTable::CreateAs(env_, root_, "t", "SELECT 1 AS id", {}, a).ok());
+  ASSERT_TRUE(DeltaTable::CreateAs(env_, root_, "t", "SELECT 2 AS id", {}, b).ok());
+  ASSERT_TRUE(first(con2_.get()).ok());
+  auto lost = second(con2_.get());
+  EXPECT_TRUE(lost.status().IsAlreadyExists()) << lost.status().ToString();
+  auto table = DeltaTable::Open(env_, root_);
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(RowsAt(**table, std::nullopt), "1");
+  auto files = FileSystem::Posix()->ListDir(root_);
+  ASSERT_TRUE(files.ok());
+  int parquet = 0;
+  for (const auto& f : *files) parquet += f.name.find(".parquet") != std::string::npos;
+  EXPECT_EQ(parquet, 1);
+}
+
 TEST_F(DeltaTableTest, AppendsAreVisibleAtEachVersion) {
   auto table = CreateTable(IdNameSchema());
   ASSERT_NE(table, nullptr);

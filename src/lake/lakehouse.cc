@@ -158,6 +158,30 @@ Result<std::unique_ptr<Lakehouse>> Lakehouse::Open(LakehouseOptions options,
   return lake;
 }
 
+Result<std::unique_ptr<engine::Connection>> Lakehouse::Connect() {
+  return db_->Connect();
+}
+
+Status Lakehouse::CreateLayerFolder(const TableName& table) {
+  const std::string layer = JoinPath(options_.lake_root, std::string(LayerName(table.layer)));
+  if (fs_->Exists(layer)) return Status::OK();
+  // The folders about to be made, deepest first; each one's parent gets a new entry to sync.
+  std::vector<std::string> made;
+  for (std::string dir = layer; !dir.empty() && dir != "/" && !fs_->Exists(dir);) {
+    made.push_back(dir);
+    const size_t slash = dir.rfind('/');
+    if (slash == std::string::npos) break;
+    dir = slash == 0 ? "/" : dir.substr(0, slash);
+  }
+  DEW_RETURN_IF_ERROR(fs_->CreateDirs(layer));
+  for (auto it = made.rbegin(); it != made.rend(); ++it) {
+    const size_t slash = it->rfind('/');
+    if (slash == std::string::npos) continue;
+    DEW_RETURN_IF_ERROR(fs_->Sync(slash == 0 ? "/" : it->substr(0, slash)));
+  }
+  return Status::OK();
+}
+
 TableEnv Lakehouse::Env() {
   TableEnv env;
   env.fs = fs_;
@@ -304,6 +328,7 @@ Result<std::unique_ptr<DeltaTable>> Lakehouse::CreateTable(
     }
     canonical.push_back(f->name);
   }
+  DEW_RETURN_IF_ERROR(CreateLayerFolder(table));
   WriteOptions w = NewWriteOptions();
   return DeltaTable::Create(Env(), TableRoot(table), table.name, schema, canonical, w);
 }
@@ -313,6 +338,11 @@ Result<CommitResult> Lakehouse::CreateTableAs(const TableName& table, const std:
                                               const WriteOptions& options, ViewAfterWrite view) {
   DEW_RETURN_IF_ERROR(CheckNamingConvention(table));
   if (Exists(table)) return Status::AlreadyExists("table " + table.ToString() + " already exists");
+  if (options.defer_commit != nullptr && view == ViewAfterWrite::kRefresh)
+    return Status::InvalidArgument(
+        "creating table " + table.ToString() +
+        ": a deferred commit leaves no version to refresh the view over");
+  DEW_RETURN_IF_ERROR(CreateLayerFolder(table));
   CommitResult result;
   auto created = DeltaTable::CreateAs(Env(), TableRoot(table), table.name, select_sql, partitions,
                                       options, &result);
@@ -327,6 +357,7 @@ Result<CommitResult> Lakehouse::CreateTableFromFiles(
     const std::vector<DeltaTable::ExistingFile>& files, const WriteOptions& options) {
   DEW_RETURN_IF_ERROR(CheckNamingConvention(table));
   if (Exists(table)) return Status::AlreadyExists("table " + table.ToString() + " already exists");
+  DEW_RETURN_IF_ERROR(CreateLayerFolder(table));
   CommitResult result;
   auto created = DeltaTable::CreateFromFiles(Env(), TableRoot(table), table.name, schema, files,
                                              options, &result);

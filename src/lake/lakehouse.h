@@ -65,6 +65,10 @@ class Lakehouse : public TableResolver {
 
   //! The connection all lake SQL runs on; valid while the lakehouse lives.
   engine::Connection& connection() { return *con_; }
+  //! Another connection to this lakehouse's DuckDB, for work on a second thread that reads
+  //! no views (a build worker's committer writes checkpoints through it). Destroy it before
+  //! the lakehouse.
+  Result<std::unique_ptr<engine::Connection>> Connect();
   //! The file system and clock the lakehouse was opened with.
   FileSystem& fs() { return *fs_; }
   Clock& clock() { return *clock_; }
@@ -98,7 +102,9 @@ class Lakehouse : public TableResolver {
                                                   const std::vector<std::string>& partitions);
   //! Creates a table holding the rows of `select_sql` in one commit (DeltaTable::CreateAs)
   //! after checking the layer's naming convention; refreshes its view unless `view` is kLeave.
-  //! AlreadyExists when it exists. `options` carries the provenance (see NewWriteOptions).
+  //! AlreadyExists when it exists. `options` carries the provenance (see NewWriteOptions). With
+  //! `options.defer_commit` (and kLeave: there is no version to show yet), the table exists
+  //! once the caller runs the commit.
   Result<CommitResult> CreateTableAs(const TableName& table, const std::string& select_sql,
                                      const std::vector<std::string>& partitions,
                                      const WriteOptions& options,
@@ -141,6 +147,10 @@ class Lakehouse : public TableResolver {
   TableEnv Env();
   Result<Snapshot> LoadAt(DeltaLog& log, const std::string& label, const TimeTravel& at);
   Status RegisterViews();
+  //! Creates the folder of `table`'s layer when missing, durably (the folders above it are
+  //! synced for the new entries), once per folder: a new table's own folder entry is made
+  //! durable by its first commit (DeltaLog::WriteCommit).
+  Status CreateLayerFolder(const TableName& table);
   std::string SqlViewPath(const TableName& view) const;
 
   LakehouseOptions options_;

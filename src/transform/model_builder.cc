@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -91,6 +92,17 @@ std::vector<std::string> TestParents(const CompiledModel& model) {
 //! model's view reads its files.
 constexpr int64_t kMaxKeptRows = 1000000;
 
+//! The table in a build worker's DuckDB that keeps the rows of an existing `target` (see
+//! MaterializeSelect).
+std::string KeptTable(const lake::TableName& target) {
+  return "main." + SqlIdent("_dew_built_" + target.ToString());
+}
+
+//! `target` as SQL names it: its view over the lake, or the table of a new table's kept rows.
+std::string RelationName(const lake::TableName& target) {
+  return SqlIdent(std::string(lake::LayerName(target.layer))) + "." + SqlIdent(target.name);
+}
+
 //! Creates the table `kept` holding the rows of `sql`, its columns cast to the DuckDB types a
 //! Delta table of these columns reads back (DuckDbTypeOf), so it holds the rows its files will.
 //! Returns the table's schema.
@@ -119,6 +131,77 @@ Result<lake::Schema> KeepRows(lake::Lakehouse* lake, const std::string& kept,
   }
   return schema;
 }
+
+//! A build worker's committer: runs the commits the worker defers (its table models'), taken in
+//! the order handed over, on threads of its own (one per connection given, each the DuckDB
+//! connection its commits use), so that the worker runs the model's tests and builds its next
+//! ready model while the files sync. Commits of different tables are independent, and several
+//! in flight let the file system write their syncs together (one journal commit for many
+//! fsyncs on ext4). `done` gets each model's commit result: a model is finished, and its
+//! children released, only then; so a model is never committed before those it reads.
+class Committer {
+ public:
+  //! `handed_micros` is what the worker passed to Submit (when it handed the commit over).
+  using Done = std::function<void(const std::string& model, Result<lake::CommitResult> committed,
+                                  int64_t handed_micros)>;
+
+  Committer(std::vector<std::unique_ptr<engine::Connection>> cons, Done done)
+      : cons_(std::move(cons)), done_(std::move(done)) {
+    for (auto& con : cons_) threads_.emplace_back([this, c = con.get()] { Run(c); });
+  }
+  //! Runs what is still queued, then stops.
+  ~Committer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  Committer(const Committer&) = delete;
+  Committer& operator=(const Committer&) = delete;
+
+  void Submit(std::string model, lake::DeferredCommit commit, int64_t handed_micros) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back({std::move(model), std::move(commit), handed_micros});
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  struct Handed {
+    std::string model;
+    lake::DeferredCommit commit;
+    int64_t handed_micros = 0;
+  };
+
+  void Run(engine::Connection* con) {
+    while (true) {
+      Handed next;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        next = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      Result<lake::CommitResult> committed = next.commit(con);
+      done_(next.model, std::move(committed), next.handed_micros);
+    }
+  }
+
+  std::vector<std::unique_ptr<engine::Connection>> cons_;
+  Done done_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Handed> queue_;          // guarded by mu_
+  bool stop_ = false;                 // guarded by mu_
+  std::vector<std::thread> threads_;  // last: started once the rest is ready
+};
+
+//! Commits a build worker's committer runs at once: they mostly wait for the disk.
+constexpr int kCommitThreads = 4;
 
 }  // namespace
 
@@ -181,12 +264,13 @@ ModelBuilder::ModelBuilder(const CompiledProject* compiled, LakehouseFactory ope
 
 Result<ModelOutcome> ModelBuilder::Materialize(const CompiledModel& model, lake::Lakehouse* lake,
                                                bool full_refresh) {
-  return MaterializeKeeping(model, lake, full_refresh, nullptr);
+  return MaterializeKeeping(model, lake, full_refresh, nullptr, nullptr);
 }
 
 Result<ModelOutcome> ModelBuilder::MaterializeKeeping(const CompiledModel& model,
                                                       lake::Lakehouse* lake, bool full_refresh,
-                                                      int64_t* kept_rows) {
+                                                      int64_t* kept_rows,
+                                                      lake::DeferredCommit* defer) {
   if (model.def->language == "python") {
     if (!python_)
       return Status::NotSupported(model.def->path + ": python model " + model.name +
@@ -198,17 +282,19 @@ Result<ModelOutcome> ModelBuilder::MaterializeKeeping(const CompiledModel& model
     auto rows = python_->Run(model, compiled_->vars(), lake, scratch);
     if (!rows.ok()) return rows.status();
     auto built = MaterializeSelect(model, "SELECT * FROM main." + SqlIdent(scratch), lake,
-                                   full_refresh, kept_rows);
+                                   full_refresh, kept_rows, defer);
     (void)lake->connection().Execute("DROP TABLE IF EXISTS main." + SqlIdent(scratch));
     if (built.ok()) built->seconds = static_cast<double>(clock_->MonotonicMicros() - started) / 1e6;
     return built;
   }
-  return MaterializeSelect(model, model.sql, lake, full_refresh, kept_rows);
+  return MaterializeSelect(model, model.sql, lake, full_refresh, kept_rows, defer);
 }
 
 Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
                                                      const std::string& sql, lake::Lakehouse* lake,
-                                                     bool full_refresh, int64_t* kept_rows) {
+                                                     bool full_refresh, int64_t* kept_rows,
+                                                     lake::DeferredCommit* defer) {
+  if (defer != nullptr) *defer = nullptr;
   ModelOutcome out;
   out.name = model.name;
   out.relation = model.relation;
@@ -253,8 +339,12 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
   // instead of opening the model's Parquet files again (each statement over a file view opens
   // and parses every file). They are the rows committed, and the build wrote the only version
   // it reads.
-  const std::string kept = "main." + SqlIdent("_dew_built_" + target.ToString());
   const bool keep = kind == "table" && kept_rows != nullptr && *kept_rows < kMaxKeptRows;
+  // A new table's rows are kept under the relation's own name, so no view over them is needed;
+  // an existing table's view still reads its files until the write succeeds, and the model's
+  // SQL may read them.
+  const bool kept_as_relation = keep && !exists;
+  const std::string kept = kept_as_relation ? RelationName(target) : KeptTable(target);
   bool view_current = false;  // CreateTableAs made the table's view itself
   auto replace_all = [&](const std::string& select,
                          const lake::WriteOptions& o) -> Result<lake::CommitResult> {
@@ -275,7 +365,18 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
     if (!landed.ok()) return context(landed.status());
     lake::WriteOptions from_kept = w;
     from_kept.rows_schema = std::move(*landed);
+    // The kept rows are what the view, the tests and this worker's children read, so the
+    // commit may wait (the caller runs it, and releases the children once it is durable).
+    from_kept.defer_commit = defer;
     commit = replace_all("SELECT * FROM " + kept, from_kept);
+    if (commit.ok() && defer != nullptr && *defer &&
+        commit->rows_added > kMaxKeptRows - *kept_rows) {
+      // Too many rows to keep: the view reads the files, so they are committed first.
+      const int64_t rows = commit->rows_added;
+      commit = (*defer)(&lake->connection());
+      *defer = nullptr;
+      if (commit.ok()) commit->rows_added = rows;
+    }
     if (!commit.ok() || commit->rows_added > kMaxKeptRows - *kept_rows) {
       (void)lake->connection().Execute("DROP TABLE IF EXISTS " + kept);
     }
@@ -363,9 +464,9 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
   if (!view_current && !kept_view) DEW_RETURN_IF_ERROR(lake->RefreshView(target));
   if (kept_view) {
     *kept_rows += commit->rows_added;
-    DEW_RETURN_IF_ERROR(lake->connection().Execute(
-        "CREATE OR REPLACE VIEW " + SqlIdent(std::string(lake::LayerName(target.layer))) + "." +
-        SqlIdent(target.name) + " AS SELECT * FROM " + kept));
+    if (!kept_as_relation)
+      DEW_RETURN_IF_ERROR(lake->connection().Execute(
+          "CREATE OR REPLACE VIEW " + RelationName(target) + " AS SELECT * FROM " + kept));
   }
   out.status = "success";
   out.rows = commit->rows_added;
@@ -494,6 +595,22 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
     }
   };
 
+  // Table models whose commit a worker handed to its committer: each finishes once both its
+  // commit and its tests are done, whichever comes last.
+  struct Committing {
+    ModelOutcome outcome;
+    bool committed = false;
+    bool tested = false;
+  };
+  std::map<std::string, Committing> committing;  // under mu
+  auto finish_committed = [&](const std::string& name) {
+    // Under mu.
+    ModelOutcome o = std::move(committing[name].outcome);
+    committing.erase(name);
+    finish(o);
+    cv.notify_all();
+  };
+
   const int threads =
       std::max(1, std::min<int>(options.threads, static_cast<int>(options.models.size())));
   auto worker = [&]() {
@@ -510,6 +627,13 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
         if (c != nullptr && l != nullptr) c->Detach(l);
       }
     } detacher{options.canceller};
+    // The models whose deferred commit failed: their views, which read the rows kept, go back
+    // to the lake before the worker's next model.
+    std::mutex uncommitted_mu;
+    std::vector<std::string> uncommitted;  // guarded by uncommitted_mu
+    // Declared last: destroyed first, it runs the commits still queued while the lakehouse
+    // and the rest above are alive.
+    std::unique_ptr<Committer> committer;
     while (true) {
       std::string name;
       {
@@ -562,6 +686,54 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
           detacher.l = lake.get();
           options.canceller->Attach(lake.get());
         }
+        // Without connections of its own the worker commits itself, as Materialize does.
+        std::vector<std::unique_ptr<engine::Connection>> cons;
+        for (int i = 0; i < kCommitThreads; ++i) {
+          auto con = lake->Connect();
+          if (!con.ok()) break;
+          cons.push_back(std::move(*con));
+        }
+        if (!cons.empty()) {
+          committer = std::make_unique<Committer>(
+              std::move(cons), [&](const std::string& model_name,
+                                   Result<lake::CommitResult> committed, int64_t handed_micros) {
+                if (!committed.ok()) {
+                  std::lock_guard<std::mutex> lock(uncommitted_mu);
+                  uncommitted.push_back(model_name);
+                }
+                std::lock_guard<std::mutex> lock(mu);
+                Committing& c = committing[model_name];
+                ModelOutcome& o = c.outcome;
+                o.seconds += static_cast<double>(clock_->MonotonicMicros() - handed_micros) / 1e6;
+                if (committed.ok()) {
+                  o.version = committed->version;
+                } else {
+                  const CompiledModel* m = compiled_->Find(model_name);
+                  o.status = "error";
+                  o.version = -1;
+                  o.error = committed.status()
+                                .WithContext((m != nullptr ? m->def->path : model_name) +
+                                             ": building " + o.relation)
+                                .message();
+                }
+                c.committed = true;
+                if (c.tested) finish_committed(model_name);
+              });
+        }
+      }
+      std::vector<std::string> to_restore;
+      {
+        std::lock_guard<std::mutex> lock(uncommitted_mu);
+        to_restore.swap(uncommitted);
+      }
+      for (const auto& failed : to_restore) {
+        const CompiledModel* m = compiled_->Find(failed);
+        auto t = lake::ParseTableName(m != nullptr ? m->relation : failed);
+        if (!t.ok()) continue;
+        // Its rows are kept in one of the two tables; the other name may be a view.
+        (void)lake->connection().Execute("DROP TABLE IF EXISTS " + KeptTable(*t));
+        (void)lake->connection().Execute("DROP TABLE IF EXISTS " + RelationName(*t));
+        (void)lake->RefreshView(*t);
       }
       const CompiledModel* model = compiled_->Find(name);
       std::vector<std::pair<std::string, int64_t>> stale;
@@ -582,9 +754,33 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
         if (!refreshed.ok()) break;
         current[parent] = seq;
       }
+      lake::DeferredCommit deferred;
       Result<ModelOutcome> built =
-          refreshed.ok() ? MaterializeKeeping(*model, lake.get(), options.full_refresh, &kept_rows)
+          refreshed.ok() ? MaterializeKeeping(*model, lake.get(), options.full_refresh, &kept_rows,
+                                              committer ? &deferred : nullptr)
                          : refreshed;
+      if (built.ok() && deferred) {
+        // The commit goes to the committer; the tests run meanwhile on the rows kept, and the
+        // model finishes when both are done. This worker's views of the model read those rows:
+        // current whatever is written later (nothing else writes the model in this build).
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          committing[name].outcome = *built;
+        }
+        current[name] = std::numeric_limits<int64_t>::max();
+        committer->Submit(name, std::move(deferred), clock_->MonotonicMicros());
+        Status checked =
+            options.after_model ? options.after_model(*model, lake.get()) : Status::OK();
+        std::lock_guard<std::mutex> lock(mu);
+        Committing& c = committing[name];
+        if (!checked.ok() && c.outcome.status == "success") {
+          c.outcome.status = "error";
+          c.outcome.error = checked.message();
+        }
+        c.tested = true;
+        if (c.committed) finish_committed(name);
+        continue;
+      }
       if (built.ok()) {
         outcome = *built;
         if (options.after_model) {

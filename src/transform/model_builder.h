@@ -28,6 +28,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "lake/delta_table.h"
 #include "transform/model_compiler.h"
 
 namespace dew::lake {
@@ -74,11 +75,14 @@ struct BuildOptions {
   std::vector<std::string> models;  //!< names to build, e.g. from CompiledProject::Select
   int threads = 2;
   bool full_refresh = false;
-  //! Called as each model finishes (from the worker thread, serialized).
+  //! Called as each model finishes (from a worker or a worker's committer thread, serialized):
+  //! a table model a worker built finishes once its commit is durable.
   std::function<void(const ModelOutcome&)> on_done;
   //! Runs right after a model built, on the worker thread with its lakehouse (dbt build runs
-  //! the model's tests here). A failure marks the model failed, so its descendants are
-  //! skipped, with the Status's message as the error.
+  //! the model's tests here); for a table model whose rows the worker keeps, while its commit
+  //! may still be on the way (the tests read the kept rows, which are the rows committed). A
+  //! failure marks the model failed, so its descendants are skipped, with the Status's message
+  //! as the error.
   std::function<Status(const CompiledModel&, lake::Lakehouse*)> after_model;
   //! When set, Cancel() on it stops the build: models not started are skipped ("build
   //! cancelled"). Borrowed; must outlive Build.
@@ -103,13 +107,15 @@ class ModelBuilder {
  private:
   //! Materialize for a build worker: with `kept_rows`, a table model's rows stay in the
   //! worker's DuckDB too, and its view reads them there (see Build); `*kept_rows` counts the
-  //! rows the worker holds. Null keeps nothing.
+  //! rows the worker holds. Null keeps nothing. With `defer` as well, a kept table's commit is
+  //! left there to run (lake::WriteOptions::defer_commit); the outcome's version is then -1.
   Result<ModelOutcome> MaterializeKeeping(const CompiledModel& model, lake::Lakehouse* lake,
-                                          bool full_refresh, int64_t* kept_rows);
+                                          bool full_refresh, int64_t* kept_rows,
+                                          lake::DeferredCommit* defer);
   //! Materializes `sql` (the model's SELECT, or the scratch table of a Python model's result).
   Result<ModelOutcome> MaterializeSelect(const CompiledModel& model, const std::string& sql,
                                          lake::Lakehouse* lake, bool full_refresh,
-                                         int64_t* kept_rows);
+                                         int64_t* kept_rows, lake::DeferredCommit* defer);
 
   const CompiledProject* compiled_;
   LakehouseFactory open_lake_;

@@ -201,6 +201,60 @@ TEST_F(ModelBuilderTest, ATableModelMayChangeItsColumns) {
   EXPECT_EQ(Query("SELECT * FROM gold.gold_sales_by_customer ORDER BY 1"), "ana,2\nben,1\n");
 }
 
+// A worker hands each table model's commit to its committer and goes on with the next model;
+// a commit that then fails fails its model (with the model's file and relation), skips its
+// descendants, and leaves the table as it was.
+TEST_F(ModelBuilderTest, ACommitFailingAfterTheWorkerMovedOnFailsItsModel) {
+  class FailingCommits : public FileSystemWrapper {
+   public:
+    using FileSystemWrapper::FileSystemWrapper;
+    Status CreateExclusive(const std::string& path, const std::string& contents) override {
+      if (path.find("/gold_sales_by_customer/_delta_log/") != std::string::npos)
+        return Status::IOError("injected: cannot create " + path);
+      return FileSystemWrapper::CreateExclusive(path, contents);
+    }
+  };
+  Write("models/marts/gold_top_customer.sql",
+        "select customer from {{ ref('gold_sales_by_customer') }} order by amount desc limit 1");
+  fs_ = std::make_shared<FailingCommits>(FileSystem::Posix());
+  for (int threads : {1, 2}) {
+    std::string out = BuildAll(false, threads);
+    EXPECT_NE(out.find("gold_sales_by_customer:error models/marts/gold_sales_by_customer.sql: "
+                       "building gold.gold_sales_by_customer: "),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("injected: cannot create"), std::string::npos) << out;
+    EXPECT_NE(
+        out.find("gold_top_customer:skipped upstream model gold_sales_by_customer did not build"),
+        std::string::npos)
+        << out;
+    EXPECT_NE(out.find("gold_sales_orders:success"), std::string::npos) << out;
+    EXPECT_FALSE(lake_->Exists(*lake::ParseTableName("gold.gold_sales_by_customer")));
+  }
+  // The committed tables hold their rows, and their outcomes the versions committed.
+  fs_ = FileSystem::Posix();
+  auto project = ModelProject::Load(*fs_, root_);
+  ASSERT_TRUE(project.ok());
+  project_ = std::move(*project);
+  auto compiled = CompileProject(project_, CompileOptions{});
+  ASSERT_TRUE(compiled.ok());
+  compiled_ = std::move(*compiled);
+  ModelBuilder builder(
+      &compiled_, [this] { return OpenLake(); }, clock_);
+  BuildOptions bo;
+  bo.models = *compiled_.Select("gold_sales_by_customer+", "");
+  auto outcomes = builder.Build(bo);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status().ToString();
+  ASSERT_EQ(outcomes->size(), 2u);
+  for (const auto& o : *outcomes) {
+    EXPECT_EQ(o.status, "success") << o.name << ": " << o.error;
+    EXPECT_EQ(o.version, 0) << o.name;
+    EXPECT_EQ(o.rows, o.name == "gold_top_customer" ? 1 : 2) << o.name;
+  }
+  (void)lake_->RefreshView(*lake::ParseTableName("gold.gold_top_customer"));
+  EXPECT_EQ(Query("SELECT * FROM gold.gold_top_customer"), "ana\n");
+}
+
 // A worker keeps a table model's rows in its DuckDB for the model's tests and for the children
 // it builds itself (one worker here): they must see exactly what was committed, with the types
 // the table's files hold (UTINYINT widens to SMALLINT, TIMESTAMP_NS is stored in microseconds),
