@@ -203,6 +203,26 @@ class Committer {
 //! Commits a build worker's committer runs at once: they mostly wait for the disk.
 constexpr int kCommitThreads = 4;
 
+//! How many of the first ready models a worker looks through for one it needs no view
+//! refreshed for.
+constexpr size_t kPickAmong = 32;
+
+//! The models among `reads` whose view a worker must refresh, with their write sequence
+//! numbers: those written in this build (`written`: model -> sequence number) after the
+//! worker's view of them was made (`current`, the same numbers).
+std::vector<std::pair<std::string, int64_t>> StaleReads(
+    const std::vector<std::string>& reads, const std::map<std::string, int64_t>& written,
+    const std::map<std::string, int64_t>& current) {
+  std::vector<std::pair<std::string, int64_t>> stale;
+  for (const auto& p : reads) {
+    auto w = written.find(p);
+    if (w == written.end()) continue;
+    auto c = current.find(p);
+    if (c == current.end() || c->second < w->second) stale.emplace_back(p, w->second);
+  }
+  return stale;
+}
+
 }  // namespace
 
 Status CheckContract(const ModelDef& model,
@@ -642,8 +662,19 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
           return !ready.empty() || finished == options.models.size() || !open_failure.ok();
         });
         if (ready.empty() || !open_failure.ok()) return;
-        name = ready.front();
-        ready.pop_front();
+        // Prefer one of the first ready models whose reads this worker's views have current
+        // (it built them, or refreshed them already): each view refreshed re-reads a table's
+        // log and binds its files. The models passed over stay first for the other workers,
+        // whose views may be current for them.
+        size_t pick = 0;
+        for (size_t i = 0; i < std::min<size_t>(ready.size(), kPickAmong); ++i) {
+          if (!lake || StaleReads(reads[ready[i]], written, current).empty()) {
+            pick = i;
+            break;
+          }
+        }
+        name = ready[pick];
+        ready.erase(ready.begin() + static_cast<std::ptrdiff_t>(pick));
       }
       ModelOutcome outcome;
       outcome.name = name;
@@ -739,12 +770,7 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
       std::vector<std::pair<std::string, int64_t>> stale;
       {
         std::lock_guard<std::mutex> lock(mu);
-        for (const auto& p : reads[name]) {
-          auto w = written.find(p);
-          if (w == written.end()) continue;
-          auto c = current.find(p);
-          if (c == current.end() || c->second < w->second) stale.emplace_back(p, w->second);
-        }
+        stale = StaleReads(reads[name], written, current);
       }
       Status refreshed;
       for (const auto& [parent, seq] : stale) {
