@@ -1143,10 +1143,12 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
   info.operation_metrics["numRemovedFiles"] = std::to_string(pending.actions.removes.size());
   info.operation_metrics["numDeletedRows"] = std::to_string(std::max<int64_t>(rows_removed, 0));
   pending.actions.commit_info = info;
+  WriteOptions committing = options;
+  committing.defer_commit = nullptr;  // the caller's, gone by the time a deferred commit runs
   CommitStep commit = [rows_added = written->rows,
                        rows_removed = std::max<int64_t>(rows_removed, 0),
-                       options](TableWriter& w, PendingCommit* p) -> Result<CommitResult> {
-    DEW_ASSIGN_OR_RETURN(CommitResult result, w.Commit(p, options));
+                       committing](TableWriter& w, PendingCommit* p) -> Result<CommitResult> {
+    DEW_ASSIGN_OR_RETURN(CommitResult result, w.Commit(p, committing));
     result.rows_added = rows_added;
     result.rows_removed = rows_removed;
     return result;
@@ -1836,11 +1838,14 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
       result->files_added = static_cast<int64_t>(pending.actions.adds.size());
     }
     const int64_t rows = written.rows;
+    WriteOptions committing = options;
+    committing.defer_commit = nullptr;  // the caller's, gone by the time the commit runs
     *options.defer_commit = DeferCommit(
         env, table->root_, std::move(pending),
-        [metadata, options, rows](TableWriter& w, PendingCommit* p) -> Result<CommitResult> {
+        [metadata, committing, rows](TableWriter& w, PendingCommit* p) -> Result<CommitResult> {
           CommitResult committed;
-          DEW_RETURN_IF_ERROR(CommitNewTable(w, p, metadata, options, rows, w.root(), &committed));
+          DEW_RETURN_IF_ERROR(
+              CommitNewTable(w, p, metadata, committing, rows, w.root(), &committed));
           return committed;
         });
     return table;
