@@ -333,7 +333,8 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
   if (upserted == 0 && refresh_batch == 0) return result;
   // The digest after this update: a rebuild keeps exactly the new rows' live keys (the keys it
   // no longer has stay as deletions); an upsert adds the new live keys to the digest before it
-  // and takes away the live rows it replaces (read before it replaces them).
+  // and takes away the live rows it replaces, which the merge reports as it finds them
+  // (MergeOptions::on_matched), before it commits.
   DEW_ASSIGN_OR_RETURN(KeyDigest live_keys,
                        DigestOf("SELECT * FROM " + new_rows + " AS _dew_n", primary_key, sums));
   if (refresh_batch == 0) {
@@ -347,12 +348,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
       // silver's live keys once.
       DEW_ASSIGN_OR_RETURN(base, DigestOf("SELECT * FROM " + table_, primary_key, sums));
     }
-    DEW_ASSIGN_OR_RETURN(KeyDigest replaced,
-                         DigestOf("SELECT _dew_s.* FROM " + table_ + " AS _dew_s SEMI JOIN " +
-                                      new_rows + " AS _dew_n ON " + on,
-                                  primary_key, sums));
     base.Add(live_keys);
-    base.Subtract(replaced);
     live_keys = base;
   }
   w.parameters[kLiveKeysKey] = record_live_keys(live_keys);
@@ -403,7 +399,21 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     auto enabled = silver->EnableDeletionVectors(upgrade);
     if (!enabled.ok())
       return enabled.status().WithContext("enabling deletion vectors on " + table_);
-    auto merged = silver->Merge(source, primary_key, w);
+    lake::MergeOptions merge;
+    // The new rows (from bronze's files, or their temp table) hold each key once and read
+    // alike every time; with deletions the merge copies the join with silver once instead of
+    // reading all of silver at every step.
+    merge.source_unique_and_stable = !any_deleted;
+    merge.matched_columns = {"_deleted"};
+    merge.on_matched = [&](const std::string& replaced_rows, lake::WriteOptions* options) {
+      auto replaced = DigestOf(replaced_rows, primary_key, sums);
+      if (!replaced.ok()) return replaced.status();
+      KeyDigest after = live_keys;
+      after.Subtract(*replaced);
+      options->parameters[kLiveKeysKey] = record_live_keys(after);
+      return Status::OK();
+    };
+    auto merged = silver->Merge(source, primary_key, w, merge);
     if (!merged.ok()) return merged.status().WithContext("upserting into " + table_);
     commit = *merged;
     // Each upsert adds a file and marks rows in DVs: compact when they pile up (on by default

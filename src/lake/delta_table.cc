@@ -727,7 +727,7 @@ std::optional<int> CompareStat(const json& stat, const std::string& value,
 // statistics are always scanned.
 Result<std::set<std::string>> FilesInKeyRange(Connection* con, const Snapshot& snapshot,
                                               const std::vector<std::string>& keys,
-                                              const std::string& source_table) {
+                                              const std::string& source) {
   std::set<std::string> all;
   for (const auto& f : snapshot.files) all.insert(f.path);
   if (keys.size() != 1 || all.empty()) return all;
@@ -735,7 +735,7 @@ Result<std::set<std::string>> FilesInKeyRange(Connection* con, const Snapshot& s
   if (field == nullptr || !MinMaxStatsType(field->type)) return all;
   DEW_ASSIGN_OR_RETURN(auto range, con->QueryText("SELECT CAST(min(" + SqlIdent(keys[0]) +
                                                   ") AS VARCHAR), CAST(max(" + SqlIdent(keys[0]) +
-                                                  ") AS VARCHAR) FROM " + SqlIdent(source_table)));
+                                                  ") AS VARCHAR) FROM " + source + " AS _dew_s"));
   if (range.rows.size() != 1) return all;
   const auto& low = range.rows[0][0];
   const auto& high = range.rows[0][1];
@@ -1169,6 +1169,14 @@ Result<CommitResult> DeltaTable::Overwrite(const std::string& select_sql,
 Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
                                        const std::vector<std::string>& keys,
                                        const WriteOptions& options) {
+  return Merge(source_sql, keys, options, MergeOptions());
+}
+
+Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
+                                       const std::vector<std::string>& keys,
+                                       const WriteOptions& write_options,
+                                       const MergeOptions& merge) {
+  WriteOptions options = write_options;  // MergeOptions::on_matched may add parameters
   TableWriter writer(env_, root_, log_);
   if (keys.empty()) return Status::InvalidArgument("merge into " + root_ + " needs key columns");
   DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
@@ -1189,19 +1197,33 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
   }
   DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(source_sql, incoming, *merged));
 
+  for (const auto& c : merge.matched_columns) {
+    if (snapshot.schema.Find(c) == nullptr) {
+      return Status::InvalidArgument("merge into " + root_ + ": matched column '" + c +
+                                     "' is not a column of the table");
+    }
+  }
   // The source is read several times (duplicates, matches, the write): materialise it once so
-  // that every step sees the same rows.
+  // that every step sees the same rows, unless the caller promised they stay the same.
   std::string temp = "_dew_merge_source_" + env_.ids->NewUuid();
   std::replace(temp.begin(), temp.end(), '-', '_');
-  DEW_RETURN_IF_ERROR(env_.con->Execute("CREATE TEMP TABLE " + SqlIdent(temp) + " AS " + aligned));
   struct DropTemp {
     Connection* con;
-    std::string name;
+    std::string name;  // empty: nothing to drop
     ~DropTemp() {
+      if (name.empty()) return;
       Status s = con->Execute("DROP TABLE IF EXISTS " + SqlIdent(name));
       (void)s;
     }
-  } drop_temp{env_.con, temp};
+  };
+  std::string source = "(" + aligned + ")";  // a relation: the source, or its copy
+  DropTemp drop_temp{env_.con, ""};
+  if (!merge.source_unique_and_stable) {
+    DEW_RETURN_IF_ERROR(
+        env_.con->Execute("CREATE TEMP TABLE " + SqlIdent(temp) + " AS " + aligned));
+    drop_temp.name = temp;
+    source = SqlIdent(temp);
+  }
 
   std::string key_list, not_null, on;
   for (size_t i = 0; i < key_names.size(); ++i) {
@@ -1221,24 +1243,36 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
     duplicates_sql +=
         SqlString(key_names[i] + "=") + " || CAST(" + SqlIdent(key_names[i]) + " AS VARCHAR)";
   }
-  duplicates_sql += " FROM " + SqlIdent(temp) + " WHERE " + not_null + " GROUP BY " + key_list +
+  duplicates_sql += " FROM " + source + " AS _dew_s WHERE " + not_null + " GROUP BY " + key_list +
                     " HAVING count(*) > 1 LIMIT 1";
-  DEW_ASSIGN_OR_RETURN(auto duplicate, env_.con->QueryText(duplicates_sql));
-  if (!duplicate.rows.empty()) {
-    return Status::InvalidArgument("merge source for " + root_ + " has duplicate key (" +
-                                   duplicate.rows[0][0].value_or("NULL") +
-                                   "): each key may appear once");
+  if (!merge.source_unique_and_stable) {
+    DEW_ASSIGN_OR_RETURN(auto duplicate, env_.con->QueryText(duplicates_sql));
+    if (!duplicate.rows.empty()) {
+      return Status::InvalidArgument("merge source for " + root_ + " has duplicate key (" +
+                                     duplicate.rows[0][0].value_or("NULL") +
+                                     "): each key may appear once");
+    }
   }
   DEW_ASSIGN_OR_RETURN(auto source_count,
-                       env_.con->QueryScalar("SELECT count(*) FROM " + SqlIdent(temp)));
+                       env_.con->QueryScalar("SELECT count(*) FROM " + source + " AS _dew_s"));
   const int64_t source_rows = ParseInt(source_count);
+
+  // The replaced rows' columns the caller asked for (MergeOptions::on_matched).
+  std::string matched_select;
+  for (const auto& k : key_names) matched_select += ", _dew_t." + SqlIdent(k);
+  for (const auto& c : merge.matched_columns) {
+    if (std::find(key_names.begin(), key_names.end(), c) == key_names.end()) {
+      matched_select += ", _dew_t." + SqlIdent(c);
+    }
+  }
+  bool reported = !merge.on_matched;
 
   std::set<std::string> touched;
   int64_t target_matched = 0;
   int64_t source_matched = 0;
-  std::string to_write = "SELECT * FROM " + SqlIdent(temp);
+  std::string to_write = "SELECT * FROM " + source + " AS _dew_s";
   DEW_ASSIGN_OR_RETURN(std::set<std::string> candidates,
-                       FilesInKeyRange(env_.con, snapshot, key_names, temp));
+                       FilesInKeyRange(env_.con, snapshot, key_names, source));
   // With deletion vectors the matched rows are found by their position (reading only the key
   // columns) and marked deleted; the files holding them are not rewritten.
   const bool use_dv = WritesDeletionVectors(snapshot);
@@ -1248,13 +1282,16 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
                                                    /*with_file_name=*/true,
                                                    /*with_row_number=*/true));
     const std::string matches = temp + "_matches";
-    std::string key_columns;
-    for (const auto& k : key_names) key_columns += ", _dew_t." + SqlIdent(k);
     DEW_RETURN_IF_ERROR(env_.con->Execute(
         "CREATE TEMP TABLE " + SqlIdent(matches) + " AS SELECT _dew_t._dew_file, _dew_t._dew_row" +
-        key_columns + " FROM (" + scan + ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +
-        " AS _dew_s ON " + on));
+        matched_select + " FROM (" + scan + ") AS _dew_t SEMI JOIN " + source + " AS _dew_s ON " +
+        on));
     DropTemp drop_matches{env_.con, matches};
+    if (!reported) {
+      DEW_RETURN_IF_ERROR(merge.on_matched(
+          "SELECT * EXCLUDE (_dew_file, _dew_row) FROM " + SqlIdent(matches), &options));
+      reported = true;
+    }
     DEW_ASSIGN_OR_RETURN(deleted, PositionsByFile(env_.con,
                                                   "SELECT _dew_file, string_agg(CAST(_dew_row AS "
                                                   "VARCHAR), ',') FROM " +
@@ -1271,8 +1308,8 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
                                                    /*with_file_name=*/true));
     DEW_ASSIGN_OR_RETURN(auto matches,
                          env_.con->QueryText("SELECT _dew_t._dew_file, count(*) FROM (" + scan +
-                                             ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +
-                                             " AS _dew_s ON " + on + " GROUP BY 1"));
+                                             ") AS _dew_t SEMI JOIN " + source + " AS _dew_s ON " +
+                                             on + " GROUP BY 1"));
     for (const auto& row : matches.rows) {
       if (!row[0].has_value()) continue;
       touched.insert(*row[0]);
@@ -1280,27 +1317,34 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
     }
     if (!touched.empty()) {
       DEW_ASSIGN_OR_RETURN(std::string old_scan, ScanSql(*env_.fs, SubSnapshot(snapshot, touched)));
-      DEW_ASSIGN_OR_RETURN(
-          auto matched,
-          env_.con->QueryScalar("SELECT count(*) FROM " + SqlIdent(temp) +
-                                " AS _dew_s SEMI JOIN (" + old_scan + ") AS _dew_t ON " + on));
+      DEW_ASSIGN_OR_RETURN(auto matched, env_.con->QueryScalar("SELECT count(*) FROM " + source +
+                                                               " AS _dew_s SEMI JOIN (" + old_scan +
+                                                               ") AS _dew_t ON " + on));
       source_matched = ParseInt(matched);
-      DEW_ASSIGN_OR_RETURN(
-          std::string kept,
-          AlignedSelect("SELECT _dew_t.* FROM (" + old_scan + ") AS _dew_t ANTI JOIN " +
-                            SqlIdent(temp) + " AS _dew_s ON " + on,
-                        snapshot.schema, *merged));
+      DEW_ASSIGN_OR_RETURN(std::string kept, AlignedSelect("SELECT _dew_t.* FROM (" + old_scan +
+                                                               ") AS _dew_t ANTI JOIN " + source +
+                                                               " AS _dew_s ON " + on,
+                                                           snapshot.schema, *merged));
       to_write += " UNION ALL " + kept;
     }
+  }
+
+  if (!reported) {
+    // No replaced row was located above: they are read here (none when no file may hold one).
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, SubSnapshot(snapshot, candidates)));
+    DEW_RETURN_IF_ERROR(merge.on_matched("SELECT " + matched_select.substr(2) + " FROM (" + scan +
+                                             ") AS _dew_t SEMI JOIN " + source + " AS _dew_s ON " +
+                                             on,
+                                         &options));
   }
 
   PendingCommit pending = StartPending(snapshot, TxnKind::kReadWrite, *merged);
   // A winner's new rows matter only when they hold one of our keys (the source table still
   // exists while we commit).
   pending.read_snapshot = &snapshot;
-  pending.count_matching = [temp, on](const std::string& scan) {
-    return "SELECT count(*) FROM (" + scan + ") AS _dew_t SEMI JOIN " + SqlIdent(temp) +
-           " AS _dew_s ON " + on;
+  pending.count_matching = [source, on](const std::string& scan) {
+    return "SELECT count(*) FROM (" + scan + ") AS _dew_t SEMI JOIN " + source + " AS _dew_s ON " +
+           on;
   };
   DEW_ASSIGN_OR_RETURN(WrittenFiles written, writer.WriteFiles(to_write, snapshot, *merged));
   const int64_t now = writer.Now();

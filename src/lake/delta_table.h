@@ -89,6 +89,21 @@ struct WriteOptions {
   DeferredCommit* defer_commit = nullptr;
 };
 
+//! What an upsert (DeltaTable::Merge) may skip, and what it reports before committing.
+struct MergeOptions {
+  //! The caller promises that the source's keys are unique and that its rows stay the same
+  //! however often it is read (e.g. a query over Parquet files nobody rewrites): the merge then
+  //! reads it where it is instead of first copying it into a temp table, and skips its
+  //! duplicate-key check. Cheap to read again only: each step reads it once more.
+  bool source_unique_and_stable = false;
+  //! Called once the rows the merge replaces are known, before the commit, with a query over
+  //! them (the key columns and `matched_columns`, as the table holds them), so that the caller
+  //! derives what it records in the commit (WriteOptions::parameters) without a lookup of its
+  //! own. Its error fails the merge before anything is committed.
+  std::vector<std::string> matched_columns;
+  std::function<Status(const std::string& matched_sql, WriteOptions* options)> on_matched;
+};
+
 struct VacuumResult {
   std::vector<std::string> deleted;  //!< relative paths removed (or that would be, on dry run)
   int64_t bytes = 0;
@@ -152,6 +167,8 @@ class DeltaTable {
   //! otherwise the files holding replaced rows are rewritten.
   Result<CommitResult> Merge(const std::string& source_sql, const std::vector<std::string>& keys,
                              const WriteOptions& options);
+  Result<CommitResult> Merge(const std::string& source_sql, const std::vector<std::string>& keys,
+                             const WriteOptions& options, const MergeOptions& merge);
 
   //! Deletes the rows matching `predicate_sql` (a SQL boolean expression over the columns).
   //! Only files holding matching rows are rewritten, or, with deletion vectors enabled, get a

@@ -630,6 +630,67 @@ TEST_F(DeltaTableTest, MergeUpsertsByKey) {
   EXPECT_EQ(RowsAt(**table2, std::nullopt), "1,a");
 }
 
+// MergeOptions: the replaced rows are reported before the commit, which records what the
+// report added; a report's error commits nothing; a stable source is read in place.
+TEST_F(DeltaTableTest, MergeReportsTheRowsItReplacesBeforeCommitting) {
+  for (bool dv : {false, true}) {
+    SCOPED_TRACE(dv ? "deletion vectors" : "rewritten files");
+    auto created =
+        DeltaTable::Create(env_, dir_ + (dv ? "/dv" : "/plain"), "t", IdNameSchema(), {}, options_);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    DeltaTable& table = **created;
+    if (dv) {
+      ASSERT_TRUE(table.EnableDeletionVectors(options_).ok());
+    }
+    ASSERT_TRUE(table.Append("SELECT range AS id, 'v1' AS name FROM range(1, 4)", options_).ok());
+    ASSERT_TRUE(con_->Execute("CREATE OR REPLACE TABLE merge_src AS SELECT 2 AS id, 'v2' AS name "
+                              "UNION ALL SELECT 5, 'new'")
+                    .ok());
+    MergeOptions merge;
+    merge.source_unique_and_stable = true;
+    merge.matched_columns = {"name"};
+    std::string seen;
+    merge.on_matched = [&](const std::string& sql, WriteOptions* o) -> Status {
+      auto rows = con_->QueryText("SELECT CAST(id AS VARCHAR) || ',' || name FROM (" + sql +
+                                  ") ORDER BY ALL");
+      if (!rows.ok()) return rows.status();
+      for (const auto& r : rows->rows) seen += r[0].value_or("NULL") + ";";
+      o->parameters["replaced"] = seen;
+      return Status::OK();
+    };
+    auto merged = table.Merge("SELECT * FROM merge_src", {"id"}, options_, merge);
+    ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+    EXPECT_EQ(seen, "2,v1;");
+    EXPECT_EQ(merged->rows_added, 2);
+    EXPECT_EQ(merged->rows_removed, 1);
+    EXPECT_EQ(InfoAt(table, merged->version).operation_parameters["replaced"], "2,v1;");
+    EXPECT_EQ(RowsAt(table, std::nullopt), "1,v1|2,v2|3,v1|5,new");
+
+    // Keys outside every file's range: nothing replaced, still reported.
+    seen = "none:";
+    auto outside = table.Merge("SELECT 40 AS id, 'x' AS name", {"id"}, options_, merge);
+    ASSERT_TRUE(outside.ok()) << outside.status().ToString();
+    EXPECT_EQ(seen, "none:");
+
+    // A failing report fails the merge before its commit.
+    merge.on_matched = [](const std::string&, WriteOptions*) {
+      return Status::Conflict("report failed");
+    };
+    auto failed = table.Merge("SELECT 1 AS id, 'no' AS name", {"id"}, options_, merge);
+    EXPECT_TRUE(failed.status().IsConflict()) << failed.status().ToString();
+    auto latest = table.Latest();
+    ASSERT_TRUE(latest.ok());
+    EXPECT_EQ(latest->version, outside->version);
+    EXPECT_EQ(RowsAt(table, std::nullopt), "1,v1|2,v2|3,v1|5,new|40,x");
+
+    merge.on_matched = nullptr;
+    merge.matched_columns = {"nope"};
+    EXPECT_TRUE(table.Merge("SELECT 1 AS id, 'no' AS name", {"id"}, options_, merge)
+                    .status()
+                    .IsInvalidArgument());
+  }
+}
+
 TEST_F(DeltaTableTest, MergeSkipsFilesOutsideTheKeyRangeOnly) {
   Schema schema({Field{"code", "string", true, "{}"}, Field{"v", "long", true, "{}"}});
   auto table = CreateTable(schema);
