@@ -805,8 +805,10 @@ std::string SourceDigestSql(const std::string& schema, const std::string& table,
   std::string where_sql;
   for (size_t i = 0; i < where.size(); i++) where_sql += (i ? " AND " : " WHERE ") + where[i];
   const bool integer_key = IntegerKey(keys);
+  // For an integer key also the key range, which chooses how differing keys are compared.
+  const std::string pk = PgIdent(keys.front()->info.name) + "::int8";
   return "SELECT " +
-         (integer_key ? KeyDigestSql(PgIdent(keys.front()->info.name) + "::int8")
+         (integer_key ? KeyDigestSql(pk) + ", min(" + pk + "), max(" + pk + ")"
                       : std::string("count(*)")) +
          " FROM " + PgIdent(schema) + "." + PgIdent(table) + where_sql;
 }
@@ -903,6 +905,7 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
   result->rows_silver += updated->rows_written;
   DEW_ASSIGN_OR_RETURN(std::optional<RecordedLiveKeys> recorded, silver.LiveKeys(key_names));
   ResultPtr source_total;
+  std::optional<int64_t> lake_count;
   if (recorded.has_value() && recorded->digest.has_sums == integer_key) {
     DEW_ASSIGN_OR_RETURN(source_total, digest.Finish());
     std::vector<std::optional<std::string>> values;
@@ -912,7 +915,10 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
     auto theirs = KeyDigest::FromText(values, integer_key);
     if (!theirs) return Status::Corruption("the key digest of " + what + " returned no row");
     if (*theirs == recorded->digest) return 0;
-    // They differ: the lake's keys are counted below (which also checks the recorded digest).
+    // They differ: the keys are compared below, which finds the deleted ones whatever the
+    // record says (a wrong one costs a comparison, never a deletion), so the lake's keys are
+    // not counted again.
+    lake_count = recorded->digest.count;
   }
 
   // The lake's live keys: for an integer key as one column `_dew_k` (silver's plus the batches
@@ -928,39 +934,42 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
 
   std::string where_sql;
   for (size_t i = 0; i < where.size(); i++) where_sql += (i ? " AND " : " WHERE ") + where[i];
-  // DuckDB sums up the lake while PostgreSQL (started before the read's chunks) scans the
-  // table. (The lake's key range too, for the choice below.)
-  auto lake_total = con.QueryText(
-      "SELECT " +
-      (integer_key ? KeyDigestSql(lake_k) + ", min(" + lake_k + "), max(" + lake_k + ")"
-                   : std::string("count(*)")) +
-      " FROM (" + live + ") AS _dew_l");
-  if (!source_total) {
-    DEW_ASSIGN_OR_RETURN(source_total, digest.Finish());
+  const int digest_fields = integer_key ? 3 : 1;
+  if (!lake_count.has_value()) {
+    // No recorded digest: DuckDB sums up the lake while PostgreSQL (started before the read's
+    // chunks) scans the table.
+    auto lake_total =
+        con.QueryText("SELECT " + (integer_key ? KeyDigestSql(lake_k) : std::string("count(*)")) +
+                      " FROM (" + live + ") AS _dew_l");
+    if (!source_total) {
+      DEW_ASSIGN_OR_RETURN(source_total, digest.Finish());
+    }
+    DEW_RETURN_IF_ERROR(lake_total.status());
+    if (PQntuples(source_total.get()) != 1 || lake_total->rows.size() != 1 ||
+        PQnfields(source_total.get()) < digest_fields) {
+      return Status::Corruption("the key digests of " + what + " returned no row");
+    }
+    const auto& lake_digest = lake_total->rows[0];
+    bool same = true;
+    for (int i = 0; i < digest_fields; i++) {
+      same = same && lake_digest[static_cast<size_t>(i)].value_or("") ==
+                         PQgetvalue(source_total.get(), 0, i);
+    }
+    if (same) return 0;
+    lake_count = std::strtoll(lake_digest[0].value_or("0").c_str(), nullptr, 10);
   }
-  DEW_RETURN_IF_ERROR(lake_total.status());
-  if (PQntuples(source_total.get()) != 1 || lake_total->rows.size() != 1) {
-    return Status::Corruption("the key digests of " + what + " returned no row");
-  }
-  const auto& lake_digest = lake_total->rows[0];
-  bool same = true;
-  for (int i = 0; i < PQnfields(source_total.get()); i++) {
-    same = same &&
-           lake_digest[static_cast<size_t>(i)].value_or("") == PQgetvalue(source_total.get(), 0, i);
-  }
-  if (same) return 0;
 
   // At least this many keys are gone. Spread over the key range, as many deletions as buckets
   // leave few buckets equal (with d deletions in b buckets about e^(-d/b) of them), so the
-  // bucket pass would cost a scan and still copy nearly every key: copy them all at once.
+  // bucket pass would cost a scan and still copy nearly every key: copy them all at once. (The
+  // source's key range stands for the lake's: at most the deleted keys lie beyond it.)
   bool copy_all = !integer_key;
   if (integer_key) {
-    auto number = [](const std::optional<std::string>& v) {
-      return std::strtoll(v.value_or("0").c_str(), nullptr, 10);
+    auto number = [&](int field) {
+      return std::strtoll(PQgetvalue(source_total.get(), 0, field), nullptr, 10);
     };
-    const int64_t gone =
-        number(lake_digest[0]) - std::strtoll(PQgetvalue(source_total.get(), 0, 0), nullptr, 10);
-    const int64_t buckets = (number(lake_digest[4]) - number(lake_digest[3])) / kKeyBucketWidth + 1;
+    const int64_t gone = *lake_count - number(0);
+    const int64_t buckets = (number(4) - number(3)) / kKeyBucketWidth + 1;
     copy_all = gone >= buckets;
     if (copy_all) live = "SELECT _dew_k AS " + key_list + " FROM (" + live + ") AS _dew_l";
   }
