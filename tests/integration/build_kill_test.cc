@@ -32,7 +32,7 @@ extern char** environ;
 namespace dew {
 namespace {
 
-constexpr int kLayers = 5;
+constexpr int kLayers = 4;
 constexpr int kWidth = 8;
 
 std::string ModelName(int layer, int i) {
@@ -159,7 +159,7 @@ TEST_F(BuildKillTest, SigkillLeavesEachModelCommittedWholeOrAbsentAfterItsParent
   // Kills spread over the build's length, past its start (opening DuckDB, compiling), where a
   // kill finds nothing written.
   const int span = static_cast<int>(std::max<int64_t>(took, 200));
-  std::uniform_int_distribution<int> delay_ms(span / 4, span);
+  std::uniform_int_distribution<int> delay_ms(span / 5, span * 2 / 3);
   int kills = 0, partial = 0;
   for (int run = 1; run <= 8; ++run) {
     ASSERT_TRUE(fs_->RemoveAll(project_ + "/lake/silver").ok());
