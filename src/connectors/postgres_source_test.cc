@@ -1,7 +1,13 @@
 #include "connectors/postgres_source.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <memory>
 
 #include "connectors/bronze_landing.h"
@@ -365,6 +371,108 @@ TEST_F(PostgresSourceTest, FullRefreshFailingMidCopyLandsNothing) {
   auto again = PostgresSource(config).Read(request, nullptr, env.lake());
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->rows, 50000);
+}
+
+// Sets the modification time of `path` to `millis` since the epoch.
+void SetMtime(const std::string& path, int64_t millis) {
+  struct timespec times[2];
+  times[0].tv_sec = times[1].tv_sec = millis / 1000;
+  times[0].tv_nsec = times[1].tv_nsec = (millis % 1000) * 1000000;
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << path;
+}
+
+// A killed sync leaves its COPY output (a FIFO folder, a temp CSV file) in the temp folder; the
+// next read removes it, but never what a live sync holds (its flock) nor what was just made
+// (its maker may not have locked it yet), nor other names.
+TEST_F(PostgresSourceTest, ReadRemovesCopyOutputAKilledSyncLeft) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE small (id integer PRIMARY KEY, v text);"
+                           "INSERT INTO small VALUES (1, 'a'), (2, 'b');"
+                           "GRANT SELECT ON small TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  PostgresConfig config = Config();
+  config.temp_dir = env.dir() + "/staging";
+  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  const std::string dir = config.temp_dir;
+  const int64_t now = env.clock().NowMillis();
+  // A killed full refresh's folder with its FIFO, and a killed chunk's CSV file.
+  ASSERT_EQ(mkdir((dir + "/dew_pg_copy_dead01").c_str(), 0700), 0);
+  ASSERT_EQ(mkfifo((dir + "/dew_pg_copy_dead01/copy.csv").c_str(), 0600), 0);
+  std::ofstream(dir + "/dew_pg_copy_dead02") << "id,v\n1,a\n";
+  // A live sync's folder: locked by an open descriptor, as CopyPipe holds it.
+  ASSERT_EQ(mkdir((dir + "/dew_pg_copy_live01").c_str(), 0700), 0);
+  const int live = open((dir + "/dew_pg_copy_live01").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(live, 0);
+  ASSERT_EQ(flock(live, LOCK_EX | LOCK_NB), 0);
+  // Just made, not locked yet; and a file of another name.
+  std::ofstream(dir + "/dew_pg_copy_young1") << "id,v\n";
+  std::ofstream(dir + "/other_file") << "keep";
+  for (const char* old :
+       {"dew_pg_copy_dead01", "dew_pg_copy_dead02", "dew_pg_copy_live01", "other_file"}) {
+    SetMtime(dir + "/" + old, now - 120 * 1000);
+  }
+  SetMtime(dir + "/dew_pg_copy_young1", now - 1000);
+
+  StreamRequest request;
+  request.name = "small";
+  auto read = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rows, 2);
+  auto left = env.fs()->ListDir(dir);
+  ASSERT_TRUE(left.ok());
+  std::vector<std::string> names;
+  for (const auto& f : *left) names.push_back(f.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"dew_pg_copy_live01", "dew_pg_copy_young1", "other_file"}));
+  close(live);
+  // Once its holder is gone, the next read takes the folder too.
+  auto again = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(env.fs()->Exists(dir + "/dew_pg_copy_live01"));
+}
+
+// The thread that feeds COPY's rows into the FIFO waits for DuckDB to open it. When the landing
+// fails before DuckDB's read begins (here bronze's log cannot be read), the thread stops
+// waiting, the read returns the landing's error rather than hanging, nothing is left in the
+// temp folder, and the next read works.
+TEST_F(PostgresSourceTest, FullRefreshWhoseReaderNeverOpensTheFifoFailsCleanly) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE unread (id integer PRIMARY KEY, pad text);"
+                           "INSERT INTO unread SELECT g, repeat('x', 200) FROM "
+                           "generate_series(1, 20000) g;"
+                           "GRANT SELECT ON unread TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  PostgresConfig config = Config();
+  config.temp_dir = env.dir() + "/staging";
+  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  StreamRequest request;
+  request.name = "unread";
+  auto first = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // A commit file bronze cannot parse: BronzeLanding fails opening the table, before the read.
+  const std::string bad =
+      env.dir() + "/lake/bronze/raw_shop_unread/_delta_log/" + "00000000000000000001.json";
+  std::ofstream(bad) << "not json\n";
+  env.Reopen("run-2");
+  auto failed = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().message().find("DuckDB did not read"), std::string::npos)
+      << failed.status().ToString();
+  EXPECT_NE(failed.status().message().find("landing public.unread"), std::string::npos)
+      << failed.status().ToString();
+  auto left = env.fs()->ListDir(config.temp_dir);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
+  ASSERT_EQ(unlink(bad.c_str()), 0);
+  env.Reopen("run-3");
+  auto again = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->rows, 20000);
 }
 
 // Bronze rows per key, newest batch first: what silver will hold.

@@ -3,14 +3,17 @@
 // equal to PostgreSQL's), silver has no duplicate key, bronze has no row landed twice, and every
 // chunk's committed state is the last row of that chunk. Then inserts, updates and deletes at
 // the source, and one incremental sync makes silver equal again.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -145,13 +148,13 @@ class SyncKillTest : public ::testing::Test {
     return n;
   }
 
-  pid_t StartSync() {
+  pid_t StartSync(const std::string& options = "") {
     std::vector<std::string> args = {
         "/bin/sh", "-c",
         "cd " + ShellQuote(project_) +
             " && DEW_TEST_ODOO_PASSWORD=" + ShellQuote(server_->reader_password()) + " exec " +
-            ShellQuote(DEW_BINARY) + " sync odoo >>" + ShellQuote(dir_ + "/sync.out") + " 2>>" +
-            ShellQuote(dir_ + "/sync.err")};
+            ShellQuote(DEW_BINARY) + " sync odoo " + options + " >>" +
+            ShellQuote(dir_ + "/sync.out") + " 2>>" + ShellQuote(dir_ + "/sync.err")};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -334,6 +337,50 @@ TEST_F(SyncKillTest, KilledSyncsResumeWithNothingLostOrDoubled) {
      "DELETE FROM account_move_line WHERE id % 89 = 0;");
   testing::DewRun inc = Dew({"--format", "csv", "sync", "odoo"});
   ASSERT_EQ(inc.code, 0) << inc.err;
+  ExpectLakeEqualsSource();
+}
+
+// The names of the COPY output (FIFO folders, temp CSV files) in the project's state folder.
+std::vector<std::string> CopyOutputIn(const std::string& state_dir) {
+  std::vector<std::string> out;
+  auto files = FileSystem::Posix()->ListDir(state_dir);
+  if (!files.ok()) return out;
+  for (const auto& f : *files) {
+    if (f.name.rfind("dew_pg_copy_", 0) == 0) out.push_back(f.name);
+  }
+  return out;
+}
+
+// A full refresh killed while COPY streams into DuckDB leaves its FIFO folder in .dew; the next
+// sync removes it (once it is past the grace period that spares a folder its maker has not
+// locked yet) and lands every row.
+TEST_F(SyncKillTest, KilledFullRefreshLeavesCopyOutputTheNextSyncRemoves) {
+  const std::string state_dir = project_ + "/.dew";
+  pid_t pid = StartSync("--full-refresh");
+  ASSERT_GT(pid, 0);
+  int wstatus = 0;
+  bool exited = false;
+  while (!exited && CopyOutputIn(state_dir).empty()) {
+    exited = waitpid(pid, &wstatus, WNOHANG) == pid;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_FALSE(exited) << "the sync ended before its COPY output appeared: "
+                       << testing::ReadAll(dir_ + "/sync.err");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(pid, SIGKILL);
+  waitpid(pid, &wstatus, 0);
+  ASSERT_TRUE(WIFSIGNALED(wstatus));
+  const std::vector<std::string> left = CopyOutputIn(state_dir);
+  ASSERT_EQ(left.size(), 1u);
+  // Two minutes old, as if the next sync came later.
+  struct timespec old[2];
+  old[0].tv_sec = old[1].tv_sec = time(nullptr) - 120;
+  old[0].tv_nsec = old[1].tv_nsec = 0;
+  ASSERT_EQ(utimensat(AT_FDCWD, (state_dir + "/" + left[0]).c_str(), old, 0), 0);
+
+  testing::DewRun again = Dew({"--format", "csv", "sync", "odoo", "--full-refresh"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_TRUE(CopyOutputIn(state_dir).empty());
   ExpectLakeEqualsSource();
 }
 
