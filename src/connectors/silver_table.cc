@@ -305,6 +305,34 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     return result;
   }
 
+  if (refresh_batch > 0) {
+    // A full refresh onto an existing silver: when its rows are whole bronze files (as for a
+    // first version), silver's new version links those files and writes only the rows of the
+    // keys the refresh no longer has, marked deleted, instead of reading and writing every row.
+    // (No live-key digest is recorded: LiveKeys then counts silver once when asked.)
+    auto files = WholeFiles(sub, unique, from_batch, refresh_batch);
+    if (!files.empty()) {
+      const std::string gone = "SELECT * REPLACE (true AS _deleted) FROM " + table_ +
+                               " AS _dew_s ANTI JOIN (SELECT " + keys + " FROM (" + latest +
+                               ")) AS _dew_n ON " + on;
+      DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
+      auto linked = silver->OverwriteWithFiles(files, gone, w);
+      if (linked.ok()) {
+        DEW_RETURN_IF_ERROR(lake_->RefreshView(silver_name));
+        result.version = linked->version;
+        result.rows_written = linked->rows_added;
+        result.bronze_batch = newest_batch;
+        result.bronze_version = snapshot.version;
+        result.rebuilt = true;
+        return result;
+      }
+      // Files whose columns are not silver's (InvalidArgument) are written anew below.
+      if (!linked.status().IsInvalidArgument()) {
+        return linked.status().WithContext("rebuilding " + table_);
+      }
+    }
+  }
+
   // The new rows are read several times (count, digest, merge). When each is its key's latest
   // as landed, an upsert reads them from bronze each time: the count and digest read only the
   // key and `_deleted` columns of the new batches' files, and the merge copies the rows once

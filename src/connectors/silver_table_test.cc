@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "connectors/bronze_landing.h"
 #include "lake/lakehouse.h"
 #include "lake/medallion.h"
@@ -263,6 +266,104 @@ TEST_F(SilverTableTest, FirstFullRefreshTakesBronzesFilesIntoItsOwnFolder) {
   EXPECT_EQ(removed, 2);
   env_.Reopen("run-2");
   EXPECT_EQ(Rows(), "1=a,2=c");
+}
+
+// A full refresh onto an existing silver: by the table's own key (each row its key's latest,
+// no deletions) silver's new version links bronze's new files and writes only the keys the
+// refresh lost, marked deleted, with the same rows as the rewrite of every row (the path of a
+// refresh without that promise). Deleted keys keep their last values; a key deleted before
+// stays deleted; later upserts and a reader without bronze's files still work.
+TEST_F(SilverTableTest, FullRefreshOntoSilverLinksBronzesFilesAndWritesOnlyLostKeys) {
+  auto land = [&](const std::string& stream, const std::string& select, bool refresh, bool unique,
+                  bool deletes = false) {
+    BronzeLanding landing(env_.lake(), "shop", stream);
+    LandingBatch b;
+    b.select_sql = select;
+    b.cursor_sql = deletes ? "" : "v";
+    b.full_refresh_start = refresh;
+    b.deletes = deletes;
+    b.mode = refresh ? "full_refresh" : "incremental";
+    b.unique_keys = unique;
+    b.state = ++batches_;
+    auto r = landing.Land(b);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  };
+  auto update = [&](const std::string& stream) {
+    auto r = SilverTable(env_.lake(), "shop", stream).Update({"id"});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : SilverResult{};
+  };
+  // The same history for both tables, step by step (so their lineage columns are equal).
+  const std::vector<std::string> streams = {"linked", "written"};
+  for (const std::string& stream : streams) {
+    land(stream,
+         "SELECT range AS id, 'a' || range AS v, DATE '2026-01-01' + range::INT AS d "
+         "FROM range(1, 7)",
+         true, stream == "linked");
+    update(stream);
+  }
+  for (const std::string& stream : streams) {
+    land(stream, "SELECT 2 AS id", false, false, /*deletes=*/true);
+    update(stream);
+  }
+  env_.clock().Advance(1000);
+  // Keys 1, 2 (deleted before) and 5 are gone; 3 changes, 7 is new.
+  for (const std::string& stream : streams) {
+    land(stream,
+         "SELECT * FROM (VALUES (3, 'b3', DATE '2026-02-03'), (4, 'a4', DATE '2026-01-05'), "
+         "(6, 'a6', NULL), (7, 'b7', DATE '2026-02-07')) t(id, v, d)",
+         true, stream == "linked");
+    SilverResult r = update(stream);
+    EXPECT_TRUE(r.rebuilt);
+    EXPECT_EQ(r.rows_written, 7) << stream;  // 4 refreshed rows, 3 lost keys
+  }
+  const std::string all =
+      "SELECT string_agg(id || ':' || coalesce(v, '-') || ':' || coalesce(d::VARCHAR, '-') || "
+      "':' || _deleted || ':' || _batch || ':' || _emitted_at || ':' || coalesce(_cursor, '-'), "
+      "',' ORDER BY id) FROM silver.shop_";
+  const std::string linked_rows = env_.Scalar(all + "linked");
+  EXPECT_EQ(linked_rows, env_.Scalar(all + "written"));
+  EXPECT_EQ(env_.Scalar("SELECT string_agg(id || '=' || v || CASE WHEN _deleted THEN 'x' ELSE "
+                        "'' END, ',' ORDER BY id) FROM silver.shop_linked"),
+            "1=a1x,2=a2x,3=b3,4=a4,5=a5x,6=a6,7=b7");
+  EXPECT_EQ(env_.Scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                        "'shop_linked'"),
+            env_.Scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                        "'shop_written'"));
+
+  // The refresh's rows were not written again: its bronze file is one of silver's (a link),
+  // and what silver wrote holds only the lost keys.
+  auto silver = env_.lake()->OpenTable(lake::TableName{lake::Layer::kSilver, "shop_linked"});
+  ASSERT_TRUE(silver.ok()) << silver.status().ToString();
+  auto snap = (*silver)->Latest();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->files.size(), 2u);
+  std::vector<int64_t> records;
+  for (const auto& f : snap->files) records.push_back(f.NumRecords());
+  std::sort(records.begin(), records.end());
+  EXPECT_EQ(records, (std::vector<int64_t>{3, 4}));
+  auto commit = (*silver)->log().ReadCommit(snap->version);
+  ASSERT_TRUE(commit.ok());
+  ASSERT_TRUE(commit->commit_info.has_value());
+  EXPECT_EQ(commit->commit_info->operation_metrics["numLinkedRows"], "4");
+
+  // Upserts go on as usual, and silver reads without bronze's files.
+  land("linked", "SELECT 4 AS id, 'c4' AS v, DATE '2026-03-04' AS d", false, false);
+  update("linked");
+  auto bronze = lake::ParseTableName("bronze.raw_shop_linked");
+  ASSERT_TRUE(bronze.ok());
+  const std::string bronze_root = env_.lake()->TableRoot(*bronze);
+  auto files = env_.fs()->ListRecursive(bronze_root);
+  ASSERT_TRUE(files.ok());
+  for (const auto& f : *files) {
+    if (f.name.size() > 8 && f.name.substr(f.name.size() - 8) == ".parquet") {
+      ASSERT_TRUE(env_.fs()->RemoveFile(JoinPath(bronze_root, f.name)).ok());
+    }
+  }
+  env_.Reopen("run-2");
+  EXPECT_EQ(env_.Scalar("SELECT string_agg(id || '=' || v || CASE WHEN _deleted THEN 'x' ELSE "
+                        "'' END, ',' ORDER BY id) FROM silver.shop_linked"),
+            "1=a1x,2=a2x,3=b3,4=c4,5=a5x,6=a6,7=b7");
 }
 
 TEST_F(SilverTableTest, NewBronzeColumnEvolvesSilver) {

@@ -1899,58 +1899,60 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
   return table;
 }
 
-Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateFromFiles(
-    const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,
-    const std::vector<ExistingFile>& files, const WriteOptions& options, CommitResult* result) {
-  std::unique_ptr<DeltaTable> table(new DeltaTable(env, root));
-  if (table->log_.Exists()) {
-    return Status::AlreadyExists("a Delta table already exists at " + table->root_);
-  }
-  DEW_ASSIGN_OR_RETURN(Metadata metadata, NewTableMetadata(env, name, schema, {}));
-  // The files' own columns (their footers), against the schema they are to be read with: a scan
-  // reads a file's columns by name and casts them, so a file of other types would not fail but
-  // silently change values.
-  if (!files.empty()) {
-    std::string list;
-    for (const auto& f : files) list += (list.empty() ? "" : ", ") + SqlString(f.path);
-    DEW_ASSIGN_OR_RETURN(Schema found, QuerySchema(env.con, "SELECT * FROM read_parquet([" + list +
-                                                                "], hive_partitioning = false)"));
-    if (found.Names() != schema.Names()) {
-      return Status::InvalidArgument("the files given for table " + name +
-                                     " do not hold its columns in order");
-    }
-    for (const auto& field : schema.fields()) {
-      DEW_ASSIGN_OR_RETURN(std::string want, DuckDbTypeOf(field));
-      DEW_ASSIGN_OR_RETURN(std::string have, DuckDbTypeOf(*found.Find(field.name)));
-      if (have != want) {
-        return Status::InvalidArgument("column '" + field.name + "' of the files given for table " +
-                                       name + " is " + have + ", not " + want);
-      }
-    }
-  }
+namespace {
 
-  TableWriter writer(table->env_, table->root_, table->log_);
-  PendingCommit pending;
-  pending.read_version = -1;
-  DEW_RETURN_IF_ERROR(env.fs->CreateDirs(table->log_.log_dir()));
+// Checks that `files` (Parquet files of another table) hold exactly `schema`'s columns, in
+// order and of its types, from their footers: a scan reads a file's columns by name and casts
+// them, so a file of other types would not fail but silently change values. InvalidArgument
+// naming the table `name` otherwise.
+Status CheckFilesColumns(Connection* con, const std::string& name, const Schema& schema,
+                         const std::vector<DeltaTable::ExistingFile>& files) {
+  if (files.empty()) return Status::OK();
+  std::string list;
+  for (const auto& f : files) list += (list.empty() ? "" : ", ") + SqlString(f.path);
+  DEW_ASSIGN_OR_RETURN(Schema found, QuerySchema(con, "SELECT * FROM read_parquet([" + list +
+                                                          "], hive_partitioning = false)"));
+  if (found.Names() != schema.Names()) {
+    return Status::InvalidArgument("the files given for table " + name +
+                                   " do not hold its columns in order");
+  }
+  for (const auto& field : schema.fields()) {
+    DEW_ASSIGN_OR_RETURN(std::string want, DuckDbTypeOf(field));
+    DEW_ASSIGN_OR_RETURN(std::string have, DuckDbTypeOf(*found.Find(field.name)));
+    if (have != want) {
+      return Status::InvalidArgument("column '" + field.name + "' of the files given for table " +
+                                     name + " is " + have + ", not " + want);
+    }
+  }
+  return Status::OK();
+}
+
+// Gives each of `files` a name of its own in the table's folder `root` (FileSystem::Link: a
+// hard link, or a copy) and adds it to `pending` (its written_files and adds, stats kept).
+// Returns the rows they hold. On failure the links made so far are removed.
+Result<int64_t> LinkFiles(const TableEnv& env, TableWriter& writer, const std::string& root,
+                          const std::string& name,
+                          const std::vector<DeltaTable::ExistingFile>& files,
+                          PendingCommit* pending) {
   // Names of this write's own, so that a second attempt after a kill never meets the first's.
   const std::string write_id = env.ids->NewUuid().substr(0, 8);
   const int64_t now = writer.Now();
   int64_t rows = 0;
+  std::vector<std::string> linked;
   for (const auto& f : files) {
     std::string base = f.path.substr(f.path.rfind('/') + 1);
     if (base.rfind("part-", 0) == 0) base = base.substr(5);
     base = "part-" + write_id + "-" + base;
-    const std::string target = JoinPath(table->root_, base);
-    Status linked = env.fs->Link(f.path, target);
-    if (!linked.ok()) {
-      writer.DeleteWritten(pending.written_files);
-      return linked.WithContext("creating table " + name);
+    const std::string target = JoinPath(root, base);
+    Status link = env.fs->Link(f.path, target);
+    if (!link.ok()) {
+      writer.DeleteWritten(linked);
+      return link.WithContext("linking files into table " + name);
     }
-    pending.written_files.push_back(target);
+    linked.push_back(target);
     auto info = env.fs->Stat(target);
     if (!info.ok()) {
-      writer.DeleteWritten(pending.written_files);
+      writer.DeleteWritten(linked);
       return info.status();
     }
     AddFile add;
@@ -1960,11 +1962,79 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateFromFiles(
     add.data_change = true;
     add.stats = f.stats;
     rows += std::max<int64_t>(0, add.NumRecords());
-    pending.actions.adds.push_back(std::move(add));
+    pending->actions.adds.push_back(std::move(add));
   }
+  pending->written_files.insert(pending->written_files.end(), linked.begin(), linked.end());
+  return rows;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateFromFiles(
+    const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,
+    const std::vector<ExistingFile>& files, const WriteOptions& options, CommitResult* result) {
+  std::unique_ptr<DeltaTable> table(new DeltaTable(env, root));
+  if (table->log_.Exists()) {
+    return Status::AlreadyExists("a Delta table already exists at " + table->root_);
+  }
+  DEW_ASSIGN_OR_RETURN(Metadata metadata, NewTableMetadata(env, name, schema, {}));
+  DEW_RETURN_IF_ERROR(CheckFilesColumns(env.con, name, schema, files));
+
+  TableWriter writer(table->env_, table->root_, table->log_);
+  PendingCommit pending;
+  pending.read_version = -1;
+  DEW_RETURN_IF_ERROR(env.fs->CreateDirs(table->log_.log_dir()));
+  DEW_ASSIGN_OR_RETURN(int64_t rows, LinkFiles(env, writer, table->root_, name, files, &pending));
   DEW_RETURN_IF_ERROR(
       CommitNewTable(writer, &pending, metadata, options, rows, table->root_, result));
   return table;
+}
+
+Result<CommitResult> DeltaTable::OverwriteWithFiles(const std::vector<ExistingFile>& files,
+                                                    const std::string& select_sql,
+                                                    const WriteOptions& options) {
+  TableWriter writer(env_, root_, log_);
+  DEW_ASSIGN_OR_RETURN(Snapshot snapshot, Latest());
+  DEW_RETURN_IF_ERROR(CheckWritable(snapshot));
+  if (!snapshot.metadata.partition_columns.empty()) {
+    return Status::InvalidArgument("overwriting " + root_ +
+                                   " with files: the table is partitioned");
+  }
+  DEW_ASSIGN_OR_RETURN(Schema incoming, RowsSchema(env_.con, select_sql, options));
+  auto merged = snapshot.schema.Merge(incoming, options.merge_schema);
+  if (!merged.ok()) return merged.status().WithContext("overwriting " + root_);
+  DEW_RETURN_IF_ERROR(CheckFilesColumns(env_.con, root_, *merged, files));
+  DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, incoming, *merged));
+
+  PendingCommit pending = StartPending(snapshot, TxnKind::kReadWrite, *merged);
+  auto written = writer.WriteFiles(aligned, snapshot, *merged);
+  if (!written.ok()) return written.status();
+  pending.written_files = written->abs_paths;
+  pending.actions.adds = std::move(written->adds);
+  auto linked = LinkFiles(env_, writer, root_, root_, files, &pending);
+  if (!linked.ok()) {
+    writer.DeleteWritten(written->abs_paths);
+    return linked.status();
+  }
+  const int64_t now = writer.Now();
+  for (const auto& f : snapshot.files) {
+    pending.actions.removes.push_back(writer.RemoveOf(f, now));
+    pending.removed_paths.insert(DecodePath(f.path));
+  }
+  const int64_t rows_removed = std::max<int64_t>(snapshot.NumRecords(), 0);
+  CommitInfo info = writer.NewCommitInfo("WRITE", options, snapshot.version, false);
+  info.operation_parameters["mode"] = "Overwrite";
+  info.operation_parameters["partitionBy"] = JsonArray(snapshot.metadata.partition_columns);
+  info.operation_metrics["numFiles"] = std::to_string(pending.actions.adds.size());
+  info.operation_metrics["numOutputRows"] = std::to_string(written->rows + *linked);
+  info.operation_metrics["numLinkedRows"] = std::to_string(*linked);
+  info.operation_metrics["numRemovedFiles"] = std::to_string(pending.actions.removes.size());
+  info.operation_metrics["numDeletedRows"] = std::to_string(rows_removed);
+  pending.actions.commit_info = info;
+  DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
+  result.rows_added = written->rows + *linked;
+  result.rows_removed = rows_removed;
+  return result;
 }
 
 }  // namespace dew::lake

@@ -160,6 +160,15 @@ class DeltaTable {
                                  const std::optional<std::string>& replace_where,
                                  const WriteOptions& options);
 
+  //! As Overwrite (the whole table, one commit), with the rows of `files` besides those of
+  //! `select_sql`: Parquet files of another table, linked into this table's folder as
+  //! CreateFromFiles does (not read or written again), whose columns must be exactly the
+  //! table's after the write (InvalidArgument otherwise; nothing is written). Unpartitioned
+  //! tables only. CommitResult::rows_added counts both.
+  Result<CommitResult> OverwriteWithFiles(const std::vector<ExistingFile>& files,
+                                          const std::string& select_sql,
+                                          const WriteOptions& options);
+
   //! Upserts the rows of `source_sql` by `keys`: rows whose key exists are replaced, others are
   //! inserted. Duplicate keys in the source are InvalidArgument naming a duplicate key. On a
   //! table with deletion vectors enabled, the replaced rows are marked in deletion vectors (only
