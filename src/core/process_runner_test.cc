@@ -1,5 +1,6 @@
 #include "core/process_runner.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -50,8 +51,16 @@ class ProcessRunnerTest : public ::testing::Test {
   // True when `pid` no longer runs. A zombie counts as gone: PID 1 in a container may not reap.
   static bool ProcessGone(pid_t pid) {
     if (kill(pid, 0) != 0) return true;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string content((std::istreambuf_iterator<char>(stat)), {});
+    // read(2), not an ifstream: the process may be reaped between kill() and the read, and
+    // libstdc++'s filebuf throws on the ESRCH that reading its stat file then gives.
+    std::string content;
+    int fd = open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n <= 0) return true;
+    content.assign(buf, static_cast<size_t>(n));
     size_t paren = content.rfind(')');
     return paren != std::string::npos && paren + 2 < content.size() &&
            (content[paren + 2] == 'Z' || content[paren + 2] == 'X');

@@ -780,10 +780,16 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
         if (!refreshed.ok()) break;
         current[parent] = seq;
       }
+      // A quarantine test writes to the model's table (it moves failing rows out and points
+      // the view at the lake again), so that model commits before its tests and its rows are
+      // not kept: the tests must see the committed table, not rows whose commit is on the way.
+      const bool tests_write = std::any_of(model->def->tests.begin(), model->def->tests.end(),
+                                           [](const TestSpec& t) { return !t.action.empty(); });
       lake::DeferredCommit deferred;
       Result<ModelOutcome> built =
-          refreshed.ok() ? MaterializeKeeping(*model, lake.get(), options.full_refresh, &kept_rows,
-                                              committer ? &deferred : nullptr)
+          refreshed.ok() ? MaterializeKeeping(*model, lake.get(), options.full_refresh,
+                                              tests_write ? nullptr : &kept_rows,
+                                              committer && !tests_write ? &deferred : nullptr)
                          : refreshed;
       if (built.ok() && deferred) {
         // The commit goes to the committer; the tests run meanwhile on the rows kept, and the
