@@ -156,16 +156,18 @@ TEST_F(BuildKillTest, SigkillLeavesEachModelCommittedWholeOrAbsentAfterItsParent
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  // Kills spread over the build's length, past its start (opening DuckDB, compiling), where a
-  // kill finds nothing written.
-  const int span = static_cast<int>(std::max<int64_t>(took, 200));
-  std::uniform_int_distribution<int> delay_ms(span / 5, span * 2 / 3);
+  // Where a kill lands depends on this machine's speed (a sanitizer build spends most of a
+  // build opening DuckDB), so the delay is bisected: a kill that found nothing committed moves
+  // the next one later, one after the whole build moves it earlier, and a partial build keeps
+  // the kills inside the window where models are committed and others queued.
+  int lo = 0, hi = static_cast<int>(std::max<int64_t>(took, 200)) * 3 / 2;
   int kills = 0, partial = 0;
-  for (int run = 1; run <= 8; ++run) {
+  for (int run = 1; run <= 12; ++run) {
     ASSERT_TRUE(fs_->RemoveAll(project_ + "/lake/silver").ok());
+    const int delay = std::uniform_int_distribution<int>(lo, std::max(lo, hi))(rng);
     pid_t pid = StartBuild();
     ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int wstatus = 0;
     ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
@@ -186,7 +188,13 @@ TEST_F(BuildKillTest, SigkillLeavesEachModelCommittedWholeOrAbsentAfterItsParent
         }
       }
     }
-    partial += committed > 0 && committed < kLayers * kWidth ? 1 : 0;
+    if (committed == 0) {
+      lo = delay;
+    } else if (committed == kLayers * kWidth) {
+      hi = delay;
+    } else {
+      ++partial;
+    }
     if (::testing::Test::HasFailure()) return;
   }
   EXPECT_GE(kills, 4) << "the builds mostly ended before the kill";
