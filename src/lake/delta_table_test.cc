@@ -16,6 +16,7 @@
 #include "engine/database.h"
 #include "engine/query_result.h"
 #include "lake/conformance.h"
+#include "lake/lake_test_util.h"
 #include "lake/table_scan.h"
 
 namespace dew::lake {
@@ -116,21 +117,7 @@ class DeltaTableTest : public ::testing::Test {
     return RowsOf(*snapshot, columns);
   }
   std::string RowsOf(const Snapshot& snapshot, const std::string& columns = "*") {
-    auto scan = ScanSql(snapshot);
-    EXPECT_TRUE(scan.ok()) << scan.status().ToString();
-    if (!scan.ok()) return "<error>";
-    auto rows = con_->QueryText("SELECT " + columns + " FROM (" + *scan + ") ORDER BY ALL");
-    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-    if (!rows.ok()) return "<error>";
-    std::string out;
-    for (const auto& row : rows->rows) {
-      if (!out.empty()) out += "|";
-      for (size_t i = 0; i < row.size(); ++i) {
-        if (i > 0) out += ",";
-        out += row[i].value_or("NULL");
-      }
-    }
-    return out;
+    return testing::SnapshotRows(con_.get(), snapshot, columns);
   }
 
   std::set<std::string> LivePaths(DeltaTable& table) {

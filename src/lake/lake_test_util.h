@@ -10,6 +10,9 @@
 #include "core/file_system.h"
 #include "engine/connection.h"
 #include "engine/database.h"
+#include "engine/query_result.h"
+#include "lake/snapshot.h"
+#include "lake/table_scan.h"
 
 namespace dew::lake::testing {
 
@@ -49,6 +52,27 @@ struct TestEngine {
   }
   ~TestEngine() { con.reset(); }
 };
+
+//! The rows of `snapshot` (its `columns`) as "a,b|c,d" (NULL for nulls), ordered by all columns;
+//! "<error>" after a failed expectation.
+inline std::string SnapshotRows(engine::Connection* con, const Snapshot& snapshot,
+                                const std::string& columns = "*") {
+  auto scan = ScanSql(snapshot);
+  EXPECT_TRUE(scan.ok()) << scan.status().ToString();
+  if (!scan.ok()) return "<error>";
+  auto rows = con->QueryText("SELECT " + columns + " FROM (" + *scan + ") ORDER BY ALL");
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  if (!rows.ok()) return "<error>";
+  std::string out;
+  for (const auto& row : rows->rows) {
+    if (!out.empty()) out += "|";
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) out += ",";
+      out += row[i].value_or("NULL");
+    }
+  }
+  return out;
+}
 
 //! Copies a read-only table (e.g. golden data) into `dest` so a test may change it.
 inline void CopyTree(const std::string& from, const std::string& to) {
