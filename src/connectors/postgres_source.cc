@@ -14,11 +14,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -575,17 +578,29 @@ Status FinishCopy(Session& session, const std::string& what) {
   return Status::OK();
 }
 
-// The COPY output of a full refresh, handed to DuckDB through a FIFO as it arrives: PostgreSQL
-// formats rows on one core while DuckDB parses and writes them on another, where a temp file
-// made them take turns. A thread of its own moves the rows from libpq into the FIFO while the
-// caller's thread runs DuckDB's read of it (`path()`), one read of one open.
+// The COPY output handed to DuckDB through a FIFO as it arrives, in chunks of at most
+// `chunk_rows` rows: PostgreSQL formats rows on one core while DuckDB parses them on another,
+// where a temp file made them take turns. A thread of its own moves the rows from libpq into
+// the FIFO while the caller's thread runs DuckDB's read of it (`path()`), one read per chunk,
+// each starting with the COPY's header line. A chunk ends after `chunk_rows` rows or with the
+// COPY: the thread then closes the FIFO (ending DuckDB's read) and waits, without reading on,
+// until the caller has landed the chunk (Continue) and opens the FIFO for the next one. A full
+// refresh is one chunk; an incremental read lands each chunk with the state of its last row.
 //
 // A COPY that fails must fail DuckDB's read, never end it early (a short full refresh would
-// mark the missing keys deleted in silver): the pipe then ends inside an unterminated quoted
-// value, after whole rows, which DuckDB's strict CSV reader refuses. Only a COPY that
-// PostgreSQL reports complete ends the pipe cleanly.
+// mark the missing keys deleted in silver; a short chunk would commit a state past rows it
+// lacks): the pipe then ends inside an unterminated quoted value, after whole rows, which
+// DuckDB's strict CSV reader refuses. Only a chunk that is whole (or a COPY that PostgreSQL
+// reports complete) ends the pipe cleanly.
 class CopyPipe {
  public:
+  //! What the thread put through the FIFO for one chunk.
+  struct Chunk {
+    int64_t rows = 0;
+    std::string last_row;     // the chunk's last data row as COPY sent it; empty without rows
+    bool copy_ended = false;  // the COPY is over: no chunk follows
+  };
+
   ~CopyPipe() { (void)Finish(); }
 
   // A FIFO in a new private folder under `dir`, locked while this object lives.
@@ -612,26 +627,72 @@ class CopyPipe {
 
   // Moves the rows of the session's started COPY (StartCopy) into the FIFO, header first, on
   // a thread of its own: the session is the thread's until Finish.
-  void Start(Session* session, const std::string& what) {
-    thread_ = std::thread([this, session, what] { status_ = Run(*session, what); });
+  void Start(Session* session, const std::string& what,
+             int64_t chunk_rows = std::numeric_limits<int64_t>::max()) {
+    chunk_rows_ = chunk_rows;
+    thread_ = std::thread([this, session, what] {
+      Status s = Run(*session, what);
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = s;
+      ended_ = true;
+      cv_.notify_all();
+    });
   }
 
-  // Waits for the thread and returns how the COPY ended. Called once DuckDB's read is over (or
-  // never began): the thread then stops waiting for a reader or for room in the FIFO.
+  // After DuckDB's read of a chunk returned: waits until the thread has put the chunk through
+  // (it has, since DuckDB saw its end) and returns it. nullopt when the thread stopped without
+  // ending a chunk cleanly (a failed COPY, a reader gone): Finish then says why.
+  std::optional<Chunk> Next() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return chunk_ready_ || ended_; });
+    if (!chunk_ready_) return std::nullopt;
+    return chunk_;
+  }
+
+  // Lets the thread go on with the next chunk (after Next returned one whose COPY goes on).
+  void Continue() {
+    std::lock_guard<std::mutex> lock(mu_);
+    chunk_ready_ = false;
+    cv_.notify_all();
+  }
+
+  // Waits for the thread and returns how the COPY ended. Called once DuckDB's reads are over
+  // (or never began): the thread then stops waiting for a reader, for room in the FIFO or for
+  // the next chunk.
   Status Finish() {
     if (thread_.joinable()) {
-      done_reading_ = true;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_reading_ = true;
+        cv_.notify_all();
+      }
       thread_.join();
     }
     Remove();
     return status_;
   }
-  int64_t rows() const { return rows_; }
   int64_t bytes() const { return bytes_; }
   //! Whether PostgreSQL ended the COPY with an error (rather than DuckDB ending its read).
   bool source_failed() const { return source_failed_; }
 
  private:
+  // Opens the FIFO for writing once DuckDB's read has opened it; -1 when the read is over.
+  int OpenForWriting() {
+    // Non-blocking, so that the thread never waits on a reader that is gone or never came.
+    int fd = -1;
+    while ((fd = open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == ENXIO &&
+           !done_reading_) {
+      usleep(1000);  // no reader yet: DuckDB opens it when its read starts
+    }
+    if (fd < 0) return -1;
+      // A pipe of 1 MiB (Linux's default limit for unprivileged users) rather than 64 KiB: fewer
+      // wake-ups of either side, and DuckDB's reads return more bytes each. Best effort.
+#ifdef F_SETPIPE_SZ
+    (void)fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
+#endif
+    return fd;
+  }
+
   Status Run(Session& session, const std::string& what) {
     // A reader that stops early (DuckDB failing on a value) makes writes fail with EPIPE; the
     // SIGPIPE they raise stays pending on this thread and ends with it.
@@ -639,49 +700,62 @@ class CopyPipe {
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
-    // Non-blocking, so that the thread never waits on a reader that is gone or never came.
-    int fd = -1;
-    while ((fd = open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == ENXIO &&
-           !done_reading_) {
-      usleep(1000);  // no reader yet: DuckDB opens it when its read starts
-    }
-    if (fd < 0) return Status::IOError("DuckDB did not read the COPY output in " + path_);
-      // A pipe of 1 MiB (Linux's default limit for unprivileged users) rather than 64 KiB: fewer
-      // wake-ups of either side, and DuckDB's reads return more bytes each. Best effort.
-#ifdef F_SETPIPE_SZ
-    (void)fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
-#endif
-    std::string buffer;
+    std::string header, buffer;
     buffer.reserve(kBufferBytes + 65536);
-    Status status;
-    int n = 0;
-    for (;;) {
-      char* row = nullptr;
-      n = PQgetCopyData(session.conn(), &row, 0);
-      if (n < 0) break;
-      buffer.append(row, static_cast<size_t>(n));
-      PQfreemem(row);
+    char* line = nullptr;
+    int n = PQgetCopyData(session.conn(), &line, 0);
+    if (n >= 0) {
+      header.assign(line, static_cast<size_t>(n));
+      PQfreemem(line);
       bytes_ += n;
-      ++rows_;
-      if (buffer.size() >= kBufferBytes) {
-        status = WriteAll(fd, buffer);
-        buffer.clear();
-        if (!status.ok()) break;
+    }
+    bool copy_ended = n < 0;
+    for (;;) {
+      const int fd = OpenForWriting();
+      if (fd < 0) return Status::IOError("DuckDB did not read the COPY output in " + path_);
+      Chunk chunk;
+      Status status = WriteAll(fd, header);
+      while (status.ok() && !copy_ended && chunk.rows < chunk_rows_) {
+        n = PQgetCopyData(session.conn(), &line, 0);
+        if (n < 0) {
+          copy_ended = true;
+          break;
+        }
+        chunk.last_row.assign(line, static_cast<size_t>(n));
+        buffer.append(line, static_cast<size_t>(n));
+        PQfreemem(line);
+        bytes_ += n;
+        ++chunk.rows;
+        if (buffer.size() >= kBufferBytes) {
+          status = WriteAll(fd, buffer);
+          buffer.clear();
+        }
       }
+      if (status.ok() && copy_ended) {
+        status = FinishCopy(session, what);
+        source_failed_ = !status.ok();
+      }
+      if (status.ok()) status = WriteAll(fd, buffer);
+      buffer.clear();
+      if (!status.ok()) {
+        // After the whole rows written so far, a line that opens a quote and never closes it.
+        (void)WriteAll(fd, "\"");
+        close(fd);
+        return status;
+      }
+      chunk.copy_ended = copy_ended;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        chunk_ = std::move(chunk);
+        chunk_ready_ = true;
+        cv_.notify_all();
+      }
+      close(fd);
+      if (copy_ended) return Status::OK();
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !chunk_ready_ || done_reading_; });
+      if (done_reading_) return Status::OK();  // the caller stopped between chunks
     }
-    if (status.ok()) {
-      status = FinishCopy(session, what);
-      source_failed_ = !status.ok();
-    }
-    if (status.ok()) {
-      status = WriteAll(fd, buffer);
-    } else {
-      // After the whole rows written so far, a line that opens a quote and never closes it.
-      (void)WriteAll(fd, "\"");
-    }
-    close(fd);
-    if (rows_ > 0) --rows_;  // the header line
-    return status;
   }
 
   // Waits while the FIFO is full, up to the end of DuckDB's read.
@@ -717,10 +791,15 @@ class CopyPipe {
   std::string folder_, path_;
   int lock_ = -1;  // holds the folder's flock (LockCopyOutput)
   std::thread thread_;
+  int64_t chunk_rows_ = std::numeric_limits<int64_t>::max();
   std::atomic<bool> done_reading_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Chunk chunk_;               // guarded by mu_
+  bool chunk_ready_ = false;  // guarded by mu_: chunk_ is put through, not yet Continue()d
+  bool ended_ = false;        // guarded by mu_: the thread is done
   Status status_;
   bool source_failed_ = false;
-  int64_t rows_ = 0;
   int64_t bytes_ = 0;
 };
 
@@ -1297,10 +1376,11 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   std::sort(table_pk.begin(), table_pk.end());
   const bool unique_keys = !sorted_pk.empty() && sorted_pk == table_pk;
   int64_t unique_since_batch = 0;
-  // Lands the rows of `csv` (a CSV file or FIFO with a header line) as one batch.
-  auto land_csv = [&](const std::string& csv, bool pipe) -> Status {
+  // Lands the rows of `from` (a relation of the CSV columns: read_csv of a file or FIFO, or
+  // the temp table a chunk was read into) as one batch.
+  auto land_rows = [&](const std::string& from) -> Status {
     LandingBatch batch;
-    batch.select_sql = "SELECT " + lake_select + " FROM " + CsvReader(csv, csv_columns, true, pipe);
+    batch.select_sql = "SELECT " + lake_select + " FROM " + from;
     batch.cursor_sql = cursor_sql;
     batch.quarantine = stream.quarantine;
     batch.unique_keys = unique_keys;
@@ -1339,19 +1419,56 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   };
   auto land = [&]() -> Status {
     DEW_RETURN_IF_ERROR(chunk.Finish());
-    DEW_RETURN_IF_ERROR(land_csv(chunk.path(), false));
+    DEW_RETURN_IF_ERROR(land_rows(CsvReader(chunk.path(), csv_columns, true)));
     chunk.Close();
     return Status::OK();
   };
   // A full refresh is one batch: DuckDB lands it while it arrives (CopyPipe). Where no FIFO
   // can be made, and for quarantine (which reads the rows twice), it goes through a temp file
-  // as the chunks of an incremental read do.
+  // as the chunks of an incremental read do without a FIFO.
   CopyPipe pipe;
-  if (!incremental && !stream.quarantine && pipe.Create(config_.temp_dir).ok()) {
+  if (incremental && pipe.Create(config_.temp_dir).ok()) {
+    // Each chunk is parsed into a temp table while PostgreSQL sends it (the parse was half of
+    // a small sync's landing, 50,000 rows: 0.3-0.5 s loaded), then landed from there with the
+    // state of its last row; the next chunk is read only once this one is committed.
+    const std::string what = schema + "." + table;
+    DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
+    pipe.Start(&session, what, chunk_rows);
+    engine::Connection& con = lake->connection();
+    Status landed;
+    for (;;) {
+      Status read = con.Execute("CREATE OR REPLACE TEMP TABLE _dew_pg_chunk AS SELECT * FROM " +
+                                CsvReader(pipe.path(), csv_columns, true, true));
+      std::optional<CopyPipe::Chunk> piped = read.ok() ? pipe.Next() : std::nullopt;
+      if (!piped.has_value()) {
+        // As for a full refresh: a failed COPY fails DuckDB's read, and says why itself.
+        Status copied = pipe.Finish();
+        (void)con.Execute("DROP TABLE IF EXISTS _dew_pg_chunk");
+        if (pipe.source_failed() || (read.ok() && !copied.ok())) {
+          return copied.WithContext("landing " + what + " from " + Describe());
+        }
+        if (!read.ok()) return read.WithContext("landing " + what + " from " + Describe());
+        return Status::Internal("the COPY output of " + what + " ended without a whole chunk");
+      }
+      if (piped->rows > 0) {
+        last_fields = CsvFields(piped->last_row.data(), static_cast<int>(piped->last_row.size()),
+                                state_fields);
+        landed = land_rows("_dew_pg_chunk");
+        if (!landed.ok()) break;
+      }
+      if (piped->copy_ended) break;
+      pipe.Continue();
+    }
+    Status copied = pipe.Finish();
+    result.bytes_read = pipe.bytes();
+    (void)con.Execute("DROP TABLE IF EXISTS _dew_pg_chunk");
+    DEW_RETURN_IF_ERROR(landed);
+    DEW_RETURN_IF_ERROR(copied.WithContext("landing " + what + " from " + Describe()));
+  } else if (!incremental && !stream.quarantine && pipe.Create(config_.temp_dir).ok()) {
     const std::string what = schema + "." + table;
     DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
     pipe.Start(&session, what);
-    Status landed = land_csv(pipe.path(), true);
+    Status landed = land_rows(CsvReader(pipe.path(), csv_columns, true, true));
     Status copied = pipe.Finish();
     result.bytes_read = pipe.bytes();
     // A failed COPY fails DuckDB's read too, and its own error says why; a read DuckDB ended
@@ -1360,32 +1477,33 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     DEW_RETURN_IF_ERROR(landed);
     DEW_RETURN_IF_ERROR(copied.WithContext("landing " + what + " from " + Describe()));
     return result;
+  } else {
+    Status copied = StreamCopy(
+        session, copy, schema + "." + table,
+        [&](const std::string& line) {
+          header = line;
+          return Status::OK();
+        },
+        [&](const char* data, int n) -> Status {
+          if (!chunk.open()) DEW_RETURN_IF_ERROR(chunk.Open(config_.temp_dir, header));
+          DEW_RETURN_IF_ERROR(chunk.Write(data, n));
+          if (incremental) last_row.assign(data, static_cast<size_t>(n));
+          if (chunk.rows() < chunk_rows) return Status::OK();
+          if (incremental) last_fields = CsvFields(data, n, state_fields);
+          return land();
+        },
+        &result.bytes_read);
+    if (copied.ok() && chunk.open() && chunk.rows() > 0) {
+      if (incremental)
+        last_fields = CsvFields(last_row.data(), static_cast<int>(last_row.size()), state_fields);
+      copied = land();
+    } else if (copied.ok() && !incremental && !landed_any) {
+      // An empty table: a full refresh still commits, so silver learns that every key is gone.
+      DEW_RETURN_IF_ERROR(chunk.Open(config_.temp_dir, header));
+      copied = land();
+    }
+    DEW_RETURN_IF_ERROR(copied);
   }
-  Status copied = StreamCopy(
-      session, copy, schema + "." + table,
-      [&](const std::string& line) {
-        header = line;
-        return Status::OK();
-      },
-      [&](const char* data, int n) -> Status {
-        if (!chunk.open()) DEW_RETURN_IF_ERROR(chunk.Open(config_.temp_dir, header));
-        DEW_RETURN_IF_ERROR(chunk.Write(data, n));
-        if (incremental) last_row.assign(data, static_cast<size_t>(n));
-        if (chunk.rows() < chunk_rows) return Status::OK();
-        if (incremental) last_fields = CsvFields(data, n, state_fields);
-        return land();
-      },
-      &result.bytes_read);
-  if (copied.ok() && chunk.open() && chunk.rows() > 0) {
-    if (incremental)
-      last_fields = CsvFields(last_row.data(), static_cast<int>(last_row.size()), state_fields);
-    copied = land();
-  } else if (copied.ok() && !incremental && !landed_any) {
-    // An empty table: a full refresh still commits, so silver learns that every key is gone.
-    DEW_RETURN_IF_ERROR(chunk.Open(config_.temp_dir, header));
-    copied = land();
-  }
-  DEW_RETURN_IF_ERROR(copied);
 
   if (check_deletes) {
     DEW_ASSIGN_OR_RETURN(

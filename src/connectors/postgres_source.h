@@ -1,7 +1,7 @@
-// PostgresSource: the PostgreSQL source on libpq. Discover reads the catalog; a full refresh
-// streams `COPY (SELECT …) TO STDOUT (FORMAT csv, HEADER)` into a local temp CSV file (no
-// row-by-row fetches) and lands it in bronze.raw_<source>_<stream> with explicit column types
-// derived from the catalog, so no value is guessed by a CSV sniffer.
+// PostgresSource: the PostgreSQL source on libpq. Discover reads the catalog; a read streams
+// `COPY (SELECT …) TO STDOUT (FORMAT csv, HEADER)` (no row-by-row fetches) into DuckDB through
+// a FIFO as PostgreSQL sends it, and lands it in bronze.raw_<source>_<stream> with explicit
+// column types derived from the catalog, so no value is guessed by a CSV sniffer.
 #pragma once
 
 #include <string>

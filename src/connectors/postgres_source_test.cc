@@ -373,6 +373,59 @@ TEST_F(PostgresSourceTest, FullRefreshFailingMidCopyLandsNothing) {
   EXPECT_EQ(again->rows, 50000);
 }
 
+// An incremental read hands each chunk to DuckDB through a FIFO as it arrives: a COPY that
+// fails in its third chunk (a division by zero at one row of a view) keeps the two chunks
+// committed before it, each with the state of its own last row, lands nothing of the third,
+// leaves nothing in the temp folder, and the next read resumes after the second chunk.
+TEST_F(PostgresSourceTest, IncrementalFailingMidCopyKeepsTheChunksBefore) {
+  ASSERT_TRUE(
+      server_
+          ->RunSql("CREATE TABLE piped_lines (id integer PRIMARY KEY, write_date timestamp, "
+                   "pad text);"
+                   "INSERT INTO piped_lines SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                   "'1 second', repeat('x', 100) FROM generate_series(1, 30000) g;"
+                   "CREATE INDEX piped_lines_write_date_id ON piped_lines (write_date, id);"
+                   "CREATE TABLE lines_breaks (fail boolean);"
+                   "INSERT INTO lines_breaks VALUES (true);"
+                   "CREATE VIEW fragile_lines AS SELECT id, write_date, pad, 1 / CASE "
+                   "WHEN id = 25000 AND (SELECT fail FROM lines_breaks) THEN 0 ELSE 1 "
+                   "END AS z FROM piped_lines;"
+                   "GRANT SELECT ON fragile_lines TO reader;",
+                   "shop")
+          .ok());
+  dew::testing::SyncLake env;
+  PostgresConfig config = Config();
+  config.temp_dir = env.dir() + "/staging";
+  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  StreamRequest request = Incremental("fragile_lines");
+  request.primary_key = {"id"};
+  request.chunk_rows = 10000;
+  auto failed = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("division by zero"), std::string::npos)
+      << failed.status().ToString();
+  env.Reopen("run-2");
+  EXPECT_EQ(env.Scalar("SELECT count(*) || ' ' || max(id) || ' ' || count(DISTINCT _batch) FROM "
+                       "bronze.raw_shop_fragile_lines"),
+            "20000 20000 2");
+  BronzeLanding landing(env.lake(), "shop", "fragile_lines");
+  auto state = landing.LastCommittedState();
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  EXPECT_EQ((*state)["pk"], nlohmann::json::array({"20000"})) << state->dump();
+  auto left = env.fs()->ListDir(config.temp_dir);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
+  ASSERT_TRUE(server_->RunSql("UPDATE lines_breaks SET fail = false", "shop").ok());
+  auto resumed = PostgresSource(config).Read(request, *state, env.lake());
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(resumed->rows, 10000);
+  EXPECT_EQ(resumed->commits, 1);
+  EXPECT_EQ(resumed->state["pk"], nlohmann::json::array({"30000"}));
+  EXPECT_EQ(env.Scalar("SELECT count(*) || ' ' || count(DISTINCT id) FROM "
+                       "bronze.raw_shop_fragile_lines"),
+            "30000 30000");
+}
+
 // Sets the modification time of `path` to `millis` since the epoch.
 void SetMtime(const std::string& path, int64_t millis) {
   struct timespec times[2];
