@@ -13,6 +13,7 @@
 
 #include "engine/connection.h"
 #include "engine/query_result.h"
+#include "lake/deletion_vector.h"
 #include "lake/table_properties.h"
 #include "lake/table_scan.h"
 
@@ -1278,14 +1279,39 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
   const bool use_dv = WritesDeletionVectors(snapshot);
   std::map<std::string, RoaringBitmapArray> deleted;
   if (!candidates.empty() && use_dv) {
-    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, SubSnapshot(snapshot, candidates),
-                                                   /*with_file_name=*/true,
+    // The lookup reads the candidate files whole and drops the rows their deletion vectors
+    // already delete from its matches only: a small upsert then tests the batch's matches
+    // against those positions, where filtering them out of the scan tested every row of the
+    // table (5M rows, 1% upserted: 0.27 of the lookup's 0.87 s, loaded).
+    Snapshot whole = SubSnapshot(snapshot, candidates);
+    std::string deleted_rows;  // VALUES of (add.path, its deleted positions)
+    for (AddFile& f : whole.files) {
+      if (!f.deletion_vector) continue;
+      auto bitmap = ReadDeletionVector(*env_.fs, snapshot.table_root, *f.deletion_vector);
+      if (!bitmap.ok()) return bitmap.status().WithContext("reading " + f.path);
+      std::string positions;
+      for (uint64_t v : bitmap->Values()) {
+        positions += (positions.empty() ? "" : ",") + std::to_string(v);
+      }
+      deleted_rows += std::string(deleted_rows.empty() ? "" : ", ") + "(" + SqlString(f.path) +
+                      ", " + SqlString(positions) + ")";
+      f.deletion_vector.reset();
+    }
+    DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*env_.fs, whole, /*with_file_name=*/true,
                                                    /*with_row_number=*/true));
+    std::string lookup = "SELECT _dew_t._dew_file, _dew_t._dew_row" + matched_select + " FROM (" +
+                         scan + ") AS _dew_t SEMI JOIN " + source + " AS _dew_s ON " + on;
+    if (!deleted_rows.empty()) {
+      lookup = "SELECT * FROM (" + lookup +
+               ") AS _dew_m ANTI JOIN (SELECT _dew_f, CAST(unnest(string_split(_dew_p, ',')) AS "
+               "BIGINT) AS _dew_r FROM (VALUES " +
+               deleted_rows +
+               ") AS _dew_v(_dew_f, _dew_p)) AS _dew_d ON _dew_m._dew_file = _dew_d._dew_f AND "
+               "_dew_m._dew_row = _dew_d._dew_r";
+    }
     const std::string matches = temp + "_matches";
-    DEW_RETURN_IF_ERROR(env_.con->Execute(
-        "CREATE TEMP TABLE " + SqlIdent(matches) + " AS SELECT _dew_t._dew_file, _dew_t._dew_row" +
-        matched_select + " FROM (" + scan + ") AS _dew_t SEMI JOIN " + source + " AS _dew_s ON " +
-        on));
+    DEW_RETURN_IF_ERROR(
+        env_.con->Execute("CREATE TEMP TABLE " + SqlIdent(matches) + " AS " + lookup));
     DropTemp drop_matches{env_.con, matches};
     if (!reported) {
       DEW_RETURN_IF_ERROR(merge.on_matched(
