@@ -17,6 +17,11 @@
 #include "lake/lakehouse.h"
 #include "lake/project.h"
 
+namespace dew::connectors {
+struct ConnectionSpec;
+class Source;
+}  // namespace dew::connectors
+
 namespace dew::cli {
 
 struct GlobalOptions {
@@ -107,8 +112,12 @@ Status RunConnection(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunDiscover(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunSync(CommandContext& ctx, const std::vector<std::string>& args);
 Status RunState(CommandContext& ctx, const std::vector<std::string>& args);  // state_command.cc
-Status RunRun(CommandContext& ctx, const std::vector<std::string>& args);    // run_command.cc
-Status RunRuns(CommandContext& ctx, const std::vector<std::string>& args);   // run_command.cc
+//! The source connection `spec` describes, its secrets resolved from the environment now
+//! (connection_command.cc).
+Result<std::unique_ptr<connectors::Source>> MakeConnectionSource(
+    const connectors::ConnectionSpec& spec, const lake::Project& project, CommandContext& ctx);
+Status RunRun(CommandContext& ctx, const std::vector<std::string>& args);   // run_command.cc
+Status RunRuns(CommandContext& ctx, const std::vector<std::string>& args);  // run_command.cc
 Status RunSchedule(CommandContext& ctx,
                    const std::vector<std::string>& args);  // schedule_command.cc
 Status RunBackfill(CommandContext& ctx,

@@ -39,21 +39,6 @@ Result<ConnectionSpec> LoadConnection(CommandContext& ctx, const std::string& na
                           " does not exist (see dew connection list)");
 }
 
-//! The source a connection describes, its secrets resolved from the environment now.
-Result<std::unique_ptr<connectors::Source>> MakeSource(const ConnectionSpec& spec,
-                                                       const lake::Project& project,
-                                                       CommandContext& ctx) {
-  connectors::SourceEnv env;
-  env.fs = ctx.shared_fs();
-  env.clock = Clock::System();
-  env.http = NewCurlHttpClient();
-  env.processes = std::make_shared<PosixProcessRunner>(project.root());
-  env.env = connectors::ProcessEnvironment();
-  env.project_dir = project.root();
-  env.spool_dir = project.state_dir();
-  return connectors::MakeSource(spec, env);
-}
-
 const char* ProblemName(CheckProblem problem) {
   switch (problem) {
     case CheckProblem::kNone:
@@ -147,7 +132,7 @@ Status RunConnectionTest(CommandContext& ctx, const std::vector<std::string>& ar
     return Status::InvalidArgument("give one connection name\nusage: " + usage);
   DEW_ASSIGN_OR_RETURN(ConnectionSpec spec, LoadConnection(ctx, parsed.positional[0]));
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
-  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project, ctx));
+  DEW_ASSIGN_OR_RETURN(auto source, MakeConnectionSource(spec, project, ctx));
   std::vector<std::string> streams;
   for (const auto& s : spec.streams) streams.push_back(s.name);
   CheckProblem problem = CheckProblem::kOther;
@@ -157,6 +142,23 @@ Status RunConnectionTest(CommandContext& ctx, const std::vector<std::string>& ar
                  ProblemName(problem));
     return Status::IOError(std::string(ProblemName(problem)) + ": " + s.message());
   }
+  // Streams that find deletions through replication need more of the server than reads.
+  std::vector<connectors::StreamRequest> deletions;
+  for (const auto& stream : spec.streams) {
+    if (!stream.detect_deletes_by_replication) continue;
+    connectors::StreamRequest r;
+    r.name = stream.name;
+    r.sync_mode = stream.sync_mode;
+    r.primary_key = stream.primary_key;
+    r.deletes_by_replication = true;
+    deletions.push_back(std::move(r));
+  }
+  s = source->CheckDeletions(deletions);
+  if (!s.ok()) {
+    std::fprintf(ctx.out(), "connection '%s': FAILED (deletions through replication)\n",
+                 spec.name.c_str());
+    return Status::InvalidArgument(spec.file + ": " + s.message());
+  }
   std::fprintf(ctx.out(), "connection '%s': ok (%zu stream%s readable)\n", spec.name.c_str(),
                streams.size(), streams.size() == 1 ? "" : "s");
   PrintAdvice(spec, *source);
@@ -164,6 +166,20 @@ Status RunConnectionTest(CommandContext& ctx, const std::vector<std::string>& ar
 }
 
 }  // namespace
+
+Result<std::unique_ptr<connectors::Source>> MakeConnectionSource(const ConnectionSpec& spec,
+                                                                 const lake::Project& project,
+                                                                 CommandContext& ctx) {
+  connectors::SourceEnv env;
+  env.fs = ctx.shared_fs();
+  env.clock = Clock::System();
+  env.http = NewCurlHttpClient();
+  env.processes = std::make_shared<PosixProcessRunner>(project.root());
+  env.env = connectors::ProcessEnvironment();
+  env.project_dir = project.root();
+  env.spool_dir = project.state_dir();
+  return connectors::MakeSource(spec, env);
+}
 
 Status RunConnection(CommandContext& ctx, const std::vector<std::string>& args) {
   const std::string usage = "dew connection list | dew connection test NAME";
@@ -194,7 +210,7 @@ Status RunDiscover(CommandContext& ctx, const std::vector<std::string>& args) {
     return Status::InvalidArgument("give one connection name\nusage: " + usage);
   DEW_ASSIGN_OR_RETURN(ConnectionSpec spec, LoadConnection(ctx, parsed.positional[0]));
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
-  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project, ctx));
+  DEW_ASSIGN_OR_RETURN(auto source, MakeConnectionSource(spec, project, ctx));
   DEW_ASSIGN_OR_RETURN(auto streams, source->Discover());
   PrintAdvice(spec, *source);
   TextTable t;
@@ -230,7 +246,7 @@ Status RunSync(CommandContext& ctx, const std::vector<std::string>& args) {
   if (parsed.Has("stream")) options.streams.push_back(parsed.Get("stream"));
   options.full_refresh = parsed.Has("full-refresh");
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
-  DEW_ASSIGN_OR_RETURN(auto source, MakeSource(spec, project, ctx));
+  DEW_ASSIGN_OR_RETURN(auto source, MakeConnectionSource(spec, project, ctx));
   InterruptGuard interrupt;
   DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
   DEW_ASSIGN_OR_RETURN(auto store, ctx.OpenControlStore());

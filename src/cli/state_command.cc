@@ -7,6 +7,8 @@
 #include "cli/command_context.h"
 #include "connectors/bronze_landing.h"
 #include "connectors/connection_spec.h"
+#include "connectors/postgres_replication_slot.h"
+#include "connectors/source.h"
 
 namespace dew::cli {
 namespace {
@@ -144,6 +146,25 @@ Status RunStateReset(CommandContext& ctx, const std::vector<std::string>& args) 
     if (!audited.ok()) return audited.status().WithContext(spec.name + "." + stream->name);
     std::fprintf(ctx.out(), "%s.%s: state reset; the next sync reads every row\n",
                  spec.name.c_str(), stream->name.c_str());
+    if (stream->detect_deletes_by_replication) {
+      // An unread replication slot keeps WAL on the source; the next sync makes a new one.
+      const std::string slot = connectors::PostgresReplicationSlot::Name(spec.name, stream->name);
+      Status dropped = Status::OK();
+      DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
+      auto source = MakeConnectionSource(spec, project, ctx);
+      dropped = source.ok() ? (*source)->ForgetStream(stream->name) : source.status();
+      if (dropped.ok()) {
+        std::fprintf(ctx.out(), "%s.%s: replication slot %s dropped\n", spec.name.c_str(),
+                     stream->name.c_str(), slot.c_str());
+      } else {
+        std::fprintf(stderr,
+                     "dew: warning: %s.%s: the replication slot %s was not dropped (%s); it "
+                     "keeps WAL on the server until it is: SELECT "
+                     "pg_drop_replication_slot('%s')\n",
+                     spec.name.c_str(), stream->name.c_str(), slot.c_str(),
+                     dropped.message().c_str(), slot.c_str());
+      }
+    }
   }
   return Status::OK();
 }

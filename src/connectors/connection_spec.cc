@@ -372,10 +372,24 @@ Status Parser::ParseStream(const YAML::Node& n, size_t index) {
       s.detect_deletes_every = every;
     } else if (v == "true" || v == "false") {
       s.detect_deletes = v == "true";
+    } else if (v == "replication") {
+      s.detect_deletes_by_replication = true;
     } else {
-      return Error(n["detect_deletes"].Mark(), field + ".detect_deletes",
-                   "expected true, false or 'every N syncs' (N >= 1), got '" + v + "'");
+      return Error(
+          n["detect_deletes"].Mark(), field + ".detect_deletes",
+          "expected true, false, replication or 'every N syncs' (N >= 1), got '" + v + "'");
     }
+  }
+  if (s.detect_deletes_by_replication) {
+    if (!HasDatabaseAuth(spec_.source_type))
+      return Error(n["detect_deletes"].Mark(), field + ".detect_deletes",
+                   "replication needs source_type postgres or odoo (PostgreSQL's logical "
+                   "replication), not " +
+                       spec_.source_type);
+    if (s.sync_mode != "incremental")
+      return Error(n["detect_deletes"].Mark(), field + ".detect_deletes",
+                   "replication is for incremental streams (a full refresh finds deletions by "
+                   "reading every row)");
   }
   spec_.streams.push_back(std::move(s));
   return Status::OK();

@@ -65,6 +65,9 @@ struct StreamSpec {
   //! Check for deletions on every N-th sync only (`detect_deletes: every N syncs`; 1: every
   //! sync): the check reads every key of the table, which a huge table may not want hourly.
   int64_t detect_deletes_every = 1;
+  //! `detect_deletes: replication`: deletions come from PostgreSQL's write-ahead log through a
+  //! logical replication slot instead of a comparison of every key (postgres, odoo).
+  bool detect_deletes_by_replication = false;
   //! Keys the common parser does not know, for sources other than postgres (e.g. a REST
   //! stream's `path`, `records_path`); validated by the source.
   SpecBlock options;

@@ -111,10 +111,34 @@ TEST(ConnectionSpecTest, SyncStreamKeys) {
   EXPECT_EQ(every->streams[0].detect_deletes_every, 24);
   for (const char* bad : {"every 0 syncs", "every 24", "every -2 syncs", "every 3 syncs later"}) {
     EXPECT_NE(ErrorOf(Replace(text, "detect_deletes: false", std::string("detect_deletes: ") + bad))
-                  .find("streams[0].detect_deletes: expected true, false or 'every N syncs'"),
+                  .find("streams[0].detect_deletes: expected true, false, replication or "
+                        "'every N syncs'"),
               std::string::npos)
         << bad;
   }
+}
+
+TEST(ConnectionSpecTest, DeletesThroughReplication) {
+  const std::string text = Replace(kGood, "    filter: amount > 0\n",
+                                   "    filter: amount > 0\n    detect_deletes: replication\n");
+  auto spec = ConnectionSpec::Parse(text, "connections/shop.yml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_TRUE(spec->streams[0].detect_deletes);
+  EXPECT_TRUE(spec->streams[0].detect_deletes_by_replication);
+  EXPECT_FALSE(spec->streams[1].detect_deletes_by_replication);
+  // A full refresh reads every row anyway; other sources have no PostgreSQL WAL to follow.
+  EXPECT_NE(ErrorOf(Replace(text, "sync_mode: incremental", "sync_mode: full_refresh"))
+                .find("connections/shop.yml:16:21: streams[0].detect_deletes: replication is for "
+                      "incremental streams"),
+            std::string::npos)
+      << ErrorOf(Replace(text, "sync_mode: incremental", "sync_mode: full_refresh"));
+  const std::string rest =
+      "name: api\nsource_type: rest\nrest: {base_url: 'http://x'}\nstreams:\n  - name: s\n"
+      "    sync_mode: incremental\n    cursor_field: u\n    detect_deletes: replication\n";
+  EXPECT_NE(ErrorOf(rest).find("streams[0].detect_deletes: replication needs source_type postgres "
+                               "or odoo"),
+            std::string::npos)
+      << ErrorOf(rest);
 }
 
 TEST(ConnectionSpecTest, TierRetryCounts) {

@@ -427,6 +427,11 @@ Result<std::vector<StreamInfo>> OdooApiSource::Discover() {
 
 Result<ReadResult> OdooApiSource::Read(const StreamRequest& stream, const json& state,
                                        lake::Lakehouse* lake) {
+  if (stream.detect_deletes && stream.deletes_by_replication) {
+    return Status::InvalidArgument("stream " + stream.name +
+                                   ": detect_deletes: replication needs database access "
+                                   "(auth:), not Odoo's external API (url:)");
+  }
   OdooRpcClient client(http_, config_.rpc);
   const std::string model = OdooModelFor(stream.name);
   DEW_ASSIGN_OR_RETURN(std::vector<Field> all, Fields(client, model));
@@ -675,6 +680,12 @@ Result<std::vector<std::string>> OdooDatabaseSource::Advise(
   std::vector<StreamRequest> requests;
   for (const StreamRequest& s : streams) requests.push_back(WithPresetDefaults(s));
   return postgres_.Advise(requests);
+}
+
+Status OdooDatabaseSource::CheckDeletions(const std::vector<StreamRequest>& streams) {
+  std::vector<StreamRequest> requests;
+  for (const StreamRequest& s : streams) requests.push_back(WithPresetDefaults(s));
+  return postgres_.CheckDeletions(requests);
 }
 
 // --- Factory -------------------------------------------------------------------------------

@@ -135,6 +135,10 @@ class OdooDatabaseSource : public Source {
   //! PostgresSource::Advise on the streams as Read would read them (the preset's cursor and key
   //! filled in), so a connection relying on the preset still hears of an unindexed write_date.
   Result<std::vector<std::string>> Advise(const std::vector<StreamRequest>& streams) override;
+  //! PostgresSource::CheckDeletions on the streams as Read would read them.
+  Status CheckDeletions(const std::vector<StreamRequest>& streams) override;
+  //! PostgresSource::ForgetStream.
+  Status ForgetStream(const std::string& stream) override { return postgres_.ForgetStream(stream); }
 
  private:
   PostgresSource postgres_;

@@ -28,6 +28,7 @@
 
 #include "connectors/bronze_landing.h"
 #include "connectors/key_digest.h"
+#include "connectors/postgres_replication_slot.h"
 #include "connectors/silver_table.h"
 #include "engine/connection.h"
 #include "lake/delta_table.h"
@@ -1194,6 +1195,39 @@ Result<StreamInfo> PostgresSource::DescribeStream(const std::string& name) {
   return std::move(described.front().first);
 }
 
+Status PostgresSource::CheckDeletions(const std::vector<StreamRequest>& streams) {
+  for (const StreamRequest& stream : streams) {
+    if (!stream.detect_deletes || !stream.deletes_by_replication) continue;
+    DEW_ASSIGN_OR_RETURN(StreamInfo info, DescribeStream(stream.name));
+    auto [schema, table] = SplitStream(stream.name, config_.default_schema);
+    ReplicationTarget target{config_.source, stream.name, schema, table, {}};
+    for (const std::string& k :
+         stream.primary_key.empty() ? info.primary_key : stream.primary_key) {
+      auto column = std::find_if(info.columns.begin(), info.columns.end(),
+                                 [&](const ColumnInfo& c) { return c.name == k; });
+      if (column == info.columns.end()) {
+        return Status::InvalidArgument("stream " + stream.name + ": primary key column " + k +
+                                       " does not exist in " + schema + "." + table);
+      }
+      target.key.push_back(*column);
+    }
+    if (target.key.empty()) {
+      return Status::InvalidArgument("stream " + stream.name +
+                                     ": detect_deletes: replication: table " + schema + "." +
+                                     table + " has no primary key");
+    }
+    DEW_RETURN_IF_ERROR(PostgresReplicationSlot(config_, target).Check());
+  }
+  return Status::OK();
+}
+
+Status PostgresSource::ForgetStream(const std::string& stream) {
+  auto [schema, table] = SplitStream(stream, config_.default_schema);
+  return PostgresReplicationSlot(config_,
+                                 ReplicationTarget{config_.source, stream, schema, table, {}})
+      .Drop();
+}
+
 Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohmann::json& state,
                                         lake::Lakehouse* lake) {
   const bool incremental = stream.sync_mode == "incremental";
@@ -1213,12 +1247,6 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   }
   const StreamInfo& info = described.front().first;
   const std::vector<Column>& all = described.front().second;
-  if (incremental) {
-    // One snapshot for the chunks and the deleted-keys check: the check then compares the lake
-    // with exactly the rows the read has seen (LandDeletes relies on it). Closing the session
-    // on failure rolls it back.
-    DEW_RETURN_IF_ERROR(session.Command("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
-  }
   const std::vector<std::string> pk =
       stream.primary_key.empty() ? info.primary_key : stream.primary_key;
   for (const std::string& name : stream.columns) {
@@ -1349,8 +1377,47 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   const std::string copy = "COPY (SELECT " + pg_select + " FROM " + relation + where_sql + order +
                            ") TO STDOUT (FORMAT csv, HEADER)";
 
+  // `detect_deletes: replication` (postgres_replication_slot.h): the slot is found or made
+  // before the read's snapshot, and its window read up to a position taken after it.
+  const bool by_replication =
+      incremental && stream.detect_deletes && stream.deletes_by_replication && !stream.quarantine;
+  ReplicationTarget target{config_.source, stream.name, schema, table, {}};
+  for (const Column* k : keys) target.key.push_back(k->info);
+  PostgresReplicationSlot slot(config_, target);
+  ReplicationPlan plan;
+  ReplicationWindow window;
+  if (by_replication) {
+    DEW_ASSIGN_OR_RETURN(plan, slot.Prepare(state));
+  }
+  if (incremental) {
+    // One snapshot for the chunks and the deleted-keys check: the check then compares the lake
+    // with exactly the rows the read has seen (LandDeletes relies on it). Closing the session
+    // on failure rolls it back.
+    DEW_RETURN_IF_ERROR(session.Command("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+  }
+  if (by_replication && plan.use_window) {
+    // The window ends where the WAL is flushed once the snapshot is taken: past every commit
+    // the snapshot sees (with synchronous_commit, the default, a commit is flushed before it
+    // is visible), and no further than logical decoding can read now.
+    DEW_ASSIGN_OR_RETURN(ResultPtr upto,
+                         session.Exec("SELECT pg_current_wal_flush_lsn()::text", {}));
+    DEW_ASSIGN_OR_RETURN(window, slot.ReadWindow(PQgetvalue(upto.get(), 0, 0), config_.temp_dir));
+    if (window.truncated) {
+      // The window cannot say which keys a TRUNCATE removed: a new slot, then a snapshot
+      // after it, in which the keys are compared.
+      DEW_RETURN_IF_ERROR(session.Command("COMMIT"));
+      DEW_ASSIGN_OR_RETURN(plan, slot.Recreate("the table was truncated"));
+      DEW_RETURN_IF_ERROR(session.Command("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+    }
+  }
+  const bool by_window = by_replication && plan.use_window;
+  // Chunks carry the window's start: their commits do not cover its deletions yet.
+  const nlohmann::json replication_state =
+      by_replication ? slot.State(plan, plan.start_lsn) : nlohmann::json();
+
   // The deleted-keys check's source digest runs while the chunks are read and landed.
-  const bool check_deletes = incremental && stream.detect_deletes && !stream.quarantine;
+  const bool check_deletes =
+      incremental && stream.detect_deletes && !stream.quarantine && !by_window;
   SourceDigest digest(config_);
   if (check_deletes) {
     DEW_RETURN_IF_ERROR(digest.Start(session, SourceDigestSql(schema, table, keys, digest_where)));
@@ -1394,6 +1461,7 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
       for (size_t i = 1; i < last_fields.size(); i++) pk_text.push_back(*last_fields[i]);
       result.state = {
           {"cursor_field", stream.cursor_field}, {"cursor", *last_fields[0]}, {"pk", pk_text}};
+      if (by_replication) result.state["replication"] = replication_state;
       batch.mode = "incremental";
     } else {
       result.state = {{"sync_mode", "full_refresh"},
@@ -1505,6 +1573,55 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     DEW_RETURN_IF_ERROR(copied);
   }
 
+  if (by_replication && !by_window) {
+    if (!result.state.is_object()) result.state = nlohmann::json::object();
+    result.state["replication"] = replication_state;
+  }
+  if (by_window) {
+    if (!stream.filter.empty()) {
+      // Rows that left the filter are updates in the log, not deletions: the changed rows
+      // (after the state's cursor, as the read's own) no longer matching it, in the read's
+      // snapshot, are.
+      std::vector<std::string> left = where;
+      left[0] = "(" + stream.filter + ") IS NOT TRUE";
+      std::string left_sql, key_text;
+      for (size_t i = 0; i < left.size(); i++) left_sql += (i ? " AND " : " WHERE ") + left[i];
+      for (const Column* k : keys) key_text += PgIdent(k->info.name) + "::text, ";
+      std::string rows;
+      int64_t n = 0;
+      DEW_RETURN_IF_ERROR(StreamCopy(
+          session,
+          "COPY (SELECT " + key_text + "9223372036854775807::int8, 'D' FROM " + relation +
+              left_sql + ") TO STDOUT (FORMAT csv, HEADER)",
+          "the keys that left the filter of " + schema + "." + table,
+          [](const std::string&) { return Status::OK(); },
+          [&](const char* data, int size) -> Status {
+            rows.append(data, static_cast<size_t>(size));
+            n++;
+            if (rows.size() < (1u << 20)) return Status::OK();
+            Status appended = slot.AppendDeletions(rows, n, &window);
+            rows.clear();
+            n = 0;
+            return appended;
+          },
+          &result.bytes_read));
+      DEW_RETURN_IF_ERROR(slot.AppendDeletions(rows, n, &window));
+    }
+    if (config_.TEST_stop_at) {
+      DEW_RETURN_IF_ERROR(config_.TEST_stop_at("replication: before deletions"));
+    }
+    // The deletions' commit covers the window: its state names the window's end.
+    if (!result.state.is_object()) result.state = nlohmann::json::object();
+    result.state["replication"] = slot.State(plan, window.upto);
+    DEW_ASSIGN_OR_RETURN(
+        int64_t deleted,
+        LandReplicatedDeletions(lake, landing, target, window, result.state, &result.rows_silver));
+    result.rows_deleted = deleted;
+    if (deleted > 0) result.commits++;
+    if (config_.TEST_stop_at) {
+      DEW_RETURN_IF_ERROR(config_.TEST_stop_at("replication: before advance"));
+    }
+  }
   if (check_deletes) {
     DEW_ASSIGN_OR_RETURN(
         int64_t deleted,
@@ -1513,7 +1630,31 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     result.rows_deleted = deleted;
     if (deleted > 0) result.commits++;
   }
+  if (by_replication && !by_window) {
+    // The slot was just made: once a commit records it, later syncs read its window. (A sync
+    // that landed nothing commits the state alone; with no table yet, the next sync makes the
+    // slot again.)
+    DEW_ASSIGN_OR_RETURN(CommittedState committed, landing.LastCommitted());
+    if (committed.version >= 0 &&
+        (!committed.state.is_object() ||
+         committed.state.value("replication", nlohmann::json()) != replication_state)) {
+      LandingBatch batch;
+      batch.deletes = true;
+      batch.state = result.state;
+      std::string none;
+      for (const Column* k : keys) {
+        none += std::string(none.empty() ? "" : ", ") + "CAST(NULL AS " + k->info.lake_type +
+                ") AS " + SqlIdent(k->info.name);
+      }
+      batch.select_sql = "SELECT " + none + " WHERE false";
+      auto landed = landing.Land(batch);
+      if (!landed.ok())
+        return landed.status().WithContext("committing the state of " + schema + "." + table);
+      if (landed->commit.version >= 0) result.commits++;
+    }
+  }
   if (incremental) DEW_RETURN_IF_ERROR(session.Command("COMMIT"));
+  if (by_window) DEW_RETURN_IF_ERROR(slot.Advance(window.upto));
   return result;
 }
 

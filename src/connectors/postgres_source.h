@@ -4,6 +4,7 @@
 // column types derived from the catalog, so no value is guessed by a CSV sniffer.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct PostgresConfig {
   std::string default_schema = "public";  //!< streams in it are named by table alone
   int connect_timeout_seconds = 10;
   std::string temp_dir = "/tmp";  //!< where the COPY output is staged
+  //! Tests only: called at named points of a read (with `detect_deletes: replication`,
+  //! "replication: before deletions" and "replication: before advance"); a failure ends the
+  //! read there, as a crash would. Null: none.
+  std::function<Status(const std::string& point)> TEST_stop_at;
 };
 
 //! Not thread-safe; each call opens its own connection and closes it before returning.
@@ -38,6 +43,12 @@ class PostgresSource : public Source {
   //! non-partial index: every sync then scans the table to find its changed rows (an index on
   //! (cursor, key) serves the read's order too), with the CREATE INDEX to run.
   Result<std::vector<std::string>> Advise(const std::vector<StreamRequest>& streams) override;
+  //! For each stream with `deletes_by_replication`: PostgresReplicationSlot::Check (wal_level,
+  //! REPLICATION, the table's primary key and replica identity, the publication or the right
+  //! to create it).
+  Status CheckDeletions(const std::vector<StreamRequest>& streams) override;
+  //! Drops the stream's replication slot, if any.
+  Status ForgetStream(const std::string& stream) override;
   //! One table's columns and key (the catalog query of Discover for that table only).
   Result<StreamInfo> DescribeStream(const std::string& name) override;
   //! full_refresh: streams `COPY (SELECT …) TO STDOUT` of every row (after `filter`) into one

@@ -58,6 +58,9 @@ struct StreamRequest {
   bool quarantine = false;
   //! Sources that can list the current keys land the missing ones as `_deleted` rows.
   bool detect_deletes = true;
+  //! With detect_deletes: follow the source's change log for deletions (PostgreSQL logical
+  //! replication, `detect_deletes: replication`) instead of comparing every key.
+  bool deletes_by_replication = false;
   //! Set by another thread to stop the read at the next checkpoint (Status Interrupted);
   //! what was committed before stays. May be null.
   const std::atomic<bool>* cancel = nullptr;
@@ -110,6 +113,23 @@ class Source {
   virtual Result<std::vector<std::string>> Advise(const std::vector<StreamRequest>& streams) {
     (void)streams;
     return std::vector<std::string>{};
+  }
+
+  //! Checks that the source can find each stream's deletions as `streams` ask (e.g. PostgreSQL
+  //! logical replication for `deletes_by_replication`), without changing the source. OK when
+  //! all is well or nothing is asked; otherwise a Status naming the stream and what to fix.
+  //! The default has nothing to check.
+  virtual Status CheckDeletions(const std::vector<StreamRequest>& streams) {
+    (void)streams;
+    return Status::OK();
+  }
+
+  //! Releases what the source keeps for one stream between syncs (PostgreSQL: the stream's
+  //! replication slot, which holds WAL on the server until it is read) when the stream's state
+  //! is reset: the next sync starts over. OK when there is nothing to release.
+  virtual Status ForgetStream(const std::string& stream) {
+    (void)stream;
+    return Status::OK();
   }
 
   //! Reads one stream and lands it in bronze through `lake` (borrowed for the call), with the

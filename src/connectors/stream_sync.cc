@@ -180,6 +180,7 @@ Status StreamSync::SyncOnce(const StreamSpec& stream, const SyncOptions& options
   request.filter = stream.filter;
   request.chunk_rows = options.chunk_rows > 0 ? options.chunk_rows : stream.chunk_rows;
   request.detect_deletes = out->deletes_checked;
+  request.deletes_by_replication = stream.detect_deletes_by_replication;
   request.cancel = options.cancel;
 
   std::vector<std::string> primary_key = stream.primary_key;

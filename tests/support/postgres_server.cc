@@ -172,6 +172,10 @@ bool PostgresServer::Available() {
          access("/usr/bin/psql", X_OK) == 0;
 }
 
+void PostgresServer::AddSetting(const std::string& name, const std::string& value) {
+  settings_ += " -c " + name + "=" + value;
+}
+
 Status PostgresServer::Start() {
   if (running_) return Status::OK();
   if (!Available())
@@ -212,7 +216,7 @@ Status PostgresServer::Start() {
   for (int attempt = 0; attempt < 3; attempt++) {
     DEW_ASSIGN_OR_RETURN(port_, FreeLoopbackPort());
     const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) +
-                                " -k " + dir_ + " -c fsync=off -c full_page_writes=off";
+                                " -k " + dir_ + " -c fsync=off -c full_page_writes=off" + settings_;
     DEW_ASSIGN_OR_RETURN(ProcessOutput start,
                          RunProcess({std::string(kBinDir) + "/pg_ctl", "-D", data, "-l", log, "-w",
                                      "-t", "60", "-o", options, "start"},

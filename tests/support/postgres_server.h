@@ -21,6 +21,10 @@ class PostgresServer {
   //! True when Debian's PostgreSQL 15 binaries are installed; tests skip otherwise.
   static bool Available();
 
+  //! Before Start: also pass `-c name=value` to the server, e.g. ("wal_level", "logical") for
+  //! tests of logical replication. The default start sets neither.
+  void AddSetting(const std::string& name, const std::string& value);
+
   //! initdb + pg_ctl start; waits until the server accepts connections. Fails with a message that
   //! includes the server log when any step fails.
   Status Start();
@@ -52,6 +56,7 @@ class PostgresServer {
   std::string host_ = "127.0.0.1";
   std::string user_ = "dew_admin";
   std::string password_;
+  std::string settings_;  // " -c name=value" for each AddSetting
   int port_ = 0;
   bool running_ = false;
 };

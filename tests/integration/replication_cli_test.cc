@@ -1,0 +1,136 @@
+// `detect_deletes: replication` through the dew binary against a real PostgreSQL 15 with
+// wal_level=logical: `dew connection test` names what the source lacks, `dew sync` lands
+// deletions from the stream's replication slot, `dew state reset` drops the slot.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "support/dew_process.h"
+#include "support/postgres_server.h"
+
+namespace dew {
+namespace {
+
+using dew::testing::PostgresServer;
+using testing::DewRun;
+using testing::ShellQuote;
+
+class SyncCliReplicationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!PostgresServer::Available()) return;
+    server_ = new PostgresServer();
+    server_->AddSetting("wal_level", "logical");
+    status_ = new Status(server_->StartWithSourceDatabase("erp", "reader", ""));
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete status_;
+    status_ = nullptr;
+  }
+  void SetUp() override {
+    if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+    ASSERT_TRUE(status_->ok()) << status_->ToString();
+    Pg("CREATE TABLE partner (id integer PRIMARY KEY, name text, write_date timestamp NOT NULL);"
+       "INSERT INTO partner SELECT g, 'p' || g, TIMESTAMP '2024-01-01' + g * INTERVAL '1 hour' "
+       "FROM generate_series(1, 40) g; GRANT SELECT ON partner TO reader;");
+    char tmpl[] = "/tmp/dew_replication_cli_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    project_ = dir_ + "/proj";
+    ASSERT_EQ(testing::RunDew(dir_, {"init", "proj"}, dir_).code, 0);
+    std::ofstream(project_ + "/connections/erp.yml")
+        << "name: erp\nsource_type: postgres\nauth:\n  host: " << server_->host()
+        << "\n  port: " << server_->port()
+        << "\n  database: erp\n  user: reader\n  password: ${env:DEW_TEST_ERP_PASSWORD}\n"
+           "streams:\n  - name: partner\n    sync_mode: incremental\n    cursor_field: write_date\n"
+           "    detect_deletes: replication\n";
+  }
+  void TearDown() override {
+    if (!dir_.empty()) (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str());
+  }
+  void Pg(const std::string& sql) {
+    auto r = server_->RunSql(sql, "erp");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  std::string PgValue(const std::string& sql) {
+    auto r = server_->RunSql(sql, "erp");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::string s = r.ok() ? *r : "";
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    return s;
+  }
+  DewRun Dew(const std::vector<std::string>& args) {
+    return testing::RunDew(project_, args, dir_,
+                           {{"DEW_TEST_ERP_PASSWORD", server_->reader_password()}});
+  }
+
+  static PostgresServer* server_;
+  static Status* status_;
+  std::string dir_;
+  std::string project_;
+};
+PostgresServer* SyncCliReplicationTest::server_ = nullptr;
+Status* SyncCliReplicationTest::status_ = nullptr;
+
+TEST_F(SyncCliReplicationTest, ConnectionTestSyncAndReset) {
+  // Without REPLICATION, then without the right to publish the table: each named, with the
+  // connection file, the stream, the field and what to run.
+  DewRun test = Dew({"connection", "test", "erp"});
+  EXPECT_NE(test.code, 0);
+  EXPECT_NE(test.err.find("erp.yml: stream partner: detect_deletes: replication: user reader has "
+                          "no REPLICATION privilege"),
+            std::string::npos)
+      << test.out << test.err;
+  Pg("ALTER ROLE reader REPLICATION");
+  test = Dew({"connection", "test", "erp"});
+  EXPECT_NE(test.code, 0);
+  EXPECT_NE(test.err.find("user reader may not create the publication dew_erp_partner"),
+            std::string::npos)
+      << test.err;
+  EXPECT_NE(test.err.find("have an owner run: CREATE PUBLICATION \"dew_erp_partner\" FOR TABLE "
+                          "\"public\".\"partner\" (\"id\")"),
+            std::string::npos)
+      << test.err;
+  // An owner publishes the key column, as the message says.
+  Pg("CREATE PUBLICATION dew_erp_partner FOR TABLE public.partner (id)");
+  test = Dew({"connection", "test", "erp"});
+  EXPECT_EQ(test.code, 0) << test.out << test.err;
+
+  DewRun first = Dew({"--format", "csv", "sync", "erp"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
+                    "'dew_erp_partner'"),
+            "1");
+  Pg("DELETE FROM partner WHERE id IN (4, 30); UPDATE partner SET name = 'x', write_date = "
+     "'2030-01-01' WHERE id = 5;");
+  DewRun second = Dew({"--format", "csv", "sync", "erp"});
+  ASSERT_EQ(second.code, 0) << second.err;
+  // job,stream,table,rows,bronze_rows,deleted_rows,silver_rows,status,…
+  EXPECT_NE(second.out.find(",partner,bronze.raw_erp_partner,1,3,2,"), std::string::npos)
+      << second.out;
+  DewRun silver = Dew({"sql", "--format", "csv",
+                       "SELECT string_agg(id::VARCHAR, ' ' ORDER BY id) AS gone FROM "
+                       "silver.erp_partner WHERE _deleted"});
+  EXPECT_EQ(silver.out, "gone\n4 30\n") << silver.err;
+
+  DewRun reset = Dew({"state", "reset", "erp"});
+  ASSERT_EQ(reset.code, 0) << reset.err;
+  EXPECT_NE(reset.out.find("erp.partner: replication slot dew_erp_partner dropped"),
+            std::string::npos)
+      << reset.out;
+  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_replication_slots"), "0");
+  // The next sync reads every row and makes the slot again.
+  DewRun third = Dew({"--format", "csv", "sync", "erp"});
+  ASSERT_EQ(third.code, 0) << third.err;
+  EXPECT_NE(third.out.find(",partner,bronze.raw_erp_partner,38,38,0,"), std::string::npos)
+      << third.out;
+  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_replication_slots"), "1");
+}
+
+}  // namespace
+}  // namespace dew
