@@ -14,14 +14,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -579,27 +577,27 @@ Status FinishCopy(Session& session, const std::string& what) {
   return Status::OK();
 }
 
-// The COPY output handed to DuckDB through a FIFO as it arrives, in chunks of at most
-// `chunk_rows` rows: PostgreSQL formats rows on one core while DuckDB parses them on another,
-// where a temp file made them take turns. A thread of its own moves the rows from libpq into
-// the FIFO while the caller's thread runs DuckDB's read of it (`path()`), one read per chunk,
-// each starting with the COPY's header line. A chunk ends after `chunk_rows` rows or with the
-// COPY: the thread then closes the FIFO (ending DuckDB's read) and waits, without reading on,
-// until the caller has landed the chunk (Continue) and opens the FIFO for the next one. A full
-// refresh is one chunk; an incremental read lands each chunk with the state of its last row.
+// The COPY output handed to DuckDB through a FIFO as it arrives, up to `max_rows` rows:
+// PostgreSQL formats rows on one core while DuckDB parses them on another, where a temp file made
+// them take turns. A thread of its own moves the rows from libpq into the FIFO while the caller's
+// thread runs DuckDB's read of it (`path()`), one read of one open. A full refresh puts every row
+// through; an incremental read its first chunk, after which the COPY, when it goes on, is the
+// caller's again (its later chunks go through temp files: parsing a chunk into a temp table as
+// it arrives, which an incremental chunk needs to be committed with the state of its last row,
+// costs CPU that a large read does not win back).
 //
 // A COPY that fails must fail DuckDB's read, never end it early (a short full refresh would
 // mark the missing keys deleted in silver; a short chunk would commit a state past rows it
 // lacks): the pipe then ends inside an unterminated quoted value, after whole rows, which
-// DuckDB's strict CSV reader refuses. Only a chunk that is whole (or a COPY that PostgreSQL
-// reports complete) ends the pipe cleanly.
+// DuckDB's strict CSV reader refuses. Only whole rows up to `max_rows`, or a COPY that
+// PostgreSQL reports complete, end the pipe cleanly.
 class CopyPipe {
  public:
-  //! What the thread put through the FIFO for one chunk.
+  //! What the thread put through the FIFO.
   struct Chunk {
     int64_t rows = 0;
-    std::string last_row;     // the chunk's last data row as COPY sent it; empty without rows
-    bool copy_ended = false;  // the COPY is over: no chunk follows
+    std::string last_row;     // the last data row as COPY sent it; empty without rows
+    bool copy_ended = false;  // the COPY is over; otherwise the caller reads on after Finish
   };
 
   ~CopyPipe() { (void)Finish(); }
@@ -626,52 +624,28 @@ class CopyPipe {
   }
   const std::string& path() const { return path_; }
 
-  // Moves the rows of the session's started COPY (StartCopy) into the FIFO, header first, on
-  // a thread of its own: the session is the thread's until Finish.
+  // Moves the header and up to `max_rows` rows of the session's started COPY (StartCopy) into
+  // the FIFO, on a thread of its own: the session is the thread's until Finish.
   void Start(Session* session, const std::string& what,
-             int64_t chunk_rows = std::numeric_limits<int64_t>::max()) {
-    chunk_rows_ = chunk_rows;
-    thread_ = std::thread([this, session, what] {
-      Status s = Run(*session, what);
-      std::lock_guard<std::mutex> lock(mu_);
-      status_ = s;
-      ended_ = true;
-      cv_.notify_all();
-    });
+             int64_t max_rows = std::numeric_limits<int64_t>::max()) {
+    max_rows_ = max_rows;
+    thread_ = std::thread([this, session, what] { status_ = Run(*session, what); });
   }
 
-  // After DuckDB's read of a chunk returned: waits until the thread has put the chunk through
-  // (it has, since DuckDB saw its end) and returns it. nullopt when the thread stopped without
-  // ending a chunk cleanly (a failed COPY, a reader gone): Finish then says why.
-  std::optional<Chunk> Next() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return chunk_ready_ || ended_; });
-    if (!chunk_ready_) return std::nullopt;
-    return chunk_;
-  }
-
-  // Lets the thread go on with the next chunk (after Next returned one whose COPY goes on).
-  void Continue() {
-    std::lock_guard<std::mutex> lock(mu_);
-    chunk_ready_ = false;
-    cv_.notify_all();
-  }
-
-  // Waits for the thread and returns how the COPY ended. Called once DuckDB's reads are over
-  // (or never began): the thread then stops waiting for a reader, for room in the FIFO or for
-  // the next chunk.
+  // Waits for the thread and returns how the COPY ended. Called once DuckDB's read is over (or
+  // never began): the thread then stops waiting for a reader or for room in the FIFO.
   Status Finish() {
     if (thread_.joinable()) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        done_reading_ = true;
-        cv_.notify_all();
-      }
+      done_reading_ = true;
       thread_.join();
     }
     Remove();
     return status_;
   }
+  //! After Finish: what went through when the thread ended it cleanly.
+  const Chunk& chunk() const { return chunk_; }
+  //! The COPY's header line (with its newline), once the thread has read it.
+  const std::string& header() const { return header_; }
   int64_t bytes() const { return bytes_; }
   //! Whether PostgreSQL ended the COPY with an error (rather than DuckDB ending its read).
   bool source_failed() const { return source_failed_; }
@@ -701,62 +675,49 @@ class CopyPipe {
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
-    std::string header, buffer;
+    const int fd = OpenForWriting();
+    if (fd < 0) return Status::IOError("DuckDB did not read the COPY output in " + path_);
+    std::string buffer;
     buffer.reserve(kBufferBytes + 65536);
-    char* line = nullptr;
-    int n = PQgetCopyData(session.conn(), &line, 0);
-    if (n >= 0) {
-      header.assign(line, static_cast<size_t>(n));
+    Chunk chunk;
+    Status status;
+    bool header = true;
+    while (chunk.rows < max_rows_) {
+      char* line = nullptr;
+      const int n = PQgetCopyData(session.conn(), &line, 0);
+      if (n < 0) {
+        chunk.copy_ended = true;
+        break;
+      }
+      if (header) {
+        header_.assign(line, static_cast<size_t>(n));
+        header = false;
+      } else {
+        chunk.last_row.assign(line, static_cast<size_t>(n));
+        ++chunk.rows;
+      }
+      buffer.append(line, static_cast<size_t>(n));
       PQfreemem(line);
       bytes_ += n;
+      if (buffer.size() >= kBufferBytes) {
+        status = WriteAll(fd, buffer);
+        buffer.clear();
+        if (!status.ok()) break;
+      }
     }
-    bool copy_ended = n < 0;
-    for (;;) {
-      const int fd = OpenForWriting();
-      if (fd < 0) return Status::IOError("DuckDB did not read the COPY output in " + path_);
-      Chunk chunk;
-      Status status = WriteAll(fd, header);
-      while (status.ok() && !copy_ended && chunk.rows < chunk_rows_) {
-        n = PQgetCopyData(session.conn(), &line, 0);
-        if (n < 0) {
-          copy_ended = true;
-          break;
-        }
-        chunk.last_row.assign(line, static_cast<size_t>(n));
-        buffer.append(line, static_cast<size_t>(n));
-        PQfreemem(line);
-        bytes_ += n;
-        ++chunk.rows;
-        if (buffer.size() >= kBufferBytes) {
-          status = WriteAll(fd, buffer);
-          buffer.clear();
-        }
-      }
-      if (status.ok() && copy_ended) {
-        status = FinishCopy(session, what);
-        source_failed_ = !status.ok();
-      }
-      if (status.ok()) status = WriteAll(fd, buffer);
-      buffer.clear();
-      if (!status.ok()) {
-        // After the whole rows written so far, a line that opens a quote and never closes it.
-        (void)WriteAll(fd, "\"");
-        close(fd);
-        return status;
-      }
-      chunk.copy_ended = copy_ended;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        chunk_ = std::move(chunk);
-        chunk_ready_ = true;
-        cv_.notify_all();
-      }
-      close(fd);
-      if (copy_ended) return Status::OK();
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return !chunk_ready_ || done_reading_; });
-      if (done_reading_) return Status::OK();  // the caller stopped between chunks
+    if (status.ok() && chunk.copy_ended) {
+      status = FinishCopy(session, what);
+      source_failed_ = !status.ok();
     }
+    if (status.ok()) {
+      status = WriteAll(fd, buffer);
+    } else {
+      // After the whole rows written so far, a line that opens a quote and never closes it.
+      (void)WriteAll(fd, "\"");
+    }
+    close(fd);
+    if (status.ok()) chunk_ = std::move(chunk);
+    return status;
   }
 
   // Waits while the FIFO is full, up to the end of DuckDB's read.
@@ -792,25 +753,21 @@ class CopyPipe {
   std::string folder_, path_;
   int lock_ = -1;  // holds the folder's flock (LockCopyOutput)
   std::thread thread_;
-  int64_t chunk_rows_ = std::numeric_limits<int64_t>::max();
+  int64_t max_rows_ = std::numeric_limits<int64_t>::max();
   std::atomic<bool> done_reading_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  Chunk chunk_;               // guarded by mu_
-  bool chunk_ready_ = false;  // guarded by mu_: chunk_ is put through, not yet Continue()d
-  bool ended_ = false;        // guarded by mu_: the thread is done
+  Chunk chunk_;
+  std::string header_;
   Status status_;
   bool source_failed_ = false;
   int64_t bytes_ = 0;
 };
 
-// Runs `copy` (a COPY … TO STDOUT (FORMAT csv, HEADER)) and calls `row` with each data row after
-// `header` with the header line.
-Status StreamCopy(Session& session, const std::string& copy, const std::string& what,
-                  const std::function<Status(const std::string&)>& header,
-                  const std::function<Status(const char*, int)>& row, int64_t* bytes) {
-  DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
-  bool first = true;
+// Reads the rest of a started COPY, calling `row` with each row (`header` with the first when
+// `with_header`) until PostgreSQL reports the COPY complete.
+Status ReceiveCopy(Session& session, const std::string& what, bool with_header,
+                   const std::function<Status(const std::string&)>& header,
+                   const std::function<Status(const char*, int)>& row, int64_t* bytes) {
+  bool first = with_header;
   Status failed;
   for (;;) {
     char* buffer = nullptr;
@@ -825,6 +782,15 @@ Status StreamCopy(Session& session, const std::string& copy, const std::string& 
   }
   DEW_RETURN_IF_ERROR(FinishCopy(session, what));
   return failed;
+}
+
+// Runs `copy` (a COPY … TO STDOUT (FORMAT csv, HEADER)) and calls `row` with each data row after
+// `header` with the header line.
+Status StreamCopy(Session& session, const std::string& copy, const std::string& what,
+                  const std::function<Status(const std::string&)>& header,
+                  const std::function<Status(const char*, int)>& row, int64_t* bytes) {
+  DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
+  return ReceiveCopy(session, what, true, header, row, bytes);
 }
 
 // DuckDB's read_csv of PostgreSQL's COPY csv output. `pipe`: the path is a FIFO (CopyPipe),
@@ -1493,47 +1459,39 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   };
   // A full refresh is one batch: DuckDB lands it while it arrives (CopyPipe). Where no FIFO
   // can be made, and for quarantine (which reads the rows twice), it goes through a temp file
-  // as the chunks of an incremental read do without a FIFO.
+  // as the chunks of an incremental read after its first do.
+  const std::string what = schema + "." + table;
   CopyPipe pipe;
+  bool piped_first = false;  // the FIFO took an incremental read's first chunk
+  bool copy_goes_on = false;
   if (incremental && pipe.Create(config_.temp_dir).ok()) {
-    // Each chunk is parsed into a temp table while PostgreSQL sends it (the parse was half of
-    // a small sync's landing, 50,000 rows: 0.3-0.5 s loaded), then landed from there with the
-    // state of its last row; the next chunk is read only once this one is committed.
-    const std::string what = schema + "." + table;
+    // The first chunk is parsed into a temp table while PostgreSQL sends it (the parse was half
+    // of a small sync's landing, 50,000 rows: 0.3-0.5 s loaded), then landed from there with
+    // the state of its last row. A read of more rows goes on through temp files (CopyPipe).
     DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
     pipe.Start(&session, what, chunk_rows);
     engine::Connection& con = lake->connection();
-    Status landed;
-    for (;;) {
-      Status read = con.Execute("CREATE OR REPLACE TEMP TABLE _dew_pg_chunk AS SELECT * FROM " +
-                                CsvReader(pipe.path(), csv_columns, true, true));
-      std::optional<CopyPipe::Chunk> piped = read.ok() ? pipe.Next() : std::nullopt;
-      if (!piped.has_value()) {
-        // As for a full refresh: a failed COPY fails DuckDB's read, and says why itself.
-        Status copied = pipe.Finish();
-        (void)con.Execute("DROP TABLE IF EXISTS _dew_pg_chunk");
-        if (pipe.source_failed() || (read.ok() && !copied.ok())) {
-          return copied.WithContext("landing " + what + " from " + Describe());
-        }
-        if (!read.ok()) return read.WithContext("landing " + what + " from " + Describe());
-        return Status::Internal("the COPY output of " + what + " ended without a whole chunk");
-      }
-      if (piped->rows > 0) {
-        last_fields = CsvFields(piped->last_row.data(), static_cast<int>(piped->last_row.size()),
-                                state_fields);
-        landed = land_rows("_dew_pg_chunk");
-        if (!landed.ok()) break;
-      }
-      if (piped->copy_ended) break;
-      pipe.Continue();
-    }
+    Status read = con.Execute("CREATE OR REPLACE TEMP TABLE _dew_pg_chunk AS SELECT * FROM " +
+                              CsvReader(pipe.path(), csv_columns, true, true));
     Status copied = pipe.Finish();
     result.bytes_read = pipe.bytes();
+    Status landed;
+    // As for a full refresh: a failed COPY fails DuckDB's read, and says why itself.
+    if (pipe.source_failed() || (read.ok() && !copied.ok())) {
+      landed = copied.WithContext("landing " + what + " from " + Describe());
+    } else if (!read.ok()) {
+      landed = read.WithContext("landing " + what + " from " + Describe());
+    } else if (pipe.chunk().rows > 0) {
+      last_fields = CsvFields(pipe.chunk().last_row.data(),
+                              static_cast<int>(pipe.chunk().last_row.size()), state_fields);
+      landed = land_rows("_dew_pg_chunk");
+    }
     (void)con.Execute("DROP TABLE IF EXISTS _dew_pg_chunk");
     DEW_RETURN_IF_ERROR(landed);
-    DEW_RETURN_IF_ERROR(copied.WithContext("landing " + what + " from " + Describe()));
+    piped_first = true;
+    copy_goes_on = !pipe.chunk().copy_ended;
+    header = pipe.header();
   } else if (!incremental && !stream.quarantine && pipe.Create(config_.temp_dir).ok()) {
-    const std::string what = schema + "." + table;
     DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
     pipe.Start(&session, what);
     Status landed = land_rows(CsvReader(pipe.path(), csv_columns, true, true));
@@ -1545,22 +1503,24 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     DEW_RETURN_IF_ERROR(landed);
     DEW_RETURN_IF_ERROR(copied.WithContext("landing " + what + " from " + Describe()));
     return result;
-  } else {
-    Status copied = StreamCopy(
-        session, copy, schema + "." + table,
-        [&](const std::string& line) {
-          header = line;
-          return Status::OK();
-        },
-        [&](const char* data, int n) -> Status {
-          if (!chunk.open()) DEW_RETURN_IF_ERROR(chunk.Open(config_.temp_dir, header));
-          DEW_RETURN_IF_ERROR(chunk.Write(data, n));
-          if (incremental) last_row.assign(data, static_cast<size_t>(n));
-          if (chunk.rows() < chunk_rows) return Status::OK();
-          if (incremental) last_fields = CsvFields(data, n, state_fields);
-          return land();
-        },
-        &result.bytes_read);
+  }
+  if (!piped_first || copy_goes_on) {
+    auto on_header = [&](const std::string& line) {
+      header = line;
+      return Status::OK();
+    };
+    auto on_row = [&](const char* data, int n) -> Status {
+      if (!chunk.open()) DEW_RETURN_IF_ERROR(chunk.Open(config_.temp_dir, header));
+      DEW_RETURN_IF_ERROR(chunk.Write(data, n));
+      if (incremental) last_row.assign(data, static_cast<size_t>(n));
+      if (chunk.rows() < chunk_rows) return Status::OK();
+      if (incremental) last_fields = CsvFields(data, n, state_fields);
+      return land();
+    };
+    Status copied = piped_first
+                        ? ReceiveCopy(session, what, /*with_header=*/false, on_header, on_row,
+                                      &result.bytes_read)
+                        : StreamCopy(session, copy, what, on_header, on_row, &result.bytes_read);
     if (copied.ok() && chunk.open() && chunk.rows() > 0) {
       if (incremental)
         last_fields = CsvFields(last_row.data(), static_cast<int>(last_row.size()), state_fields);

@@ -373,10 +373,11 @@ TEST_F(PostgresSourceTest, FullRefreshFailingMidCopyLandsNothing) {
   EXPECT_EQ(again->rows, 50000);
 }
 
-// An incremental read hands each chunk to DuckDB through a FIFO as it arrives: a COPY that
-// fails in its third chunk (a division by zero at one row of a view) keeps the two chunks
-// committed before it, each with the state of its own last row, lands nothing of the third,
-// leaves nothing in the temp folder, and the next read resumes after the second chunk.
+// An incremental read hands its first chunk to DuckDB through a FIFO as it arrives, and the
+// later ones through temp files. A COPY that fails (a division by zero at one row of a view) in
+// the first chunk lands nothing; in the third, it keeps the two chunks committed before it,
+// each with the state of its own last row. Nothing is left in the temp folder, and the next
+// read resumes after the second chunk.
 TEST_F(PostgresSourceTest, IncrementalFailingMidCopyKeepsTheChunksBefore) {
   ASSERT_TRUE(
       server_
@@ -399,6 +400,12 @@ TEST_F(PostgresSourceTest, IncrementalFailingMidCopyKeepsTheChunksBefore) {
   ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
   StreamRequest request = Incremental("fragile_lines");
   request.primary_key = {"id"};
+  request.chunk_rows = 40000;
+  auto in_first = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_FALSE(in_first.ok());
+  EXPECT_NE(in_first.status().message().find("division by zero"), std::string::npos)
+      << in_first.status().ToString();
+  EXPECT_FALSE(env.lake()->Exists(lake::TableName{lake::Layer::kBronze, "raw_shop_fragile_lines"}));
   request.chunk_rows = 10000;
   auto failed = PostgresSource(config).Read(request, nullptr, env.lake());
   ASSERT_FALSE(failed.ok());
