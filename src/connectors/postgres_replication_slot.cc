@@ -12,6 +12,7 @@
 #include "connectors/silver_table.h"
 #include "engine/connection.h"
 #include "lake/lakehouse.h"
+#include "lake/medallion.h"
 
 namespace dew::connectors {
 namespace {
@@ -106,6 +107,19 @@ class PostgresReplicationSlot::Connection {
     return rows;
   }
   const std::string& last_error() const { return last_error_; }
+
+  // Sends `sql` without waiting for its end: the server runs it even when this connection is
+  // closed before it ends (PostgreSQL notices a closed client only when it next talks to it).
+  Status Send(const std::string& sql, const std::vector<std::string>& params) {
+    std::vector<const char*> p;
+    for (const auto& s : params) p.push_back(s.c_str());
+    if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(p.size()), nullptr, p.data(),
+                          nullptr, nullptr, 0) != 1) {
+      last_error_ = FirstLine(PQerrorMessage(conn_));
+      return Status::IOError(last_error_);
+    }
+    return Status::OK();
+  }
 
  private:
   PGconn* conn_ = nullptr;
@@ -272,6 +286,7 @@ Result<ReplicationPlan> PostgresReplicationSlot::Prepare(const nlohmann::json& s
   DEW_RETURN_IF_ERROR(CheckSource(/*may_create=*/true));
   ReplicationPlan plan;
   plan.publication = publication_;
+  DEW_RETURN_IF_ERROR(WaitUntilIdle());
   DEW_ASSIGN_OR_RETURN(
       auto slot, conn_->Query("SELECT confirmed_flush_lsn::text, coalesce(wal_status, ''), plugin, "
                               "(database = current_database())::text FROM pg_replication_slots "
@@ -447,8 +462,44 @@ Status PostgresReplicationSlot::AppendDeletions(const std::string& csv, int64_t 
   return Status::OK();
 }
 
+Status PostgresReplicationSlot::WaitUntilIdle() {
+  // A slot serves one backend at a time: the previous sync's advance may still run. The wait is
+  // PostgreSQL's (pg_sleep), 50 ms a round, for up to two minutes.
+  for (int round = 0; round < 2400; round++) {
+    auto active = conn_->Query(
+        "SELECT active_pid, pg_sleep(CASE WHEN active THEN 0.05 ELSE 0 END) FROM "
+        "pg_replication_slots WHERE slot_name = $1",
+        {name_});
+    if (!active.ok()) {
+      return Status::IOError("cannot read the replication slot " + name_ + " at " + conn_->where() +
+                             ": " + conn_->last_error());
+    }
+    if (active->empty() || !(*active)[0][0].has_value()) return Status::OK();
+  }
+  auto pid =
+      conn_->Query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {name_});
+  return Status::IOError("the replication slot " + name_ + " at " + conn_->where() +
+                         " stayed in use by process " +
+                         (pid.ok() && !pid->empty() ? (*pid)[0][0].value_or("?") : "?") +
+                         " for two minutes (another sync of the stream?)");
+}
+
+Status PostgresReplicationSlot::AdvanceInBackground(const std::string& lsn) {
+  DEW_RETURN_IF_ERROR(Connect());
+  Status sent = conn_->Send(
+      "SELECT pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_replication_slots "
+      "WHERE slot_name = $1 AND confirmed_flush_lsn < $2::pg_lsn",
+      {name_, lsn});
+  if (!sent.ok()) {
+    return Status::IOError("cannot advance the replication slot " + name_ + " to " + lsn + " at " +
+                           conn_->where() + ": " + conn_->last_error());
+  }
+  return Status::OK();
+}
+
 Status PostgresReplicationSlot::Advance(const std::string& lsn) {
   DEW_RETURN_IF_ERROR(Connect());
+  DEW_RETURN_IF_ERROR(WaitUntilIdle());
   // PostgreSQL refuses to move a slot backwards; a slot already there has nothing to do.
   auto moved = conn_->Query(
       "SELECT pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_replication_slots "
@@ -463,6 +514,7 @@ Status PostgresReplicationSlot::Advance(const std::string& lsn) {
 
 Status PostgresReplicationSlot::Drop() {
   DEW_RETURN_IF_ERROR(Connect());
+  DEW_RETURN_IF_ERROR(WaitUntilIdle());
   auto dropped = conn_->Query(
       "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
       {name_});
@@ -481,38 +533,50 @@ nlohmann::json PostgresReplicationSlot::State(const ReplicationPlan& plan,
 Result<int64_t> LandReplicatedDeletions(lake::Lakehouse* lake, BronzeLanding& landing,
                                         const ReplicationTarget& target,
                                         const ReplicationWindow& window,
-                                        const nlohmann::json& state, int64_t* rows_silver) {
+                                        const nlohmann::json& state) {
   if (window.deletions == 0) return 0;
   const std::string what = target.schema + "." + target.table;
-  std::vector<std::string> key_names;
-  std::string columns, keys, on;
+  std::string columns, keys, with_fresh, with_silver;
   for (size_t i = 0; i < target.key.size(); i++) {
     const std::string k = SqlIdent(target.key[i].name);
-    key_names.push_back(target.key[i].name);
     columns += SqlString(target.key[i].name) + ": " + SqlString(target.key[i].lake_type) + ", ";
     keys += (i ? ", " : "") + k;
-    on += std::string(i ? " AND " : "") + "_dew_w." + k + " = _dew_s." + k;
+    with_fresh += std::string(i ? " AND " : "") + "_dew_f." + k + " = _dew_w." + k;
+    with_silver += std::string(i ? " AND " : "") + "_dew_s." + k + " = _dew_w." + k;
   }
-  // Silver takes in the batches it lacks (this read's rows among them): its live rows are then
-  // the lake's live keys.
+  // The lake's live keys, looked up for the deleted ones only: a key's newest row among the
+  // bronze batches silver has not taken in yet decides; otherwise silver's row does. (Silver
+  // is not brought up to date first: the sync's own update then merges the read's rows and
+  // these deletions in one commit.)
   SilverTable silver(lake, target.connection, target.stream);
-  auto updated = silver.Update(key_names);
-  if (!updated.ok()) {
-    return updated.status().WithContext("updating " + silver.table() +
-                                        " before landing the deletions of " + what);
+  DEW_ASSIGN_OR_RETURN(lake::TableName silver_name, lake::ParseTableName(silver.table()));
+  const bool has_silver = lake->Exists(silver_name);
+  int64_t consumed = 0;
+  if (has_silver) {
+    DEW_ASSIGN_OR_RETURN(auto c, silver.Consumed());
+    consumed = c.first;
   }
-  *rows_silver += updated->rows_written;
-  engine::Connection& con = lake->connection();
   const std::string changes =
       "read_csv(" + SqlString(window.csv_path) +
       ", header=false, delim=',', quote='\"', escape='\"', auto_detect=false, "
       "strict_mode=true, columns={" +
       columns + "'_dew_order': 'BIGINT', '_dew_op': 'VARCHAR'})";
-  DEW_RETURN_IF_ERROR(con.Execute(
-      "CREATE OR REPLACE TEMP TABLE _dew_replicated_deletions AS SELECT " + keys +
-      " FROM (SELECT " + keys + ", arg_max(_dew_op, _dew_order) AS _dew_last FROM " + changes +
-      " GROUP BY ALL) AS _dew_w SEMI JOIN (SELECT " + keys + " FROM " + silver.table() +
-      " WHERE NOT _deleted) AS _dew_s ON " + on + " WHERE _dew_last = 'D'"));
+  const std::string fresh = "SELECT " + keys + ", arg_max(_deleted, _batch) AS _dew_gone FROM " +
+                            landing.table() + " WHERE _batch > " + std::to_string(consumed) +
+                            " GROUP BY ALL";
+  std::string live = "EXISTS (SELECT 1 FROM _dew_fresh AS _dew_f WHERE " + with_fresh +
+                     " AND NOT _dew_f._dew_gone)";
+  if (has_silver) {
+    live = "(" + live + " OR (NOT EXISTS (SELECT 1 FROM _dew_fresh AS _dew_f WHERE " + with_fresh +
+           ") AND EXISTS (SELECT 1 FROM " + silver.table() + " AS _dew_s WHERE " + with_silver +
+           " AND NOT _dew_s._deleted)))";
+  }
+  engine::Connection& con = lake->connection();
+  DEW_RETURN_IF_ERROR(
+      con.Execute("CREATE OR REPLACE TEMP TABLE _dew_replicated_deletions AS WITH _dew_fresh AS (" +
+                  fresh + ") SELECT " + keys + " FROM (SELECT " + keys +
+                  ", arg_max(_dew_op, _dew_order) AS _dew_last FROM " + changes +
+                  " GROUP BY ALL) AS _dew_w WHERE _dew_last = 'D' AND " + live));
   struct DropTemp {
     engine::Connection& con;
     ~DropTemp() { (void)con.Execute("DROP TABLE IF EXISTS _dew_replicated_deletions"); }

@@ -15,9 +15,10 @@
 //   3. ReadWindow(upto): each key's last change in the window, to a CSV file (bounded memory).
 //   4. The read lands its rows; then the keys whose last change was a deletion (and that the
 //      lake holds live) land as `_deleted` rows, with the state naming `upto` (LandDeletions).
-//   5. Advance(upto). A sync killed before it leaves the slot behind the state: the next
-//      Prepare advances it to the state's LSN first; killed before step 4's commit, the next sync
-//      reads the same window again.
+//   5. AdvanceInBackground(upto), which PostgreSQL completes while silver is updated. A sync
+//      killed before it leaves the slot behind the state: the next Prepare advances it to the
+//      state's LSN first; killed before step 4's commit, the next sync reads the same window
+//      again.
 #pragma once
 
 #include <cstdint>
@@ -112,6 +113,12 @@ class PostgresReplicationSlot {
   //! A no-op when the slot is already there or beyond.
   Status Advance(const std::string& lsn);
 
+  //! Step 5 without waiting: sends Advance's statement and returns; PostgreSQL completes it
+  //! while the caller goes on (silver's update), even after this object is destroyed. The
+  //! next Prepare waits for it (a slot serves one process at a time), and moves the slot to the
+  //! state's position itself if it did not happen.
+  Status AdvanceInBackground(const std::string& lsn);
+
   //! Drops the slot if it exists (`dew state reset`). The publication stays (it holds no WAL).
   Status Drop();
 
@@ -125,6 +132,8 @@ class PostgresReplicationSlot {
   Status Connect();
   Status CheckSource(bool may_create);
   Result<ReplicationPlan> MakeSlot(ReplicationPlan plan, bool drop_first);
+  // Waits while another process holds the slot (e.g. the previous sync's background advance).
+  Status WaitUntilIdle();
 
   PostgresConfig config_;
   ReplicationTarget target_;
@@ -136,12 +145,12 @@ class PostgresReplicationSlot {
 };
 
 //! Step 4: lands as one batch of `_deleted` rows the keys whose last change in `window` was a
-//! deletion and that the lake holds live. Brings silver up to date first (its live rows are the
-//! lake's live keys), adding the rows it upserted to `*rows_silver`. `state` goes with the
-//! batch. Returns how many keys were landed (0: no commit).
+//! deletion and that the lake holds live (the newest row of the key among the bronze batches
+//! silver has not taken in, else silver's row, is not a deletion). `state` goes with the batch.
+//! Returns how many keys were landed (0: no commit). Reads silver and bronze; writes bronze.
 Result<int64_t> LandReplicatedDeletions(lake::Lakehouse* lake, BronzeLanding& landing,
                                         const ReplicationTarget& target,
                                         const ReplicationWindow& window,
-                                        const nlohmann::json& state, int64_t* rows_silver);
+                                        const nlohmann::json& state);
 
 }  // namespace dew::connectors

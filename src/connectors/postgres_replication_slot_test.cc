@@ -84,7 +84,15 @@ class PostgresSourceReplicationTest : public ::testing::Test {
     while (!s.empty() && s.back() == '\n') s.pop_back();
     return s;
   }
+  // Where the slot is, once no process holds it (the sync's advance runs in the background).
   static std::string SlotLsn(const std::string& table) {
+    for (int i = 0; i < 400; i++) {
+      if (Sql("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = 'dew_shop_" +
+              table + "'") == "0") {
+        break;
+      }
+      Sql("SELECT pg_sleep(0.05)");
+    }
     return Sql(
         "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = "
         "'dew_shop_" +

@@ -1573,9 +1573,8 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     // The deletions' commit covers the window: its state names the window's end.
     if (!result.state.is_object()) result.state = nlohmann::json::object();
     result.state["replication"] = slot.State(plan, window.upto);
-    DEW_ASSIGN_OR_RETURN(
-        int64_t deleted,
-        LandReplicatedDeletions(lake, landing, target, window, result.state, &result.rows_silver));
+    DEW_ASSIGN_OR_RETURN(int64_t deleted,
+                         LandReplicatedDeletions(lake, landing, target, window, result.state));
     result.rows_deleted = deleted;
     if (deleted > 0) result.commits++;
     if (config_.TEST_stop_at) {
@@ -1614,7 +1613,9 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     }
   }
   if (incremental) DEW_RETURN_IF_ERROR(session.Command("COMMIT"));
-  if (by_window) DEW_RETURN_IF_ERROR(slot.Advance(window.upto));
+  // PostgreSQL decodes the window once more to advance the slot: it does so while the caller
+  // updates silver.
+  if (by_window) DEW_RETURN_IF_ERROR(slot.AdvanceInBackground(window.upto));
   return result;
 }
 

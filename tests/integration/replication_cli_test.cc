@@ -2,14 +2,22 @@
 // wal_level=logical: `dew connection test` names what the source lacks, `dew sync` lands
 // deletions from the stream's replication slot, `dew state reset` drops the slot.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
+#include <chrono>
 #include <fstream>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/dew_process.h"
 #include "support/postgres_server.h"
+
+extern char** environ;
 
 namespace dew {
 namespace {
@@ -35,6 +43,10 @@ class SyncCliReplicationTest : public ::testing::Test {
   void SetUp() override {
     if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed";
     ASSERT_TRUE(status_->ok()) << status_->ToString();
+    // Each test starts from a source without dew's publication, slot or privileges.
+    Pg("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots;"
+       "DROP PUBLICATION IF EXISTS dew_erp_partner; DROP TABLE IF EXISTS partner;"
+       "ALTER ROLE reader NOREPLICATION;");
     Pg("CREATE TABLE partner (id integer PRIMARY KEY, name text, write_date timestamp NOT NULL);"
        "INSERT INTO partner SELECT g, 'p' || g, TIMESTAMP '2024-01-01' + g * INTERVAL '1 hour' "
        "FROM generate_series(1, 40) g; GRANT SELECT ON partner TO reader;");
@@ -130,6 +142,79 @@ TEST_F(SyncCliReplicationTest, ConnectionTestSyncAndReset) {
   EXPECT_NE(third.out.find(",partner,bronze.raw_erp_partner,38,38,0,"), std::string::npos)
       << third.out;
   EXPECT_EQ(PgValue("SELECT count(*) FROM pg_replication_slots"), "1");
+}
+
+// `dew sync` SIGKILLed at random moments while rows change and go: the kills land anywhere in a
+// sync (before, during and after the read, between the deletions' commit and the slot's
+// advance). After a last sync, silver's live keys are exactly the source's, every deleted key
+// is `_deleted` in silver, and no deletion landed twice in bronze.
+TEST_F(SyncCliReplicationTest, KilledSyncsLoseAndDoubleNothing) {
+  Pg("ALTER ROLE reader REPLICATION; ALTER TABLE partner OWNER TO reader;"
+     "GRANT CREATE ON DATABASE erp TO reader;"
+     "INSERT INTO partner SELECT g, 'p' || g, TIMESTAMP '2024-01-01' + g * INTERVAL '1 second' "
+     "FROM generate_series(41, 8000) g;");
+  DewRun first = Dew({"sync", "erp"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  auto start_sync = [&]() {
+    std::vector<std::string> args = {
+        "/bin/sh", "-c",
+        "cd " + ShellQuote(project_) +
+            " && DEW_TEST_ERP_PASSWORD=" + ShellQuote(server_->reader_password()) + " exec " +
+            ShellQuote(DEW_BINARY) + " sync erp >>" + ShellQuote(dir_ + "/sync.out") + " 2>>" +
+            ShellQuote(dir_ + "/sync.err")};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
+    return pid;
+  };
+  // How long one sync of a round's changes takes here: the kills are spread over it.
+  std::mt19937 rng(20261206);
+  auto change = [&](int round) {
+    Pg("UPDATE partner SET name = 'r" + std::to_string(round) +
+       "', write_date = TIMESTAMP '2025-01-01' + " + std::to_string(round) +
+       " * INTERVAL '1 day' + id * INTERVAL '1 millisecond' WHERE id % 7 = " +
+       std::to_string(round % 7) +
+       "; DELETE FROM partner WHERE id % 97 = " + std::to_string(round) + ";");
+  };
+  change(0);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(Dew({"sync", "erp"}).code, 0);
+  const auto full_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  int killed = 0;
+  for (int round = 1; round <= 6; ++round) {
+    change(round);
+    pid_t pid = start_sync();
+    ASSERT_GT(pid, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (full_ms + 1)));
+    kill(pid, SIGKILL);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    if (WIFSIGNALED(wstatus)) ++killed;
+  }
+  EXPECT_GE(killed, 3) << "the syncs finished before they could be killed";
+  DewRun last = Dew({"sync", "erp"});
+  ASSERT_EQ(last.code, 0) << last.err << testing::ReadAll(dir_ + "/sync.err");
+
+  // Live keys (count, sum) and their last names: equal on both sides.
+  const std::string source = PgValue("SELECT count(*) || ' ' || sum(id) FROM partner");
+  const std::string names =
+      PgValue("SELECT md5(string_agg(id || name, ',' ORDER BY id)) FROM partner");
+  DewRun lake = Dew({"sql", "--format", "csv",
+                     "SELECT count(*) || ' ' || sum(id) AS live, md5(string_agg(id || name, ',' "
+                     "ORDER BY id)) AS names FROM silver.erp_partner WHERE NOT _deleted"});
+  ASSERT_EQ(lake.code, 0) << lake.err;
+  EXPECT_EQ(lake.out, "live,names\n" + source + "," + names + "\n");
+  const std::string gone = PgValue(
+      "SELECT count(*) FROM generate_series(1, 8000) g WHERE g NOT IN (SELECT id FROM partner)");
+  DewRun deleted = Dew({"sql", "--format", "csv",
+                        "SELECT (SELECT count(*) FROM silver.erp_partner WHERE _deleted) AS s, "
+                        "(SELECT max(n) FROM (SELECT count(*) AS n FROM bronze.raw_erp_partner "
+                        "WHERE _deleted GROUP BY id)) AS most"});
+  EXPECT_EQ(deleted.out, "s,most\n" + gone + ",1\n") << deleted.err;
 }
 
 }  // namespace
