@@ -185,6 +185,33 @@ Result<TextTable> Connection::QueryText(const std::string& sql) {
   return table;
 }
 
+Result<TextTable> Connection::DescribeTable(const std::string& schema, const std::string& table) {
+  duckdb_table_description description = nullptr;
+  // Destroyed whether or not creation succeeded, as the C API requires.
+  struct Destroyer {
+    duckdb_table_description* d;
+    ~Destroyer() { duckdb_table_description_destroy(d); }
+  } destroyer{&description};
+  if (duckdb_table_description_create_ext(con_, nullptr, schema.c_str(), table.c_str(),
+                                          &description) != DuckDBSuccess) {
+    const char* error =
+        description != nullptr ? duckdb_table_description_error(description) : nullptr;
+    return Status::NotFound("table " + schema + "." + table + ": " +
+                            (error != nullptr ? std::string(error) : "cannot be described"));
+  }
+  TextTable out;
+  const idx_t n = duckdb_table_description_get_column_count(description);
+  for (idx_t i = 0; i < n; ++i) {
+    char* name = duckdb_table_description_get_column_name(description, i);
+    out.names.emplace_back(name != nullptr ? name : "");
+    duckdb_free(name);
+    duckdb_logical_type type = duckdb_table_description_get_column_type(description, i);
+    out.types.push_back(internal::ReadLogicalType(type));
+    duckdb_destroy_logical_type(&type);
+  }
+  return out;
+}
+
 Result<std::optional<std::string>> Connection::QueryScalar(const std::string& sql) {
   DEW_ASSIGN_OR_RETURN(auto table, QueryText(sql));
   if (table.rows.empty() || table.rows[0].empty()) {

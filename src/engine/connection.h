@@ -62,6 +62,12 @@ class Connection {
   //! nullopt when NULL.
   Result<std::optional<std::string>> QueryScalar(const std::string& sql);
 
+  //! The columns of the table `schema`.`table` in the default catalog, read from DuckDB's
+  //! catalog without parsing or running a query (a build reads each new table's schema this
+  //! way instead of a `LIMIT 0` query). `rows` is empty. NotFound when there is no such table,
+  //! with DuckDB's message.
+  Result<TextTable> DescribeTable(const std::string& schema, const std::string& table);
+
   //! Prepares one statement for typed binds.
   Result<std::unique_ptr<PreparedStatement>> Prepare(const std::string& sql);
 

@@ -175,6 +175,32 @@ TEST_F(ConnectionTest, QueryMaterializedReturnsTheLastStatementsWholeResult) {
   ::rmdir(dir.c_str());
 }
 
+TEST_F(ConnectionTest, DescribeTableReadsTheCatalogsColumns) {
+  ASSERT_TRUE(con_->Execute("CREATE SCHEMA s; CREATE TABLE s.t AS SELECT 1::BIGINT AS id, "
+                            "'x' AS name, 1.5::DECIMAL(9,2) AS amount, [1, 2] AS tags")
+                  .ok());
+  auto t = con_->DescribeTable("s", "t");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->names, (std::vector<std::string>{"id", "name", "amount", "tags"}));
+  std::vector<std::string> types;
+  for (const auto& type : t->types) types.push_back(type.ToSql());
+  // The types a query over the table reports.
+  auto q = con_->QueryText("SELECT * FROM s.t LIMIT 0");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  std::vector<std::string> queried;
+  for (const auto& type : q->types) queried.push_back(type.ToSql());
+  EXPECT_EQ(types, queried);
+  EXPECT_EQ(types[0], "BIGINT");
+  EXPECT_EQ(types[2], "DECIMAL(9,2)");
+  EXPECT_TRUE(t->rows.empty());
+
+  auto missing = con_->DescribeTable("s", "nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+  EXPECT_NE(missing.status().message().find("s.nope"), std::string::npos)
+      << missing.status().ToString();
+}
+
 TEST_F(ConnectionTest, PreparedStatementTypedBinds) {
   ASSERT_TRUE(con_->Execute("CREATE TABLE p(a BIGINT, b VARCHAR, c DOUBLE, d BOOLEAN)").ok());
   auto stmt = con_->Prepare("INSERT INTO p VALUES ($1, $2, $3, $4)");

@@ -253,6 +253,21 @@ char* duckdb_struct_type_child_name(duckdb_logical_type type, idx_t index);
 duckdb_logical_type duckdb_struct_type_child_type(duckdb_logical_type type, idx_t index);
 char* duckdb_logical_type_get_alias(duckdb_logical_type type);
 
+// Table description (the catalog's columns of a table, without a query).
+typedef struct _duckdb_table_description {
+  void* internal_ptr;
+}* duckdb_table_description;
+duckdb_state duckdb_table_description_create_ext(duckdb_connection connection, const char* catalog,
+                                                 const char* schema, const char* table,
+                                                 duckdb_table_description* out);
+void duckdb_table_description_destroy(duckdb_table_description* table_description);
+const char* duckdb_table_description_error(duckdb_table_description table_description);
+idx_t duckdb_table_description_get_column_count(duckdb_table_description table_description);
+char* duckdb_table_description_get_column_name(duckdb_table_description table_description,
+                                               idx_t index);
+duckdb_logical_type duckdb_table_description_get_column_type(
+    duckdb_table_description table_description, idx_t index);
+
 // Appender.
 duckdb_state duckdb_appender_create_ext(duckdb_connection connection, const char* catalog,
                                         const char* schema, const char* table,
