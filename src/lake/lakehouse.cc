@@ -162,6 +162,14 @@ Result<std::unique_ptr<engine::Connection>> Lakehouse::Connect() {
   return db_->Connect();
 }
 
+Result<std::unique_ptr<Lakehouse>> Lakehouse::Share() {
+  std::unique_ptr<Lakehouse> lake(new Lakehouse(options_, fs_, clock_));
+  lake->db_ = db_;
+  DEW_ASSIGN_OR_RETURN(lake->con_, db_->Connect());
+  lake->broken_ = broken_;  // the views are the same ones
+  return lake;
+}
+
 Status Lakehouse::CreateLayerFolder(const TableName& table) {
   const std::string layer = JoinPath(options_.lake_root, std::string(LayerName(table.layer)));
   if (fs_->Exists(layer)) return Status::OK();

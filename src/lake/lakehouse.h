@@ -69,6 +69,11 @@ class Lakehouse : public TableResolver {
   //! no views (a build worker's committer writes checkpoints through it). Destroy it before
   //! the lakehouse.
   Result<std::unique_ptr<engine::Connection>> Connect();
+  //! Another lakehouse over this one's DuckDB, with a connection of its own, for another
+  //! thread: the tables and views either makes are the other's too (a build's workers read
+  //! the rows their models keep in memory without views over each other's files). Both must
+  //! only write what the other does not read meanwhile; the DuckDB closes with the last one.
+  Result<std::unique_ptr<Lakehouse>> Share();
   //! The file system and clock the lakehouse was opened with.
   FileSystem& fs() { return *fs_; }
   Clock& clock() { return *clock_; }
@@ -157,7 +162,7 @@ class Lakehouse : public TableResolver {
   std::shared_ptr<FileSystem> fs_;
   std::shared_ptr<Clock> clock_;
   IdGenerator ids_;
-  std::unique_ptr<engine::Database> db_;
+  std::shared_ptr<engine::Database> db_;  //!< shared by the lakehouses Share makes
   std::unique_ptr<engine::Connection> con_;
   //! Tables whose view could not be made, with the reason.
   std::map<std::string, Status> broken_;

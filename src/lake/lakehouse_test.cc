@@ -124,6 +124,32 @@ TEST_F(LakehouseTest, CreateTableAsCanLeaveTheViewAndTakeAKnownSchema) {
   EXPECT_EQ(Scalar("SELECT sum(id) FROM silver.kept"), "7");
 }
 
+// A shared lakehouse (a build's second worker) sees the first one's tables and views and its
+// DuckDB's in-memory tables, and its own writes are seen back; the DuckDB outlives whichever
+// lakehouse closes first.
+TEST_F(LakehouseTest, ASharedLakehouseSeesTheSameDuckDb) {
+  TableName t{Layer::kSilver, "orders"};
+  ASSERT_TRUE(
+      lake_->CreateTableAs(t, "SELECT range AS id FROM range(3)", {}, lake_->NewWriteOptions())
+          .ok());
+  auto shared = lake_->Share();
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  auto other = [&](const std::string& sql) {
+    auto v = (*shared)->connection().QueryScalar(sql);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() && v->has_value() ? **v : "NULL";
+  };
+  EXPECT_EQ(other("SELECT sum(id) FROM silver.orders"), "3");
+  EXPECT_EQ((*shared)->run_id(), lake_->run_id());
+  ASSERT_TRUE(lake_->connection().Execute("CREATE TABLE main.kept AS SELECT 5 AS id").ok());
+  EXPECT_EQ(other("SELECT id FROM main.kept"), "5");
+  TableName u{Layer::kSilver, "refunds"};
+  ASSERT_TRUE((*shared)->CreateTableAs(u, "SELECT 9 AS id", {}, (*shared)->NewWriteOptions()).ok());
+  EXPECT_EQ(Scalar("SELECT id FROM silver.refunds"), "9");
+  lake_.reset();
+  EXPECT_EQ(other("SELECT count(*) FROM silver.orders"), "3");
+}
+
 TEST_F(LakehouseTest, ResolvesNamesAndSuggestsNearMatches) {
   auto w = lake_->NewWriteOptions();
   ASSERT_TRUE(lake_->CreateTableAs({Layer::kSilver, "orders"}, "SELECT 1 AS id", {}, w).ok());
