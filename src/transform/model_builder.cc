@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -92,28 +91,40 @@ std::vector<std::string> TestParents(const CompiledModel& model) {
 //! model's view reads its files.
 constexpr int64_t kMaxKeptRows = 1000000;
 
-//! The table in a build worker's DuckDB that keeps the rows of an existing `target` (see
+//! A table in a build's DuckDB, by its schema and name.
+struct DuckDbTable {
+  std::string schema;
+  std::string name;
+  //! As SQL names it.
+  std::string Sql() const { return SqlIdent(schema) + "." + SqlIdent(name); }
+};
+
+//! The table in a build's DuckDB that keeps the rows of an existing `target` (see
 //! MaterializeSelect).
-std::string KeptTable(const lake::TableName& target) {
-  return "main." + SqlIdent("_dew_built_" + target.ToString());
+DuckDbTable KeptTable(const lake::TableName& target) {
+  return {"main", "_dew_built_" + target.ToString()};
 }
 
 //! `target` as SQL names it: its view over the lake, or the table of a new table's kept rows.
+DuckDbTable Relation(const lake::TableName& target) {
+  return {std::string(lake::LayerName(target.layer)), target.name};
+}
 std::string RelationName(const lake::TableName& target) {
-  return SqlIdent(std::string(lake::LayerName(target.layer))) + "." + SqlIdent(target.name);
+  return Relation(target).Sql();
 }
 
 //! Creates the table `kept` holding the rows of `sql`, its columns cast to the DuckDB types a
 //! Delta table of these columns reads back (DuckDbTypeOf), so it holds the rows its files will.
-//! Returns the table's schema.
-Result<lake::Schema> KeepRows(lake::Lakehouse* lake, const std::string& kept,
+//! Returns the table's schema, read from DuckDB's catalog (no query to plan).
+Result<lake::Schema> KeepRows(lake::Lakehouse* lake, const DuckDbTable& kept,
                               const std::string& sql) {
   engine::Connection& con = lake->connection();
-  DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TABLE " + kept + " AS " + sql));
-  DEW_ASSIGN_OR_RETURN(auto empty, con.QueryMaterialized("SELECT * FROM " + kept + " LIMIT 0"));
-  auto schema = lake::Schema::FromDuckDb(empty->names(), empty->types());
+  DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TABLE " + kept.Sql() + " AS " + sql));
+  auto columns = con.DescribeTable(kept.schema, kept.name);
+  auto schema = columns.ok() ? lake::Schema::FromDuckDb(columns->names, columns->types)
+                             : Result<lake::Schema>(columns.status());
   if (!schema.ok()) {
-    (void)con.Execute("DROP TABLE IF EXISTS " + kept);
+    (void)con.Execute("DROP TABLE IF EXISTS " + kept.Sql());
     return schema.status();
   }
   std::string casts;
@@ -121,13 +132,13 @@ Result<lake::Schema> KeepRows(lake::Lakehouse* lake, const std::string& kept,
   for (size_t i = 0; i < schema->fields().size(); ++i) {
     const lake::Field& f = schema->fields()[i];
     DEW_ASSIGN_OR_RETURN(std::string type, lake::DuckDbTypeOf(f));
-    same = same && type == empty->types()[i].ToSql();
+    same = same && type == columns->types[i].ToSql();
     casts += (i ? ", " : "") + std::string("CAST(") + SqlIdent(f.name) + " AS " + type + ") AS " +
              SqlIdent(f.name);
   }
   if (!same) {
-    DEW_RETURN_IF_ERROR(
-        con.Execute("CREATE OR REPLACE TABLE " + kept + " AS SELECT " + casts + " FROM " + kept));
+    DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TABLE " + kept.Sql() + " AS SELECT " +
+                                    casts + " FROM " + kept.Sql()));
   }
   return schema;
 }
@@ -202,26 +213,6 @@ class Committer {
 
 //! Commits a build worker's committer runs at once: they mostly wait for the disk.
 constexpr int kCommitThreads = 4;
-
-//! How many of the first ready models a worker looks through for one it needs no view
-//! refreshed for.
-constexpr size_t kPickAmong = 32;
-
-//! The models among `reads` whose view a worker must refresh, with their write sequence
-//! numbers: those written in this build (`written`: model -> sequence number) after the
-//! worker's view of them was made (`current`, the same numbers).
-std::vector<std::pair<std::string, int64_t>> StaleReads(
-    const std::vector<std::string>& reads, const std::map<std::string, int64_t>& written,
-    const std::map<std::string, int64_t>& current) {
-  std::vector<std::pair<std::string, int64_t>> stale;
-  for (const auto& p : reads) {
-    auto w = written.find(p);
-    if (w == written.end()) continue;
-    auto c = current.find(p);
-    if (c == current.end() || c->second < w->second) stale.emplace_back(p, w->second);
-  }
-  return stale;
-}
 
 }  // namespace
 
@@ -353,9 +344,9 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
   }
   if (lake->SqlViewExists(target)) DEW_RETURN_IF_ERROR(lake->DropSqlView(target));
   const bool exists = lake->Exists(target);
-  // A table model built by a worker first lands in the worker's DuckDB, with the types its
+  // A table model built by a worker first lands in the build's DuckDB, with the types its
   // files will hold, and its files are written from there; the rows stay, and the table's view
-  // reads them, so its tests and the children this worker builds bind a table in memory
+  // reads them, so its tests and its children, whichever worker builds them, bind a table in memory
   // instead of opening the model's Parquet files again (each statement over a file view opens
   // and parses every file). They are the rows committed, and the build wrote the only version
   // it reads.
@@ -364,7 +355,8 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
   // an existing table's view still reads its files until the write succeeds, and the model's
   // SQL may read them.
   const bool kept_as_relation = keep && !exists;
-  const std::string kept = kept_as_relation ? RelationName(target) : KeptTable(target);
+  const DuckDbTable kept_table = kept_as_relation ? Relation(target) : KeptTable(target);
+  const std::string kept = kept_table.Sql();
   bool view_current = false;  // CreateTableAs made the table's view itself
   auto replace_all = [&](const std::string& select,
                          const lake::WriteOptions& o) -> Result<lake::CommitResult> {
@@ -381,7 +373,7 @@ Result<ModelOutcome> ModelBuilder::MaterializeSelect(const CompiledModel& model,
     return table->Overwrite(select, std::nullopt, overwrite);
   };
   if (keep) {
-    auto landed = KeepRows(lake, kept, sql);
+    auto landed = KeepRows(lake, kept_table, sql);
     if (!landed.ok()) return context(landed.status());
     lake::WriteOptions from_kept = w;
     from_kept.rows_schema = std::move(*landed);
@@ -537,34 +529,6 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
       ++waiting[name];
     }
   }
-  // What each model and its tests read through its lakehouse's views: its parents, the models
-  // its tests read and, through those materialized as views (whose SQL DuckDB binds by name),
-  // what they read, deepest first so a view over a view is created after what it reads.
-  std::map<std::string, std::vector<std::string>> reads;
-  for (const auto& name : options.models) {
-    std::set<std::string> seen;
-    std::vector<std::string>& order = reads[name];
-    std::function<void(const std::vector<std::string>&)> visit =
-        [&](const std::vector<std::string>& parents) {
-          for (const auto& p : parents) {
-            if (!seen.insert(p).second) continue;
-            const CompiledModel* parent = compiled_->Find(p);
-            if (parent != nullptr && parent->config.materialized == "view")
-              visit(compiled_->Parents(p));
-            order.push_back(p);
-          }
-        };
-    visit(compiled_->Parents(name));
-    if (const CompiledModel* m = compiled_->Find(name)) visit(TestParents(*m));
-  }
-  // Which models this build has written, in order. A worker's lakehouse saw the lake as it was
-  // when opened, plus its own writes; before a model runs, the worker refreshes the views of
-  // what the model reads that another worker wrote since. Each model is written once per
-  // build, so a build refreshes at most models x workers views (re-reading every ancestor
-  // before every model cost O(models^2) view refreshes).
-  std::map<std::string, int64_t> written;  // model -> write sequence number, under mu
-  int64_t writes = 0;                      // under mu
-
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::string> ready;
@@ -585,7 +549,6 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
     // Under mu.
     outcomes[o.name] = o;
     ++finished;
-    if (o.status != "skipped") written[o.name] = ++writes;  // a failed one may have committed
     if (options.on_done) options.on_done(o);
     release_ordering(o.name);
     if (o.status == "success") {
@@ -633,11 +596,30 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
 
   const int threads =
       std::max(1, std::min<int>(options.threads, static_cast<int>(options.models.size())));
+  // The workers share one DuckDB (Lakehouse::Share), opened by the first worker to need it:
+  // a model reads what its parents left in memory, and the views of tables written through a
+  // lakehouse are current for all, whichever worker built them. Separate DuckDBs made each
+  // worker bind, and refresh, views over the Parquet files of the other's models.
+  std::mutex open_mu;
+  std::unique_ptr<lake::Lakehouse> shared_lake;  // under open_mu; closed after the workers
+  auto open_worker_lake = [&]() -> Result<std::unique_ptr<lake::Lakehouse>> {
+    std::lock_guard<std::mutex> lock(open_mu);
+    if (!shared_lake) {
+      DEW_ASSIGN_OR_RETURN(shared_lake, open_lake_());
+      // The workers share the cores: DuckDB runs each statement on the thread that issues
+      // it, so the many small queries of a build do not hand tasks between threads.
+      const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+      const unsigned share = std::max(1u, cores / static_cast<unsigned>(threads));
+      (void)shared_lake->connection().Execute("SET threads = " + std::to_string(share));
+      // Lake files never change once written (new versions write new files), so their
+      // Parquet footers can be cached: each statement over a table's view would otherwise
+      // parse them again.
+      (void)shared_lake->connection().Execute("SET parquet_metadata_cache = true");
+    }
+    return shared_lake->Share();
+  };
   auto worker = [&]() {
     std::unique_ptr<lake::Lakehouse> lake;
-    // The write sequence number of each model whose view this worker's lakehouse has current;
-    // models written before the lakehouse opened are current from Open.
-    std::map<std::string, int64_t> current;
     int64_t kept_rows = 0;  // rows of the tables this worker built that its DuckDB holds
     // Declared after `lake`, so the lakehouse leaves the canceller before it is destroyed.
     struct Detacher {
@@ -662,19 +644,8 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
           return !ready.empty() || finished == options.models.size() || !open_failure.ok();
         });
         if (ready.empty() || !open_failure.ok()) return;
-        // Prefer one of the first ready models whose reads this worker's views have current
-        // (it built them, or refreshed them already): each view refreshed re-reads a table's
-        // log and binds its files. The models passed over stay first for the other workers,
-        // whose views may be current for them.
-        size_t pick = 0;
-        for (size_t i = 0; i < std::min<size_t>(ready.size(), kPickAmong); ++i) {
-          if (!lake || StaleReads(reads[ready[i]], written, current).empty()) {
-            pick = i;
-            break;
-          }
-        }
-        name = ready[pick];
-        ready.erase(ready.begin() + static_cast<std::ptrdiff_t>(pick));
+        name = ready.front();
+        ready.pop_front();
       }
       ModelOutcome outcome;
       outcome.name = name;
@@ -690,13 +661,7 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
         continue;
       }
       if (!lake) {
-        // What was written before Open began is in the views Open makes; what is written
-        // while it runs may not be, so it stays stale.
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          current = written;
-        }
-        auto opened = open_lake_();
+        auto opened = open_worker_lake();
         if (!opened.ok()) {
           std::lock_guard<std::mutex> lock(mu);
           open_failure = opened.status();
@@ -704,15 +669,6 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
           return;
         }
         lake = std::move(*opened);
-        // The workers share the cores: each DuckDB gets its share, so the many small queries
-        // of a build do not hand tasks between more threads than there are cores.
-        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-        const unsigned share = std::max(1u, cores / static_cast<unsigned>(threads));
-        (void)lake->connection().Execute("SET threads = " + std::to_string(share));
-        // Lake files never change once written (new versions write new files), so their
-        // Parquet footers can be cached: each statement over a table's view would otherwise
-        // parse them again.
-        (void)lake->connection().Execute("SET parquet_metadata_cache = true");
         if (options.canceller != nullptr) {
           detacher.l = lake.get();
           options.canceller->Attach(lake.get());
@@ -762,44 +718,27 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
         auto t = lake::ParseTableName(m != nullptr ? m->relation : failed);
         if (!t.ok()) continue;
         // Its rows are kept in one of the two tables; the other name may be a view.
-        (void)lake->connection().Execute("DROP TABLE IF EXISTS " + KeptTable(*t));
+        (void)lake->connection().Execute("DROP TABLE IF EXISTS " + KeptTable(*t).Sql());
         (void)lake->connection().Execute("DROP TABLE IF EXISTS " + RelationName(*t));
         (void)lake->RefreshView(*t);
       }
       const CompiledModel* model = compiled_->Find(name);
-      std::vector<std::pair<std::string, int64_t>> stale;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        stale = StaleReads(reads[name], written, current);
-      }
-      Status refreshed;
-      for (const auto& [parent, seq] : stale) {
-        const CompiledModel* m = compiled_->Find(parent);
-        auto t = lake::ParseTableName(m != nullptr ? m->relation : parent);
-        refreshed = t.ok() ? lake->RefreshView(*t) : t.status();
-        if (!refreshed.ok()) break;
-        current[parent] = seq;
-      }
       // A quarantine test writes to the model's table (it moves failing rows out and points
       // the view at the lake again), so that model commits before its tests and its rows are
       // not kept: the tests must see the committed table, not rows whose commit is on the way.
       const bool tests_write = std::any_of(model->def->tests.begin(), model->def->tests.end(),
                                            [](const TestSpec& t) { return !t.action.empty(); });
       lake::DeferredCommit deferred;
-      Result<ModelOutcome> built =
-          refreshed.ok() ? MaterializeKeeping(*model, lake.get(), options.full_refresh,
-                                              tests_write ? nullptr : &kept_rows,
-                                              committer && !tests_write ? &deferred : nullptr)
-                         : refreshed;
+      Result<ModelOutcome> built = MaterializeKeeping(
+          *model, lake.get(), options.full_refresh, tests_write ? nullptr : &kept_rows,
+          committer && !tests_write ? &deferred : nullptr);
       if (built.ok() && deferred) {
         // The commit goes to the committer; the tests run meanwhile on the rows kept, and the
-        // model finishes when both are done. This worker's views of the model read those rows:
-        // current whatever is written later (nothing else writes the model in this build).
+        // model finishes when both are done.
         {
           std::lock_guard<std::mutex> lock(mu);
           committing[name].outcome = *built;
         }
-        current[name] = std::numeric_limits<int64_t>::max();
         committer->Submit(name, std::move(deferred), clock_->MonotonicMicros());
         Status checked =
             options.after_model ? options.after_model(*model, lake.get()) : Status::OK();
@@ -830,7 +769,6 @@ Result<std::vector<ModelOutcome>> ModelBuilder::Build(const BuildOptions& option
       }
       std::lock_guard<std::mutex> lock(mu);
       finish(outcome);
-      if (auto w = written.find(name); w != written.end()) current[name] = w->second;
       cv.notify_all();
     }
   };

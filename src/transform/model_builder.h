@@ -10,10 +10,11 @@
 //                from the source closes its current version
 // A model with `contract: {enforced: true}` fails before writing when its columns or types
 // differ from the declared ones, with a diff. A failed model skips its descendants.
-// A build worker keeps each table model's rows in its own DuckDB as well (up to a million rows
-// per worker), cast to the types the table's files hold, and points the table's view at them:
-// the model's tests and the children the worker builds then read memory instead of opening the
-// Parquet files just written. They are the rows committed; nothing is kept across builds.
+// A build's workers share one DuckDB (each with its own connection). A worker keeps each table
+// model's rows there as well (up to a million rows per worker), cast to the types the table's
+// files hold, and points the table's view at them: the model's tests and its children, built by
+// either worker, then read memory instead of opening the Parquet files just written. They are
+// the rows committed; nothing is kept across builds.
 // A Python model first runs in a child process (PythonModelRunner); its DataFrame, loaded into a
 // scratch table, is then materialized like a SQL model's result.
 #pragma once

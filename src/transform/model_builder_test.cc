@@ -275,10 +275,11 @@ TEST_F(ModelBuilderTest, ChildrenOfTheSameWorkerReadTheRowsAsCommitted) {
             "SMALLINT,TIMESTAMP,2026-01-01 00:00:00.123456\n");
 }
 
-// Two workers share a layered DAG, each with its own lakehouse: a model must read the versions
-// of its parents that this build wrote, whichever worker wrote them, in a first build (the
-// views do not exist yet) and in a rebuild (they exist, over the previous build's files). A
-// view in the middle (mid_v) reads tables the other worker may have written.
+// Two workers share a layered DAG, each with a lakehouse of its own over the build's one DuckDB:
+// a model must read the versions of its parents that this build wrote, whichever worker wrote
+// them, in a first build (the views do not exist yet; the parents' rows are kept in memory) and
+// in a rebuild (views exist, over the previous build's files, and are pointed at the kept rows).
+// A view in the middle (mid_v) reads tables the other worker may have written.
 TEST_F(ModelBuilderTest, WorkersReadWhatOtherWorkersWroteInTheSameBuild) {
   const int width = 4;
   for (int i = 0; i < width; ++i) {
