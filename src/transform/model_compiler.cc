@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <optional>
 
 #include "core/near_match.h"
 #include "transform/jinja.h"
@@ -385,9 +386,16 @@ Result<CompiledProject> CompileProject(const ModelProject& project, const Compil
     c.config = m.config;
     const std::string relation = relation_of(m.name);
     RenderContext ctx = MakeContext(project, vars, relation_of, &c);
-    const bool exists = options.relation_exists && options.relation_exists(relation);
-    ctx.functions["is_incremental"] = [&c, exists, &options](const CallArgs&) -> Result<Value> {
-      return Value(c.config.materialized == "incremental" && exists && !options.full_refresh);
+    // The lake is asked whether the relation exists only for an incremental model, when it
+    // asks: a check of the file system for every model of a large project adds up.
+    std::optional<bool> known_to_exist;
+    auto exists = [&]() {
+      if (!known_to_exist.has_value())
+        known_to_exist = options.relation_exists && options.relation_exists(relation);
+      return *known_to_exist;
+    };
+    ctx.functions["is_incremental"] = [&c, &exists, &options](const CallArgs&) -> Result<Value> {
+      return Value(c.config.materialized == "incremental" && !options.full_refresh && exists());
     };
     ctx.variables["this"] = relation;
     std::string sql;
@@ -397,7 +405,7 @@ Result<CompiledProject> CompileProject(const ModelProject& project, const Compil
       DEW_ASSIGN_OR_RETURN(auto calls, EvaluatePythonCalls(m, ctx, {"ref", "source", "read_this"}));
       for (const auto& [key, relation] : calls) python_inputs[key] = relation;
       if (python_inputs.count("this")) {
-        if (exists && c.config.materialized == "incremental" && !options.full_refresh)
+        if (c.config.materialized == "incremental" && !options.full_refresh && exists())
           python_inputs["this"] = relation;
         else
           python_inputs.erase("this");
@@ -419,7 +427,7 @@ Result<CompiledProject> CompileProject(const ModelProject& project, const Compil
     cm.model_refs = c.model_refs;
     cm.seed_refs = c.seed_refs;
     cm.source_refs = c.source_refs;
-    cm.is_incremental = c.config.materialized == "incremental" && exists && !options.full_refresh;
+    cm.is_incremental = c.config.materialized == "incremental" && !options.full_refresh && exists();
     cm.python_inputs = std::move(python_inputs);
     compiled.push_back(std::move(cm));
   }
