@@ -49,15 +49,22 @@ InterruptGuard::~InterruptGuard() {
 
 InterruptWatcher::InterruptWatcher(engine::Connection* con) {
   thread_ = std::thread([this, con] {
-    while (!stop_.load()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
       if (g_interrupt_requested.load()) con->Interrupt();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      // A wait, not a sleep: the end of a command must not wait out the interval (it was up
+      // to 50 ms of every `dew sync`).
+      wake_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_; });
     }
   });
 }
 
 InterruptWatcher::~InterruptWatcher() {
-  stop_.store(true);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
   thread_.join();
 }
 

@@ -2,9 +2,10 @@
 // writer, and opening the project and its lakehouse.
 #pragma once
 
-#include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,7 +88,8 @@ class InterruptGuard {
 
 //! Interrupts `con`'s queries from the moment Ctrl-C was pressed until it is destroyed, which
 //! must happen before `con` is. A Ctrl-C that comes before or between queries interrupts the
-//! next one: DuckDB forgets an interrupt when a query starts, so a thread repeats it.
+//! next one: DuckDB forgets an interrupt when a query starts, so a thread repeats it. The
+//! destructor returns at once, without waiting for the thread's next look at Ctrl-C.
 class InterruptWatcher {
  public:
   explicit InterruptWatcher(engine::Connection* con);
@@ -96,7 +98,9 @@ class InterruptWatcher {
   InterruptWatcher& operator=(const InterruptWatcher&) = delete;
 
  private:
-  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;  //!< guarded by mu_
   std::thread thread_;
 };
 
