@@ -249,9 +249,6 @@ Status RunSync(CommandContext& ctx, const std::vector<std::string>& args) {
   DEW_ASSIGN_OR_RETURN(auto source, MakeConnectionSource(spec, project, ctx));
   InterruptGuard interrupt;
   DEW_ASSIGN_OR_RETURN(auto lakehouse, ctx.OpenLakehouse());
-  // Nothing reads a query's progress during `dew sync` (a pipeline's SQL tasks do): DuckDB's
-  // bookkeeping of it was 9% of dew's CPU samples in a sync of 50,000 changed rows.
-  DEW_RETURN_IF_ERROR(lakehouse->connection().Execute("SET enable_progress_bar = false"));
   DEW_ASSIGN_OR_RETURN(auto store, ctx.OpenControlStore());
   connectors::SyncEnv env;
   env.lake = lakehouse.get();

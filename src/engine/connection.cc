@@ -247,6 +247,10 @@ void Connection::Interrupt() {
   duckdb_interrupt(con_);
 }
 
+Status Connection::TrackProgress() {
+  return Execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false;");
+}
+
 QueryProgress Connection::progress() {
   duckdb_query_progress_type p = duckdb_query_progress(con_);
   return QueryProgress{p.percentage, p.rows_processed, p.total_rows_to_process};

@@ -78,7 +78,13 @@ class Connection {
   //! Asks the running query to stop; it then fails with an Interrupted status. Thread-safe.
   void Interrupt();
 
-  //! Progress of the running query. Thread-safe.
+  //! Has DuckDB track the progress of this connection's queries (never printing it), so that
+  //! progress() reports it. Off by default: the bookkeeping costs CPU in every query (9% of
+  //! dew's samples in an incremental sync), and only callers that show progress want it.
+  Status TrackProgress();
+
+  //! Progress of the running query; percentage -1 unless TrackProgress() was called (and
+  //! until DuckDB's progress_bar_time has passed). Thread-safe.
   QueryProgress progress();
 
  private:

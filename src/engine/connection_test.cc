@@ -235,6 +235,7 @@ TEST_F(ConnectionTest, AppenderLoadsRows) {
 }
 
 TEST_F(ConnectionTest, InterruptStopsARunningQuery) {
+  ASSERT_TRUE(con_->TrackProgress().ok());  // the loop below waits for the query to show
   std::atomic<bool> done{false};
   Status status;
   std::thread runner([&] {
@@ -256,7 +257,20 @@ TEST_F(ConnectionTest, InterruptStopsARunningQuery) {
 namespace dew::engine {
 namespace {
 
+TEST_F(ConnectionTest, ProgressIsTrackedOnlyWhenAsked) {
+  auto setting = [&](const std::string& name) {
+    auto t = con_->QueryText("SELECT current_setting('" + name + "')::VARCHAR");
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    return t.ok() && !t->rows.empty() ? t->rows[0][0].value_or("NULL") : "";
+  };
+  EXPECT_EQ(setting("enable_progress_bar"), "false");
+  ASSERT_TRUE(con_->TrackProgress().ok());
+  EXPECT_EQ(setting("enable_progress_bar"), "true");
+  EXPECT_EQ(setting("enable_progress_bar_print"), "false");
+}
+
 TEST_F(ConnectionTest, ProgressIsReadableWhileAQueryRuns) {
+  ASSERT_TRUE(con_->TrackProgress().ok());
   // DuckDB starts tracking progress after progress_bar_time; zero makes it immediate.
   ASSERT_TRUE(con_->Execute("SET progress_bar_time = 0").ok());
   // A table scan reports progress (the range() table function does not).

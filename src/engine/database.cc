@@ -36,8 +36,8 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     std::string msg = error ? error : "unknown error";
     if (error) duckdb_free(error);
     return Status::IOError("cannot open DuckDB database " +
-                           (options.path.empty() ? std::string(":memory:") : options.path) +
-                           ": " + msg);
+                           (options.path.empty() ? std::string(":memory:") : options.path) + ": " +
+                           msg);
   }
   return std::unique_ptr<Database>(new Database(db));
 }
@@ -52,12 +52,11 @@ Result<std::unique_ptr<Connection>> Database::Connect() {
   if (duckdb_connect(db_, &con) != DuckDBSuccess) {
     return Status::IOError("cannot connect to DuckDB database");
   }
-  std::unique_ptr<Connection> out(new Connection(con));
-  DEW_RETURN_IF_ERROR(
-      out->Execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false;"));
-  return out;
+  return std::unique_ptr<Connection>(new Connection(con));
 }
 
-std::string Database::LibraryVersion() { return duckdb_library_version(); }
+std::string Database::LibraryVersion() {
+  return duckdb_library_version();
+}
 
 }  // namespace dew::engine

@@ -37,7 +37,7 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  //! A new connection with dew's session settings (progress tracking on, no progress printing).
+  //! A new connection with DuckDB's defaults: no progress tracking (Connection::TrackProgress).
   Result<std::unique_ptr<Connection>> Connect();
 
   //! The DuckDB library version, e.g. "v1.5.6".

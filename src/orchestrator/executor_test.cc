@@ -264,6 +264,29 @@ tasks:
   EXPECT_EQ(latest["check"].rows_read, 5);
 }
 
+TEST_P(ExecutorTest, SqlTaskTracksItsQueryProgress) {
+  // The executor's progress lines read the task's connection; DuckDB tracks nothing unless asked.
+  StartExecutor();
+  const std::string run = StartRun(R"(name: tracked
+tasks:
+  - name: t
+    kind: sql
+    target: silver.settings
+    sql: SELECT current_setting('enable_progress_bar') AS tracked,
+                current_setting('enable_progress_bar_print') AS printed
+)");
+  const control::RunRecord r = WaitForRun(run);
+  ASSERT_EQ(r.status, RunStatus::kSucceeded) << r.error;
+  auto lake = env_.open_lakehouse("check");
+  ASSERT_TRUE(lake.ok()) << lake.status().ToString();
+  auto rows = (*lake)->connection().QueryText(
+      "SELECT tracked::VARCHAR, printed::VARCHAR FROM silver.settings");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->rows.size(), 1u);
+  EXPECT_EQ(rows->rows[0][0].value_or(""), "true");
+  EXPECT_EQ(rows->rows[0][1].value_or(""), "false");
+}
+
 TEST_P(ExecutorTest, OnFailureRunsAfterRetries) {
   StartExecutor();
   const std::string run = StartRun(R"(name: failing

@@ -38,6 +38,8 @@ class SqlTask final : public TaskRunner {
       lake_ = std::move(opened).value();
       if (cancelled_) return Status::Interrupted(name + " was cancelled");
     }
+    // The executor logs the running query's progress (progress() below).
+    if (Status s = lake_->connection().TrackProgress(); !s.ok()) return s.WithContext(name);
     TaskOutcome outcome;
     Status s = Execute(sql, &outcome);
     {
