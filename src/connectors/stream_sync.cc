@@ -14,6 +14,14 @@
 namespace dew::connectors {
 namespace {
 
+//! An attempt's error as a stream's result keeps it: without the "stream NAME: " the source
+//! already put in front, since the summary and the retry notices name the stream themselves.
+std::string StreamError(const std::string& stream, const Status& status) {
+  const std::string prefix = "stream " + stream + ": ";
+  const std::string& message = status.message();
+  return message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message;
+}
+
 const std::set<std::string>& LineageColumns() {
   static const std::set<std::string> kColumns = {"_emitted_at",  "_source", "_stream",  "_cursor",
                                                  "_ingest_date", "_run_id", "_deleted", "_batch"};
@@ -308,7 +316,7 @@ Result<SyncResult> StreamSync::Run(const SyncOptions& options) {
       const int64_t read_before = r.rows_read, written_before = r.rows_bronze;
       Status s = SyncOnce(*stream, options, &r);
       r.attempts = attempt;
-      r.error = s.ok() ? "" : s.message();
+      r.error = s.ok() ? "" : StreamError(stream->name, s);
       if (record) {
         const auto status = s.ok()              ? control::RunStatus::kSucceeded
                             : s.IsInterrupted() ? control::RunStatus::kCancelled
@@ -327,7 +335,7 @@ Result<SyncResult> StreamSync::Run(const SyncOptions& options) {
       r.status = (last.IsInterrupted() || (options.cancel && options.cancel->load()))
                      ? StreamStatus::kCancelled
                      : StreamStatus::kFailed;
-      r.error = last.message();
+      r.error = StreamError(stream->name, last);
     }
     // The Delta commit is the truth; the store's copy is for `dew state show`.
     BronzeLanding landing(env_.lake, spec_.name, stream->name);

@@ -56,7 +56,8 @@ struct StreamSyncResult {
   std::string stream;
   std::string job;  //!< sync_<source>_<stream>_<mode>
   StreamStatus status = StreamStatus::kSucceeded;
-  std::string error;         //!< the last attempt's error; empty on success
+  std::string
+      error;  //!< the last attempt's error, without a leading "stream NAME: "; empty: success
   int attempts = 0;          //!< attempts made (1 + retries used)
   int64_t rows_read = 0;     //!< rows read from the source, over all attempts
   int64_t rows_bronze = 0;   //!< rows landed in bronze (including `_deleted` rows)

@@ -140,6 +140,18 @@ TEST_F(StreamSyncTest, RetryResumesFromTheCommittedState) {
   EXPECT_NE(notices_[0].find("retrying in"), std::string::npos) << notices_[0];
 }
 
+// Sources name the stream in their errors; the summary and the retry notice name it once.
+TEST_F(StreamSyncTest, ErrorsNameTheStreamOnce) {
+  for (int call = 1; call <= 5; ++call)
+    source_.failures.push_back({call, 0, Status::IOError("stream orders: table gone")});
+  SyncResult r = Sync();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.streams[0].error, "table gone");
+  EXPECT_EQ(r.ErrorSummary(), "stream orders: table gone");
+  ASSERT_FALSE(notices_.empty());
+  EXPECT_EQ(notices_[0].find("stream orders: attempt 1 failed (table gone)"), 0u) << notices_[0];
+}
+
 // best_effort: 2 retries after the first attempt, waits doubling (1s, 2s plus jitter).
 TEST_F(StreamSyncTest, GivesUpAfterTheTiersRetries) {
   for (int call = 1; call <= 5; ++call)
