@@ -48,21 +48,15 @@ int64_t MinBatch(const lake::AddFile& file) {
   return BatchBound(file, "minValues");
 }
 
-// When silver's first version is exactly the rows of a full refresh's whole bronze files,
-// those files as they are; empty otherwise. Bronze's files hold every column but the partition
-// column `_ingest_date` (it lives in their folder names), which is silver's schema. Asks that
-// the new rows are one full refresh's (its batch is `from_batch`), all their key's latest
-// (`unique`: one read's batches, no deletions), that each file holds only them (by its
-// statistics) and none of its rows is deleted, and that each was written with bronze's current
-// schema. (An incremental stream's first read lands one small file per chunk: silver writes
-// those anew as few large files, which its upserts then do not compact.)
-std::vector<lake::DeltaTable::ExistingFile> WholeFiles(const lake::Snapshot& sub, bool unique,
-                                                       int64_t from_batch, int64_t refresh_batch) {
-  std::vector<lake::DeltaTable::ExistingFile> out;
-  if (!unique || refresh_batch == 0 || from_batch != refresh_batch ||
-      sub.metadata.partition_columns != std::vector<std::string>{"_ingest_date"}) {
-    return {};
-  }
+// When the new rows (those of batches from `from_batch` on) are exactly the rows of `sub`'s
+// whole bronze files, those files as they are; empty otherwise. Bronze's files hold every
+// column but the partition column `_ingest_date` (it lives in their folder names), which is
+// silver's schema. Asks that each file holds only new rows (by its statistics) and none of its
+// rows is deleted, and that each was written with bronze's current schema. The caller checks
+// that the rows are as silver keeps them (each its key's latest, no deletions).
+std::vector<lake::ExistingFile> WholeFiles(const lake::Snapshot& sub, int64_t from_batch) {
+  std::vector<lake::ExistingFile> out;
+  if (sub.metadata.partition_columns != std::vector<std::string>{"_ingest_date"}) return {};
   const std::string current = sub.schema.ToDeltaJson();
   for (size_t i = 0; i < sub.files.size(); ++i) {
     const lake::AddFile& f = sub.files[i];
@@ -261,6 +255,11 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
               " ORDER BY _batch DESC, _cursor DESC NULLS LAST) = 1";
   }
 
+  auto refreshed_whole_files = [&] {
+    const bool one_refresh = unique && refresh_batch > 0 && from_batch == refresh_batch;
+    return one_refresh ? WholeFiles(sub, from_batch) : std::vector<lake::ExistingFile>();
+  };
+
   lake::WriteOptions w = lake_->NewWriteOptions();
   w.merge_schema = true;
   w.parameters["source"] = source_;
@@ -269,9 +268,11 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
   w.parameters[kVersionKey] = std::to_string(snapshot.version);
   if (!silver_exists) {
     // The first silver version is the new rows as they are. When they are a full refresh's
-    // whole bronze files, silver links those files into its own folder instead of reading and
-    // writing every row again.
-    auto files = WholeFiles(sub, unique, from_batch, refresh_batch);
+    // whole bronze files, all their key's latest (`unique`: one read's batches, no deletions),
+    // silver links those files into its own folder instead of reading and writing every row
+    // again. (An incremental stream's first read lands one small file per chunk: silver writes
+    // those anew as few large files, which its upserts then do not compact.)
+    auto files = refreshed_whole_files();
     if (!files.empty()) {
       std::vector<lake::Field> fields;
       for (const auto& f : snapshot.schema.fields()) {
@@ -310,7 +311,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     // first version), silver's new version links those files and writes only the rows of the
     // keys the refresh no longer has, marked deleted, instead of reading and writing every row.
     // (No live-key digest is recorded: LiveKeys then counts silver once when asked.)
-    auto files = WholeFiles(sub, unique, from_batch, refresh_batch);
+    auto files = refreshed_whole_files();
     if (!files.empty()) {
       const std::string gone = "SELECT * REPLACE (true AS _deleted) FROM " + table_ +
                                " AS _dew_s ANTI JOIN (SELECT " + keys + " FROM (" + latest +
@@ -433,6 +434,9 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     // reading all of silver at every step.
     merge.source_unique_and_stable = !any_deleted;
     merge.matched_columns = {"_deleted"};
+    // New rows that are whole bronze files (one read's rows, no deletions: each is its key's
+    // latest as landed) become silver's by a link, not read and written again.
+    if (from_bronze && !any_deleted) merge.source_files = WholeFiles(sub, from_batch);
     merge.on_matched = [&](const std::string& replaced_rows, lake::WriteOptions* options) {
       auto replaced = DigestOf(replaced_rows, primary_key, sums);
       if (!replaced.ok()) return replaced.status();

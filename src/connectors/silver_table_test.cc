@@ -1,6 +1,7 @@
 #include "connectors/silver_table.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <vector>
@@ -15,13 +16,15 @@ namespace {
 
 class SilverTableTest : public ::testing::Test {
  protected:
-  void Land(const std::string& select, bool deletes = false, bool full_refresh = false) {
+  void Land(const std::string& select, bool deletes = false, bool full_refresh = false,
+            bool unique_keys = false) {
     BronzeLanding landing(env_.lake(), "shop", "orders");
     LandingBatch b;
     b.select_sql = select;
     b.cursor_sql = deletes ? "" : "v";
     b.deletes = deletes;
     b.full_refresh_start = full_refresh;
+    b.unique_keys = unique_keys;
     b.mode = full_refresh ? "full_refresh" : "incremental";
     b.state = ++batches_;
     auto r = landing.Land(b);
@@ -85,6 +88,60 @@ TEST_F(SilverTableTest, UpsertMarksReplacedRowsInDeletionVectors) {
   EXPECT_EQ(records, 102);
   EXPECT_EQ(env_.Scalar("SELECT count(*) || ',' || max(v) FROM silver.shop_orders"), "101,b");
   EXPECT_EQ(env_.Scalar("SELECT v FROM silver.shop_orders WHERE id = 10"), "b");
+}
+
+// An upsert whose new rows are one read's whole bronze files (keys unique, no deletions) links
+// those files into silver's folder instead of reading and writing the rows again; other upserts
+// write their rows.
+TEST_F(SilverTableTest, UpsertLinksBronzesNewFilesWhenTheyAreSilversRows) {
+  Land("SELECT range AS id, 'a' AS v FROM range(100)");
+  Update();
+  auto land_unique = [&](const std::string& select) {
+    Land(select, /*deletes=*/false, /*full_refresh=*/false, /*unique_keys=*/true);
+  };
+  auto name = lake::ParseTableName("silver.shop_orders");
+  ASSERT_TRUE(name.ok());
+  const std::string root = env_.lake()->TableRoot(*name);
+  // The hard-link counts of the data files silver's newest update added.
+  auto added_links = [&]() {
+    std::vector<int> out;
+    auto table = env_.lake()->OpenTable(*name);
+    EXPECT_TRUE(table.ok()) << table.status().ToString();
+    auto latest = (*table)->log().LatestVersion();
+    EXPECT_TRUE(latest.ok());
+    auto commit = (*table)->log().ReadCommit(*latest);
+    EXPECT_TRUE(commit.ok());
+    for (const auto& add : commit->adds) {
+      if (add.deletion_vector) continue;
+      struct stat st {};
+      out.push_back(::stat((root + "/" + lake::DecodePath(add.path)).c_str(), &st) == 0
+                        ? static_cast<int>(st.st_nlink)
+                        : -1);
+    }
+    return out;
+  };
+
+  land_unique("SELECT * FROM (VALUES (10, 'b'), (200, 'b')) t(id, v)");
+  SilverResult r = Update();
+  EXPECT_EQ(r.rows_written, 2);
+  EXPECT_EQ(added_links(), std::vector<int>{2}) << "bronze's name and silver's for one file";
+  EXPECT_EQ(env_.Scalar("SELECT count(*) || ',' || string_agg(DISTINCT v, '' ORDER BY v) FROM "
+                        "silver.shop_orders"),
+            "101,ab");
+  EXPECT_EQ(env_.Scalar("SELECT v || _batch || _deleted FROM silver.shop_orders WHERE id = 10"),
+            "b2false");
+
+  // Two reads' batches (no promise across them), or a deletion: the rows are written anew.
+  land_unique("SELECT 11 AS id, 'c' AS v");
+  land_unique("SELECT 11 AS id, 'd' AS v");
+  Update();
+  EXPECT_EQ(added_links(), std::vector<int>{1});
+  Land("SELECT 12 AS id", /*deletes=*/true);
+  Update();
+  EXPECT_EQ(added_links(), std::vector<int>{1});
+  EXPECT_EQ(env_.Scalar("SELECT v || _deleted FROM silver.shop_orders WHERE id = 11"), "dfalse");
+  EXPECT_EQ(env_.Scalar("SELECT v || _deleted FROM silver.shop_orders WHERE id = 12"), "atrue");
+  EXPECT_EQ(env_.Scalar("SELECT count(*) FROM silver.shop_orders"), "101");
 }
 
 // Auto compaction (docs/lake.md): once DVs hide more than 10% of silver's rows, the upsert

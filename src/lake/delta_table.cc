@@ -938,6 +938,96 @@ Status CheckWritable(const Snapshot& snapshot) {
   return Status::OK();
 }
 
+// Checks that `files` (Parquet files of another table) hold exactly `schema`'s columns, in
+// order and of its types, from their footers: a scan reads a file's columns by name and casts
+// them, so a file of other types would not fail but silently change values. InvalidArgument
+// naming the table `name` otherwise.
+Status CheckFilesColumns(Connection* con, const std::string& name, const Schema& schema,
+                         const std::vector<DeltaTable::ExistingFile>& files) {
+  if (files.empty()) return Status::OK();
+  std::string list;
+  for (const auto& f : files) list += (list.empty() ? "" : ", ") + SqlString(f.path);
+  DEW_ASSIGN_OR_RETURN(Schema found, QuerySchema(con, "SELECT * FROM read_parquet([" + list +
+                                                          "], hive_partitioning = false)"));
+  if (found.Names() != schema.Names()) {
+    return Status::InvalidArgument("the files given for table " + name +
+                                   " do not hold its columns in order");
+  }
+  for (const auto& field : schema.fields()) {
+    DEW_ASSIGN_OR_RETURN(std::string want, DuckDbTypeOf(field));
+    DEW_ASSIGN_OR_RETURN(std::string have, DuckDbTypeOf(*found.Find(field.name)));
+    if (have != want) {
+      return Status::InvalidArgument("column '" + field.name + "' of the files given for table " +
+                                     name + " is " + have + ", not " + want);
+    }
+  }
+  return Status::OK();
+}
+
+// Whether a merge may link `files` (MergeOptions::source_files) as its new rows instead of
+// writing them: there are some, the table is unpartitioned, their stats count `source_rows`
+// (-1: the merge writes other rows besides the source's) and their columns are `schema`'s.
+Result<bool> CanLinkSource(Connection* con, const std::string& root, const Snapshot& snapshot,
+                           const Schema& schema, const std::vector<ExistingFile>& files,
+                           int64_t source_rows) {
+  if (files.empty() || source_rows < 0 || !snapshot.metadata.partition_columns.empty()) {
+    return false;
+  }
+  int64_t rows = 0;
+  for (const auto& f : files) {
+    AddFile add;
+    add.stats = f.stats;
+    if (add.NumRecords() < 0) return false;
+    rows += add.NumRecords();
+  }
+  if (rows != source_rows) return false;
+  Status columns = CheckFilesColumns(con, root, schema, files);
+  if (columns.IsInvalidArgument()) return false;
+  DEW_RETURN_IF_ERROR(columns);
+  return true;
+}
+
+// Gives each of `files` a name of its own in the table's folder `root` (FileSystem::Link: a
+// hard link, or a copy) and adds it to `pending` (its written_files and adds, stats kept).
+// Returns the rows they hold. On failure the links made so far are removed.
+Result<int64_t> LinkFiles(const TableEnv& env, TableWriter& writer, const std::string& root,
+                          const std::string& name,
+                          const std::vector<DeltaTable::ExistingFile>& files,
+                          PendingCommit* pending) {
+  // Names of this write's own, so that a second attempt after a kill never meets the first's.
+  const std::string write_id = env.ids->NewUuid().substr(0, 8);
+  const int64_t now = writer.Now();
+  int64_t rows = 0;
+  std::vector<std::string> linked;
+  for (const auto& f : files) {
+    std::string base = f.path.substr(f.path.rfind('/') + 1);
+    if (base.rfind("part-", 0) == 0) base = base.substr(5);
+    base = "part-" + write_id + "-" + base;
+    const std::string target = JoinPath(root, base);
+    Status link = env.fs->Link(f.path, target);
+    if (!link.ok()) {
+      writer.DeleteWritten(linked);
+      return link.WithContext("linking files into table " + name);
+    }
+    linked.push_back(target);
+    auto info = env.fs->Stat(target);
+    if (!info.ok()) {
+      writer.DeleteWritten(linked);
+      return info.status();
+    }
+    AddFile add;
+    add.path = EncodePath(base);
+    add.size = static_cast<int64_t>(info->size);
+    add.modification_time = now;
+    add.data_change = true;
+    add.stats = f.stats;
+    rows += std::max<int64_t>(0, add.NumRecords());
+    pending->actions.adds.push_back(std::move(add));
+  }
+  pending->written_files.insert(pending->written_files.end(), linked.begin(), linked.end());
+  return rows;
+}
+
 }  // namespace
 
 namespace {
@@ -1372,7 +1462,21 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
     return "SELECT count(*) FROM (" + scan + ") AS _dew_t SEMI JOIN " + source + " AS _dew_s ON " +
            on;
   };
-  DEW_ASSIGN_OR_RETURN(WrittenFiles written, writer.WriteFiles(to_write, snapshot, *merged));
+  // The source's rows are new files: links to the caller's own files when they hold exactly
+  // them (MergeOptions::source_files), otherwise written.
+  WrittenFiles written;
+  DEW_ASSIGN_OR_RETURN(bool link_source,
+                       CanLinkSource(env_.con, root_, snapshot, *merged, merge.source_files,
+                                     touched.empty() ? source_rows : -1));
+  if (link_source) {
+    PendingCommit linked;
+    DEW_ASSIGN_OR_RETURN(written.rows,
+                         LinkFiles(env_, writer, root_, root_, merge.source_files, &linked));
+    written.adds = std::move(linked.actions.adds);
+    written.abs_paths = std::move(linked.written_files);
+  } else {
+    DEW_ASSIGN_OR_RETURN(written, writer.WriteFiles(to_write, snapshot, *merged));
+  }
   const int64_t now = writer.Now();
   for (const auto& path : touched) {
     const AddFile* f = FindFile(snapshot, path);
@@ -1924,77 +2028,6 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
       CommitNewTable(writer, &pending, metadata, options, written.rows, table->root_, result));
   return table;
 }
-
-namespace {
-
-// Checks that `files` (Parquet files of another table) hold exactly `schema`'s columns, in
-// order and of its types, from their footers: a scan reads a file's columns by name and casts
-// them, so a file of other types would not fail but silently change values. InvalidArgument
-// naming the table `name` otherwise.
-Status CheckFilesColumns(Connection* con, const std::string& name, const Schema& schema,
-                         const std::vector<DeltaTable::ExistingFile>& files) {
-  if (files.empty()) return Status::OK();
-  std::string list;
-  for (const auto& f : files) list += (list.empty() ? "" : ", ") + SqlString(f.path);
-  DEW_ASSIGN_OR_RETURN(Schema found, QuerySchema(con, "SELECT * FROM read_parquet([" + list +
-                                                          "], hive_partitioning = false)"));
-  if (found.Names() != schema.Names()) {
-    return Status::InvalidArgument("the files given for table " + name +
-                                   " do not hold its columns in order");
-  }
-  for (const auto& field : schema.fields()) {
-    DEW_ASSIGN_OR_RETURN(std::string want, DuckDbTypeOf(field));
-    DEW_ASSIGN_OR_RETURN(std::string have, DuckDbTypeOf(*found.Find(field.name)));
-    if (have != want) {
-      return Status::InvalidArgument("column '" + field.name + "' of the files given for table " +
-                                     name + " is " + have + ", not " + want);
-    }
-  }
-  return Status::OK();
-}
-
-// Gives each of `files` a name of its own in the table's folder `root` (FileSystem::Link: a
-// hard link, or a copy) and adds it to `pending` (its written_files and adds, stats kept).
-// Returns the rows they hold. On failure the links made so far are removed.
-Result<int64_t> LinkFiles(const TableEnv& env, TableWriter& writer, const std::string& root,
-                          const std::string& name,
-                          const std::vector<DeltaTable::ExistingFile>& files,
-                          PendingCommit* pending) {
-  // Names of this write's own, so that a second attempt after a kill never meets the first's.
-  const std::string write_id = env.ids->NewUuid().substr(0, 8);
-  const int64_t now = writer.Now();
-  int64_t rows = 0;
-  std::vector<std::string> linked;
-  for (const auto& f : files) {
-    std::string base = f.path.substr(f.path.rfind('/') + 1);
-    if (base.rfind("part-", 0) == 0) base = base.substr(5);
-    base = "part-" + write_id + "-" + base;
-    const std::string target = JoinPath(root, base);
-    Status link = env.fs->Link(f.path, target);
-    if (!link.ok()) {
-      writer.DeleteWritten(linked);
-      return link.WithContext("linking files into table " + name);
-    }
-    linked.push_back(target);
-    auto info = env.fs->Stat(target);
-    if (!info.ok()) {
-      writer.DeleteWritten(linked);
-      return info.status();
-    }
-    AddFile add;
-    add.path = EncodePath(base);
-    add.size = static_cast<int64_t>(info->size);
-    add.modification_time = now;
-    add.data_change = true;
-    add.stats = f.stats;
-    rows += std::max<int64_t>(0, add.NumRecords());
-    pending->actions.adds.push_back(std::move(add));
-  }
-  pending->written_files.insert(pending->written_files.end(), linked.begin(), linked.end());
-  return rows;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateFromFiles(
     const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,

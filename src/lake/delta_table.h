@@ -89,6 +89,13 @@ struct WriteOptions {
   DeferredCommit* defer_commit = nullptr;
 };
 
+//! A Parquet file of another table, for DeltaTable::CreateFromFiles, OverwriteWithFiles and
+//! MergeOptions::source_files.
+struct ExistingFile {
+  std::string path;   //!< absolute
+  std::string stats;  //!< its add action's stats JSON ({"numRecords":…,…}), kept as they are
+};
+
 //! What an upsert (DeltaTable::Merge) may skip, and what it reports before committing.
 struct MergeOptions {
   //! The caller promises that the source's keys are unique and that its rows stay the same
@@ -102,6 +109,13 @@ struct MergeOptions {
   //! own. Its error fails the merge before anything is committed.
   std::vector<std::string> matched_columns;
   std::function<Status(const std::string& matched_sql, WriteOptions* options)> on_matched;
+  //! The caller promises that the source's rows are exactly the rows of these Parquet files
+  //! (e.g. another table's files holding only the new rows). When their columns are the
+  //! table's after the merge (in order and of its types, from their footers), their stats
+  //! count the source's rows and the table is unpartitioned, the merge links them into the
+  //! table's folder (FileSystem::Link, as CreateFromFiles) instead of writing the rows again;
+  //! otherwise it writes them as usual.
+  std::vector<ExistingFile> source_files;
 };
 
 struct VacuumResult {
@@ -124,11 +138,7 @@ class DeltaTable {
       const TableEnv& env, const std::string& root, const std::string& name,
       const std::string& select_sql, const std::vector<std::string>& partition_columns,
       const WriteOptions& options, CommitResult* result = nullptr);
-  //! A Parquet file of another table, for CreateFromFiles.
-  struct ExistingFile {
-    std::string path;   //!< absolute
-    std::string stats;  //!< its add action's stats JSON ({"numRecords":…,…}), kept as they are
-  };
+  using ExistingFile = lake::ExistingFile;
   //! Creates an unpartitioned table whose version 0 (as CreateAs: CREATE TABLE AS SELECT) holds
   //! the rows of `files`, Parquet files of another table whose columns are exactly `schema`'s,
   //! in order and of its types (InvalidArgument otherwise; only their footers are read). Each
@@ -172,8 +182,9 @@ class DeltaTable {
   //! Upserts the rows of `source_sql` by `keys`: rows whose key exists are replaced, others are
   //! inserted. Duplicate keys in the source are InvalidArgument naming a duplicate key. On a
   //! table with deletion vectors enabled, the replaced rows are marked in deletion vectors (only
-  //! the key columns of the candidate files are read) and only the source rows are written;
-  //! otherwise the files holding replaced rows are rewritten.
+  //! the key columns of the candidate files are read) and only the source rows are written (or
+  //! linked: MergeOptions::source_files); otherwise the files holding replaced rows are
+  //! rewritten.
   Result<CommitResult> Merge(const std::string& source_sql, const std::vector<std::string>& keys,
                              const WriteOptions& options);
   Result<CommitResult> Merge(const std::string& source_sql, const std::vector<std::string>& keys,

@@ -156,5 +156,67 @@ TEST_F(LinkedFilesTest, OverwriteWithFilesOfOtherColumnsWritesNothing) {
   EXPECT_EQ(parquet, 1) << "no file linked or written by the failed overwrite";
 }
 
+// An upsert whose new rows are exactly another table's files (MergeOptions::source_files: how
+// silver takes an incremental read's bronze files) links them; files that are not exactly the
+// source's rows, or not of the table's columns, are written as usual.
+TEST_F(LinkedFilesTest, AMergeLinksSourceFilesOnlyWhenTheyHoldExactlyItsRows) {
+  auto target = DeltaTable::CreateAs(env_, dir_ + "/target", "target",
+                                     "SELECT range::BIGINT AS id, 'old' AS name FROM range(1, 6)",
+                                     {}, options_);
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  DeltaTable& table = **target;
+  ASSERT_TRUE(table.EnableDeletionVectors(options_).ok());
+  auto batch = DeltaTable::CreateAs(env_, dir_ + "/batch", "batch",
+                                    "SELECT * FROM (VALUES (2::BIGINT, 'new'), (7, 'new')) "
+                                    "t(id, name)",
+                                    {}, options_);
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  auto batch_snapshot = (*batch)->Latest();
+  ASSERT_TRUE(batch_snapshot.ok());
+  const auto files = FilesOf(*batch_snapshot);
+  ASSERT_EQ(files.size(), 1u);
+  const std::string batch_sql = "SELECT * FROM read_parquet('" + files[0].path + "')";
+  // The names the newest commit added.
+  auto added_links = [&]() {
+    std::vector<int> out;
+    auto snapshot = table.Latest();
+    EXPECT_TRUE(snapshot.ok());
+    auto commit = table.log().ReadCommit(snapshot->version);
+    EXPECT_TRUE(commit.ok());
+    for (const auto& add : commit->adds) {
+      if (!add.deletion_vector) out.push_back(Links(dir_ + "/target/" + DecodePath(add.path)));
+    }
+    return out;
+  };
+
+  MergeOptions merge;
+  merge.source_unique_and_stable = true;
+  merge.source_files = files;
+  // Fewer rows than the files hold: written.
+  auto part = table.Merge(batch_sql + " WHERE id = 7", {"id"}, options_, merge);
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
+  EXPECT_EQ(added_links(), std::vector<int>{1});
+  // Exactly the files' rows: linked, the replaced row marked in a DV.
+  auto linked = table.Merge(batch_sql, {"id"}, options_, merge);
+  ASSERT_TRUE(linked.ok()) << linked.status().ToString();
+  EXPECT_EQ(linked->rows_added, 2);
+  EXPECT_EQ(linked->rows_removed, 2);
+  EXPECT_EQ(added_links(), std::vector<int>{2}) << "one inode: the batch's name and the target's";
+  EXPECT_EQ(LatestRows(table), "1,old|2,new|3,old|4,old|5,old|7,new");
+  EXPECT_EQ(LatestRows(**batch), "2,new|7,new");
+
+  // Files of other columns (INTEGER ids) hold the same values: written, not linked.
+  auto narrow = DeltaTable::CreateAs(env_, dir_ + "/narrow", "narrow",
+                                     "SELECT 3::INTEGER AS id, 'narrow' AS name", {}, options_);
+  ASSERT_TRUE(narrow.ok()) << narrow.status().ToString();
+  auto narrow_snapshot = (*narrow)->Latest();
+  ASSERT_TRUE(narrow_snapshot.ok());
+  merge.source_files = FilesOf(*narrow_snapshot);
+  auto written = table.Merge("SELECT 3::BIGINT AS id, 'narrow' AS name", {"id"}, options_, merge);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(added_links(), std::vector<int>{1});
+  EXPECT_EQ(LatestRows(table), "1,old|2,new|3,narrow|4,old|5,old|7,new");
+}
+
 }  // namespace
 }  // namespace dew::lake
