@@ -10,52 +10,34 @@
 #include <string>
 #include <vector>
 
-#include "support/dew_process.h"
-#include "support/postgres_server.h"
+#include "support/source_project.h"
 
 namespace dew {
 namespace {
 
-using dew::testing::PostgresServer;
-
 using testing::DewRun;
-using testing::ShellQuote;
 
-class ConnectionCliTest : public ::testing::Test {
+class ConnectionCliTest : public testing::SourceProjectTest<ConnectionCliTest> {
+ public:
+  static testing::SourceOptions Source() {
+    return {.database = "shop",
+            .schema_sql =
+                "CREATE TABLE orders (id integer PRIMARY KEY, amount numeric(10,2), note text);"
+                "INSERT INTO orders SELECT g, g * 1.5, 'n' || g FROM generate_series(1, 137) g;",
+            .password_env = "DEW_TEST_SHOP_PASSWORD",
+            .temp_prefix = "dew_conn_cli_test"};
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    if (!PostgresServer::Available()) return;
-    server_ = new PostgresServer();
-    status_ = new Status(server_->StartWithSourceDatabase(
-        "shop", "reader",
-        "CREATE TABLE orders (id integer PRIMARY KEY, amount numeric(10,2), note text);"
-        "INSERT INTO orders SELECT g, g * 1.5, 'n' || g FROM generate_series(1, 137) g;"));
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete status_;
-    status_ = nullptr;
-  }
   void SetUp() override {
-    if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed";
-    ASSERT_TRUE(status_->ok()) << status_->ToString();
-    char tmpl[] = "/tmp/dew_conn_cli_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    project_ = dir_ + "/proj";
-    ASSERT_EQ(Dew(dir_, {"init", "proj"}).code, 0);
-    std::ofstream(project_ + "/connections/shop.yml")
-        << "name: shop\nsource_type: postgres\nauth:\n  host: " << server_->host()
-        << "\n  port: " << server_->port()
-        << "\n  database: shop\n  user: reader\n  password: ${env:DEW_TEST_SHOP_PASSWORD}\n"
-           "streams:\n  - name: orders\n    sync_mode: incremental\n    cursor_field: id\n"
-           "    primary_key: [id]\ntier: critical\n";
-  }
-  void TearDown() override {
-    if (!dir_.empty()) (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str());
+    SourceProjectTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    WriteConnection("shop",
+                    "streams:\n  - name: orders\n    sync_mode: incremental\n"
+                    "    cursor_field: id\n    primary_key: [id]\ntier: critical\n");
   }
 
+  using SourceProjectTest::Dew;
   //! Runs dew in `cwd` with the shop password variable set to `password` (unset when empty).
   DewRun Dew(const std::string& cwd, const std::vector<std::string>& args,
              const std::string& password = "") {
@@ -63,17 +45,8 @@ class ConnectionCliTest : public ::testing::Test {
     if (!password.empty()) env["DEW_TEST_SHOP_PASSWORD"] = password;
     return testing::RunDew(cwd, args, dir_, env);
   }
-  DewRun InProject(const std::vector<std::string>& args) {
-    return Dew(project_, args, server_->reader_password());
-  }
-
-  static PostgresServer* server_;
-  static Status* status_;
-  std::string dir_;
-  std::string project_;
+  DewRun InProject(const std::vector<std::string>& args) { return Dew(args); }
 };
-PostgresServer* ConnectionCliTest::server_ = nullptr;
-Status* ConnectionCliTest::status_ = nullptr;
 
 TEST_F(ConnectionCliTest, ListShowsConnection) {
   DewRun r = InProject({"--format", "csv", "connection", "list"});

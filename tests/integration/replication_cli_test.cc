@@ -3,46 +3,35 @@
 // deletions from the stream's replication slot, `dew state reset` drops the slot.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
 #include <chrono>
-#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "support/dew_process.h"
-#include "support/postgres_server.h"
-
-extern char** environ;
+#include "support/source_project.h"
 
 namespace dew {
 namespace {
 
-using dew::testing::PostgresServer;
 using testing::DewRun;
-using testing::ShellQuote;
 
-class SyncCliReplicationTest : public ::testing::Test {
+class SyncCliReplicationTest : public testing::SourceProjectTest<SyncCliReplicationTest> {
+ public:
+  static testing::SourceOptions Source() {
+    return {.database = "erp",
+            .password_env = "DEW_TEST_ERP_PASSWORD",
+            .settings = {{"wal_level", "logical"}},
+            .temp_prefix = "dew_replication_cli"};
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    if (!PostgresServer::Available()) return;
-    server_ = new PostgresServer();
-    server_->AddSetting("wal_level", "logical");
-    status_ = new Status(server_->StartWithSourceDatabase("erp", "reader", ""));
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete status_;
-    status_ = nullptr;
-  }
   void SetUp() override {
-    if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed";
-    ASSERT_TRUE(status_->ok()) << status_->ToString();
+    SourceProjectTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     // Each test starts from a source without dew's publication, slot or privileges.
     Pg("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots;"
        "DROP PUBLICATION IF EXISTS dew_erp_partner; DROP TABLE IF EXISTS partner;"
@@ -50,44 +39,11 @@ class SyncCliReplicationTest : public ::testing::Test {
     Pg("CREATE TABLE partner (id integer PRIMARY KEY, name text, write_date timestamp NOT NULL);"
        "INSERT INTO partner SELECT g, 'p' || g, TIMESTAMP '2024-01-01' + g * INTERVAL '1 hour' "
        "FROM generate_series(1, 40) g; GRANT SELECT ON partner TO reader;");
-    char tmpl[] = "/tmp/dew_replication_cli_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    project_ = dir_ + "/proj";
-    ASSERT_EQ(testing::RunDew(dir_, {"init", "proj"}, dir_).code, 0);
-    std::ofstream(project_ + "/connections/erp.yml")
-        << "name: erp\nsource_type: postgres\nauth:\n  host: " << server_->host()
-        << "\n  port: " << server_->port()
-        << "\n  database: erp\n  user: reader\n  password: ${env:DEW_TEST_ERP_PASSWORD}\n"
-           "streams:\n  - name: partner\n    sync_mode: incremental\n    cursor_field: write_date\n"
-           "    detect_deletes: replication\n";
+    WriteConnection("erp",
+                    "streams:\n  - name: partner\n    sync_mode: incremental\n"
+                    "    cursor_field: write_date\n    detect_deletes: replication\n");
   }
-  void TearDown() override {
-    if (!dir_.empty()) (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str());
-  }
-  void Pg(const std::string& sql) {
-    auto r = server_->RunSql(sql, "erp");
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-  }
-  std::string PgValue(const std::string& sql) {
-    auto r = server_->RunSql(sql, "erp");
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    std::string s = r.ok() ? *r : "";
-    while (!s.empty() && s.back() == '\n') s.pop_back();
-    return s;
-  }
-  DewRun Dew(const std::vector<std::string>& args) {
-    return testing::RunDew(project_, args, dir_,
-                           {{"DEW_TEST_ERP_PASSWORD", server_->reader_password()}});
-  }
-
-  static PostgresServer* server_;
-  static Status* status_;
-  std::string dir_;
-  std::string project_;
 };
-PostgresServer* SyncCliReplicationTest::server_ = nullptr;
-Status* SyncCliReplicationTest::status_ = nullptr;
 
 TEST_F(SyncCliReplicationTest, ConnectionTestSyncAndReset) {
   // Without REPLICATION, then without the right to publish the table: each named, with the
@@ -115,8 +71,8 @@ TEST_F(SyncCliReplicationTest, ConnectionTestSyncAndReset) {
 
   DewRun first = Dew({"--format", "csv", "sync", "erp"});
   ASSERT_EQ(first.code, 0) << first.err;
-  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
-                    "'dew_erp_partner'"),
+  EXPECT_EQ(Pg("SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
+               "'dew_erp_partner'"),
             "1");
   Pg("DELETE FROM partner WHERE id IN (4, 30); UPDATE partner SET name = 'x', write_date = "
      "'2030-01-01' WHERE id = 5;");
@@ -135,13 +91,13 @@ TEST_F(SyncCliReplicationTest, ConnectionTestSyncAndReset) {
   EXPECT_NE(reset.out.find("erp.partner: replication slot dew_erp_partner dropped"),
             std::string::npos)
       << reset.out;
-  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(Pg("SELECT count(*) FROM pg_replication_slots"), "0");
   // The next sync reads every row and makes the slot again.
   DewRun third = Dew({"--format", "csv", "sync", "erp"});
   ASSERT_EQ(third.code, 0) << third.err;
   EXPECT_NE(third.out.find(",partner,bronze.raw_erp_partner,38,38,0,"), std::string::npos)
       << third.out;
-  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_replication_slots"), "1");
+  EXPECT_EQ(Pg("SELECT count(*) FROM pg_replication_slots"), "1");
 }
 
 // `dew sync` SIGKILLed at random moments while rows change and go: the kills land anywhere in a
@@ -155,20 +111,7 @@ TEST_F(SyncCliReplicationTest, KilledSyncsLoseAndDoubleNothing) {
      "FROM generate_series(41, 8000) g;");
   DewRun first = Dew({"sync", "erp"});
   ASSERT_EQ(first.code, 0) << first.err;
-  auto start_sync = [&]() {
-    std::vector<std::string> args = {
-        "/bin/sh", "-c",
-        "cd " + ShellQuote(project_) +
-            " && DEW_TEST_ERP_PASSWORD=" + ShellQuote(server_->reader_password()) + " exec " +
-            ShellQuote(DEW_BINARY) + " sync erp >>" + ShellQuote(dir_ + "/sync.out") + " 2>>" +
-            ShellQuote(dir_ + "/sync.err")};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
-    return pid;
-  };
+  auto start_sync = [&]() { return StartDew("sync erp"); };
   // How long one sync of a round's changes takes here: the kills are spread over it.
   std::mt19937 rng(20261206);
   auto change = [&](int round) {
@@ -200,16 +143,15 @@ TEST_F(SyncCliReplicationTest, KilledSyncsLoseAndDoubleNothing) {
   ASSERT_EQ(last.code, 0) << last.err << testing::ReadAll(dir_ + "/sync.err");
 
   // Live keys (count, sum) and their last names: equal on both sides.
-  const std::string source = PgValue("SELECT count(*) || ' ' || sum(id) FROM partner");
-  const std::string names =
-      PgValue("SELECT md5(string_agg(id || name, ',' ORDER BY id)) FROM partner");
+  const std::string source = Pg("SELECT count(*) || ' ' || sum(id) FROM partner");
+  const std::string names = Pg("SELECT md5(string_agg(id || name, ',' ORDER BY id)) FROM partner");
   DewRun lake = Dew({"sql", "--format", "csv",
                      "SELECT count(*) || ' ' || sum(id) AS live, md5(string_agg(id || name, ',' "
                      "ORDER BY id)) AS names FROM silver.erp_partner WHERE NOT _deleted"});
   ASSERT_EQ(lake.code, 0) << lake.err;
   EXPECT_EQ(lake.out, "live,names\n" + source + "," + names + "\n");
-  const std::string gone = PgValue(
-      "SELECT count(*) FROM generate_series(1, 8000) g WHERE g NOT IN (SELECT id FROM partner)");
+  const std::string gone =
+      Pg("SELECT count(*) FROM generate_series(1, 8000) g WHERE g NOT IN (SELECT id FROM partner)");
   DewRun deleted = Dew({"sql", "--format", "csv",
                         "SELECT (SELECT count(*) FROM silver.erp_partner WHERE _deleted) AS s, "
                         "(SELECT max(n) FROM (SELECT count(*) AS n FROM bronze.raw_erp_partner "

@@ -3,77 +3,41 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <fstream>
-#include <map>
 #include <string>
-#include <vector>
 
-#include "support/dew_process.h"
-#include "support/postgres_server.h"
+#include "support/source_project.h"
 
 namespace dew {
 namespace {
 
-using dew::testing::PostgresServer;
 using testing::DewRun;
-using testing::ShellQuote;
 
-class SyncCliTest : public ::testing::Test {
+class SyncCliTest : public testing::SourceProjectTest<SyncCliTest> {
+ public:
+  static testing::SourceOptions Source() {
+    return {
+        .database = "erp", .password_env = "DEW_TEST_ERP_PASSWORD", .temp_prefix = "dew_sync_cli"};
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    if (!PostgresServer::Available()) return;
-    server_ = new PostgresServer();
-    status_ = new Status(server_->StartWithSourceDatabase("erp", "reader", ""));
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete status_;
-    status_ = nullptr;
-  }
   void SetUp() override {
-    if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed";
-    ASSERT_TRUE(status_->ok()) << status_->ToString();
+    SourceProjectTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     Pg("DROP TABLE IF EXISTS partner; CREATE TABLE partner (id integer PRIMARY KEY, name text, "
        "write_date timestamp NOT NULL); INSERT INTO partner SELECT g, 'p' || g, TIMESTAMP "
        "'2024-01-01' + g * INTERVAL '1 hour' FROM generate_series(1, 50) g; "
        "GRANT SELECT ON partner TO reader;");
-    char tmpl[] = "/tmp/dew_sync_cli_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    project_ = dir_ + "/proj";
-    ASSERT_EQ(testing::RunDew(dir_, {"init", "proj"}, dir_).code, 0);
-    std::ofstream(project_ + "/connections/erp.yml")
-        << "name: erp\nsource_type: postgres\nauth:\n  host: " << server_->host()
-        << "\n  port: " << server_->port()
-        << "\n  database: erp\n  user: reader\n  password: ${env:DEW_TEST_ERP_PASSWORD}\n"
-           "streams:\n  - name: partner\n    sync_mode: incremental\n    cursor_field: write_date\n"
-           "    chunk_rows: 20\n    on_schema_change: evolve\ntier: standard\n";
-  }
-  void TearDown() override {
-    if (!dir_.empty()) (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str());
-  }
-  void Pg(const std::string& sql) {
-    auto r = server_->RunSql(sql, "erp");
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-  }
-  DewRun Dew(const std::vector<std::string>& args) {
-    return testing::RunDew(project_, args, dir_,
-                           {{"DEW_TEST_ERP_PASSWORD", server_->reader_password()}});
+    WriteConnection("erp",
+                    "streams:\n  - name: partner\n    sync_mode: incremental\n"
+                    "    cursor_field: write_date\n    chunk_rows: 20\n"
+                    "    on_schema_change: evolve\ntier: standard\n");
   }
   std::string Sql(const std::string& sql) {
     DewRun r = Dew({"sql", "--format", "csv", sql});
     EXPECT_EQ(r.code, 0) << r.err;
     return r.out;
   }
-
-  static PostgresServer* server_;
-  static Status* status_;
-  std::string dir_;
-  std::string project_;
 };
-PostgresServer* SyncCliTest::server_ = nullptr;
-Status* SyncCliTest::status_ = nullptr;
 
 TEST_F(SyncCliTest, IncrementalSyncsDeletesDriftAndReset) {
   DewRun first = Dew({"--format", "csv", "sync", "erp"});

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,16 +24,10 @@
 #include "core/clock.h"
 #include "core/file_system.h"
 #include "lake/lakehouse.h"
-#include "support/dew_process.h"
-#include "support/postgres_server.h"
-
-extern char** environ;
+#include "support/source_project.h"
 
 namespace dew {
 namespace {
-
-using dew::testing::PostgresServer;
-using testing::ShellQuote;
 
 // An Odoo-shaped account_move_line: write_date values shared by many rows (chunks end in the
 // middle of a run of equal cursors), NULLs, numerics, dates, timestamps with and without zone.
@@ -98,44 +91,25 @@ const Probe kProbes[] = {
      "epoch_us(write_date)::VARCHAR"},
 };
 
-class SyncKillTest : public ::testing::Test {
+class SyncKillTest : public testing::SourceProjectTest<SyncKillTest> {
+ public:
+  static testing::SourceOptions Source() {
+    return {.database = "odoo",
+            .schema_sql = kSchemaSql,
+            .password_env = "DEW_TEST_ODOO_PASSWORD",
+            .temp_prefix = "dew_sync_kill"};
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    if (!PostgresServer::Available()) return;
-    server_ = new PostgresServer();
-    status_ = new Status(server_->StartWithSourceDatabase("odoo", "reader", kSchemaSql));
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete status_;
-    status_ = nullptr;
-  }
   void SetUp() override {
-    if (server_ == nullptr) GTEST_SKIP() << "PostgreSQL 15 is not installed";
-    ASSERT_TRUE(status_->ok()) << status_->ToString();
-    char tmpl[] = "/tmp/dew_sync_kill_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    project_ = dir_ + "/proj";
-    ASSERT_EQ(testing::RunDew(dir_, {"init", "proj"}, dir_).code, 0);
-    std::ofstream(project_ + "/connections/odoo.yml")
-        << "name: odoo\nsource_type: postgres\nauth:\n  host: " << server_->host()
-        << "\n  port: " << server_->port()
-        << "\n  database: odoo\n  user: reader\n  password: ${env:DEW_TEST_ODOO_PASSWORD}\n"
-           "streams:\n  - name: account_move_line\n    sync_mode: incremental\n"
-           "    cursor_field: write_date\n    primary_key: [id]\n"
-           "    filter: parent_state = 'posted'\n    chunk_rows: 4000\ntier: critical\n";
-  }
-  void TearDown() override {
-    if (!dir_.empty()) (void)std::system(("rm -rf " + ShellQuote(dir_)).c_str());
+    SourceProjectTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    WriteConnection("odoo",
+                    "streams:\n  - name: account_move_line\n    sync_mode: incremental\n"
+                    "    cursor_field: write_date\n    primary_key: [id]\n"
+                    "    filter: parent_state = 'posted'\n    chunk_rows: 4000\ntier: critical\n");
   }
 
-  std::map<std::string, std::string> Env() {
-    return {{"DEW_TEST_ODOO_PASSWORD", server_->reader_password()}};
-  }
-
-  // Starts `dew sync odoo` in the project; output goes to files in dir_.
   //! Commits in bronze's log so far (0 before the table exists).
   int BronzeCommits() {
     auto files = FileSystem::Posix()->ListDir(project_ +
@@ -148,25 +122,8 @@ class SyncKillTest : public ::testing::Test {
     return n;
   }
 
-  pid_t StartSync(const std::string& options = "") {
-    std::vector<std::string> args = {
-        "/bin/sh", "-c",
-        "cd " + ShellQuote(project_) +
-            " && DEW_TEST_ODOO_PASSWORD=" + ShellQuote(server_->reader_password()) + " exec " +
-            ShellQuote(DEW_BINARY) + " sync odoo " + options + " >>" +
-            ShellQuote(dir_ + "/sync.out") + " 2>>" + ShellQuote(dir_ + "/sync.err")};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ);
-    EXPECT_EQ(rc, 0);
-    return rc == 0 ? pid : -1;
-  }
-
-  testing::DewRun Dew(const std::vector<std::string>& args) {
-    return testing::RunDew(project_, args, dir_, Env());
-  }
+  //! Starts `dew sync odoo OPTIONS` in the project; output goes to files in dir_.
+  pid_t StartSync(const std::string& options = "") { return StartDew("sync odoo " + options); }
 
   std::unique_ptr<lake::Lakehouse> OpenLake() {
     lake::LakehouseOptions o;
@@ -178,13 +135,6 @@ class SyncKillTest : public ::testing::Test {
     return lake.ok() ? std::move(*lake) : nullptr;
   }
 
-  std::string Pg(const std::string& sql) {
-    auto r = server_->RunSql(sql, "odoo");
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    std::string s = r.ok() ? *r : "";
-    while (!s.empty() && s.back() == '\n') s.pop_back();
-    return s;
-  }
   static std::string Duck(lake::Lakehouse& lake, const std::string& sql) {
     auto r = lake.connection().QueryScalar(sql);
     EXPECT_TRUE(r.ok()) << r.status().ToString() << "\n" << sql;
@@ -264,14 +214,7 @@ class SyncKillTest : public ::testing::Test {
       EXPECT_LE(std::stoll(*r[3]), 4000);
     }
   }
-
-  static PostgresServer* server_;
-  static Status* status_;
-  std::string dir_;
-  std::string project_;
 };
-PostgresServer* SyncKillTest::server_ = nullptr;
-Status* SyncKillTest::status_ = nullptr;
 
 TEST_F(SyncKillTest, KilledSyncsResumeWithNothingLostOrDoubled) {
   std::mt19937 rng(20260101);
