@@ -678,6 +678,41 @@ TEST_F(DeltaTableTest, MergeReportsTheRowsItReplacesBeforeCommitting) {
   }
 }
 
+// With deletion vectors, a key replaced before matches both its old, deleted row and its live
+// one: the merge replaces (and reports) the live rows only, also in a file where another key
+// still has a live match.
+TEST_F(DeltaTableTest, MergeReplacesOnlyLiveRowsOfFilesWithDeletionVectors) {
+  auto table = CreateTable(IdNameSchema());
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->EnableDeletionVectors(options_).ok());
+  ASSERT_TRUE(table->Append("SELECT range AS id, 'v1' AS name FROM range(1, 5)", options_).ok());
+  ASSERT_TRUE(table->Merge("SELECT 1 AS id, 'v2' AS name", {"id"}, options_).ok());
+  MergeOptions merge;
+  merge.matched_columns = {"name"};
+  std::string seen;
+  merge.on_matched = [&](const std::string& sql, WriteOptions*) -> Status {
+    auto rows = con_->QueryText("SELECT CAST(id AS VARCHAR) || ',' || name FROM (" + sql +
+                                ") ORDER BY ALL");
+    if (!rows.ok()) return rows.status();
+    for (const auto& r : rows->rows) seen += r[0].value_or("NULL") + ";";
+    return Status::OK();
+  };
+  // The first file holds id 1 deleted and id 2 live; the merge's own file id 1 live.
+  auto merged = table->Merge("SELECT * FROM (VALUES (1, 'v3'), (2, 'v3')) t(id, name)", {"id"},
+                             options_, merge);
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  EXPECT_EQ(seen, "1,v2;2,v1;");
+  EXPECT_EQ(merged->rows_removed, 2);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,v3|2,v3|3,v1|4,v1");
+  // Again: now every match in the first file is a deleted row.
+  seen.clear();
+  merged = table->Merge("SELECT 2 AS id, 'v4' AS name", {"id"}, options_, merge);
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  EXPECT_EQ(seen, "2,v3;");
+  EXPECT_EQ(merged->rows_removed, 1);
+  EXPECT_EQ(RowsAt(*table, std::nullopt), "1,v3|2,v4|3,v1|4,v1");
+}
+
 TEST_F(DeltaTableTest, MergeSkipsFilesOutsideTheKeyRangeOnly) {
   Schema schema({Field{"code", "string", true, "{}"}, Field{"v", "long", true, "{}"}});
   auto table = CreateTable(schema);
