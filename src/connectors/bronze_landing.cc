@@ -76,7 +76,7 @@ Result<lake::CommitResult> Write(lake::Lakehouse* lake, Target& target, const st
     commit = lake->CreateTableAs(target.name, select, {"_ingest_date"}, w);
   }
   if (!commit.ok()) return commit.status().WithContext("landing in " + target.name.ToString());
-  DEW_RETURN_IF_ERROR(lake->RefreshView(target.name));
+  if (commit->version >= 0) DEW_RETURN_IF_ERROR(lake->RefreshView(target.name));
   return commit;
 }
 
@@ -102,7 +102,11 @@ Result<LandingResult> BronzeLanding::Land(const LandingBatch& batch) {
 
   LandingResult result;
   result.table = table_;
-  if (main.table && !batch.full_refresh_start) {
+  if (batch.state_after && batch.quarantine) {
+    return Status::InvalidArgument("landing in " + table_ +
+                                   ": a quarantined batch needs its state before its rows");
+  }
+  if (main.table && !batch.full_refresh_start && !batch.state_after) {
     // Skip an empty batch that changes nothing (e.g. an incremental sync finding no new rows).
     // A full refresh always commits (an empty one tells silver every key is gone), and its rows
     // may be readable once only (PostgresSource streams them through a FIFO).
@@ -127,6 +131,7 @@ Result<LandingResult> BronzeLanding::Land(const LandingBatch& batch) {
         std::to_string(batch.unique_since_batch > 0 ? batch.unique_since_batch : seq);
   }
   w.constant_partitions["_ingest_date"] = day;
+  w.row_group_rows = batch.row_group_rows;
   w.txns.push_back(lake::Txn{app_id(), seq, now});
 
   if (batch.quarantine) {
@@ -148,9 +153,18 @@ Result<LandingResult> BronzeLanding::Land(const LandingBatch& batch) {
     result.batch = seq;
     return result;
   }
-  w.parameters[kStateKey] = batch.state.dump();
+  if (batch.state_after) {
+    w.before_commit = [&batch](int64_t rows, lake::WriteOptions* options) -> Result<bool> {
+      if (rows == 0) return false;
+      DEW_ASSIGN_OR_RETURN(json state, batch.state_after(rows));
+      options->parameters[kStateKey] = state.dump();
+      return true;
+    };
+  } else {
+    w.parameters[kStateKey] = batch.state.dump();
+  }
   DEW_ASSIGN_OR_RETURN(result.commit, Write(lake_, main, select, w));
-  result.batch = seq;
+  if (result.commit.version >= 0) result.batch = seq;
   return result;
 }
 

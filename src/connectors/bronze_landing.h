@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -45,6 +46,13 @@ struct LandingBatch {
   //! dedup when all the batches it applies belong to one set. Ignored for deletions.
   bool unique_keys = false;
   int64_t unique_since_batch = 0;
+  //! When set, `state` is known only once the rows are read (e.g. they stream from the source
+  //! into bronze's files as they arrive, and the state is that of the last row): called once
+  //! they are written, before the commit, with how many, it returns the state to commit with
+  //! them. A batch of no rows then commits nothing, and it is not called. Not with quarantine.
+  std::function<Result<nlohmann::json>(int64_t rows)> state_after;
+  //! Rows per Parquet row group (lake::WriteOptions::row_group_rows); 0: the lake's default.
+  int64_t row_group_rows = 0;
 };
 
 struct LandingResult {
@@ -77,8 +85,9 @@ class BronzeLanding {
   //! commitInfo.operationParameters.dewState and a Delta `txn` action (appId
   //! "dew:<source>.<stream>", version = the batch sequence). An empty batch with a changed
   //! state still commits the state; an empty batch whose state equals the last committed one
-  //! is skipped (unless it starts a full refresh). Outside quarantine `select_sql` is run once
-  //! only, so it may read a stream. On failure nothing is committed.
+  //! is skipped (unless it starts a full refresh), as is an empty batch with `state_after`.
+  //! Outside quarantine `select_sql` is run once only, so it may read a stream. On failure
+  //! nothing is committed.
   Result<LandingResult> Land(const LandingBatch& batch);
 
   //! The state stored with the newest commit of this stream that carries one, or null when

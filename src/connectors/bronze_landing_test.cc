@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/file_system.h"
 #include "lake/lakehouse.h"
 #include "support/sync_lake.h"
 
@@ -89,6 +90,90 @@ TEST_F(BronzeLandingTest, EmptyBatchCommitsANewStateAndSkipsAnUnchangedOne) {
   EXPECT_EQ(r->commit.version, -1);
   EXPECT_EQ(Version(), 1);
   EXPECT_EQ(Scalar("SELECT count(*) FROM bronze.raw_shop_orders"), "1");
+}
+
+TEST_F(BronzeLandingTest, AStateKnownAfterTheRowsCommitsWithThem) {
+  BronzeLanding landing(env_.lake(), "shop", "orders");
+  // Parquet files under the table's folder: what a write left, committed or not.
+  auto files = [&] {
+    auto listed = FileSystem::Posix()->ListRecursive(env_.dir() + "/lake/bronze/raw_shop_orders");
+    int n = 0;
+    for (const auto& f : listed.ok() ? *listed : std::vector<FileInfo>{}) {
+      n += f.name.size() > 8 && f.name.substr(f.name.size() - 8) == ".parquet";
+    }
+    return n;
+  };
+  std::vector<int64_t> asked;
+  LandingBatch b;
+  b.state_after = [&](int64_t rows) -> Result<json> {
+    asked.push_back(rows);
+    return json{{"cursor", std::to_string(rows)}};
+  };
+  // No rows: nothing committed, not even the table, and the state is not asked for.
+  b.select_sql = "SELECT range AS id FROM range(0)";
+  auto r = landing.Land(b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->commit.version, -1);
+  EXPECT_EQ(r->batch, 0);
+  EXPECT_EQ(Version(), -1);
+  EXPECT_TRUE(asked.empty());
+
+  b.select_sql = "SELECT range AS id FROM range(3)";
+  r = landing.Land(b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->commit.version, 0);
+  EXPECT_EQ(r->commit.rows_added, 3);
+  EXPECT_EQ(r->batch, 1);
+  EXPECT_EQ(asked, std::vector<int64_t>{3});
+  EXPECT_EQ(landing.LastCommittedState().value(), (json{{"cursor", "3"}}));
+  EXPECT_EQ(files(), 1);
+
+  // Appending: the state asked once the rows are written goes in their commit.
+  b.select_sql = "SELECT range AS id FROM range(10, 15)";
+  r = landing.Land(b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->commit.version, 1);
+  EXPECT_EQ(r->batch, 2);
+  EXPECT_EQ(landing.LastCommittedState().value(), (json{{"cursor", "5"}}));
+  b.select_sql = "SELECT range AS id FROM range(0)";
+  r = landing.Land(b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->commit.version, -1);
+  EXPECT_EQ(Version(), 1);
+
+  // A state that cannot be had commits nothing and leaves no file behind.
+  b.select_sql = "SELECT range AS id FROM range(20, 22)";
+  b.state_after = [](int64_t) -> Result<json> { return Status::IOError("the source failed"); };
+  r = landing.Land(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("the source failed"), std::string::npos);
+  EXPECT_EQ(Version(), 1);
+  EXPECT_EQ(files(), 2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bronze.raw_shop_orders"), "8");
+
+  // Quarantine reads its rows twice, so it needs the state first.
+  b.quarantine = true;
+  EXPECT_TRUE(landing.Land(b).status().IsInvalidArgument());
+}
+
+TEST_F(BronzeLandingTest, RowGroupRowsSizesTheFilesRowGroups) {
+  BronzeLanding landing(env_.lake(), "shop", "orders");
+  LandingBatch b;
+  b.select_sql = "SELECT range AS id FROM range(40000)";
+  b.state = 1;
+  b.row_group_rows = 16384;
+  ASSERT_TRUE(landing.Land(b).ok());
+  b.select_sql = "SELECT range AS id FROM range(40000, 80000)";
+  b.state = 2;
+  b.row_group_rows = 0;  // DuckDB's default: 122,880 rows
+  ASSERT_TRUE(landing.Land(b).ok());
+  EXPECT_EQ(Scalar("SELECT string_agg(groups::VARCHAR, ',' ORDER BY first_id) FROM ("
+                   "SELECT count(DISTINCT row_group_id) AS groups, min(stats_min) AS first_id "
+                   "FROM parquet_metadata('" +
+                   env_.dir() +
+                   "/lake/bronze/raw_shop_orders/**/*.parquet') WHERE path_in_schema = 'id' "
+                   "GROUP BY file_name)"),
+            "3,1");
 }
 
 TEST_F(BronzeLandingTest, NewColumnEvolvesTheTable) {

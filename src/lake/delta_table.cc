@@ -103,6 +103,22 @@ Result<Schema> RowsSchema(Connection* con, const std::string& sql, const WriteOp
   return QuerySchema(con, sql);
 }
 
+// The options a write commits with once its files hold `rows` rows: `options` themselves, or
+// the copy WriteOptions::before_commit amended (in `amended`); null when it chose not to commit
+// (the files in `written` are then removed, as on its error).
+Result<const WriteOptions*> OptionsToCommit(const WriteOptions& options, int64_t rows,
+                                            const std::vector<std::string>& written, FileSystem& fs,
+                                            WriteOptions* amended) {
+  if (!options.before_commit) return &options;
+  *amended = options;
+  amended->before_commit = nullptr;
+  Result<bool> commit = options.before_commit(rows, amended);
+  if (commit.ok() && *commit) return static_cast<const WriteOptions*>(amended);
+  for (const auto& path : written) (void)fs.RemoveFile(path);  // best effort: vacuum's otherwise
+  if (!commit.ok()) return commit.status();
+  return static_cast<const WriteOptions*>(nullptr);
+}
+
 // SELECT over `inner_sql` (whose columns are `inner`) giving exactly `target`'s columns, in
 // order, cast to the table's types; columns the rows lack are NULL.
 Result<std::string> AlignedSelect(const std::string& inner_sql, const Schema& inner,
@@ -307,8 +323,10 @@ class TableWriter {
 
   //! Writes the rows of `select_sql` as data files. `constant`, when it gives a value for every
   //! partition column, names the single partition all rows belong to.
+  //! `row_group_rows` as WriteOptions::row_group_rows.
   Result<WrittenFiles> WriteFiles(const std::string& select_sql, const Snapshot& snapshot,
-                                  const Schema& schema, const PartitionValues* constant = nullptr);
+                                  const Schema& schema, const PartitionValues* constant = nullptr,
+                                  int64_t row_group_rows = 0);
   Result<CommitResult> Commit(PendingCommit* pending, const WriteOptions& options);
   CommitInfo NewCommitInfo(const std::string& operation, const WriteOptions& options,
                            int64_t read_version, bool blind_append);
@@ -336,7 +354,8 @@ class TableWriter {
 
 Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
                                              const Snapshot& snapshot, const Schema& schema,
-                                             const PartitionValues* constant) {
+                                             const PartitionValues* constant,
+                                             int64_t row_group_rows) {
   const auto& partition_columns = snapshot.metadata.partition_columns;
   // Every file of this write carries the same prefix, so that a COPY failing half-way (bad
   // input, interrupt) can remove the files it already wrote.
@@ -380,6 +399,7 @@ Result<WrittenFiles> TableWriter::WriteFiles(const std::string& select_sql,
     }
     sql += ")";
   }
+  if (row_group_rows > 0) sql += ", ROW_GROUP_SIZE " + std::to_string(row_group_rows);
   sql += ")";
   auto copied = con()->QueryMaterialized(sql);
   if (!copied.ok()) {
@@ -1129,10 +1149,16 @@ Result<CommitResult> DeltaTable::Append(const std::string& select_sql,
 
   PendingCommit pending = StartPending(snapshot, TxnKind::kBlindAppend, *merged);
   DEW_ASSIGN_OR_RETURN(WrittenFiles written,
-                       writer.WriteFiles(aligned, snapshot, *merged, &options.constant_partitions));
+                       writer.WriteFiles(aligned, snapshot, *merged, &options.constant_partitions,
+                                         options.row_group_rows));
+  WriteOptions amended;
+  DEW_ASSIGN_OR_RETURN(
+      const WriteOptions* committing,
+      OptionsToCommit(options, written.rows, written.abs_paths, *env_.fs, &amended));
+  if (committing == nullptr) return CommitResult();
   pending.written_files = written.abs_paths;
   pending.actions.adds = std::move(written.adds);
-  CommitInfo info = writer.NewCommitInfo("WRITE", options, snapshot.version, true);
+  CommitInfo info = writer.NewCommitInfo("WRITE", *committing, snapshot.version, true);
   info.operation_parameters["mode"] = "Append";
   info.operation_parameters["partitionBy"] = JsonArray(snapshot.metadata.partition_columns);
   info.operation_metrics["numFiles"] = std::to_string(pending.actions.adds.size());
@@ -1141,7 +1167,7 @@ Result<CommitResult> DeltaTable::Append(const std::string& select_sql,
   for (const auto& a : pending.actions.adds) bytes += a.size;
   info.operation_metrics["numOutputBytes"] = std::to_string(bytes);
   pending.actions.commit_info = info;
-  DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, options));
+  DEW_ASSIGN_OR_RETURN(CommitResult result, writer.Commit(&pending, *committing));
   result.rows_added = written.rows;
   return result;
 }
@@ -2018,6 +2044,9 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
     const TableEnv& env, const std::string& root, const std::string& name,
     const std::string& select_sql, const std::vector<std::string>& partition_columns,
     const WriteOptions& options, CommitResult* result) {
+  if (options.before_commit && options.defer_commit != nullptr) {
+    return Status::InvalidArgument("a write cannot both defer its commit and decide it");
+  }
   std::unique_ptr<DeltaTable> table(new DeltaTable(env, root));
   if (table->log_.Exists()) {
     return Status::AlreadyExists("a Delta table already exists at " + table->root_);
@@ -2033,7 +2062,16 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
   DEW_ASSIGN_OR_RETURN(std::string aligned, AlignedSelect(select_sql, schema, schema));
   DEW_RETURN_IF_ERROR(env.fs->CreateDirs(table->log_.log_dir()));
   DEW_ASSIGN_OR_RETURN(WrittenFiles written,
-                       writer.WriteFiles(aligned, empty, schema, &options.constant_partitions));
+                       writer.WriteFiles(aligned, empty, schema, &options.constant_partitions,
+                                         options.row_group_rows));
+  WriteOptions amended;
+  DEW_ASSIGN_OR_RETURN(
+      const WriteOptions* committing,
+      OptionsToCommit(options, written.rows, written.abs_paths, *env.fs, &amended));
+  if (committing == nullptr) {
+    if (result != nullptr) *result = CommitResult();
+    return table;
+  }
   PendingCommit pending;
   pending.read_version = -1;
   pending.written_files = written.abs_paths;
@@ -2059,7 +2097,7 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::CreateAs(
     return table;
   }
   DEW_RETURN_IF_ERROR(
-      CommitNewTable(writer, &pending, metadata, options, written.rows, table->root_, result));
+      CommitNewTable(writer, &pending, metadata, *committing, written.rows, table->root_, result));
   return table;
 }
 

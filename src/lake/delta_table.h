@@ -74,6 +74,11 @@ struct WriteOptions {
   //! every partition column, the files are written straight into that partition's folder,
   //! skipping DuckDB's partitioned writer. The rows are not checked against them.
   PartitionValues constant_partitions;
+  //! For Append and CreateAs: rows per Parquet row group; 0: DuckDB's default (122,880). DuckDB
+  //! encodes and compresses a row group once it is full, so a write whose rows arrive slowly
+  //! (streamed from a source) does most of that work while they arrive when its row groups are
+  //! small, rather than all of it after the last row.
+  int64_t row_group_rows = 0;
   //! Application transaction ids (Delta `txn` actions) committed with the write, so an
   //! idempotent writer (a connector) can tell from the snapshot what it already committed.
   std::vector<Txn> txns;
@@ -87,6 +92,13 @@ struct WriteOptions {
   //! sync (a build worker hands the commit to its committer thread). Other writes commit as
   //! usual and leave it empty.
   DeferredCommit* defer_commit = nullptr;
+  //! For Append and CreateAs: called once the data files are written, before the commit, with
+  //! the rows they hold, for what the caller learns only then (a connector streaming rows from
+  //! its source into the files knows the state to commit with them once the last row is in).
+  //! It may change `parameters` and `txns`, and returns whether to commit: false removes the
+  //! files and commits nothing (CommitResult version -1; CreateAs creates no table). Its error
+  //! does the same and fails the write. Not with defer_commit.
+  std::function<Result<bool>(int64_t rows, WriteOptions* options)> before_commit;
 };
 
 //! A Parquet file of another table, for DeltaTable::CreateFromFiles, OverwriteWithFiles and
