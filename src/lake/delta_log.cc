@@ -60,6 +60,30 @@ struct ReplayState {
   std::map<std::string, RemoveFile> tombstones;
   std::map<std::string, int64_t> app_versions;
 
+  // The state a replay had when it built `snap` (ToSnapshot backwards), to go on from there.
+  static ReplayState Of(const Snapshot& snap) {
+    ReplayState state;
+    state.protocol = snap.protocol;
+    state.metadata = snap.metadata;
+    state.schema_history = snap.schema_history;
+    state.schema_string = snap.metadata.schema_string;
+    for (size_t i = 0; i < snap.files.size(); ++i) {
+      const int index = i < snap.file_schema_index.size()
+                            ? snap.file_schema_index[i]
+                            : static_cast<int>(snap.schema_history.size()) - 1;
+      state.live[snap.files[i].path] = {snap.files[i], index};
+    }
+    for (const auto& r : snap.tombstones) state.tombstones[TombstoneKey(r)] = r;
+    state.app_versions = snap.app_versions;
+    return state;
+  }
+
+  // Keyed with the DV too, so that re-adding the path with a new DV keeps the tombstone vacuum
+  // needs to judge the old DV's file.
+  static std::string TombstoneKey(const RemoveFile& r) {
+    return r.deletion_vector ? r.path + '\n' + r.deletion_vector->UniqueId() : r.path;
+  }
+
   Status Apply(const CommitActions& actions, const std::string& source) {
     if (actions.protocol) protocol = actions.protocol;
     if (actions.metadata) {
@@ -81,9 +105,7 @@ struct ReplayState {
         readded_schema[r.path] = it->second.second;
         live.erase(it);
       }
-      // Keyed with the DV too, so that re-adding the path with a new DV keeps the tombstone
-      // vacuum needs to judge the old DV's file.
-      tombstones[r.deletion_vector ? r.path + '\n' + r.deletion_vector->UniqueId() : r.path] = r;
+      tombstones[TombstoneKey(r)] = r;
     }
     const int schema_index = static_cast<int>(schema_history.size()) - 1;
     for (const auto& a : actions.adds) {
@@ -135,8 +157,9 @@ struct ReplayState {
 
 }  // namespace
 
-DeltaLog::DeltaLog(std::shared_ptr<FileSystem> fs, std::string table_root, engine::Connection* con)
-    : fs_(std::move(fs)), table_root_(std::move(table_root)), con_(con) {}
+DeltaLog::DeltaLog(std::shared_ptr<FileSystem> fs, std::string table_root, engine::Connection* con,
+                   SnapshotCache* cache)
+    : fs_(std::move(fs)), table_root_(std::move(table_root)), con_(con), cache_(cache) {}
 
 std::string DeltaLog::log_dir() const {
   return JoinPath(table_root_, "_delta_log");
@@ -278,6 +301,9 @@ Result<Snapshot> ToSnapshot(ReplayState state, const std::string& table_root, in
 }  // namespace
 
 bool DeltaLog::Exists() {
+  // The first commit answers without listing a log of thousands of files (a sync asked a dozen
+  // times); only a table whose first commits were cleaned up is listed.
+  if (fs_->Exists(JoinPath(log_dir(), CommitFileName(0)))) return true;
   auto listing = ListLog(*fs_, log_dir());
   return listing.ok() && !listing->empty();
 }
@@ -305,7 +331,51 @@ Result<CommitActions> DeltaLog::ReadCommit(int64_t version) {
   return ParseCommit(*text, path);
 }
 
+std::optional<Snapshot> DeltaLog::LoadFromCache(std::optional<int64_t> version) {
+  std::shared_ptr<const SnapshotCache::Entry> entry = cache_->Find(table_root_);
+  if (entry == nullptr || (version && *version < entry->snapshot.version)) return std::nullopt;
+  int64_t v = entry->snapshot.version;
+  auto info = fs_->Stat(JoinPath(log_dir(), CommitFileName(v)));
+  if (!info.ok() || info->size != entry->commit_size ||
+      info->mtime_millis != entry->commit_mtime_millis) {
+    cache_->Forget(table_root_);  // another table now, or its log was cleaned up
+    return std::nullopt;
+  }
+  std::optional<ReplayState> state;
+  int64_t timestamp = -1;  // of version v, from its commitInfo; -1: not there
+  while (!version || v < *version) {
+    auto actions = ReadCommit(v + 1);
+    if (actions.status().IsNotFound() && !version) break;  // v is the latest
+    if (!actions.ok()) return std::nullopt;
+    if (!state) state = ReplayState::Of(entry->snapshot);
+    const std::string source = JoinPath(log_dir(), CommitFileName(v + 1));
+    if (!state->Apply(*actions, source).ok()) return std::nullopt;
+    ++v;
+    const auto& commit_info = actions->commit_info;
+    timestamp = commit_info && commit_info->timestamp ? *commit_info->timestamp : -1;
+  }
+  if (!state) return entry->snapshot;
+  if (timestamp < 0) {
+    auto stat = fs_->Stat(JoinPath(log_dir(), CommitFileName(v)));
+    if (!stat.ok()) return std::nullopt;
+    timestamp = stat->mtime_millis;
+  }
+  auto snap = ToSnapshot(std::move(*state), table_root_, v, timestamp);
+  if (!snap.ok()) return std::nullopt;
+  Remember(*snap);
+  return std::move(*snap);
+}
+
+void DeltaLog::Remember(const Snapshot& snapshot) {
+  auto info = fs_->Stat(JoinPath(log_dir(), CommitFileName(snapshot.version)));
+  if (!info.ok()) return;  // only a checkpoint is left of it: nothing to recognize it by
+  cache_->Put(table_root_, SnapshotCache::Entry{snapshot, info->size, info->mtime_millis});
+}
+
 Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
+  if (cache_ != nullptr) {
+    if (auto cached = LoadFromCache(version)) return std::move(*cached);
+  }
   ReplayPlan plan;
   if (auto fast = PlanFromHint(*fs_, log_dir(), version)) {
     plan = *fast;
@@ -355,7 +425,11 @@ Result<Snapshot> DeltaLog::LoadSnapshot(std::optional<int64_t> version) {
       if (info.ok()) target_timestamp = info->mtime_millis;
     }
   }
-  return ToSnapshot(std::move(state), table_root_, plan.target, target_timestamp.value_or(0));
+  auto snap = ToSnapshot(std::move(state), table_root_, plan.target, target_timestamp.value_or(0));
+  // Only the latest: a past version would make the next load of the latest replay every
+  // commit since, where the checkpoint is the shorter way.
+  if (cache_ != nullptr && snap.ok() && !version) Remember(*snap);
+  return snap;
 }
 
 Result<Snapshot> DeltaLog::LoadSnapshotAt(int64_t timestamp_millis) {
@@ -453,6 +527,8 @@ Status DeltaLog::WriteCommit(int64_t version, const CommitActions& actions) {
     if (slash != std::string::npos && slash > 0) dirs.insert(table_root_.substr(0, slash));
   }
   for (const std::string& dir : dirs) DEW_RETURN_IF_ERROR(sync(dir));
+  // A table made anew where one was dropped: its first commits are not the old table's.
+  if (version == 0 && cache_ != nullptr) cache_->Forget(table_root_);
   const std::string path = JoinPath(log_dir(), CommitFileName(version));
   Status status = fs_->CreateExclusive(path, SerializeCommit(actions));
   if (status.IsAlreadyExists()) {

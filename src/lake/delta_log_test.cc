@@ -310,5 +310,101 @@ TEST_F(DeltaLogTest, ReadCommitOfMissingVersionIsNotFound) {
   EXPECT_TRUE(missing.status().IsNotFound());
 }
 
+// Counts the commit files read and the folders listed.
+class CountingFileSystem : public FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  Result<std::string> ReadFile(const std::string& path) override {
+    if (path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0) ++commit_reads;
+    return FileSystemWrapper::ReadFile(path);
+  }
+  Result<std::vector<FileInfo>> ListDir(const std::string& path) override {
+    ++listings;
+    return FileSystemWrapper::ListDir(path);
+  }
+  int commit_reads = 0;
+  int listings = 0;
+};
+
+std::vector<std::string> Paths(const Snapshot& snap) {
+  std::vector<std::string> out;
+  for (const auto& f : snap.files) out.push_back(f.path);
+  for (const auto& t : snap.tombstones) out.push_back("-" + t.path);
+  return out;
+}
+
+TEST_F(DeltaLogTest, ExistsDoesNotListTheLog) {
+  WriteThreeVersions();
+  auto counting = std::make_shared<CountingFileSystem>(fs_);
+  DeltaLog log(counting, dir_.path(), nullptr);
+  EXPECT_TRUE(log.Exists());
+  EXPECT_EQ(counting->listings, 0);
+}
+
+TEST_F(DeltaLogTest, ACachedSnapshotReadsOnlyTheCommitsSinceIt) {
+  WriteThreeVersions();
+  auto counting = std::make_shared<CountingFileSystem>(fs_);
+  SnapshotCache cache;
+  DeltaLog cached(counting, dir_.path(), nullptr, &cache);
+  ASSERT_TRUE(cached.LoadSnapshot().ok());
+  EXPECT_EQ(counting->commit_reads, 3);
+
+  counting->commit_reads = 0;
+  auto again = cached.LoadSnapshot();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->version, 2);
+  EXPECT_EQ(again->timestamp_millis, 3000);
+  EXPECT_EQ(Paths(*again), (std::vector<std::string>{"b.parquet", "c.parquet", "-a.parquet"}));
+  EXPECT_EQ(counting->commit_reads, 1);  // whether version 3 exists
+
+  // Another writer's commit (log_ has no cache) is seen by the next load, which reads it alone.
+  CommitActions v3 = Commit(4000, "WRITE");
+  Metadata md = *CreateCommit().metadata;
+  md.schema_string = kSchemaV1;
+  v3.metadata = md;
+  v3.adds = {MakeAdd("d.parquet", 7)};
+  v3.txns.push_back(Txn{"app", 6, std::nullopt});
+  ASSERT_TRUE(log_.WriteCommit(3, v3).ok());
+  counting->commit_reads = 0;
+  auto after = cached.LoadSnapshot();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(counting->commit_reads, 2);  // version 3, and whether version 4 exists
+  auto plain = log_.LoadSnapshot();
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(after->version, 3);
+  EXPECT_EQ(after->timestamp_millis, 4000);
+  EXPECT_EQ(Paths(*after), Paths(*plain));
+  EXPECT_EQ(after->file_schema_index, plain->file_schema_index);
+  EXPECT_EQ(after->schema.Names(), plain->schema.Names());
+  EXPECT_EQ(after->schema_history.size(), plain->schema_history.size());
+  EXPECT_EQ(after->app_versions, plain->app_versions);
+  EXPECT_EQ(after->NumRecords(), 11);
+
+  // A version named explicitly: past ones load as without the cache, a newer one is replayed
+  // from it, one that does not exist is NotFound as before.
+  EXPECT_EQ(cached.LoadSnapshot(1)->NumRecords(), 5);
+  EXPECT_EQ(cached.LoadSnapshot(3)->NumRecords(), 11);
+  EXPECT_TRUE(cached.LoadSnapshot(4).status().IsNotFound());
+}
+
+TEST_F(DeltaLogTest, ACachedSnapshotOfATableMadeAgainIsNotUsed) {
+  WriteThreeVersions();
+  SnapshotCache cache;
+  DeltaLog cached(fs_, dir_.path(), nullptr, &cache);
+  ASSERT_EQ(cached.LoadSnapshot()->files.size(), 2u);
+  // Another writer drops the table and makes it again, up to the same version.
+  ASSERT_TRUE(fs_->RemoveAll(log_.log_dir()).ok());
+  ASSERT_TRUE(log_.WriteCommit(0, CreateCommit()).ok());
+  CommitActions v1 = Commit(2500, "WRITE");
+  v1.adds = {MakeAdd("x.parquet", 9)};
+  ASSERT_TRUE(log_.WriteCommit(1, v1).ok());
+  CommitActions v2 = Commit(2600, "WRITE");
+  v2.adds = {MakeAdd("y.parquet", 1)};
+  ASSERT_TRUE(log_.WriteCommit(2, v2).ok());
+  auto snap = cached.LoadSnapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  EXPECT_EQ(Paths(*snap), (std::vector<std::string>{"x.parquet", "y.parquet"}));
+}
+
 }  // namespace
 }  // namespace dew::lake

@@ -649,7 +649,7 @@ DeferredCommit DeferCommit(TableEnv env, std::string root, PendingCommit pending
           commit = std::move(commit)](Connection* con) -> Result<CommitResult> {
     TableEnv here = env;
     here.con = con;
-    DeltaLog log(here.fs, root, con);
+    DeltaLog log(here.fs, root, con, here.snapshots);
     TableWriter writer(here, root, log);
     return commit(writer, state.get());
   };
@@ -1098,7 +1098,9 @@ Result<Metadata> NewTableMetadata(const TableEnv& env, const std::string& name,
 }  // namespace
 
 DeltaTable::DeltaTable(TableEnv env, std::string root)
-    : env_(std::move(env)), root_(NormalizeRoot(std::move(root))), log_(env_.fs, root_, env_.con) {}
+    : env_(std::move(env)),
+      root_(NormalizeRoot(std::move(root))),
+      log_(env_.fs, root_, env_.con, env_.snapshots) {}
 
 Result<std::unique_ptr<DeltaTable>> DeltaTable::Create(
     const TableEnv& env, const std::string& root, const std::string& name, const Schema& schema,

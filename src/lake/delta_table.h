@@ -37,6 +37,7 @@ struct TableEnv {
   std::shared_ptr<Clock> clock;
   engine::Connection* con = nullptr;  //!< not used by another thread while the table works
   IdGenerator* ids = nullptr;
+  SnapshotCache* snapshots = nullptr;  //!< may be null (see DeltaLog)
 };
 
 struct CommitResult {

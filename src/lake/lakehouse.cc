@@ -134,7 +134,10 @@ std::string FormatTimestampMillis(int64_t millis) {
 
 Lakehouse::Lakehouse(LakehouseOptions options, std::shared_ptr<FileSystem> fs,
                      std::shared_ptr<Clock> clock)
-    : options_(std::move(options)), fs_(std::move(fs)), clock_(std::move(clock)) {}
+    : options_(std::move(options)),
+      fs_(std::move(fs)),
+      clock_(std::move(clock)),
+      snapshots_(std::make_shared<SnapshotCache>()) {}
 
 Lakehouse::~Lakehouse() {
   con_.reset();  // every connection goes before its database
@@ -165,6 +168,7 @@ Result<std::unique_ptr<engine::Connection>> Lakehouse::Connect() {
 Result<std::unique_ptr<Lakehouse>> Lakehouse::Share() {
   std::unique_ptr<Lakehouse> lake(new Lakehouse(options_, fs_, clock_));
   lake->db_ = db_;
+  lake->snapshots_ = snapshots_;
   DEW_ASSIGN_OR_RETURN(lake->con_, db_->Connect());
   lake->broken_ = broken_;  // the views are the same ones
   return lake;
@@ -196,6 +200,7 @@ TableEnv Lakehouse::Env() {
   env.clock = clock_;
   env.con = con_.get();
   env.ids = &ids_;
+  env.snapshots = snapshots_.get();
   return env;
 }
 
@@ -211,7 +216,7 @@ std::string Lakehouse::TableRoot(const TableName& table) const {
 }
 
 bool Lakehouse::Exists(const TableName& table) {
-  DeltaLog log(fs_, TableRoot(table), con_.get());
+  DeltaLog log(fs_, TableRoot(table), con_.get(), snapshots_.get());
   return log.Exists();
 }
 
@@ -240,7 +245,7 @@ Result<std::vector<TableSummary>> Lakehouse::Summaries() {
   DEW_ASSIGN_OR_RETURN(auto tables, ListTables());
   std::vector<TableSummary> out;
   for (const TableName& t : tables) {
-    DeltaLog log(fs_, TableRoot(t), con_.get());
+    DeltaLog log(fs_, TableRoot(t), con_.get(), snapshots_.get());
     auto snap = log.LoadSnapshot();
     if (!snap.ok()) return snap.status().WithContext("table " + t.ToString());
     TableSummary s;
@@ -379,6 +384,7 @@ Status Lakehouse::DropTable(const TableName& table) {
   if (!Exists(table)) return Status::NotFound(UnknownTableMessage(table.ToString()));
   DEW_RETURN_IF_ERROR(con_->Execute("DROP VIEW IF EXISTS " + ViewName(table)));
   broken_.erase(table.ToString());
+  snapshots_->Forget(TableRoot(table));
   return fs_->RemoveAll(TableRoot(table));
 }
 
@@ -390,7 +396,7 @@ Status Lakehouse::RefreshView(const TableName& table) {
     }
     return con_->Execute("DROP VIEW IF EXISTS " + ViewName(table));
   }
-  DeltaLog log(fs_, TableRoot(table), con_.get());
+  DeltaLog log(fs_, TableRoot(table), con_.get(), snapshots_.get());
   DEW_ASSIGN_OR_RETURN(Snapshot snap, log.LoadSnapshot());
   DEW_ASSIGN_OR_RETURN(std::string scan, ScanSql(*fs_, snap));
   broken_.erase(table.ToString());
@@ -498,7 +504,7 @@ Result<Snapshot> Lakehouse::LoadSnapshot(const TableName& table, const TimeTrave
   auto broken = broken_.find(table.ToString());
   if (broken != broken_.end() && !at.version && !at.timestamp) return broken->second;
   if (!Exists(table)) return Status::NotFound(UnknownTableMessage(table.ToString()));
-  DeltaLog log(fs_, TableRoot(table), con_.get());
+  DeltaLog log(fs_, TableRoot(table), con_.get(), snapshots_.get());
   return LoadAt(log, "table " + table.ToString(), at);
 }
 
@@ -518,7 +524,7 @@ Result<std::string> Lakehouse::ScanPath(const std::string& path, const TimeTrave
   std::string local = path;
   if (local.rfind("file://", 0) == 0) local = local.substr(7);  // file:///abs/path
   std::string root = AbsolutePath(local, options_.cwd);
-  DeltaLog log(fs_, root, con_.get());
+  DeltaLog log(fs_, root, con_.get(), snapshots_.get());
   if (!log.Exists()) {
     return Status::NotFound("delta_scan('" + path + "'): no Delta table at " + root +
                             " (no commits in " + log.log_dir() + ")");

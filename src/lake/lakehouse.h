@@ -24,6 +24,7 @@
 #include "lake/delta_table.h"
 #include "lake/medallion.h"
 #include "lake/snapshot.h"
+#include "lake/snapshot_cache.h"
 #include "lake/sql_rewriter.h"
 
 namespace dew::lake {
@@ -164,6 +165,8 @@ class Lakehouse : public TableResolver {
   IdGenerator ids_;
   std::shared_ptr<engine::Database> db_;  //!< shared by the lakehouses Share makes
   std::unique_ptr<engine::Connection> con_;
+  //! The snapshots its tables' logs load, shared by the lakehouses Share makes.
+  std::shared_ptr<SnapshotCache> snapshots_;
   //! Tables whose view could not be made, with the reason.
   std::map<std::string, Status> broken_;
 };
