@@ -205,6 +205,10 @@ class Session {
   }
 
   PGconn* conn() { return conn_.get(); }
+  //! Hands the connection over (it is no longer this session's to close).
+  PGconn* Release() { return conn_.release(); }
+  //! Takes over a connection opened with the same configuration.
+  void Adopt(PGconn* conn) { conn_.reset(conn); }
 
  private:
   const PostgresConfig& config_;
@@ -1152,7 +1156,12 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
 
 }  // namespace
 
+void PostgresSource::ConnCloser::operator()(pg_conn* conn) const {
+  PQfinish(conn);
+}
+
 Result<StreamInfo> PostgresSource::DescribeStream(const std::string& name) {
+  described_conn_.reset();
   Session session(config_);
   DEW_RETURN_IF_ERROR(session.Connect(nullptr));
   auto [schema, table] = SplitStream(name, config_.default_schema);
@@ -1162,6 +1171,8 @@ Result<StreamInfo> PostgresSource::DescribeStream(const std::string& name) {
     return Status::NotFound("table " + schema + "." + table +
                             " does not exist or is not readable at " + Describe());
   }
+  described_conn_.reset(session.Release());
+  described_stream_ = name;
   return std::move(described.front().first);
 }
 
@@ -1207,7 +1218,13 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   }
   RemoveAbandonedCopyOutput(config_.temp_dir, lake->clock().NowMillis());
   Session session(config_);
-  DEW_RETURN_IF_ERROR(session.Connect(nullptr));
+  if (described_conn_ && described_stream_ == stream.name &&
+      PQstatus(described_conn_.get()) == CONNECTION_OK) {
+    session.Adopt(described_conn_.release());
+  } else {
+    described_conn_.reset();
+    DEW_RETURN_IF_ERROR(session.Connect(nullptr));
+  }
   auto [schema, table] = SplitStream(stream.name, config_.default_schema);
   DEW_ASSIGN_OR_RETURN(auto described,
                        connectors::Describe(session, config_, schema.c_str(), table.c_str()));

@@ -752,6 +752,33 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckWithOneConnection) {
   EXPECT_EQ(idle->keys_copied, 0);
 }
 
+// A sync describes a stream (its drift check), then reads it: the read goes on on the
+// description's connection instead of opening another. Seen here as a read that works although
+// the role's password changed in between, where a read on a connection of its own is refused.
+TEST_F(PostgresSourceTest, ReadTakesOverTheConnectionOfTheDescription) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE kept (id integer PRIMARY KEY, write_date timestamp);"
+                           "INSERT INTO kept SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                           "'1 second' FROM generate_series(1, 5) g;"
+                           "GRANT SELECT ON kept TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  PostgresSource source(Config());
+  auto described = source.DescribeStream("kept");
+  ASSERT_TRUE(described.ok()) << described.status().ToString();
+  ASSERT_TRUE(server_->RunSql("ALTER ROLE reader PASSWORD 'changed'").ok());
+  auto read = source.Read(Incremental("kept"), nullptr, env.lake());
+  auto again = source.Read(Incremental("kept"), nullptr, env.lake());
+  ASSERT_TRUE(
+      server_->RunSql("ALTER ROLE reader PASSWORD '" + server_->reader_password() + "'").ok());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rows, 5);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("authentication"), std::string::npos)
+      << again.status().ToString();
+}
+
 // Advise names an incremental stream whose cursor column leads no index, with the index to
 // create; not a full_refresh stream, not a view, not once the index exists.
 TEST_F(PostgresSourceTest, AdviseAnIndexOnTheCursorColumn) {
