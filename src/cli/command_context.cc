@@ -101,6 +101,11 @@ Result<lake::Project> CommandContext::FindProject() {
 }
 
 Result<std::unique_ptr<lake::Lakehouse>> CommandContext::OpenLakehouse() {
+  return OpenLakehouse(nullptr);
+}
+
+Result<std::unique_ptr<lake::Lakehouse>> CommandContext::OpenLakehouse(
+    std::function<bool(const lake::TableName&)> views_at_open) {
   DEW_ASSIGN_OR_RETURN(lake::Project project, FindProject());
   lake::LakehouseOptions o;
   o.lake_root = project.lake_root();
@@ -111,6 +116,7 @@ Result<std::unique_ptr<lake::Lakehouse>> CommandContext::OpenLakehouse() {
     if (const char* env = std::getenv("DEW_RUN_ID"); env && *env) o.run_id = env;
   }
   o.database.temp_directory = JoinPath(project.state_dir(), "tmp");
+  o.views_at_open = std::move(views_at_open);
   return lake::Lakehouse::Open(std::move(o), fs_, Clock::System());
 }
 

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,6 +58,10 @@ class CommandContext {
   Result<lake::Project> FindProject();
   //! The project's lakehouse, with this invocation's user and run id.
   Result<std::unique_ptr<lake::Lakehouse>> OpenLakehouse();
+  //! As OpenLakehouse, with views at open of the tables `views_at_open` accepts only (see
+  //! LakehouseOptions::views_at_open).
+  Result<std::unique_ptr<lake::Lakehouse>> OpenLakehouse(
+      std::function<bool(const lake::TableName&)> views_at_open);
 
   //! Who runs this invocation: --user, else $DEW_USER, $USER, $LOGNAME or the login name.
   std::string User() const;

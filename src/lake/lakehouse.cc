@@ -406,9 +406,11 @@ Status Lakehouse::RefreshView(const TableName& table) {
 Status Lakehouse::RegisterViews() {
   DEW_ASSIGN_OR_RETURN(auto tables, ListTables());
   for (const TableName& t : tables) {
+    if (options_.views_at_open && !options_.views_at_open(t)) continue;
     Status s = RefreshView(t);
     if (!s.ok()) broken_[t.ToString()] = s.WithContext("table " + t.ToString());
   }
+  if (options_.views_at_open) return Status::OK();  // SQL views may read any table
   // SQL views may read each other: create them in rounds until none is left or a round makes
   // no progress (then the remaining ones are broken, with DuckDB's reason).
   const std::string dir = JoinPath(options_.lake_root, "_views");

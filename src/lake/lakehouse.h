@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,11 @@ struct LakehouseOptions {
   std::string user;       //!< recorded in every commit
   std::string run_id;     //!< recorded in every commit; a new UUID when empty
   engine::DatabaseOptions database;
+  //! Which tables get their view when the lakehouse opens; null: every table, and the SQL views
+  //! after them. Otherwise only the tables it accepts and no SQL view: a command that reads a
+  //! few known tables (a sync, its connection's) need not load every table's log and bind a
+  //! view of its files. Any other table's view is made by RefreshView.
+  std::function<bool(const TableName&)> views_at_open;
 };
 
 //! What a write through the lakehouse does to the table's view: re-create it over the new
@@ -55,8 +61,9 @@ struct TableSummary {
 class Lakehouse : public TableResolver {
  public:
   //! Opens the lake (the folder need not exist yet), starts DuckDB and registers a view per
-  //! table. A table whose log cannot be read gets no view; the error is kept and reported when
-  //! the table is used. The FileSystem and Clock are shared; nothing else is borrowed.
+  //! table (those `options.views_at_open` accepts). A table whose log cannot be read gets no
+  //! view; the error is kept and reported when the table is used. The FileSystem and Clock are
+  //! shared; nothing else is borrowed.
   static Result<std::unique_ptr<Lakehouse>> Open(LakehouseOptions options,
                                                  std::shared_ptr<FileSystem> fs,
                                                  std::shared_ptr<Clock> clock);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <functional>
+
 #include "engine/connection.h"
 
 namespace dew::lake {
@@ -48,12 +50,13 @@ class LakehouseTest : public ::testing::Test {
     lake_.reset();
     (void)fs_->RemoveAll(dir_);
   }
-  void Open() {
+  void Open(std::function<bool(const TableName&)> views_at_open = nullptr) {
     LakehouseOptions o;
     o.lake_root = dir_ + "/lake";
     o.cwd = dir_;
     o.user = "tester";
     o.run_id = "run-1";
+    o.views_at_open = std::move(views_at_open);
     lake_.reset();
     auto lake = Lakehouse::Open(o, fs_, Clock::System());
     ASSERT_TRUE(lake.ok()) << lake.status().ToString();
@@ -89,6 +92,27 @@ TEST_F(LakehouseTest, TablesAppearAsViewsUnderTheirLayer) {
   ASSERT_TRUE(history.ok());
   EXPECT_EQ((*history)[0].info.user_name, "tester");
   EXPECT_EQ((*history)[0].info.run_id, "run-1");
+}
+
+// A command that reads known tables (a sync) opens with their views only: the other tables'
+// logs are not read at open, their views are made when asked for, SQL views not at all.
+TEST_F(LakehouseTest, OpensWithTheViewsItIsAskedFor) {
+  const TableName items{Layer::kSilver, "items"}, others{Layer::kSilver, "others"};
+  for (const TableName& t : {items, others}) {
+    auto r =
+        lake_->CreateTableAs(t, "SELECT range AS id FROM range(4)", {}, lake_->NewWriteOptions());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  ASSERT_TRUE(lake_->CreateSqlView(TableName{Layer::kGold, "gold_a_b"}, "SELECT 1 AS one").ok());
+  Open([&](const TableName& t) { return t.ToString() == items.ToString(); });
+  EXPECT_EQ(Scalar("SELECT count(*) FROM silver.items"), "4");
+  EXPECT_FALSE(lake_->connection().QueryScalar("SELECT count(*) FROM silver.others").ok());
+  EXPECT_FALSE(lake_->connection().QueryScalar("SELECT one FROM gold.gold_a_b").ok());
+  ASSERT_TRUE(lake_->RefreshView(others).ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM silver.others"), "4");
+  Open();  // every view again
+  EXPECT_EQ(Scalar("SELECT count(*) FROM silver.others"), "4");
+  EXPECT_EQ(Scalar("SELECT one FROM gold.gold_a_b"), "1");
 }
 
 TEST_F(LakehouseTest, RefreshesTheViewAfterAWrite) {
