@@ -1156,12 +1156,17 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
 
 }  // namespace
 
-void PostgresSource::ConnCloser::operator()(pg_conn* conn) const {
-  PQfinish(conn);
-}
+struct PostgresSource::Described {
+  std::string stream;
+  ConnPtr conn;
+  std::vector<std::pair<StreamInfo, std::vector<Column>>> relations;  // one
+};
+
+PostgresSource::PostgresSource(PostgresConfig config) : config_(std::move(config)) {}
+PostgresSource::~PostgresSource() = default;
 
 Result<StreamInfo> PostgresSource::DescribeStream(const std::string& name) {
-  described_conn_.reset();
+  described_.reset();
   Session session(config_);
   DEW_RETURN_IF_ERROR(session.Connect(nullptr));
   auto [schema, table] = SplitStream(name, config_.default_schema);
@@ -1171,9 +1176,12 @@ Result<StreamInfo> PostgresSource::DescribeStream(const std::string& name) {
     return Status::NotFound("table " + schema + "." + table +
                             " does not exist or is not readable at " + Describe());
   }
-  described_conn_.reset(session.Release());
-  described_stream_ = name;
-  return std::move(described.front().first);
+  StreamInfo info = described.front().first;
+  described_ = std::make_unique<Described>();
+  described_->stream = name;
+  described_->conn.reset(session.Release());
+  described_->relations = std::move(described);
+  return info;
 }
 
 Status PostgresSource::CheckDeletions(const std::vector<StreamRequest>& streams) {
@@ -1218,16 +1226,19 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   }
   RemoveAbandonedCopyOutput(config_.temp_dir, lake->clock().NowMillis());
   Session session(config_);
-  if (described_conn_ && described_stream_ == stream.name &&
-      PQstatus(described_conn_.get()) == CONNECTION_OK) {
-    session.Adopt(described_conn_.release());
-  } else {
-    described_conn_.reset();
-    DEW_RETURN_IF_ERROR(session.Connect(nullptr));
-  }
   auto [schema, table] = SplitStream(stream.name, config_.default_schema);
-  DEW_ASSIGN_OR_RETURN(auto described,
-                       connectors::Describe(session, config_, schema.c_str(), table.c_str()));
+  std::vector<std::pair<StreamInfo, std::vector<Column>>> described;
+  if (described_ && described_->stream == stream.name &&
+      PQstatus(described_->conn.get()) == CONNECTION_OK) {
+    session.Adopt(described_->conn.release());
+    described = std::move(described_->relations);
+    described_.reset();
+  } else {
+    described_.reset();
+    DEW_RETURN_IF_ERROR(session.Connect(nullptr));
+    DEW_ASSIGN_OR_RETURN(described,
+                         connectors::Describe(session, config_, schema.c_str(), table.c_str()));
+  }
   if (described.empty()) {
     return Status::NotFound("table " + schema + "." + table +
                             " does not exist or is not readable at " + Describe());

@@ -753,9 +753,11 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckWithOneConnection) {
 }
 
 // A sync describes a stream (its drift check), then reads it: the read goes on on the
-// description's connection instead of opening another. Seen here as a read that works although
-// the role's password changed in between, where a read on a connection of its own is refused.
-TEST_F(PostgresSourceTest, ReadTakesOverTheConnectionOfTheDescription) {
+// description's connection, with its columns, instead of opening another and asking the catalog
+// again. Seen here as a read that works although the role's password changed in between (a read
+// on a connection of its own is refused), and that lands the columns the drift check saw, not
+// one added since (the next sync's drift check reports it, and that read lands it).
+TEST_F(PostgresSourceTest, ReadTakesOverTheConnectionAndColumnsOfTheDescription) {
   ASSERT_TRUE(server_
                   ->RunSql("CREATE TABLE kept (id integer PRIMARY KEY, write_date timestamp);"
                            "INSERT INTO kept SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
@@ -767,6 +769,7 @@ TEST_F(PostgresSourceTest, ReadTakesOverTheConnectionOfTheDescription) {
   PostgresSource source(Config());
   auto described = source.DescribeStream("kept");
   ASSERT_TRUE(described.ok()) << described.status().ToString();
+  ASSERT_TRUE(server_->RunSql("ALTER TABLE kept ADD COLUMN note text", "shop").ok());
   ASSERT_TRUE(server_->RunSql("ALTER ROLE reader PASSWORD 'changed'").ok());
   auto read = source.Read(Incremental("kept"), nullptr, env.lake());
   auto again = source.Read(Incremental("kept"), nullptr, env.lake());
@@ -774,6 +777,9 @@ TEST_F(PostgresSourceTest, ReadTakesOverTheConnectionOfTheDescription) {
       server_->RunSql("ALTER ROLE reader PASSWORD '" + server_->reader_password() + "'").ok());
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->rows, 5);
+  EXPECT_EQ(env.Scalar("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                       "'bronze' AND table_name = 'raw_shop_kept' AND column_name = 'note'"),
+            "0");
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.status().message().find("authentication"), std::string::npos)
       << again.status().ToString();
