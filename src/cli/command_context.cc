@@ -47,14 +47,14 @@ InterruptGuard::~InterruptGuard() {
   signal(SIGINT, SIG_DFL);
 }
 
-InterruptWatcher::InterruptWatcher(engine::Connection* con) {
-  thread_ = std::thread([this, con] {
+InterruptWatcher::InterruptWatcher(engine::Connection* con, std::chrono::milliseconds interval) {
+  thread_ = std::thread([this, con, interval] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       if (g_interrupt_requested.load()) con->Interrupt();
       // A wait, not a sleep: the end of a command must not wait out the interval (it was up
       // to 50 ms of every `dew sync`).
-      wake_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_; });
+      wake_.wait_for(lock, interval, [this] { return stop_; });
     }
   });
 }

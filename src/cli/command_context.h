@@ -2,6 +2,7 @@
 // writer, and opening the project and its lakehouse.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
@@ -93,11 +94,12 @@ class InterruptGuard {
 
 //! Interrupts `con`'s queries from the moment Ctrl-C was pressed until it is destroyed, which
 //! must happen before `con` is. A Ctrl-C that comes before or between queries interrupts the
-//! next one: DuckDB forgets an interrupt when a query starts, so a thread repeats it. The
-//! destructor returns at once, without waiting for the thread's next look at Ctrl-C.
+//! next one: DuckDB forgets an interrupt when a query starts, so a thread repeats it, every
+//! `interval`. The destructor returns at once, without waiting for the thread's next look.
 class InterruptWatcher {
  public:
-  explicit InterruptWatcher(engine::Connection* con);
+  explicit InterruptWatcher(engine::Connection* con,
+                            std::chrono::milliseconds interval = std::chrono::milliseconds(50));
   ~InterruptWatcher();
   InterruptWatcher(const InterruptWatcher&) = delete;
   InterruptWatcher& operator=(const InterruptWatcher&) = delete;
