@@ -176,7 +176,7 @@ std::set<std::string> SyncedTables(const ConnectionSpec& spec) {
     const std::string bronze = connectors::BronzeLanding::TableFor(spec.name, stream.name);
     out.insert(bronze);
     out.insert(bronze + "__quarantine");
-    out.insert(connectors::SilverTable(nullptr, spec.name, stream.name).table());
+    out.insert(connectors::SilverTable::TableFor(spec.name, stream.name));
   }
   return out;
 }

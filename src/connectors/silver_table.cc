@@ -75,12 +75,18 @@ std::vector<lake::ExistingFile> WholeFiles(const lake::Snapshot& sub, int64_t fr
 
 }  // namespace
 
-SilverTable::SilverTable(lake::Lakehouse* lake, std::string source, std::string stream)
-    : lake_(lake), source_(std::move(source)), stream_(std::move(stream)) {
-  bronze_ = BronzeLanding::TableFor(source_, stream_);
+std::string SilverTable::TableFor(const std::string& source, const std::string& stream) {
   // bronze.raw_<source>_<stream> → silver.<source>_<stream>
-  table_ = "silver." + bronze_.substr(std::string("bronze.raw_").size());
+  return "silver." +
+         BronzeLanding::TableFor(source, stream).substr(std::string("bronze.raw_").size());
 }
+
+SilverTable::SilverTable(lake::Lakehouse* lake, std::string source, std::string stream)
+    : lake_(lake),
+      source_(std::move(source)),
+      stream_(std::move(stream)),
+      table_(TableFor(source_, stream_)),
+      bronze_(BronzeLanding::TableFor(source_, stream_)) {}
 
 Result<SilverTable::NewestUpdate> SilverTable::FindNewestUpdate() {
   NewestUpdate out;

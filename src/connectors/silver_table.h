@@ -49,6 +49,8 @@ class SilverTable {
   SilverTable(lake::Lakehouse* lake, std::string source, std::string stream);
 
   //! "silver.<source>_<stream>", sanitized as BronzeLanding::TableFor.
+  static std::string TableFor(const std::string& source, const std::string& stream);
+
   const std::string& table() const { return table_; }
   const std::string& bronze_table() const { return bronze_; }
 
