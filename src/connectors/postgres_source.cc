@@ -585,9 +585,8 @@ Status FinishCopy(Session& session, const std::string& what) {
 // PostgreSQL formats rows on one core while DuckDB parses them on another, where a temp file made
 // them take turns. A thread of its own moves the rows from libpq into the FIFO while the caller's
 // thread runs DuckDB's read of it (`path()`), one read of one open. A full refresh puts every row
-// through; an incremental read its first chunk (committed, once written, with the state of its
-// last row), after which the COPY, when it goes on, is the caller's again: its later chunks go
-// through temp files.
+// through; an incremental read one chunk per pipe (each committed, once written, with the state
+// of its last row), the COPY going on in the next pipe.
 //
 // A COPY that fails must fail DuckDB's read, never end it early (a short full refresh would
 // mark the missing keys deleted in silver; a short chunk would commit a state past rows it
@@ -628,10 +627,13 @@ class CopyPipe {
   const std::string& path() const { return path_; }
 
   // Moves the header and up to `max_rows` rows of the session's started COPY (StartCopy) into
-  // the FIFO, on a thread of its own: the session is the thread's until Finish.
+  // the FIFO, on a thread of its own: the session is the thread's until Finish. `header`, for a
+  // COPY that goes on after an earlier pipe's rows: the header that pipe read, written first
+  // (the COPY sends it once), so every pipe reads as a whole CSV file.
   void Start(Session* session, const std::string& what,
-             int64_t max_rows = std::numeric_limits<int64_t>::max()) {
+             int64_t max_rows = std::numeric_limits<int64_t>::max(), std::string header = {}) {
     max_rows_ = max_rows;
+    header_ = std::move(header);
     thread_ = std::thread([this, session, what] { status_ = Run(*session, what); });
   }
 
@@ -684,7 +686,8 @@ class CopyPipe {
     buffer.reserve(kBufferBytes + 65536);
     Chunk chunk;
     Status status;
-    bool header = true;
+    bool header = header_.empty();
+    buffer.append(header_);
     while (chunk.rows < max_rows_) {
       char* line = nullptr;
       const int n = PQgetCopyData(session.conn(), &line, 0);
@@ -1507,28 +1510,30 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     chunk.Close();
     return Status::OK();
   };
-  // A full refresh is one batch: DuckDB lands it while it arrives (CopyPipe). Where no FIFO
-  // can be made, and for quarantine (which reads the rows twice), it goes through a temp file
-  // as the chunks of an incremental read after its first do.
+  // A full refresh is one batch: DuckDB lands it while it arrives (CopyPipe). So is each chunk of
+  // an incremental read, through a FIFO of its own. Where no FIFO can be made, and for
+  // quarantine (which reads the rows twice), the rows go through temp files.
   const std::string what = schema + "." + table;
-  CopyPipe pipe;
-  bool piped_first = false;  // the FIFO took an incremental read's first chunk
+  bool piped = false;  // the COPY is started, and its first chunks went through FIFOs
   bool copy_goes_on = false;
-  if (incremental && !stream.quarantine && pipe.Create(config_.temp_dir).ok()) {
-    // The first chunk streams into bronze's file while PostgreSQL sends it: DuckDB parses it
-    // and writes the Parquet file as the rows arrive, and the commit, once the last row is in,
+  for (bool first = true; incremental && !stream.quarantine && (first || copy_goes_on);
+       first = false) {
+    // Each chunk streams into bronze's file while PostgreSQL sends it: DuckDB parses it and
+    // writes the Parquet file as the rows arrive, and the commit, once the last row is in,
     // carries that row's state. (Parsing it into a temp table first, to know the state before
     // the write, left 50,000 rows 0.33-0.47 s from PostgreSQL's last row to silver's start,
-    // loaded; streamed, 0.16-0.25 s.) A read of more rows goes on through temp files.
-    DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
-    pipe.Start(&session, what, chunk_rows);
+    // loaded; streamed, 0.16-0.25 s. Through a temp file, PostgreSQL and DuckDB took turns.)
+    CopyPipe pipe;
+    if (!pipe.Create(config_.temp_dir).ok()) break;
+    if (first) DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
+    pipe.Start(&session, what, chunk_rows, header);
     Status copied;
     bool pipe_done = false;
     auto finish_pipe = [&]() -> Status {
       if (!pipe_done) {
         copied = pipe.Finish();
         pipe_done = true;
-        result.bytes_read = pipe.bytes();
+        result.bytes_read += pipe.bytes();
       }
       return copied;
     };
@@ -1544,6 +1549,9 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
           }
           last_fields = CsvFields(pipe.chunk().last_row.data(),
                                   static_cast<int>(pipe.chunk().last_row.size()), state_fields);
+          if (config_.TEST_stop_at) {
+            DEW_RETURN_IF_ERROR(config_.TEST_stop_at("incremental: chunk streamed"));
+          }
           return incremental_state();
         });
     (void)finish_pipe();
@@ -1551,10 +1559,12 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     if (pipe.source_failed()) return copied.WithContext("landing " + what + " from " + Describe());
     DEW_RETURN_IF_ERROR(landed);
     DEW_RETURN_IF_ERROR(copied.WithContext("landing " + what + " from " + Describe()));
-    piped_first = true;
+    piped = true;
     copy_goes_on = !pipe.chunk().copy_ended;
     header = pipe.header();
-  } else if (!incremental && !stream.quarantine && pipe.Create(config_.temp_dir).ok()) {
+  }
+  CopyPipe pipe;
+  if (!incremental && !stream.quarantine && pipe.Create(config_.temp_dir).ok()) {
     DEW_RETURN_IF_ERROR(StartCopy(session, copy, what));
     pipe.Start(&session, what);
     Status landed = land_rows(CsvReader(pipe.path(), csv_columns, true, true));
@@ -1567,7 +1577,7 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     DEW_RETURN_IF_ERROR(copied.WithContext("landing " + what + " from " + Describe()));
     return result;
   }
-  if (!piped_first || copy_goes_on) {
+  if (!piped || copy_goes_on) {
     auto on_header = [&](const std::string& line) {
       header = line;
       return Status::OK();
@@ -1580,10 +1590,9 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
       if (incremental) last_fields = CsvFields(data, n, state_fields);
       return land();
     };
-    Status copied = piped_first
-                        ? ReceiveCopy(session, what, /*with_header=*/false, on_header, on_row,
-                                      &result.bytes_read)
-                        : StreamCopy(session, copy, what, on_header, on_row, &result.bytes_read);
+    Status copied = piped ? ReceiveCopy(session, what, /*with_header=*/false, on_header, on_row,
+                                        &result.bytes_read)
+                          : StreamCopy(session, copy, what, on_header, on_row, &result.bytes_read);
     if (copied.ok() && chunk.open() && chunk.rows() > 0) {
       if (incremental)
         last_fields = CsvFields(last_row.data(), static_cast<int>(last_row.size()), state_fields);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
@@ -373,11 +374,10 @@ TEST_F(PostgresSourceTest, FullRefreshFailingMidCopyLandsNothing) {
   EXPECT_EQ(again->rows, 50000);
 }
 
-// An incremental read hands its first chunk to DuckDB through a FIFO as it arrives, and the
-// later ones through temp files. A COPY that fails (a division by zero at one row of a view) in
-// the first chunk lands nothing; in the third, it keeps the two chunks committed before it,
-// each with the state of its own last row. Nothing is left in the temp folder, and the next
-// read resumes after the second chunk.
+// An incremental read hands each chunk to DuckDB through a FIFO as it arrives. A COPY that fails (a
+// division by zero at one row of a view) in the first chunk lands nothing; in the third, it keeps
+// the two chunks committed before it, each with the state of its own last row. Nothing is left in
+// the temp folder, and the next read resumes after the second chunk.
 TEST_F(PostgresSourceTest, IncrementalFailingMidCopyKeepsTheChunksBefore) {
   ASSERT_TRUE(
       server_
@@ -431,6 +431,48 @@ TEST_F(PostgresSourceTest, IncrementalFailingMidCopyKeepsTheChunksBefore) {
   EXPECT_EQ(env.Scalar("SELECT count(*) || ' ' || count(DISTINCT id) FROM "
                        "bronze.raw_shop_fragile_lines"),
             "30000 30000");
+}
+
+// Every chunk of an incremental read streams from PostgreSQL's COPY into bronze through a FIFO:
+// when each is about to commit, no regular file in the temp folder holds rows (a temp CSV file
+// made PostgreSQL and DuckDB take turns), and each commit carries its own last row's state.
+TEST_F(PostgresSourceTest, IncrementalStreamsEveryChunkThroughAFifo) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE streamed_lines (id integer PRIMARY KEY, write_date "
+                           "timestamp);"
+                           "INSERT INTO streamed_lines SELECT g, TIMESTAMP '2024-01-01' + g * "
+                           "INTERVAL '1 second' FROM generate_series(1, 25) g;"
+                           "GRANT SELECT ON streamed_lines TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  PostgresConfig config = Config();
+  config.temp_dir = env.dir() + "/staging";
+  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  int streamed = 0;
+  std::vector<std::string> regular_files;
+  config.TEST_stop_at = [&](const std::string& point) {
+    if (point != "incremental: chunk streamed") return Status::OK();
+    streamed++;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(config.temp_dir)) {
+      if (e.is_regular_file()) regular_files.push_back(e.path().string());
+    }
+    return Status::OK();
+  };
+  StreamRequest request = Incremental("streamed_lines");
+  request.primary_key = {"id"};
+  request.chunk_rows = 10;
+  auto read = PostgresSource(config).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(streamed, 3);
+  EXPECT_TRUE(regular_files.empty()) << regular_files.front();
+  EXPECT_EQ(read->rows, 25);
+  EXPECT_EQ(read->commits, 3);
+  EXPECT_EQ(read->state["pk"], nlohmann::json::array({"25"}));
+  EXPECT_EQ(env.Scalar("SELECT string_agg(n::VARCHAR || ':' || last, ' ' ORDER BY b) FROM (SELECT "
+                       "_batch AS b, count(*) AS n, max(id) AS last FROM "
+                       "bronze.raw_shop_streamed_lines GROUP BY _batch)"),
+            "10:10 10:20 5:25");
 }
 
 // Sets the modification time of `path` to `millis` since the epoch.
