@@ -110,6 +110,13 @@ class PostgresSourceTest : public ::testing::Test {
     c.password = server_->password() + "r";
     return c;
   }
+  // Config() with its COPY output (FIFOs, temp files) in `env`'s folder `staging`.
+  PostgresConfig StagedConfig(dew::testing::SyncLake& env) const {
+    PostgresConfig c = Config();
+    c.temp_dir = env.dir() + "/staging";
+    EXPECT_TRUE(env.fs()->CreateDirs(c.temp_dir).ok());
+    return c;
+  }
 
   static PostgresServer* server_;
   static Status* status_;
@@ -341,9 +348,7 @@ TEST_F(PostgresSourceTest, FullRefreshFailingMidCopyLandsNothing) {
                            "shop")
                   .ok());
   dew::testing::SyncLake env;
-  PostgresConfig config = Config();
-  config.temp_dir = env.dir() + "/staging";
-  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  PostgresConfig config = StagedConfig(env);
   StreamRequest request;
   request.name = "fragile";
   auto read = PostgresSource(config).Read(request, nullptr, env.lake());
@@ -395,9 +400,7 @@ TEST_F(PostgresSourceTest, IncrementalFailingMidCopyKeepsTheChunksBefore) {
                    "shop")
           .ok());
   dew::testing::SyncLake env;
-  PostgresConfig config = Config();
-  config.temp_dir = env.dir() + "/staging";
-  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  PostgresConfig config = StagedConfig(env);
   StreamRequest request = Incremental("fragile_lines");
   request.primary_key = {"id"};
   request.chunk_rows = 40000;
@@ -446,9 +449,7 @@ TEST_F(PostgresSourceTest, IncrementalStreamsEveryChunkThroughAFifo) {
                            "shop")
                   .ok());
   dew::testing::SyncLake env;
-  PostgresConfig config = Config();
-  config.temp_dir = env.dir() + "/staging";
-  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  PostgresConfig config = StagedConfig(env);
   int streamed = 0;
   std::vector<std::string> regular_files;
   config.TEST_stop_at = [&](const std::string& point) {
@@ -494,9 +495,7 @@ TEST_F(PostgresSourceTest, ReadRemovesCopyOutputAKilledSyncLeft) {
                            "shop")
                   .ok());
   dew::testing::SyncLake env;
-  PostgresConfig config = Config();
-  config.temp_dir = env.dir() + "/staging";
-  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  PostgresConfig config = StagedConfig(env);
   const std::string dir = config.temp_dir;
   const int64_t now = env.clock().NowMillis();
   // A killed full refresh's folder with its FIFO, and a killed chunk's CSV file.
@@ -549,9 +548,7 @@ TEST_F(PostgresSourceTest, FullRefreshWhoseReaderNeverOpensTheFifoFailsCleanly) 
                            "shop")
                   .ok());
   dew::testing::SyncLake env;
-  PostgresConfig config = Config();
-  config.temp_dir = env.dir() + "/staging";
-  ASSERT_TRUE(env.fs()->CreateDirs(config.temp_dir).ok());
+  PostgresConfig config = StagedConfig(env);
   StreamRequest request;
   request.name = "unread";
   auto first = PostgresSource(config).Read(request, nullptr, env.lake());
