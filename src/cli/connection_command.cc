@@ -263,6 +263,11 @@ Status RunSync(CommandContext& ctx, const std::vector<std::string>& args) {
   options.full_refresh = parsed.Has("full-refresh");
   DEW_ASSIGN_OR_RETURN(lake::Project project, ctx.FindProject());
   DEW_ASSIGN_OR_RETURN(auto source, MakeConnectionSource(spec, project, ctx));
+  // The first stream's connection to the source is made while the lake opens.
+  const std::string first = !options.streams.empty() ? options.streams.front()
+                            : spec.streams.empty()   ? std::string()
+                                                     : spec.streams.front().name;
+  if (!first.empty()) source->Prepare(first);
   InterruptGuard interrupt;
   // The sync reads and writes its streams' tables only: the other tables' views would each cost
   // a load of their log and a bind of their files at open.

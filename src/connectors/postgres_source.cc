@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "connectors/bronze_landing.h"
@@ -1168,22 +1169,52 @@ struct PostgresSource::Described {
 PostgresSource::PostgresSource(PostgresConfig config) : config_(std::move(config)) {}
 PostgresSource::~PostgresSource() = default;
 
+Result<std::unique_ptr<PostgresSource::Described>> PostgresSource::ConnectAndDescribe(
+    const PostgresConfig& config, const std::string& stream) {
+  Session session(config);
+  DEW_RETURN_IF_ERROR(session.Connect(nullptr));
+  auto [schema, table] = SplitStream(stream, config.default_schema);
+  DEW_ASSIGN_OR_RETURN(auto relations,
+                       connectors::Describe(session, config, schema.c_str(), table.c_str()));
+  auto described = std::make_unique<Described>();
+  described->stream = stream;
+  described->conn.reset(session.Release());
+  described->relations = std::move(relations);
+  return described;
+}
+
+void PostgresSource::Prepare(const std::string& stream) {
+  if (prepared_.valid()) return;
+  try {
+    prepared_ = std::async(std::launch::async,
+                           [this, stream] { return ConnectAndDescribe(config_, stream); });
+    prepared_stream_ = stream;
+  } catch (const std::system_error&) {
+    // No thread to spare: the stream's description connects when it comes.
+  }
+}
+
+Result<std::unique_ptr<PostgresSource::Described>> PostgresSource::TakePrepared(
+    const std::string& stream) {
+  if (!prepared_.valid()) return std::unique_ptr<Described>();
+  Result<std::unique_ptr<Described>> prepared = prepared_.get();
+  if (prepared_stream_ != stream) return std::unique_ptr<Described>();
+  return prepared;
+}
+
 Result<StreamInfo> PostgresSource::DescribeStream(const std::string& name) {
   described_.reset();
-  Session session(config_);
-  DEW_RETURN_IF_ERROR(session.Connect(nullptr));
-  auto [schema, table] = SplitStream(name, config_.default_schema);
-  DEW_ASSIGN_OR_RETURN(auto described,
-                       connectors::Describe(session, config_, schema.c_str(), table.c_str()));
-  if (described.empty()) {
+  DEW_ASSIGN_OR_RETURN(std::unique_ptr<Described> described, TakePrepared(name));
+  if (!described) {
+    DEW_ASSIGN_OR_RETURN(described, ConnectAndDescribe(config_, name));
+  }
+  if (described->relations.empty()) {
+    auto [schema, table] = SplitStream(name, config_.default_schema);
     return Status::NotFound("table " + schema + "." + table +
                             " does not exist or is not readable at " + Describe());
   }
-  StreamInfo info = described.front().first;
-  described_ = std::make_unique<Described>();
-  described_->stream = name;
-  described_->conn.reset(session.Release());
-  described_->relations = std::move(described);
+  StreamInfo info = described->relations.front().first;
+  described_ = std::move(described);
   return info;
 }
 
@@ -1228,6 +1259,11 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
                                 " is not supported (full_refresh or incremental)");
   }
   RemoveAbandonedCopyOutput(config_.temp_dir, lake->clock().NowMillis());
+  if (!described_) {
+    // Prepare's connection, if any (on its error, the read connects and reports its own).
+    auto prepared = TakePrepared(stream.name);
+    if (prepared.ok()) described_ = std::move(*prepared);
+  }
   Session session(config_);
   auto [schema, table] = SplitStream(stream.name, config_.default_schema);
   std::vector<std::pair<StreamInfo, std::vector<Column>>> described;

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "connectors/bronze_landing.h"
 #include "connectors/silver_table.h"
@@ -116,6 +118,18 @@ class PostgresSourceTest : public ::testing::Test {
     c.temp_dir = env.dir() + "/staging";
     EXPECT_TRUE(env.fs()->CreateDirs(c.temp_dir).ok());
     return c;
+  }
+
+  // Table `name` (id integer PRIMARY KEY, write_date timestamp) in shop with ids 1 to `rows`,
+  // each written a second after the one before, readable by the reader role.
+  static Status TimedTable(const std::string& name, int rows) {
+    return server_
+        ->RunSql("CREATE TABLE " + name + " (id integer PRIMARY KEY, write_date timestamp);" +
+                     "INSERT INTO " + name + " SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL " +
+                     "'1 second' FROM generate_series(1, " + std::to_string(rows) + ") g;" +
+                     "GRANT SELECT ON " + name + " TO reader;",
+                 "shop")
+        .status();
   }
 
   static PostgresServer* server_;
@@ -764,13 +778,7 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckComparesDigestsFirst) {
 // The source's digest runs on a second connection in the read's snapshot; a role allowed one
 // connection only still gets its deletions checked, on the read's own connection.
 TEST_F(PostgresSourceTest, DeletedKeysCheckWithOneConnection) {
-  ASSERT_TRUE(server_
-                  ->RunSql("CREATE TABLE single (id integer PRIMARY KEY, write_date timestamp);"
-                           "INSERT INTO single SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
-                           "'1 second' FROM generate_series(1, 300) g;"
-                           "GRANT SELECT ON single TO reader;",
-                           "shop")
-                  .ok());
+  ASSERT_TRUE(TimedTable("single", 300).ok());
   dew::testing::SyncLake env;
   StreamRequest request = Incremental("single");
   auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
@@ -797,13 +805,7 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckWithOneConnection) {
 // on a connection of its own is refused), and that lands the columns the drift check saw, not
 // one added since (the next sync's drift check reports it, and that read lands it).
 TEST_F(PostgresSourceTest, ReadTakesOverTheConnectionAndColumnsOfTheDescription) {
-  ASSERT_TRUE(server_
-                  ->RunSql("CREATE TABLE kept (id integer PRIMARY KEY, write_date timestamp);"
-                           "INSERT INTO kept SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
-                           "'1 second' FROM generate_series(1, 5) g;"
-                           "GRANT SELECT ON kept TO reader;",
-                           "shop")
-                  .ok());
+  ASSERT_TRUE(TimedTable("kept", 5).ok());
   dew::testing::SyncLake env;
   PostgresSource source(Config());
   auto described = source.DescribeStream("kept");
@@ -822,6 +824,50 @@ TEST_F(PostgresSourceTest, ReadTakesOverTheConnectionAndColumnsOfTheDescription)
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.status().message().find("authentication"), std::string::npos)
       << again.status().ToString();
+}
+
+// Prepare connects and describes on a thread of its own, before anything asks for the stream:
+// its connection shows in pg_stat_activity at once. DescribeStream and Read then take that
+// connection over: both work although the role's password changed after it was made.
+TEST_F(PostgresSourceTest, PrepareConnectsAheadOfTheDescriptionAndRead) {
+  ASSERT_TRUE(TimedTable("early", 4).ok());
+  dew::testing::SyncLake env;
+  PostgresSource source(Config());
+  source.Prepare("early");
+  std::string connected;
+  for (int i = 0; i < 200 && connected != "1"; ++i) {
+    auto n = server_->RunSql(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'reader' AND datname = 'shop'");
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    connected = n->substr(0, n->find('\n'));
+    if (connected != "1") std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(connected, "1");
+  ASSERT_TRUE(server_->RunSql("ALTER ROLE reader PASSWORD 'changed'").ok());
+  auto described = source.DescribeStream("early");
+  auto read = source.Read(Incremental("early"), nullptr, env.lake());
+  ASSERT_TRUE(
+      server_->RunSql("ALTER ROLE reader PASSWORD '" + server_->reader_password() + "'").ok());
+  ASSERT_TRUE(described.ok()) << described.status().ToString();
+  EXPECT_EQ(described->columns.size(), 2u);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->rows, 4);
+}
+
+// Prepare's error (here: no such table) is the description's; a Prepare of another stream
+// leaves the description to connect for itself.
+TEST_F(PostgresSourceTest, PrepareOfAMissingOrOtherStream) {
+  PostgresSource missing(Config());
+  missing.Prepare("no_such_table");
+  auto described = missing.DescribeStream("no_such_table");
+  ASSERT_FALSE(described.ok());
+  EXPECT_TRUE(described.status().IsNotFound()) << described.status().ToString();
+
+  PostgresSource other(Config());
+  other.Prepare("no_such_table");
+  auto all_types = other.DescribeStream("all_types");
+  ASSERT_TRUE(all_types.ok()) << all_types.status().ToString();
+  EXPECT_EQ(all_types->name, "all_types");
 }
 
 // Advise names an incremental stream whose cursor column leads no index, with the index to

@@ -96,6 +96,12 @@ class Source {
   //! Lists the readable streams with their columns, types and primary keys.
   virtual Result<std::vector<StreamInfo>> Discover() = 0;
 
+  //! A hint that `stream` is about to be described and read: the source may start what that
+  //! takes (PostgreSQL: its connection and catalog query) on a thread of its own, so that it
+  //! overlaps the caller's own start (a sync opens the lake meanwhile). Never fails: an error
+  //! shows when the stream is described or read. The default does nothing.
+  virtual void Prepare(const std::string& stream) { (void)stream; }
+
   //! One stream's columns and key as Discover reports them (the sync engine compares them with
   //! bronze to detect schema drift). NotFound when the source has no such stream. The default
   //! runs Discover; sources with a cheaper way override it.
