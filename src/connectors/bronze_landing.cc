@@ -76,7 +76,7 @@ Result<lake::CommitResult> Write(lake::Lakehouse* lake, Target& target, const st
     commit = lake->CreateTableAs(target.name, select, {"_ingest_date"}, w);
   }
   if (!commit.ok()) return commit.status().WithContext("landing in " + target.name.ToString());
-  if (commit->version >= 0) DEW_RETURN_IF_ERROR(lake->RefreshView(target.name));
+  if (commit->version >= 0) DEW_RETURN_IF_ERROR(lake->RefreshExistingView(target.name));
   return commit;
 }
 
@@ -217,7 +217,7 @@ Status BronzeLanding::ResetState(const std::string& reason) {
   w.txns.push_back(lake::Txn{app_id(), seq, now});
   auto commit = main.table->Append("SELECT CAST(NULL AS BOOLEAN) AS _deleted WHERE false", w);
   if (!commit.ok()) return commit.status().WithContext("resetting the state of " + table_);
-  return lake_->RefreshView(main.name);
+  return lake_->RefreshExistingView(main.name);
 }
 
 }  // namespace dew::connectors

@@ -319,6 +319,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     // (No live-key digest is recorded: LiveKeys then counts silver once when asked.)
     auto files = refreshed_whole_files();
     if (!files.empty()) {
+      DEW_RETURN_IF_ERROR(lake_->EnsureView(silver_name));
       const std::string gone = "SELECT * REPLACE (true AS _deleted) FROM " + table_ +
                                " AS _dew_s ANTI JOIN (SELECT " + keys + " FROM (" + latest +
                                ")) AS _dew_n ON " + on;
@@ -381,6 +382,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     } else {
       // None recorded (a table from before digests, or changed by another writer): count
       // silver's live keys once.
+      DEW_RETURN_IF_ERROR(lake_->EnsureView(silver_name));
       DEW_ASSIGN_OR_RETURN(base, DigestOf("SELECT * FROM " + table_, primary_key, sums));
     }
     base.Add(live_keys);
@@ -391,6 +393,9 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
   // A deletion keeps the key's last values (and cursor) from silver; without deletions the
   // new rows are taken as they are, and silver is not read beyond the merge's own key lookup.
   std::string source = "SELECT * FROM " + new_rows + " AS _dew_n";
+  // Silver is read by name (its view) below when a deletion keeps a key's last values or a
+  // refresh keeps the keys it no longer has.
+  if (any_deleted || refresh_batch > 0) DEW_RETURN_IF_ERROR(lake_->EnsureView(silver_name));
   if (any_deleted) {
     DEW_ASSIGN_OR_RETURN(auto silver, lake_->OpenTable(silver_name));
     DEW_ASSIGN_OR_RETURN(lake::Snapshot s, silver->Latest());
@@ -459,7 +464,7 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     auto compacted = lake::AutoCompact(*silver, /*default_on=*/true, lake_->NewWriteOptions());
     if (!compacted.ok()) return compacted.status().WithContext("compacting " + table_);
   }
-  DEW_RETURN_IF_ERROR(lake_->RefreshView(silver_name));
+  DEW_RETURN_IF_ERROR(lake_->RefreshExistingView(silver_name));
   result.version = commit.version;
   result.rows_written = result.rebuilt ? commit.rows_added : upserted;
   result.bronze_batch = newest_batch;

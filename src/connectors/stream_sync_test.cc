@@ -305,5 +305,35 @@ TEST_F(StreamSyncTest, DetectsDeletesEveryNSyncs) {
   EXPECT_EQ(env_.Scalar("SELECT count(*) FROM silver.mem_orders WHERE NOT _deleted"), "9");
 }
 
+// As dew sync: a lakehouse opened without views. Syncs without deletions write bronze and
+// silver without making their views (nothing reads them by name); a sync that checks for
+// deletions makes them for the source's check, and the deletion lands.
+TEST_F(StreamSyncTest, MakesViewsOnlyToFindDeletions) {
+  spec_.streams[0].detect_deletes = false;
+  Sync();  // creates the tables (and their views)
+  env_.Reopen("run-2", [](const lake::TableName&) { return false; });
+  source_.lake = env_.lake();  // the source's rows live in the lakehouse's DuckDB
+  Exec(
+      "CREATE TABLE memory_orders AS SELECT range::INTEGER AS id, (range % 5)::BIGINT AS v, "
+      "'n' || range AS note FROM range(1, 11)");
+  const lake::TableName bronze{lake::Layer::kBronze, "raw_mem_orders"};
+  const lake::TableName silver{lake::Layer::kSilver, "mem_orders"};
+  Exec("UPDATE memory_orders SET v = 9, note = 'upd' WHERE id IN (2, 7)");
+  SyncResult r = Sync();
+  EXPECT_EQ(r.streams[0].rows_read, 2);
+  EXPECT_EQ(r.streams[0].rows_silver, 2);
+  EXPECT_FALSE(env_.lake()->HasView(bronze).value());
+  EXPECT_FALSE(env_.lake()->HasView(silver).value());
+
+  spec_.streams[0].detect_deletes = true;
+  Exec("DELETE FROM memory_orders WHERE id = 3");
+  r = Sync();
+  EXPECT_EQ(r.streams[0].status, StreamStatus::kSucceeded) << r.streams[0].error;
+  EXPECT_EQ(r.streams[0].rows_deleted, 1);
+  EXPECT_TRUE(env_.lake()->HasView(bronze).value());
+  EXPECT_TRUE(env_.lake()->HasView(silver).value());
+  ExpectSilverEqualsSource();
+}
+
 }  // namespace
 }  // namespace dew::connectors

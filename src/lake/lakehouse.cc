@@ -403,6 +403,24 @@ Status Lakehouse::RefreshView(const TableName& table) {
   return con_->Execute("CREATE OR REPLACE VIEW " + ViewName(table) + " AS " + scan);
 }
 
+Result<bool> Lakehouse::HasView(const TableName& table) {
+  DEW_ASSIGN_OR_RETURN(
+      auto n, con_->QueryScalar("SELECT count(*) FROM duckdb_views() WHERE schema_name = " +
+                                engine::SqlString(std::string(LayerName(table.layer))) +
+                                " AND view_name = " + engine::SqlString(table.name)));
+  return n.value_or("0") != "0";
+}
+
+Status Lakehouse::EnsureView(const TableName& table) {
+  DEW_ASSIGN_OR_RETURN(bool has, HasView(table));
+  return has ? Status::OK() : RefreshView(table);
+}
+
+Status Lakehouse::RefreshExistingView(const TableName& table) {
+  DEW_ASSIGN_OR_RETURN(bool has, HasView(table));
+  return has ? RefreshView(table) : Status::OK();
+}
+
 Status Lakehouse::RegisterViews() {
   DEW_ASSIGN_OR_RETURN(auto tables, ListTables());
   for (const TableName& t : tables) {

@@ -39,7 +39,8 @@ struct LakehouseOptions {
   //! Which tables get their view when the lakehouse opens; null: every table, and the SQL views
   //! after them. Otherwise only the tables it accepts and no SQL view: a command that reads a
   //! few known tables (a sync, its connection's) need not load every table's log and bind a
-  //! view of its files. Any other table's view is made by RefreshView.
+  //! view of its files. Any other table's view is made by RefreshView or EnsureView; writes
+  //! through BronzeLanding and SilverTable refresh a view only where there is one.
   std::function<bool(const TableName&)> views_at_open;
 };
 
@@ -134,6 +135,17 @@ class Lakehouse : public TableResolver {
   //! Re-creates the table's view over its latest snapshot, or a SQL view from its stored
   //! definition (see CreateSqlView); drops it when neither exists.
   Status RefreshView(const TableName& table);
+
+  //! Whether DuckDB holds a view named as `table` in this lakehouse (made at open, by
+  //! RefreshView or EnsureView). A table left out by LakehouseOptions::views_at_open has none.
+  Result<bool> HasView(const TableName& table);
+  //! RefreshView unless the table has a view: for code that reads a table by name in a
+  //! lakehouse that may have been opened without its view (a sync's).
+  Status EnsureView(const TableName& table);
+  //! RefreshView where the table has a view, after a write; OK and nothing made otherwise. A
+  //! sync writes bronze and silver without reading them by name: their views (binding every
+  //! file and deletion vector, 10-20 ms for a large table) are made only when read (EnsureView).
+  Status RefreshExistingView(const TableName& table);
 
   //! A SQL view kept in the lake (`<lake>/_views/<layer>.<name>.sql`, a dbt `view` model):
   //! created now and by every later Open, after the table views, so it may read tables and

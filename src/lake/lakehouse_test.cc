@@ -115,6 +115,30 @@ TEST_F(LakehouseTest, OpensWithTheViewsItIsAskedFor) {
   EXPECT_EQ(Scalar("SELECT one FROM gold.gold_a_b"), "1");
 }
 
+// A lakehouse opened without a table's view: RefreshExistingView (after a write) makes none,
+// EnsureView makes it once, and RefreshExistingView then keeps it current.
+TEST_F(LakehouseTest, EnsureViewMakesAViewRefreshExistingViewOnlyRefreshes) {
+  const TableName t{Layer::kBronze, "raw_a_b"};
+  ASSERT_TRUE(lake_->CreateTableAs(t, "SELECT 1 AS id", {}, lake_->NewWriteOptions()).ok());
+  EXPECT_TRUE(lake_->HasView(t).value());
+  Open([](const TableName&) { return false; });
+  EXPECT_FALSE(lake_->HasView(t).value());
+  auto table = lake_->OpenTable(t);
+  ASSERT_TRUE(table.ok());
+  ASSERT_TRUE((*table)->Append("SELECT 2 AS id", lake_->NewWriteOptions()).ok());
+  ASSERT_TRUE(lake_->RefreshExistingView(t).ok());
+  EXPECT_FALSE(lake_->HasView(t).value());
+  EXPECT_FALSE(lake_->connection().QueryScalar("SELECT count(*) FROM bronze.raw_a_b").ok());
+  ASSERT_TRUE(lake_->EnsureView(t).ok());
+  EXPECT_TRUE(lake_->HasView(t).value());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bronze.raw_a_b"), "2");
+  ASSERT_TRUE((*table)->Append("SELECT 3 AS id", lake_->NewWriteOptions()).ok());
+  ASSERT_TRUE(lake_->EnsureView(t).ok());  // has one: not re-made
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bronze.raw_a_b"), "2");
+  ASSERT_TRUE(lake_->RefreshExistingView(t).ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM bronze.raw_a_b"), "3");
+}
+
 TEST_F(LakehouseTest, RefreshesTheViewAfterAWrite) {
   TableName t{Layer::kBronze, "raw_a_b"};
   ASSERT_TRUE(lake_->CreateTableAs(t, "SELECT 1 AS id", {}, lake_->NewWriteOptions()).ok());

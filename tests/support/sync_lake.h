@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,9 +33,12 @@ class SyncLake {
   SyncLake(const SyncLake&) = delete;
   SyncLake& operator=(const SyncLake&) = delete;
 
-  //! Opens a fresh Lakehouse over the same folder (as a new dew process would).
-  void Reopen(const std::string& run_id = "run-1") {
+  //! Opens a fresh Lakehouse over the same folder (as a new dew process would), with the views
+  //! `views_at_open` accepts (null: every one).
+  void Reopen(const std::string& run_id = "run-1",
+              std::function<bool(const lake::TableName&)> views_at_open = nullptr) {
     lake::LakehouseOptions o;
+    o.views_at_open = std::move(views_at_open);
     o.lake_root = dir_ + "/lake";
     o.cwd = dir_;
     o.user = "tester";
