@@ -70,6 +70,35 @@ bool KeyDigest::SumsKeys(const std::vector<std::string>& duckdb_types) {
   return t == "SMALLINT" || t == "INTEGER" || t == "BIGINT";
 }
 
+std::optional<std::vector<int64_t>> KeyDigest::MissingKeys(const KeyDigest& fewer, int64_t lo,
+                                                           int64_t hi) const {
+  if (!has_sums || !fewer.has_sums || lo >= hi) return std::nullopt;
+  const int64_t gone = count - fewer.count;
+  const __int128 sum_gone = sum - fewer.sum;
+  const __int128 squares_gone = squares - fewer.squares;
+  // A key's term in `squares` (SelectSql: C++'s % truncates as both engines' does).
+  auto square = [](__int128 key) {
+    const __int128 r = key % kSquareModulus;
+    return r * r;
+  };
+  if (gone == 1) {
+    if (sum_gone < lo || sum_gone >= hi || square(sum_gone) != squares_gone) return std::nullopt;
+    return std::vector<int64_t>{static_cast<int64_t>(sum_gone)};
+  }
+  if (gone != 2) return std::nullopt;
+  // Keys a < b with a + b = sum_gone: a below the pair's mean, b = sum_gone - a within the
+  // range. The squares' sum picks the pair; more than one pair fitting it decides nothing.
+  std::optional<std::vector<int64_t>> found;
+  const __int128 first = std::max<__int128>(lo, sum_gone - (static_cast<__int128>(hi) - 1));
+  for (__int128 a = first; 2 * a < sum_gone && a < hi; ++a) {
+    const __int128 b = sum_gone - a;
+    if (square(a) + square(b) != squares_gone) continue;
+    if (found) return std::nullopt;
+    found = std::vector<int64_t>{static_cast<int64_t>(a), static_cast<int64_t>(b)};
+  }
+  return found;
+}
+
 void KeyDigest::Add(const KeyDigest& other) {
   count += other.count;
   sum += other.sum;

@@ -37,6 +37,16 @@ struct KeyDigest {
   //! Whether the key columns, by their DuckDB types, get sums: one SMALLINT, INTEGER or BIGINT.
   static bool SumsKeys(const std::vector<std::string>& duckdb_types);
 
+  //! For digests with sums: when this one exceeds `fewer` by one or two keys, all in
+  //! [lo, hi), and exactly one set of that many keys there accounts for the difference of the
+  //! sums, those keys (ascending); nullopt otherwise. The deleted-keys check uses it to name
+  //! the keys a bucket of the lake holds and the source does not without copying the bucket's
+  //! keys. The answer is the lost keys only when `fewer`'s keys are a subset of this digest's:
+  //! otherwise (a key only `fewer` has) it may name any keys, so the caller checks them. Takes
+  //! time in proportion to hi - lo for two keys.
+  std::optional<std::vector<int64_t>> MissingKeys(const KeyDigest& fewer, int64_t lo,
+                                                  int64_t hi) const;
+
   void Add(const KeyDigest& other);
   void Subtract(const KeyDigest& other);
   bool operator==(const KeyDigest& other) const;

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -849,14 +850,34 @@ Status CopyKeysAndCompare(Session& session, const std::string& schema, const std
                      CsvReader(file.path(), csv_columns, true));
 }
 
-// Keys per bucket when live keys are compared by bucket (LandDeletes).
-constexpr int64_t kKeyBucketWidth = 4096;
+// Keys per bucket when live keys are compared by bucket (LandDeletes): the widest, with few keys
+// gone, and the narrowest, with many. Powers of two up to 4096 (BucketDigestSql).
+constexpr int64_t kMaxKeyBucketWidth = 4096;
+constexpr int64_t kMinKeyBucketWidth = 64;
 
-// floor(key / kKeyBucketWidth), exactly and alike in PostgreSQL and DuckDB (whose integer
-// divisions both truncate): `key` is a BIGINT expression, `div` the integer division operator.
-std::string BucketOf(const std::string& key, const std::string& div) {
-  const std::string w = std::to_string(kKeyBucketWidth);
-  return "((" + key + " - ((" + key + " % " + w + ") + " + w + ") % " + w + ") " + div + " " + w +
+// The bucket width for `gone` keys lost over `range` keys: a power of two with about four
+// buckets per lost key, so that nearly every bucket that differs lost one or two keys, which
+// its digest names (KeyDigest::MissingKeys).
+int64_t KeyBucketWidth(int64_t gone, int64_t range) {
+  int64_t width = kMaxKeyBucketWidth;
+  while (width > kMinKeyBucketWidth && range / width < 4 * gone) width /= 2;
+  return width;
+}
+
+// A key's bucket, floor(key / width), for a power of two `width`, alike in PostgreSQL and
+// DuckDB (an arithmetic shift of a BIGINT expression `key`; both are two's complement).
+std::string BucketOf(const std::string& key, int64_t width) {
+  int shift = 0;
+  while ((int64_t{1} << shift) < width) ++shift;
+  return "(" + key + " >> " + std::to_string(shift) + ")";
+}
+
+// The select items of a bucket and the KeyDigest of its keys' offsets in it (key & (width - 1),
+// below 4096: the squares need no reduction and all sums are of INTEGERs, which PostgreSQL adds
+// far faster than the BIGINT sums of a whole-table digest), alike in both engines.
+std::string BucketDigestSql(const std::string& key, int64_t width) {
+  const std::string offset = "CAST((" + key + " & " + std::to_string(width - 1) + ") AS INTEGER)";
+  return BucketOf(key, width) + ", count(*), sum(" + offset + "), sum(" + offset + " * " + offset +
          ")";
 }
 
@@ -1002,9 +1023,10 @@ Result<int64_t> LandDeletedKeys(lake::Lakehouse* lake, BronzeLanding& landing,
 // First the whole key sets are compared by one digest per side (count, and for a single integer
 // key also sum and sum of squares): equal digests end the check, the common case, at the cost
 // of one plain aggregate in PostgreSQL and one over the lake's live keys. Otherwise a single
-// integer key is compared by buckets of kKeyBucketWidth keys (the same digest per bucket), and
-// the source's keys are copied only for the buckets that differ, unless at least as many keys
-// are gone as the key range has buckets; other keys are all copied.
+// integer key is compared by buckets (the same digest per bucket; KeyBucketWidth): a bucket that
+// lost one or two keys has them named by the digests, and the source's keys are copied only
+// for the other buckets that differ, unless at least as many keys are gone as the key range has
+// buckets; other keys are all copied.
 Result<int64_t> LandDeletes(Session& session, const std::string& source, const std::string& stream,
                             const std::string& schema, const std::string& table,
                             const std::vector<const Column*>& keys,
@@ -1098,18 +1120,23 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
     lake_count = std::strtoll(lake_digest[0].value_or("0").c_str(), nullptr, 10);
   }
 
-  // At least this many keys are gone. Spread over the key range, as many deletions as buckets
+  // At least this many keys are gone. They are compared by buckets whose width leaves about
+  // four buckets per lost key (KeyBucketWidth): a bucket that lost one key or two gets them
+  // named by the digests (KeyDigest::MissingKeys), and only the other differing buckets' keys
+  // are copied. Spread over the key range, as many deletions as buckets of the narrowest width
   // leave few buckets equal (with d deletions in b buckets about e^(-d/b) of them), so the
-  // bucket pass would cost a scan and still copy nearly every key: copy them all at once. (The
-  // source's key range stands for the lake's: at most the deleted keys lie beyond it.)
+  // bucket pass would cost a scan and still copy nearly every key: all are copied at once.
+  // (The source's key range stands for the lake's: at most the deleted keys lie beyond it.)
   bool copy_all = !integer_key;
+  int64_t width = kMaxKeyBucketWidth;
   if (integer_key) {
     auto number = [&](int field) {
       return std::strtoll(PQgetvalue(source_total.get(), 0, field), nullptr, 10);
     };
     const int64_t gone = *lake_count - number(0);
-    const int64_t buckets = (number(4) - number(3)) / kKeyBucketWidth + 1;
-    copy_all = gone >= buckets;
+    const int64_t range = number(4) - number(3);
+    width = KeyBucketWidth(gone, range);
+    copy_all = gone >= range / width + 1;
     if (copy_all) live = "SELECT _dew_k AS " + key_list + " FROM (" + live + ") AS _dew_l";
   }
   if (copy_all) {
@@ -1117,44 +1144,137 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
                                            where, live, con, temp_dir, &result->keys_copied));
     return LandDeletedKeys(lake, landing, state, what);
   }
+  // PostgreSQL groups the source's keys while DuckDB groups the lake's. The scan is planned as
+  // the digest's (whose settings the read's connection has only when it computed the digest).
+  DEW_RETURN_IF_ERROR(session.Command(SourceDigest::kDigestSettings));
+  DEW_RETURN_IF_ERROR(session.Send("SELECT " + BucketDigestSql(pk, width) + " FROM " +
+                                   PgIdent(schema) + "." + PgIdent(table) + where_sql +
+                                   " GROUP BY 1"));
+  struct PendingBuckets {
+    Session& session;
+    bool pending = true;
+    ~PendingBuckets() {
+      if (!pending) return;
+      session.Cancel();  // the lake's side failed: the connection is left idle for its closing
+      (void)session.Receive();
+    }
+  } pending{session};
   DEW_RETURN_IF_ERROR(con.Execute("CREATE OR REPLACE TEMP TABLE _dew_live_keys AS SELECT _dew_k, " +
-                                  BucketOf(lake_k, "//") + " AS _dew_b FROM (" + live +
+                                  BucketOf(lake_k, width) + " AS _dew_b FROM (" + live +
                                   ") AS _dew_l"));
   struct DropTemp {
     engine::Connection& con;
     ~DropTemp() { (void)con.Execute("DROP TABLE IF EXISTS _dew_live_keys"); }
   } drop_temp{con};
-  DEW_ASSIGN_OR_RETURN(auto mine, con.QueryText("SELECT _dew_b, " + KeyDigestSql(lake_k) +
+  DEW_ASSIGN_OR_RETURN(auto mine, con.QueryText("SELECT " + BucketDigestSql(lake_k, width) +
                                                 " FROM _dew_live_keys GROUP BY 1"));
-  DEW_ASSIGN_OR_RETURN(
-      ResultPtr theirs,
-      session.Exec(("SELECT " + BucketOf(pk, "/") + ", " + KeyDigestSql(pk) + " FROM " +
-                    PgIdent(schema) + "." + PgIdent(table) + where_sql + " GROUP BY 1")
-                       .c_str(),
-                   {}));
-  std::map<std::string, std::string> source_digest;
+  pending.pending = false;
+  DEW_ASSIGN_OR_RETURN(ResultPtr theirs, session.Receive());
+  std::map<int64_t, KeyDigest> source_digest;
   for (int r = 0; r < PQntuples(theirs.get()); r++) {
-    source_digest[PQgetvalue(theirs.get(), r, 0)] = std::string(PQgetvalue(theirs.get(), r, 1)) +
-                                                    "/" + PQgetvalue(theirs.get(), r, 2) + "/" +
-                                                    PQgetvalue(theirs.get(), r, 3);
+    std::vector<std::optional<std::string>> values;
+    for (int i = 1; i <= 3; i++) values.emplace_back(PQgetvalue(theirs.get(), r, i));
+    auto digest = KeyDigest::FromText(values, /*sums=*/true);
+    if (!digest) return Status::Corruption("a bucket digest of " + what + " is not a number");
+    source_digest[std::strtoll(PQgetvalue(theirs.get(), r, 0), nullptr, 10)] = *digest;
   }
   // Buckets the source lacks or holds differently may have lost keys; buckets only the source
-  // has hold keys not landed yet, which are no deletions.
-  std::string differing;
+  // has hold keys not landed yet, which are no deletions. A differing bucket's lost keys are
+  // named by the digests when it lost one or two (`named`), otherwise its keys are copied
+  // (`copied`).
+  std::map<int64_t, std::vector<int64_t>> named;
+  std::set<int64_t> copied;
   for (const auto& row : mine.rows) {
     if (!row[0]) continue;
-    const std::string digest =
-        row[1].value_or("") + "/" + row[2].value_or("") + "/" + row[3].value_or("");
-    auto it = source_digest.find(*row[0]);
-    if (it != source_digest.end() && it->second == digest) continue;
-    differing += (differing.empty() ? "" : ",") + *row[0];
+    auto digest = KeyDigest::FromText({row[1], row[2], row[3]}, /*sums=*/true);
+    if (!digest) return Status::Corruption("a bucket digest of the lake's keys is not a number");
+    const int64_t bucket = std::strtoll(row[0]->c_str(), nullptr, 10);
+    KeyDigest source_bucket;
+    source_bucket.has_sums = true;
+    auto it = source_digest.find(bucket);
+    if (it != source_digest.end()) source_bucket = it->second;
+    if (*digest == source_bucket) continue;
+    auto offsets = digest->MissingKeys(source_bucket, 0, width);
+    if (offsets) {
+      for (int64_t& k : *offsets) k += bucket * width;
+      named[bucket] = std::move(*offsets);
+    } else {
+      copied.insert(bucket);
+    }
   }
-  if (differing.empty()) return 0;
-  where.push_back(BucketOf(pk, "/") + " = ANY('{" + differing + "}'::int8[])");
+  // The named keys are lost only when the source's keys of their bucket are all the lake's too
+  // (see MissingKeys): a named key the source has, or the lake does not, has its bucket copied.
+  auto name_list = [&] {
+    std::string list;
+    for (const auto& [bucket, keys] : named) {
+      for (int64_t k : keys) list += (list.empty() ? "" : ",") + std::to_string(k);
+    }
+    return list;
+  };
+  auto copy_bucket_of = [&](int64_t key) {
+    const int64_t bucket = (key - (key & (width - 1))) / width;
+    named.erase(bucket);
+    copied.insert(bucket);
+  };
+  if (!named.empty()) {
+    // A lookup of a few keys by the primary key's index, which the digest's settings forbid.
+    DEW_RETURN_IF_ERROR(
+        session.Command("SET LOCAL enable_indexscan = on; SET LOCAL enable_bitmapscan = on"));
+    std::string present_where = where_sql + (where_sql.empty() ? " WHERE " : " AND ") +
+                                PgIdent(keys.front()->info.name) + " = ANY('{" + name_list() +
+                                "}'::int8[])";
+    DEW_ASSIGN_OR_RETURN(ResultPtr present,
+                         session.Exec(("SELECT " + pk + " FROM " + PgIdent(schema) + "." +
+                                       PgIdent(table) + present_where)
+                                          .c_str(),
+                                      {}));
+    DEW_RETURN_IF_ERROR(session.Command(SourceDigest::kDigestSettings));
+    for (int r = 0; r < PQntuples(present.get()); r++) {
+      copy_bucket_of(std::strtoll(PQgetvalue(present.get(), r, 0), nullptr, 10));
+    }
+  }
+  std::string named_keys;  // a query of the named keys that the lake holds, as `_dew_k`
+  if (!named.empty()) {
+    named_keys = "SELECT _dew_k FROM _dew_live_keys WHERE " + lake_k + " IN (" + name_list() + ")";
+    DEW_ASSIGN_OR_RETURN(
+        auto held, con.QueryText("SELECT " + lake_k + " FROM (" + named_keys + ") AS _dew_h"));
+    std::set<int64_t> in_lake;
+    for (const auto& row : held.rows) {
+      if (row[0]) in_lake.insert(std::strtoll(row[0]->c_str(), nullptr, 10));
+    }
+    std::vector<int64_t> missing;
+    for (const auto& [bucket, keys] : named) {
+      for (int64_t k : keys) {
+        if (!in_lake.count(k)) missing.push_back(k);
+      }
+    }
+    for (int64_t k : missing) copy_bucket_of(k);
+    named_keys = named.empty() ? ""
+                               : "SELECT _dew_k AS " + key_list + " FROM _dew_live_keys " +
+                                     "WHERE " + lake_k + " IN (" + name_list() + ")";
+  }
+  result->keys_named += [&] {
+    int64_t n = 0;
+    for (const auto& [bucket, keys] : named) n += static_cast<int64_t>(keys.size());
+    return n;
+  }();
+  if (copied.empty() && named.empty()) return 0;
+  if (copied.empty()) {
+    DEW_RETURN_IF_ERROR(
+        con.Execute("CREATE OR REPLACE TEMP TABLE _dew_deleted_keys AS " + named_keys));
+    return LandDeletedKeys(lake, landing, state, what);
+  }
+  std::string differing;
+  for (int64_t bucket : copied)
+    differing += (differing.empty() ? "" : ",") + std::to_string(bucket);
+  where.push_back(BucketOf(pk, width) + " = ANY('{" + differing + "}'::int8[])");
   const std::string lake_keys =
       "SELECT _dew_k AS " + key_list + " FROM _dew_live_keys WHERE _dew_b IN (" + differing + ")";
   DEW_RETURN_IF_ERROR(CopyKeysAndCompare(session, schema, table, pg_keys, csv_columns, key_list,
                                          where, lake_keys, con, temp_dir, &result->keys_copied));
+  if (!named_keys.empty()) {
+    DEW_RETURN_IF_ERROR(con.Execute("INSERT INTO _dew_deleted_keys " + named_keys));
+  }
   return LandDeletedKeys(lake, landing, state, what);
 }
 

@@ -747,19 +747,35 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckComparesDigestsFirst) {
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_EQ(next->rows, 0);
   EXPECT_EQ(next->rows_deleted, 1);
-  EXPECT_EQ(next->keys_copied, 4095 + 3618);
+  // Bucket 2 lost one key, which its digest names; bucket 4 holds a key the lake lacks and
+  // has its keys copied.
+  EXPECT_EQ(next->keys_named, 1);
+  EXPECT_EQ(next->keys_copied, 3618);
   EXPECT_EQ(env.Scalar("SELECT id FROM bronze.raw_shop_ledger WHERE _deleted"), "10000");
 
-  // Deletions spread over every bucket (at least as many as buckets): all keys are copied at
-  // once, without the bucket pass.
+  // Deletions spread over the key range (20001, never landed, goes too): in buckets narrow
+  // enough (128 keys) that each lost one key, the digests name them all and no key is copied.
   ASSERT_TRUE(server_->RunSql("DELETE FROM ledger WHERE id % 1000 = 1", "shop").ok());
   auto spread = PostgresSource(Config()).Read(request, next->state, env.lake());
   ASSERT_TRUE(spread.ok()) << spread.status().ToString();
   EXPECT_EQ(spread->rows_deleted, 20);
-  EXPECT_EQ(spread->keys_copied, 20000 - 21);  // 20001 too, never landed
+  EXPECT_EQ(spread->keys_named, 20);
+  EXPECT_EQ(spread->keys_copied, 0);
   EXPECT_EQ(env.Scalar("SELECT count(*) FILTER (WHERE id % 1000 = 1) || '/' || count(*) FROM "
                        "bronze.raw_shop_ledger WHERE _deleted"),
             "20/21");
+
+  // At least as many deletions as buckets of the narrowest width (64 keys): all keys are
+  // copied at once, without the bucket pass.
+  ASSERT_TRUE(server_->RunSql("DELETE FROM ledger WHERE id % 20 = 3", "shop").ok());
+  auto dense = PostgresSource(Config()).Read(request, spread->state, env.lake());
+  ASSERT_TRUE(dense.ok()) << dense.status().ToString();
+  EXPECT_EQ(dense->rows_deleted, 1000);
+  EXPECT_EQ(dense->keys_named, 0);
+  EXPECT_EQ(dense->keys_copied, 20000 - 21 - 1000);
+  EXPECT_EQ(env.Scalar("SELECT count(*) FILTER (WHERE id % 20 = 3) || '/' || count(*) FROM "
+                       "bronze.raw_shop_ledger WHERE _deleted"),
+            "1000/1021");
 
   request.name = "pairs";
   auto pairs = PostgresSource(Config()).Read(request, nullptr, env.lake());
@@ -773,6 +789,44 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckComparesDigestsFirst) {
   EXPECT_EQ(pairs_next->rows_deleted, 1);
   EXPECT_EQ(pairs_next->keys_copied, 49);
   EXPECT_EQ(env.Scalar("SELECT a || b FROM bronze.raw_shop_pairs WHERE _deleted"), "7x7");
+}
+
+// Keys the bucket digests name are deleted only once the source is asked that it lacks them and
+// the lake that it has them: a bucket that lost keys {1, 5, 6} (from its start) and gained a key
+// never landed looks alike to one that lost fewer other keys. Such buckets have their keys
+// copied instead.
+TEST_F(PostgresSourceTest, DeletedKeysNamedByDigestsAreChecked) {
+  // Buckets of 64 keys (3 gone over 1,000). Bucket 8 (512-575) loses 513, 517 and 518 and
+  // gains 519 (backdated): its digests name 514 and 515, which the source has. Bucket 10
+  // (640-703), without 642, 643 and 647 at first, loses 641, 645 and 646 and gains 643 and 647:
+  // its digests name 642, which the lake never had.
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE named (id integer PRIMARY KEY, write_date timestamp "
+                           "NOT NULL);"
+                           "INSERT INTO named SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                           "'1 second' FROM generate_series(1, 1000) g "
+                           "WHERE g NOT IN (519, 642, 643, 647);"
+                           "GRANT SELECT ON named TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  StreamRequest request = Incremental("named");
+  auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_TRUE(server_
+                  ->RunSql("DELETE FROM named WHERE id IN (513, 517, 518, 641, 645, 646);"
+                           "INSERT INTO named VALUES (519, '2000-01-01'), (643, '2000-01-01'), "
+                           "(647, '2000-01-01');",
+                           "shop")
+                  .ok());
+  auto next = PostgresSource(Config()).Read(request, read->state, env.lake());
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->rows_deleted, 6);
+  EXPECT_EQ(next->keys_named, 0);
+  EXPECT_EQ(next->keys_copied, 61 + 60);
+  EXPECT_EQ(env.Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM "
+                       "bronze.raw_shop_named WHERE _deleted"),
+            "513,517,518,641,645,646");
 }
 
 // The source's digest runs on a second connection in the read's snapshot; a role allowed one

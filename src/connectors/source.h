@@ -75,6 +75,9 @@ struct ReadResult {
   //! Keys the deleted-keys check copied from the source to compare one by one (0 when the
   //! whole-table digests matched; sources that compare otherwise leave it 0).
   int64_t keys_copied = 0;
+  //! Deleted keys the check named from digests of key ranges that lost one or two keys,
+  //! without copying those ranges' keys (postgres, single integer key).
+  int64_t keys_named = 0;
   int64_t commits = 0;  //!< bronze commits made (chunks, deletions)
   //! Rows the source itself upserted into silver (the postgres deleted-keys check brings silver
   //! up to date before comparing); the caller's own silver update then adds the rest.
