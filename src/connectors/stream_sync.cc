@@ -98,6 +98,29 @@ std::string StreamSync::CanonicalType(const std::string& type) {
   return out;
 }
 
+void StreamSync::LearnCanonicalTypes(const std::vector<std::string>& types) {
+  std::vector<std::string> unknown;
+  std::string sql;
+  for (const std::string& t : types) {
+    if (t.empty() || canonical_types_.count(t) ||
+        std::find(unknown.begin(), unknown.end(), t) != unknown.end()) {
+      continue;
+    }
+    sql += std::string(unknown.empty() ? "SELECT " : ", ") + "typeof(CAST(NULL AS " + t + "))";
+    unknown.push_back(t);
+  }
+  if (unknown.size() < 2) return;
+  auto printed = env_.lake->connection().QueryText(sql);
+  // A type DuckDB does not know fails the whole query: CanonicalType then asks one by one.
+  if (!printed.ok() || printed->rows.size() != 1 || printed->rows[0].size() != unknown.size()) {
+    return;
+  }
+  for (size_t i = 0; i < unknown.size(); ++i) {
+    const auto& cell = printed->rows[0][i];
+    canonical_types_[unknown[i]] = cell.has_value() ? *cell : NormalType(unknown[i]);
+  }
+}
+
 void StreamSync::Notify(const std::string& message) {
   if (env_.notify) env_.notify(message);
 }
@@ -129,6 +152,15 @@ Result<std::vector<std::string>> StreamSync::CheckDrift(const StreamSpec& stream
     return has(stream.columns) || has(stream.primary_key) || has(info.primary_key) ||
            name == stream.cursor_field;
   };
+  std::vector<std::string> types;
+  for (const ColumnInfo& c : info.columns) {
+    const lake::Field* field = selected(c.name) ? snapshot.schema.Find(c.name) : nullptr;
+    if (field == nullptr) continue;
+    auto have = lake::DuckDbTypeOf(*field);
+    if (have.ok()) types.push_back(*have);
+    types.push_back(c.lake_type);
+  }
+  LearnCanonicalTypes(types);
   std::set<std::string> source_names;
   for (const ColumnInfo& c : info.columns) {
     if (!selected(c.name)) continue;

@@ -117,6 +117,9 @@ class StreamSync {
                                               std::vector<std::string>* breaking);
   void Notify(const std::string& message);
   std::string CanonicalType(const std::string& type);
+  //! Asks DuckDB for the spelling of each of `types` not yet known in one query, not one each
+  //! (a stream's drift check compares every column's type). CanonicalType asks for the rest.
+  void LearnCanonicalTypes(const std::vector<std::string>& types);
 
   const ConnectionSpec& spec_;
   SyncEnv env_;
