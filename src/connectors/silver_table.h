@@ -35,6 +35,9 @@ struct SilverResult {
   int64_t bronze_batch = 0;  //!< the bronze batch silver has consumed after the update
   int64_t bronze_version = -1;
   bool rebuilt = false;  //!< a full refresh was applied
+  //! New rows joined with silver to keep their key's last values: the deletions only, never
+  //! the other rows of their update.
+  int64_t last_values_read = 0;
 };
 
 //! The digest of silver's live keys as an update recorded it.

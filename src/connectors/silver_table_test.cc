@@ -246,10 +246,15 @@ TEST_F(SilverTableTest, DeletesKeepTheLastValues) {
   Update();
   EXPECT_EQ(Rows(), "1=a,2=z");
   // A deletion in the same update as an insert of another key, and of a key silver never had.
-  Land("SELECT * FROM (VALUES (3, 'n')) t(id, v)");
+  Land("SELECT * FROM (VALUES (3, 'n'), (4, 'n')) t(id, v)");
   Land("SELECT * FROM (VALUES (1), (9)) t(id)", /*deletes=*/true);
-  Update();
-  EXPECT_EQ(Rows(), "1=ax,2=z,3=n,9=NULLx");
+  // Only the deletions are joined with silver for their last values, not the other new rows.
+  EXPECT_EQ(Update().last_values_read, 2);
+  EXPECT_EQ(Rows(), "1=ax,2=z,3=n,4=n,9=NULLx");
+  // Without deletions silver's values are not read.
+  Land("SELECT * FROM (VALUES (3, 'm')) t(id, v)");
+  EXPECT_EQ(Update().last_values_read, 0);
+  EXPECT_EQ(Rows(), "1=ax,2=z,3=m,4=n,9=NULLx");
 }
 
 TEST_F(SilverTableTest, FullRefreshRebuildsAndMarksMissingKeysDeleted) {
