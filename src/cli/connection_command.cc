@@ -115,6 +115,9 @@ void PrintAdvice(const ConnectionSpec& spec, connectors::Source& source) {
     r.sync_mode = s.sync_mode;
     r.cursor_field = s.cursor_field;
     r.primary_key = s.primary_key;
+    r.detect_deletes = s.detect_deletes;
+    r.deletes_by_replication = s.detect_deletes_by_replication;
+    r.deletes_always_compared = s.detect_deletes_always_compared;
     requests.push_back(std::move(r));
   }
   auto advice = source.Advise(requests);

@@ -363,7 +363,7 @@ Status Parser::ParseStream(const YAML::Node& n, size_t index) {
     s.chunk_rows = v;
   }
   if (n["detect_deletes"]) {
-    // true | false | "every N syncs"
+    // true | false | digest | replication | "every N syncs"
     DEW_ASSIGN_OR_RETURN(std::string v, Scalar(n["detect_deletes"], field + ".detect_deletes"));
     long long every = 0;
     int used = 0;
@@ -374,10 +374,12 @@ Status Parser::ParseStream(const YAML::Node& n, size_t index) {
       s.detect_deletes = v == "true";
     } else if (v == "replication") {
       s.detect_deletes_by_replication = true;
+    } else if (v == "digest") {
+      s.detect_deletes_always_compared = true;
     } else {
       return Error(
           n["detect_deletes"].Mark(), field + ".detect_deletes",
-          "expected true, false, replication or 'every N syncs' (N >= 1), got '" + v + "'");
+          "expected true, false, digest, replication or 'every N syncs' (N >= 1), got '" + v + "'");
     }
   }
   if (s.detect_deletes_by_replication) {

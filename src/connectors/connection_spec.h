@@ -68,6 +68,9 @@ struct StreamSpec {
   //! `detect_deletes: replication`: deletions come from PostgreSQL's write-ahead log through a
   //! logical replication slot instead of a comparison of every key (postgres, odoo).
   bool detect_deletes_by_replication = false;
+  //! `detect_deletes: digest`: compare the keys on every sync, even when PostgreSQL's
+  //! statistics count no deletion since the last check (postgres, odoo).
+  bool detect_deletes_always_compared = false;
   //! Keys the common parser does not know, for sources other than postgres (e.g. a REST
   //! stream's `path`, `records_path`); validated by the source.
   SpecBlock options;

@@ -109,9 +109,17 @@ TEST(ConnectionSpecTest, SyncStreamKeys) {
   ASSERT_TRUE(every.ok()) << every.status().ToString();
   EXPECT_TRUE(every->streams[0].detect_deletes);
   EXPECT_EQ(every->streams[0].detect_deletes_every, 24);
+  EXPECT_FALSE(every->streams[0].detect_deletes_always_compared);
+
+  auto digest = ConnectionSpec::Parse(
+      Replace(text, "detect_deletes: false", "detect_deletes: digest"), "c.yml");
+  ASSERT_TRUE(digest.ok()) << digest.status().ToString();
+  EXPECT_TRUE(digest->streams[0].detect_deletes);
+  EXPECT_TRUE(digest->streams[0].detect_deletes_always_compared);
+  EXPECT_FALSE(digest->streams[0].detect_deletes_by_replication);
   for (const char* bad : {"every 0 syncs", "every 24", "every -2 syncs", "every 3 syncs later"}) {
     EXPECT_NE(ErrorOf(Replace(text, "detect_deletes: false", std::string("detect_deletes: ") + bad))
-                  .find("streams[0].detect_deletes: expected true, false, replication or "
+                  .find("streams[0].detect_deletes: expected true, false, digest, replication or "
                         "'every N syncs'"),
               std::string::npos)
         << bad;

@@ -28,6 +28,7 @@
 
 #include "connectors/bronze_landing.h"
 #include "connectors/key_digest.h"
+#include "connectors/postgres_deletion_counters.h"
 #include "connectors/postgres_replication_slot.h"
 #include "connectors/silver_table.h"
 #include "engine/connection.h"
@@ -217,6 +218,16 @@ class Session {
   ConnPtr conn_;
 };
 
+// The text of a result's only row, NULL as nullopt; empty without exactly one row.
+std::vector<std::optional<std::string>> OnlyRow(PGresult* r) {
+  std::vector<std::optional<std::string>> values;
+  for (int i = 0; PQntuples(r) == 1 && i < PQnfields(r); i++) {
+    values.emplace_back(PQgetisnull(r, 0, i) ? std::nullopt
+                                             : std::optional<std::string>(PQgetvalue(r, 0, i)));
+  }
+  return values;
+}
+
 std::pair<std::string, std::string> SplitStream(const std::string& stream,
                                                 const std::string& default_schema) {
   size_t dot = stream.find('.');
@@ -368,6 +379,20 @@ Result<std::vector<std::string>> PostgresSource::Advise(const std::vector<Stream
     if (stream.sync_mode != "incremental" || stream.cursor_field.empty()) continue;
     if (session.conn() == nullptr) DEW_RETURN_IF_ERROR(session.Connect(nullptr));
     auto [schema, table] = SplitStream(stream.name, config_.default_schema);
+    if (stream.detect_deletes && !stream.deletes_by_replication &&
+        !stream.deletes_always_compared) {
+      const std::string relation = PgIdent(schema) + "." + PgIdent(table);
+      DEW_ASSIGN_OR_RETURN(ResultPtr row,
+                           session.Exec(PostgresDeletionCounters::kSql, {relation.c_str()}));
+      const auto counters = PostgresDeletionCounters::FromRow(OnlyRow(row.get()));
+      if (PQntuples(row.get()) == 1 && !counters.distrust.empty()) {
+        advice.push_back("stream " + stream.name + ": the deleted-keys check reads every key of " +
+                         schema + "." + table +
+                         " on every sync: PostgreSQL's statistics cannot tell whether rows "
+                         "were deleted (" +
+                         counters.distrust + ")");
+      }
+    }
     // Missing tables and views are left to Check; an index helps when it leads with the cursor.
     DEW_ASSIGN_OR_RETURN(
         ResultPtr r,
@@ -1278,6 +1303,34 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
   return LandDeletedKeys(lake, landing, state, what);
 }
 
+// Commits `state` with no rows when the stream's last commit carries another `state[key]`
+// (what a read learned without landing a row); not before the stream's first commit. Returns
+// whether it committed.
+Result<bool> CommitStateAlone(BronzeLanding& landing, const std::vector<const Column*>& keys,
+                              const nlohmann::json& state, const std::string& key,
+                              const std::string& what) {
+  DEW_ASSIGN_OR_RETURN(CommittedState committed, landing.LastCommitted());
+  const auto value = [&](const nlohmann::json& s) {
+    return s.is_object() ? s.value(key, nlohmann::json()) : nlohmann::json();
+  };
+  if (committed.version < 0 ||
+      (committed.state.is_object() && value(committed.state) == value(state))) {
+    return false;
+  }
+  LandingBatch batch;
+  batch.deletes = true;
+  batch.state = state;
+  std::string none;
+  for (const Column* k : keys) {
+    none += std::string(none.empty() ? "" : ", ") + "CAST(NULL AS " + k->info.lake_type + ") AS " +
+            SqlIdent(k->info.name);
+  }
+  batch.select_sql = "SELECT " + none + " WHERE false";
+  auto landed = landing.Land(batch);
+  if (!landed.ok()) return landed.status().WithContext("committing the state of " + what);
+  return landed->commit.version >= 0;
+}
+
 }  // namespace
 
 struct PostgresSource::Described {
@@ -1495,6 +1548,7 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   std::vector<std::string> where;
   if (!stream.filter.empty()) where.push_back("(" + stream.filter + ")");
   std::string order;
+  bool resumes = false;  // `where` ends with the row comparison to the state's (cursor, key)
   if (incremental) {
     const std::string cq = PgIdent(cursor_column->info.name);
     // Rows without a cursor value cannot be ordered into chunks: incremental reads skip them.
@@ -1527,6 +1581,7 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
       }
       // Row comparison: rows sharing the last cursor value but with a greater key still come.
       where.push_back("(" + row + ") > (" + last + ")");
+      resumes = true;
     }
   }
   std::string where_sql;
@@ -1545,6 +1600,15 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   ReplicationWindow window;
   if (by_replication) {
     DEW_ASSIGN_OR_RETURN(plan, slot.Prepare(state));
+  }
+  // PostgreSQL's deletion counts (postgres_deletion_counters.h), read before the snapshot: a
+  // deletion they count was committed before it, so the check in it finds the deletion.
+  const bool checks_deletes = incremental && stream.detect_deletes && !stream.quarantine;
+  std::optional<PostgresDeletionCounters> counters;
+  if (checks_deletes && !by_replication) {
+    DEW_ASSIGN_OR_RETURN(ResultPtr row,
+                         session.Exec(PostgresDeletionCounters::kSql, {relation.c_str()}));
+    counters = PostgresDeletionCounters::FromRow(OnlyRow(row.get()));
   }
   if (incremental) {
     // One snapshot for the chunks and the deleted-keys check: the check then compares the lake
@@ -1572,15 +1636,58 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   const nlohmann::json replication_state =
       by_replication ? slot.State(plan, plan.start_lsn) : nlohmann::json();
 
-  // The deleted-keys check's source digest runs while the chunks are read and landed.
-  const bool check_deletes =
-      incremental && stream.detect_deletes && !stream.quarantine && !by_window;
+  // The deleted-keys check is skipped when PostgreSQL counted no deletion since the last one
+  // and, with a filter, no row changed since the last sync left it (an UPDATE for PostgreSQL,
+  // a deletion for the stream). Otherwise its source digest runs while the chunks are read.
+  bool check_deletes = checks_deletes && !by_window;
+  BronzeLanding landing(lake, config_.source, stream.name);
+  nlohmann::json chunk_mark =
+      state.is_object() ? state.value(PostgresDeletionCounters::kStateKey, nlohmann::json())
+                        : nlohmann::json();
+  if (counters && !counters->mark.is_null()) {
+    // The chunks land before the check, and carry the mark of the last one; but where the lake
+    // holds none of the stream's keys yet, every key it will hold is in this read's snapshot,
+    // which sees every deletion the new mark counts: they carry the new mark, and the first
+    // sync makes no extra commit for it.
+    const SilverTable silver(lake, config_.source, stream.name);
+    DEW_ASSIGN_OR_RETURN(lake::TableName bronze_name, lake::ParseTableName(landing.table()));
+    DEW_ASSIGN_OR_RETURN(lake::TableName silver_name, lake::ParseTableName(silver.table()));
+    if (!lake->Exists(bronze_name) && !lake->Exists(silver_name)) chunk_mark = counters->mark;
+  }
+  std::string deletes_note;  // for the sync's log
+  if (check_deletes && counters && !stream.deletes_always_compared) {
+    std::string why;
+    bool unchanged = counters->Unchanged(state, schema + "." + table, &why);
+    if (unchanged && !stream.filter.empty()) {
+      // The rows after the state's (cursor, key) that no longer match the filter, in the
+      // read's snapshot (a row leaving it earlier was met by an earlier sync).
+      unchanged = resumes;
+      if (resumes) {
+        std::vector<std::string> left = where;
+        left[0] = "(" + stream.filter + ") IS NOT TRUE";
+        std::string left_sql;
+        for (size_t i = 0; i < left.size(); i++) left_sql += (i ? " AND " : " WHERE ") + left[i];
+        DEW_ASSIGN_OR_RETURN(
+            ResultPtr any,
+            session.Exec(("SELECT EXISTS (SELECT FROM " + relation + left_sql + ")::text").c_str(),
+                         {}));
+        unchanged =
+            PQntuples(any.get()) == 1 && std::string(PQgetvalue(any.get(), 0, 0)) == "false";
+      }
+      if (!unchanged) why = "a row changed since the last sync may have left the filter";
+    }
+    if (unchanged) {
+      deletes_note = "deleted-keys check skipped: " + why;
+    } else if (counters->mark.is_null()) {
+      deletes_note = "deleted-keys check not skippable: " + why;
+    }
+    check_deletes = !unchanged;
+  }
   SourceDigest digest(config_);
   if (check_deletes) {
     DEW_RETURN_IF_ERROR(digest.Start(session, SourceDigestSql(schema, table, keys, digest_where)));
   }
 
-  BronzeLanding landing(lake, config_.source, stream.name);
   const std::string cursor_sql =
       stream.cursor_field.empty() ? "" : "CAST(" + SqlIdent(stream.cursor_field) + " AS VARCHAR)";
   const int64_t chunk_rows =
@@ -1588,6 +1695,7 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
   ReadResult result;
   result.table = landing.table();
   result.state = state;
+  result.deletes_note = deletes_note;
   std::string header;
   ChunkFile chunk;
   std::vector<std::optional<std::string>> last_fields;
@@ -1612,6 +1720,7 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     nlohmann::json state = {
         {"cursor_field", stream.cursor_field}, {"cursor", *last_fields[0]}, {"pk", pk_text}};
     if (by_replication) state["replication"] = replication_state;
+    if (!chunk_mark.is_null()) state[PostgresDeletionCounters::kStateKey] = chunk_mark;
     return state;
   };
   // Lands the rows of `from` (a relation of the CSV columns: read_csv of a file or FIFO) as one
@@ -1810,35 +1919,36 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     }
   }
   if (check_deletes) {
+    // The check's commit carries the counts read before its snapshot (none when they cannot
+    // be trusted), so that the next sync may skip it.
+    const nlohmann::json mark = counters ? counters->mark : nlohmann::json();
+    if (result.state.is_object()) {
+      if (mark.is_null()) {
+        result.state.erase(PostgresDeletionCounters::kStateKey);
+      } else {
+        result.state[PostgresDeletionCounters::kStateKey] = mark;
+      }
+    }
     DEW_ASSIGN_OR_RETURN(
         int64_t deleted,
         LandDeletes(session, config_.source, stream.name, schema, table, keys, live_where, digest,
                     lake, landing, result.state, config_.temp_dir, &result));
     result.rows_deleted = deleted;
     if (deleted > 0) result.commits++;
+    if (deleted == 0 && mark != chunk_mark) {
+      DEW_ASSIGN_OR_RETURN(bool committed,
+                           CommitStateAlone(landing, keys, result.state,
+                                            PostgresDeletionCounters::kStateKey, relation));
+      if (committed) result.commits++;
+    }
   }
   if (by_replication && !by_window) {
     // The slot was just made: once a commit records it, later syncs read its window. (A sync
     // that landed nothing commits the state alone; with no table yet, the next sync makes the
     // slot again.)
-    DEW_ASSIGN_OR_RETURN(CommittedState committed, landing.LastCommitted());
-    if (committed.version >= 0 &&
-        (!committed.state.is_object() ||
-         committed.state.value("replication", nlohmann::json()) != replication_state)) {
-      LandingBatch batch;
-      batch.deletes = true;
-      batch.state = result.state;
-      std::string none;
-      for (const Column* k : keys) {
-        none += std::string(none.empty() ? "" : ", ") + "CAST(NULL AS " + k->info.lake_type +
-                ") AS " + SqlIdent(k->info.name);
-      }
-      batch.select_sql = "SELECT " + none + " WHERE false";
-      auto landed = landing.Land(batch);
-      if (!landed.ok())
-        return landed.status().WithContext("committing the state of " + schema + "." + table);
-      if (landed->commit.version >= 0) result.commits++;
-    }
+    DEW_ASSIGN_OR_RETURN(bool committed,
+                         CommitStateAlone(landing, keys, result.state, "replication", relation));
+    if (committed) result.commits++;
   }
   if (incremental) DEW_RETURN_IF_ERROR(session.Command("COMMIT"));
   // PostgreSQL decodes the window once more to advance the slot: it does so while the caller

@@ -47,7 +47,9 @@ class PostgresSource : public Source {
   Result<std::vector<StreamInfo>> Discover() override;
   //! For each incremental stream on a table (not a view) whose cursor column leads no valid,
   //! non-partial index: every sync then scans the table to find its changed rows (an index on
-  //! (cursor, key) serves the read's order too), with the CREATE INDEX to run.
+  //! (cursor, key) serves the read's order too), with the CREATE INDEX to run. For each one
+  //! whose deleted-keys check can never be skipped (PostgresDeletionCounters distrusts the
+  //! table's statistics: a standby, track_counts off, a view, a table with children): why.
   Result<std::vector<std::string>> Advise(const std::vector<StreamRequest>& streams) override;
   //! For each stream with `deletes_by_replication`: PostgresReplicationSlot::Check (wal_level,
   //! REPLICATION, the table's primary key and replica identity, the publication or the right
@@ -74,6 +76,11 @@ class PostgresSource : public Source {
   //! unique by key (LandingBatch::unique_keys). Then, with `detect_deletes`, the keys live in the
   //! lake (silver's plus the batches it has not taken in) but gone from the table (or out of the
   //! filter) land as `_deleted` rows.
+  //!
+  //! The check is skipped (ReadResult::deletes_note says so) when PostgreSQL's statistics, read
+  //! before the read's snapshot, count no deletion since the last check's
+  //! (PostgresDeletionCounters, kept in the state as "deletion_counters") and, with a filter, no
+  //! row changed since the state's cursor left it; never with `deletes_always_compared`.
   //!
   //! The deleted-keys check first compares one digest of each side's live keys (KeyDigest):
   //! count, plus sum and sum of squares for a single integer key. PostgreSQL computes its

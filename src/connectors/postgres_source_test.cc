@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -853,6 +855,249 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckWithOneConnection) {
   EXPECT_EQ(idle->keys_copied, 0);
 }
 
+// The deleted-keys check is skipped while PostgreSQL counts no deleted row of the table since
+// the last check (n_tup_del, kept in the state): the sync's note says so. A deletion it does
+// not count (a superuser's session with track_counts off) is then found by
+// `detect_deletes: digest` only, which compares the keys on every sync; a counted one moves
+// the count, and the next sync compares the keys and finds it.
+TEST_F(PostgresSourceTest, DeletedKeysCheckSkippedWhileNoDeletionIsCounted) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE counted (id integer PRIMARY KEY, write_date timestamp);"
+                           "INSERT INTO counted SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                           "'1 second' FROM generate_series(1, 100) g;"
+                           "GRANT SELECT ON counted TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  StreamRequest request = Incremental("counted");
+  auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->deletes_note, "");  // the first check: nothing to compare the counts with
+  ASSERT_TRUE(read->state.contains("deletion_counters")) << read->state.dump();
+  EXPECT_EQ(read->state["deletion_counters"]["deleted"], "0");
+  BronzeLanding landing(env.lake(), "shop", "counted");
+  EXPECT_EQ(landing.LastCommittedState().value(), read->state);  // committed with no row
+
+  ASSERT_TRUE(
+      server_->RunSql("UPDATE counted SET write_date = '2030-01-01' WHERE id = 3", "shop").ok());
+  auto updated = PostgresSource(Config()).Read(request, read->state, env.lake());
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_EQ(updated->rows, 1);
+  EXPECT_EQ(updated->rows_deleted, 0);
+  EXPECT_NE(updated->deletes_note.find("deleted-keys check skipped: PostgreSQL counted no "
+                                       "deleted row of public.counted since the last check"),
+            std::string::npos)
+      << updated->deletes_note;
+  EXPECT_EQ(updated->state["deletion_counters"], read->state["deletion_counters"]);
+
+  ASSERT_TRUE(
+      server_->RunSql("SET track_counts = off; DELETE FROM counted WHERE id = 9", "shop").ok());
+  auto uncounted = PostgresSource(Config()).Read(request, updated->state, env.lake());
+  ASSERT_TRUE(uncounted.ok()) << uncounted.status().ToString();
+  EXPECT_EQ(uncounted->rows_deleted, 0);
+  EXPECT_NE(uncounted->deletes_note.find("skipped"), std::string::npos);
+  request.deletes_always_compared = true;
+  auto digest = PostgresSource(Config()).Read(request, updated->state, env.lake());
+  ASSERT_TRUE(digest.ok()) << digest.status().ToString();
+  EXPECT_EQ(digest->rows_deleted, 1);
+  EXPECT_EQ(digest->deletes_note, "");
+  EXPECT_EQ(env.Scalar("SELECT string_agg(id::VARCHAR, ',') FROM bronze.raw_shop_counted WHERE "
+                       "_deleted"),
+            "9");
+
+  request.deletes_always_compared = false;
+  ASSERT_TRUE(server_->RunSql("DELETE FROM counted WHERE id IN (20, 21)", "shop").ok());
+  auto counted = PostgresSource(Config()).Read(request, digest->state, env.lake());
+  ASSERT_TRUE(counted.ok()) << counted.status().ToString();
+  EXPECT_EQ(counted->rows_deleted, 2);
+  EXPECT_EQ(counted->deletes_note, "");
+  EXPECT_EQ(counted->state["deletion_counters"]["deleted"], "2");
+  EXPECT_EQ(landing.LastCommittedState().value(), counted->state);  // with the deletions
+  auto after = PostgresSource(Config()).Read(request, counted->state, env.lake());
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->rows_deleted, 0);
+  EXPECT_NE(after->deletes_note.find("skipped"), std::string::npos);
+  EXPECT_EQ(after->commits, 0);
+}
+
+// What hides deletions from n_tup_del makes the check compare the keys: a TRUNCATE (not counted
+// as deletions; the table gets a new file node), and a reset of the statistics (pg_stat_reset()
+// sets the database's stats_reset) that brings the count back to what the state holds.
+TEST_F(PostgresSourceTest, DeletedKeysCheckAfterTruncateOrStatisticsReset) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE wiped (id integer PRIMARY KEY, write_date timestamp);"
+                           "INSERT INTO wiped SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                           "'1 second' FROM generate_series(1, 50) g;"
+                           "CREATE TABLE reset (id integer PRIMARY KEY, write_date timestamp);"
+                           "INSERT INTO reset SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                           "'1 second' FROM generate_series(1, 50) g;"
+                           "GRANT SELECT ON wiped, reset TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  StreamRequest request = Incremental("wiped");
+  auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_TRUE(read->state.contains("deletion_counters")) << read->state.dump();
+  // The same rows again but 7 and 8, with their old cursors (no row to read).
+  ASSERT_TRUE(server_
+                  ->RunSql("TRUNCATE wiped; INSERT INTO wiped SELECT g, TIMESTAMP '2024-01-01' "
+                           "+ g * INTERVAL '1 second' FROM generate_series(1, 50) g WHERE g NOT "
+                           "IN (7, 8)",
+                           "shop")
+                  .ok());
+  auto truncated = PostgresSource(Config()).Read(request, read->state, env.lake());
+  ASSERT_TRUE(truncated.ok()) << truncated.status().ToString();
+  EXPECT_EQ(truncated->rows, 0);
+  EXPECT_EQ(truncated->rows_deleted, 2);
+  EXPECT_EQ(truncated->state["deletion_counters"]["deleted"], "0");
+  EXPECT_NE(truncated->state["deletion_counters"]["filenode"],
+            read->state["deletion_counters"]["filenode"]);
+
+  request.name = "reset";
+  auto first = PostgresSource(Config()).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(first->state.contains("deletion_counters")) << first->state.dump();
+  EXPECT_EQ(first->state["deletion_counters"]["deleted"], "0");
+  ASSERT_TRUE(server_->RunSql("DELETE FROM reset WHERE id = 30", "shop").ok());
+  ASSERT_TRUE(server_->RunSql("SELECT pg_stat_reset()", "shop").ok());
+  auto after_reset = PostgresSource(Config()).Read(request, first->state, env.lake());
+  ASSERT_TRUE(after_reset.ok()) << after_reset.status().ToString();
+  EXPECT_EQ(after_reset->state["deletion_counters"]["deleted"], "0");
+  EXPECT_EQ(after_reset->rows_deleted, 1);
+  EXPECT_EQ(env.Scalar("SELECT string_agg(id::VARCHAR, ',') FROM bronze.raw_shop_reset WHERE "
+                       "_deleted"),
+            "30");
+}
+
+// A crash of PostgreSQL (here a backend killed with SIGKILL) makes crash recovery discard every
+// count: a deletion counted before it no longer is. The cluster's stats_reset, set again by the
+// recovery, makes the next sync compare the keys.
+TEST_F(PostgresSourceTest, DeletedKeysCheckAfterPostgresCrashRecovery) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE crashed (id integer PRIMARY KEY, write_date timestamp);"
+                           "INSERT INTO crashed SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                           "'1 second' FROM generate_series(1, 50) g;"
+                           "GRANT SELECT ON crashed TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  StreamRequest request = Incremental("crashed");
+  auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_TRUE(read->state.contains("deletion_counters")) << read->state.dump();
+  EXPECT_EQ(read->state["deletion_counters"]["deleted"], "0");
+  ASSERT_TRUE(server_->RunSql("DELETE FROM crashed WHERE id = 12", "shop").ok());
+  auto before =
+      server_->RunSql("SELECT n_tup_del FROM pg_stat_all_tables WHERE relname = 'crashed'", "shop");
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_EQ(*before, "1\n");
+
+  // A client backend busy with a query, killed as the OOM killer would.
+  const std::string connection = server_->ConnectionString("shop");
+  const pid_t client = fork();
+  ASSERT_GE(client, 0);
+  if (client == 0) {
+    execl("/usr/bin/psql", "psql", "-X", "-q", "-d", connection.c_str(), "-c",
+          "SELECT pg_sleep(120) AS victim", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string backend;
+  for (int i = 0; i < 300 && backend.empty(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto found = server_->RunSql(
+        "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120) AS victim' AND pid "
+        "<> pg_backend_pid()",
+        "shop");
+    if (found.ok()) backend = *found;
+  }
+  ASSERT_FALSE(backend.empty());
+  ASSERT_EQ(kill(std::stoi(backend), SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(client, &status, 0), client);
+  // The postmaster ends every backend, recovers and accepts connections again.
+  Result<std::string> counted = Status::IOError("not asked");
+  for (int i = 0; i < 300; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    counted = server_->RunSql("SELECT n_tup_del FROM pg_stat_all_tables WHERE relname = 'crashed'",
+                              "shop");
+    if (counted.ok()) break;
+  }
+  ASSERT_TRUE(counted.ok()) << counted.status().ToString();
+  ASSERT_EQ(*counted, "0\n");  // the count is gone
+
+  auto next = PostgresSource(Config()).Read(request, read->state, env.lake());
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->rows_deleted, 1);
+  EXPECT_EQ(next->deletes_note, "");
+  EXPECT_EQ(env.Scalar("SELECT string_agg(id::VARCHAR, ',') FROM bronze.raw_shop_crashed WHERE "
+                       "_deleted"),
+            "12");
+  auto after = PostgresSource(Config()).Read(request, next->state, env.lake());
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_NE(after->deletes_note.find("skipped"), std::string::npos) << after->deletes_note;
+}
+
+// With a filter, a row updated out of it is a deletion for the stream but an UPDATE for
+// PostgreSQL: the check is skipped only when no row changed since the last sync (after the
+// state's cursor) left the filter.
+TEST_F(PostgresSourceTest, DeletedKeysCheckWithFilterRunsWhenARowLeftIt) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE posted (id integer PRIMARY KEY, write_date timestamp, "
+                           "state text);"
+                           "INSERT INTO posted SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                           "'1 second', 'posted' FROM generate_series(1, 40) g;"
+                           "GRANT SELECT ON posted TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  StreamRequest request = Incremental("posted");
+  request.filter = "state = 'posted'";
+  auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_TRUE(read->state.contains("deletion_counters")) << read->state.dump();
+
+  ASSERT_TRUE(server_
+                  ->RunSql("UPDATE posted SET write_date = '2030-01-01', state = 'posted' "
+                           "WHERE id = 5",
+                           "shop")
+                  .ok());
+  auto within = PostgresSource(Config()).Read(request, read->state, env.lake());
+  ASSERT_TRUE(within.ok()) << within.status().ToString();
+  EXPECT_EQ(within->rows, 1);
+  EXPECT_NE(within->deletes_note.find("skipped"), std::string::npos) << within->deletes_note;
+
+  ASSERT_TRUE(server_
+                  ->RunSql("UPDATE posted SET write_date = '2030-01-02', state = 'draft' "
+                           "WHERE id = 6; UPDATE posted SET write_date = '2030-01-02', "
+                           "state = NULL WHERE id = 7",
+                           "shop")
+                  .ok());
+  auto left = PostgresSource(Config()).Read(request, within->state, env.lake());
+  ASSERT_TRUE(left.ok()) << left.status().ToString();
+  EXPECT_EQ(left->rows, 0);
+  EXPECT_EQ(left->rows_deleted, 2);
+  EXPECT_EQ(left->deletes_note, "");
+  EXPECT_EQ(env.Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM "
+                       "bronze.raw_shop_posted WHERE _deleted"),
+            "6,7");
+  // Rows 6 and 7 are still after the state's cursor, out of the filter: the keys are compared
+  // again (nothing more is gone) until a row of the stream changes after them.
+  auto again = PostgresSource(Config()).Read(request, left->state, env.lake());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->rows_deleted, 0);
+  EXPECT_EQ(again->deletes_note, "");
+  ASSERT_TRUE(
+      server_->RunSql("UPDATE posted SET write_date = '2030-01-03' WHERE id = 8", "shop").ok());
+  auto after = PostgresSource(Config()).Read(request, again->state, env.lake());
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->rows, 1);
+  EXPECT_EQ(after->rows_deleted, 0);
+  auto passed = PostgresSource(Config()).Read(request, after->state, env.lake());
+  ASSERT_TRUE(passed.ok()) << passed.status().ToString();
+  EXPECT_NE(passed->deletes_note.find("skipped"), std::string::npos) << passed->deletes_note;
+}
+
 // A sync describes a stream (its drift check), then reads it: the read goes on on the
 // description's connection, with its columns, instead of opening another and asking the catalog
 // again. Seen here as a read that works although the role's password changed in between (a read
@@ -926,6 +1171,42 @@ TEST_F(PostgresSourceTest, PrepareOfAMissingOrOtherStream) {
 
 // Advise names an incremental stream whose cursor column leads no index, with the index to
 // create; not a full_refresh stream, not a view, not once the index exists.
+// `dew connection test` warns about each stream whose deleted-keys check PostgreSQL's statistics
+// can never spare: a view, a table with inheritance children; not a plain table, and not a
+// stream that compares the keys on every sync by choice.
+TEST_F(PostgresSourceTest, AdviseTheCheckThatCannotBeSkipped) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE ledger_base (id integer PRIMARY KEY, write_date "
+                           "timestamp); CREATE INDEX ON ledger_base (write_date, id);"
+                           "CREATE TABLE ledger_2025 () INHERITS (ledger_base);"
+                           "CREATE TABLE plain (id integer PRIMARY KEY, write_date timestamp);"
+                           "CREATE INDEX ON plain (write_date, id);"
+                           "CREATE VIEW plain_view AS SELECT * FROM plain;"
+                           "GRANT SELECT ON ledger_base, plain, plain_view TO reader;",
+                           "shop")
+                  .ok());
+  StreamRequest parent = Incremental("ledger_base");
+  parent.primary_key = {"id"};
+  StreamRequest plain = parent;
+  plain.name = "plain";
+  StreamRequest view = parent;
+  view.name = "plain_view";
+  StreamRequest always = view;
+  always.deletes_always_compared = true;
+  auto advice = PostgresSource(Config()).Advise({parent, plain, view, always});
+  ASSERT_TRUE(advice.ok()) << advice.status().ToString();
+  ASSERT_EQ(advice->size(), 2u);
+  EXPECT_EQ((*advice)[0],
+            "stream ledger_base: the deleted-keys check reads every key of public.ledger_base on "
+            "every sync: PostgreSQL's statistics cannot tell whether rows were deleted (it has "
+            "inheritance children or partitions, whose deletions are counted on them)");
+  EXPECT_NE((*advice)[1].find("stream plain_view: the deleted-keys check reads every key of "
+                              "public.plain_view on every sync: PostgreSQL's statistics cannot "
+                              "tell whether rows were deleted (it is not a plain table"),
+            std::string::npos)
+      << (*advice)[1];
+}
+
 TEST_F(PostgresSourceTest, AdviseAnIndexOnTheCursorColumn) {
   ASSERT_TRUE(server_
                   ->RunSql("CREATE TABLE journal (id integer PRIMARY KEY, write_date timestamp);"
@@ -938,6 +1219,7 @@ TEST_F(PostgresSourceTest, AdviseAnIndexOnTheCursorColumn) {
   incremental.sync_mode = "incremental";
   incremental.cursor_field = "write_date";
   incremental.primary_key = {"id"};
+  incremental.detect_deletes = false;  // the view's check is AdviseTheCheckThatCannotBeSkipped's
   StreamRequest full = incremental;
   full.sync_mode = "full_refresh";
   StreamRequest view = incremental;

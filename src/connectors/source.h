@@ -61,6 +61,9 @@ struct StreamRequest {
   //! With detect_deletes: follow the source's change log for deletions (PostgreSQL logical
   //! replication, `detect_deletes: replication`) instead of comparing every key.
   bool deletes_by_replication = false;
+  //! With detect_deletes: compare the keys on every check, even where the source's own
+  //! statistics say that nothing was deleted since the last one (`detect_deletes: digest`).
+  bool deletes_always_compared = false;
   //! Set by another thread to stop the read at the next checkpoint (Status Interrupted);
   //! what was committed before stays. May be null.
   const std::atomic<bool>* cancel = nullptr;
@@ -82,6 +85,9 @@ struct ReadResult {
   //! Rows the source itself upserted into silver (the postgres deleted-keys check brings silver
   //! up to date before comparing); the caller's own silver update then adds the rest.
   int64_t rows_silver = 0;
+  //! For the sync's log: why the deleted-keys check was skipped (or could not be); empty when
+  //! there is nothing to say.
+  std::string deletes_note;
 };
 
 class Source {

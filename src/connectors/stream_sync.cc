@@ -221,6 +221,7 @@ Status StreamSync::SyncOnce(const StreamSpec& stream, const SyncOptions& options
   request.chunk_rows = options.chunk_rows > 0 ? options.chunk_rows : stream.chunk_rows;
   request.detect_deletes = out->deletes_checked;
   request.deletes_by_replication = stream.detect_deletes_by_replication;
+  request.deletes_always_compared = stream.detect_deletes_always_compared;
   request.cancel = options.cancel;
 
   std::vector<std::string> primary_key = stream.primary_key;
@@ -277,6 +278,7 @@ Status StreamSync::SyncOnce(const StreamSpec& stream, const SyncOptions& options
   out->bytes_read += read->bytes_read;
   out->state = read->state;
   out->rows_silver += read->rows_silver;
+  if (!read->deletes_note.empty()) Notify("stream " + stream.name + ": " + read->deletes_note);
 
   if (!primary_key.empty() && !request.quarantine) {
     SilverTable silver(env_.lake, spec_.name, stream.name);

@@ -93,5 +93,41 @@ TEST_F(SyncCliTest, IncrementalSyncsDeletesDriftAndReset) {
   EXPECT_NE(bad.err.find("no connection 'nope'"), std::string::npos) << bad.err;
 }
 
+// A sync after which PostgreSQL counted no deleted row skips the deleted-keys check and says
+// so; a DELETE makes the next sync compare the keys again; `detect_deletes: digest` always does.
+TEST_F(SyncCliTest, DeletedKeysCheckSkippedWhileNothingWasDeleted) {
+  DewRun first = Dew({"--format", "csv", "sync", "erp"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(first.err.find("deleted-keys check"), std::string::npos) << first.err;
+
+  Pg("UPDATE partner SET name = 'renamed', write_date = '2025-01-01' WHERE id = 7");
+  DewRun quiet = Dew({"--format", "csv", "sync", "erp"});
+  ASSERT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_NE(quiet.out.find(",partner,bronze.raw_erp_partner,1,1,0,1,succeeded,"), std::string::npos)
+      << quiet.out;
+  EXPECT_NE(quiet.err.find("dew: stream partner: deleted-keys check skipped: PostgreSQL counted "
+                           "no deleted row of public.partner since the last check"),
+            std::string::npos)
+      << quiet.err;
+
+  Pg("DELETE FROM partner WHERE id = 8");
+  DewRun deleted = Dew({"--format", "csv", "sync", "erp"});
+  ASSERT_EQ(deleted.code, 0) << deleted.err;
+  EXPECT_NE(deleted.out.find(",partner,bronze.raw_erp_partner,0,1,1,1,succeeded,"),
+            std::string::npos)
+      << deleted.out;
+  EXPECT_EQ(deleted.err.find("deleted-keys check"), std::string::npos) << deleted.err;
+
+  WriteConnection("erp",
+                  "streams:\n  - name: partner\n    sync_mode: incremental\n"
+                  "    cursor_field: write_date\n    detect_deletes: digest\n");
+  DewRun digest = Dew({"--format", "csv", "sync", "erp"});
+  ASSERT_EQ(digest.code, 0) << digest.err;
+  EXPECT_EQ(digest.err.find("deleted-keys check"), std::string::npos) << digest.err;
+  EXPECT_EQ(Sql("SELECT string_agg(id::VARCHAR, ',') AS ids FROM silver.erp_partner WHERE "
+                "_deleted"),
+            "ids\n8\n");
+}
+
 }  // namespace
 }  // namespace dew

@@ -270,7 +270,10 @@ Result<std::string> PostgresServer::RunSql(const std::string& sql,
   close(fd);
   {
     std::ofstream out(tmpl, std::ios::trunc);
-    out << sql;
+    // Then the counts of what `sql` did reach PostgreSQL's cumulative statistics before psql
+    // returns (a backend otherwise flushes them at most once a second, or as it exits, after
+    // psql has): tests of dew's use of them (n_tup_del) see each change at once.
+    out << sql << "\n;\n\\o /dev/null\nSELECT pg_stat_force_next_flush();\n";
   }
   auto run = RunProcess({"/usr/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
                          ConnectionString(database), "-f", tmpl},

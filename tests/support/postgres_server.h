@@ -47,7 +47,8 @@ class PostgresServer {
   std::string ConnectionString(const std::string& database = "postgres") const;
 
   //! Runs `sql` with psql (ON_ERROR_STOP, unaligned tuples-only output) as the superuser.
-  //! Returns psql's stdout; fails with psql's stderr when psql exits non-zero.
+  //! Returns psql's stdout; fails with psql's stderr when psql exits non-zero. What `sql` did
+  //! is counted in PostgreSQL's statistics (pg_stat_all_tables) when it returns.
   Result<std::string> RunSql(const std::string& sql,
                              const std::string& database = "postgres") const;
 
