@@ -999,29 +999,25 @@ std::string SourceDigestSql(const std::string& schema, const std::string& table,
 }
 
 // The keys live in the lake (their newest row not a deletion), as a query over one column
-// `_dew_k`: silver's live keys not touched by the bronze batches it has yet to consume, plus
-// the keys whose newest row in those batches is not a deletion. Silver holds one row per key,
-// so this reads far less than all of bronze's history; without silver it reads all of bronze.
+// `_dew_k`. LandDeletes calls it once silver has taken in every bronze batch: silver then holds
+// each key's newest row, and its live rows are the lake's live keys, read from one row per key
+// without bronze (a query of bronze's batches beyond silver's, even when there are none, cost
+// 0.35 s of CPU beside silver's 0.35 s on 5M rows), nor bronze's view. Without silver all of
+// bronze is read.
 Result<std::string> LiveKeysSql(lake::Lakehouse* lake, const std::string& source,
                                 const std::string& stream, const std::string& bronze,
                                 const std::string& key) {
   SilverTable silver(lake, source, stream);
   DEW_ASSIGN_OR_RETURN(lake::TableName silver_name, lake::ParseTableName(silver.table()));
-  int64_t consumed = 0;
-  const bool has_silver = lake->Exists(silver_name);
-  if (has_silver) {
-    DEW_ASSIGN_OR_RETURN(auto c, silver.Consumed());
-    consumed = c.first;
+  if (lake->Exists(silver_name)) {
+    DEW_RETURN_IF_ERROR(lake->EnsureView(silver_name));
+    return "SELECT " + key + " AS _dew_k FROM " + silver.table() + " WHERE NOT _deleted";
   }
-  const std::string fresh = "SELECT " + key +
-                            " AS _dew_k, arg_max(_deleted, _batch) AS _dew_gone "
-                            "FROM " +
-                            bronze + " WHERE _batch > " + std::to_string(consumed) + " GROUP BY 1";
-  if (!has_silver) return "SELECT _dew_k FROM (" + fresh + ") WHERE NOT _dew_gone";
-  return "WITH _dew_new AS (" + fresh + ") SELECT _dew_s." + key + " AS _dew_k FROM " +
-         silver.table() + " AS _dew_s ANTI JOIN _dew_new ON _dew_s." + key +
-         " = _dew_new._dew_k WHERE NOT _dew_s._deleted UNION ALL SELECT _dew_k FROM _dew_new "
-         "WHERE NOT _dew_gone";
+  DEW_ASSIGN_OR_RETURN(lake::TableName bronze_name, lake::ParseTableName(bronze));
+  DEW_RETURN_IF_ERROR(lake->EnsureView(bronze_name));
+  return "SELECT _dew_k FROM (SELECT " + key +
+         " AS _dew_k, arg_max(_deleted, _batch) AS _dew_gone FROM " + bronze +
+         " GROUP BY 1) WHERE NOT _dew_gone";
 }
 
 // Lands `_dew_deleted_keys` (a temp table of key columns) as one deletion batch; returns how
@@ -1107,8 +1103,8 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
     lake_count = recorded->digest.count;
   }
 
-  // The lake's live keys: for an integer key as one column `_dew_k` (silver's plus the batches
-  // it has not taken in), otherwise as the key columns, from all of bronze.
+  // The lake's live keys: for an integer key as one column `_dew_k` (silver's, now up to date),
+  // otherwise as the key columns, from all of bronze.
   std::string live;
   if (integer_key) {
     DEW_ASSIGN_OR_RETURN(live, LiveKeysSql(lake, source, stream, landing.table(), key_list));

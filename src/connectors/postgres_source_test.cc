@@ -122,13 +122,15 @@ class PostgresSourceTest : public ::testing::Test {
     return c;
   }
 
-  // Table `name` (id integer PRIMARY KEY, write_date timestamp) in shop with ids 1 to `rows`,
-  // each written a second after the one before, readable by the reader role.
-  static Status TimedTable(const std::string& name, int rows) {
+  // Table `name` (id integer PRIMARY KEY, write_date timestamp) in shop with ids 1 to `rows`
+  // but those listed in `gaps`, each written a second after the one before, readable by the
+  // reader role.
+  static Status TimedTable(const std::string& name, int rows, const std::string& gaps = "") {
     return server_
         ->RunSql("CREATE TABLE " + name + " (id integer PRIMARY KEY, write_date timestamp);" +
                      "INSERT INTO " + name + " SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL " +
-                     "'1 second' FROM generate_series(1, " + std::to_string(rows) + ") g;" +
+                     "'1 second' FROM generate_series(1, " + std::to_string(rows) + ") g" +
+                     (gaps.empty() ? "" : " WHERE g NOT IN (" + gaps + ")") + ";" +
                      "GRANT SELECT ON " + name + " TO reader;",
                  "shop")
         .status();
@@ -802,15 +804,7 @@ TEST_F(PostgresSourceTest, DeletedKeysNamedByDigestsAreChecked) {
   // gains 519 (backdated): its digests name 514 and 515, which the source has. Bucket 10
   // (640-703), without 642, 643 and 647 at first, loses 641, 645 and 646 and gains 643 and 647:
   // its digests name 642, which the lake never had.
-  ASSERT_TRUE(server_
-                  ->RunSql("CREATE TABLE named (id integer PRIMARY KEY, write_date timestamp "
-                           "NOT NULL);"
-                           "INSERT INTO named SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
-                           "'1 second' FROM generate_series(1, 1000) g "
-                           "WHERE g NOT IN (519, 642, 643, 647);"
-                           "GRANT SELECT ON named TO reader;",
-                           "shop")
-                  .ok());
+  ASSERT_TRUE(TimedTable("named", 1000, "519, 642, 643, 647").ok());
   dew::testing::SyncLake env;
   StreamRequest request = Incremental("named");
   auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
@@ -829,6 +823,30 @@ TEST_F(PostgresSourceTest, DeletedKeysNamedByDigestsAreChecked) {
   EXPECT_EQ(env.Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM "
                        "bronze.raw_shop_named WHERE _deleted"),
             "513,517,518,641,645,646");
+}
+
+// Once silver has taken in the read's rows, the lake's live keys are silver's: the deleted-keys
+// check of an integer key reads neither bronze's history nor its view (a lake opened without
+// views, as a sync's, gets none made).
+TEST_F(PostgresSourceTest, DeletedKeysCheckReadsSilverNotBronze) {
+  ASSERT_TRUE(TimedTable("history", 500).ok());
+  dew::testing::SyncLake env;
+  StreamRequest request = Incremental("history");
+  auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  env.Reopen("run-2", [](const lake::TableName&) { return false; });
+  ASSERT_TRUE(server_->RunSql("DELETE FROM history WHERE id IN (7, 300);", "shop").ok());
+  auto next = PostgresSource(Config()).Read(request, read->state, env.lake());
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->rows_deleted, 2);
+  EXPECT_EQ(next->keys_named, 2);
+  auto bronze_view = env.lake()->HasView({lake::Layer::kBronze, "raw_shop_history"});
+  ASSERT_TRUE(bronze_view.ok());
+  EXPECT_FALSE(*bronze_view);
+  ASSERT_TRUE(env.lake()->EnsureView({lake::Layer::kBronze, "raw_shop_history"}).ok());
+  EXPECT_EQ(env.Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM "
+                       "bronze.raw_shop_history WHERE _deleted"),
+            "7,300");
 }
 
 // The source's digest runs on a second connection in the read's snapshot; a role allowed one
