@@ -5,6 +5,7 @@
 #include <set>
 
 #include "connectors/bronze_landing.h"
+#include "connectors/silver_table.h"
 #include "connectors/source_factory.h"
 #include "core/http_client.h"
 #include "core/near_match.h"
@@ -578,6 +579,7 @@ Result<ReadResult> OdooApiSource::Read(const StreamRequest& stream, const json& 
   // A full refresh lets silver mark what it did not see as deleted; an incremental read asks
   // Odoo for the ids still matching the filter and lands the others as deletions.
   if (!full && stream.detect_deletes && !stream.quarantine) {
+    DEW_RETURN_IF_ERROR(SilverTable::EnsureViews(lake, config_.source, stream.name));
     DEW_ASSIGN_OR_RETURN(result.rows_deleted,
                          LandDeletes(client, model, *base, landing, result.state, lake));
     if (result.rows_deleted > 0) ++result.commits;

@@ -1105,6 +1105,7 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
 
   // The lake's live keys: for an integer key as one column `_dew_k` (silver's, now up to date),
   // otherwise as the key columns, from all of bronze.
+  DEW_RETURN_IF_ERROR(SilverTable::EnsureViews(lake, source, stream));
   std::string live;
   if (integer_key) {
     DEW_ASSIGN_OR_RETURN(live, LiveKeysSql(lake, source, stream, landing.table(), key_list));
@@ -1906,6 +1907,7 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
     // The deletions' commit covers the window: its state names the window's end.
     if (!result.state.is_object()) result.state = nlohmann::json::object();
     result.state["replication"] = slot.State(plan, window.upto);
+    DEW_RETURN_IF_ERROR(SilverTable::EnsureViews(lake, config_.source, stream.name));
     DEW_ASSIGN_OR_RETURN(int64_t deleted,
                          LandReplicatedDeletions(lake, landing, target, window, result.state));
     result.rows_deleted = deleted;

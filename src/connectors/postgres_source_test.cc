@@ -938,6 +938,46 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckSkippedWhileNoDeletionIsCounted) {
   EXPECT_EQ(after->commits, 0);
 }
 
+// In a lakehouse opened without the views of the stream's tables (as dew sync opens it), a
+// check that ends without reading them by name (skipped, or digests equal) makes none; one that
+// compares the keys makes them itself, and finds the deletion.
+TEST_F(PostgresSourceTest, DeletedKeysCheckMakesTheViewsItReads) {
+  ASSERT_TRUE(server_
+                  ->RunSql("CREATE TABLE viewless (id integer PRIMARY KEY, write_date timestamp);"
+                           "INSERT INTO viewless SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
+                           "'1 second' FROM generate_series(1, 60) g;"
+                           "GRANT SELECT ON viewless TO reader;",
+                           "shop")
+                  .ok());
+  dew::testing::SyncLake env;
+  StreamRequest request = Incremental("viewless");
+  auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  env.Reopen("run-2", [](const lake::TableName&) { return false; });
+  const lake::TableName bronze{lake::Layer::kBronze, "raw_shop_viewless"};
+  const lake::TableName silver{lake::Layer::kSilver, "shop_viewless"};
+
+  ASSERT_TRUE(
+      server_->RunSql("UPDATE viewless SET write_date = '2030-01-01' WHERE id = 4", "shop").ok());
+  auto skipped = PostgresSource(Config()).Read(request, read->state, env.lake());
+  ASSERT_TRUE(skipped.ok()) << skipped.status().ToString();
+  EXPECT_NE(skipped->deletes_note.find("skipped"), std::string::npos) << skipped->deletes_note;
+  request.deletes_always_compared = true;
+  auto equal = PostgresSource(Config()).Read(request, skipped->state, env.lake());
+  ASSERT_TRUE(equal.ok()) << equal.status().ToString();
+  EXPECT_EQ(equal->rows_deleted, 0);
+  EXPECT_FALSE(env.lake()->HasView(bronze).value());
+  EXPECT_FALSE(env.lake()->HasView(silver).value());
+
+  request.deletes_always_compared = false;
+  ASSERT_TRUE(server_->RunSql("DELETE FROM viewless WHERE id = 40", "shop").ok());
+  auto deleted = PostgresSource(Config()).Read(request, equal->state, env.lake());
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(deleted->rows_deleted, 1);
+  EXPECT_TRUE(env.lake()->HasView(bronze).value());
+  EXPECT_TRUE(env.lake()->HasView(silver).value());
+}
+
 // What hides deletions from n_tup_del makes the check compare the keys: a TRUNCATE (not counted
 // as deletions; the table gets a new file node), and a reset of the statistics (pg_stat_reset()
 // sets the database's stats_reset) that brings the count back to what the state holds.

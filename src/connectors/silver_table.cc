@@ -81,6 +81,15 @@ std::string SilverTable::TableFor(const std::string& source, const std::string& 
          BronzeLanding::TableFor(source, stream).substr(std::string("bronze.raw_").size());
 }
 
+Status SilverTable::EnsureViews(lake::Lakehouse* lake, const std::string& source,
+                                const std::string& stream) {
+  DEW_ASSIGN_OR_RETURN(lake::TableName bronze,
+                       lake::ParseTableName(BronzeLanding::TableFor(source, stream)));
+  DEW_ASSIGN_OR_RETURN(lake::TableName silver, lake::ParseTableName(TableFor(source, stream)));
+  DEW_RETURN_IF_ERROR(lake->EnsureView(bronze));
+  return lake->EnsureView(silver);
+}
+
 SilverTable::SilverTable(lake::Lakehouse* lake, std::string source, std::string stream)
     : lake_(lake),
       source_(std::move(source)),

@@ -53,6 +53,12 @@ class SilverTable {
 
   //! "silver.<source>_<stream>", sanitized as BronzeLanding::TableFor.
   static std::string TableFor(const std::string& source, const std::string& stream);
+  //! Makes the views of the stream's bronze and silver tables where the lakehouse has none
+  //! (Lakehouse::EnsureView), for a source's deleted-keys check that reads them by name: a
+  //! lakehouse may be opened without them (dew sync's), and a check that ends without reading
+  //! them (PostgreSQL's statistics or the key digests show no deletion) makes none.
+  static Status EnsureViews(lake::Lakehouse* lake, const std::string& source,
+                            const std::string& stream);
 
   const std::string& table() const { return table_; }
   const std::string& bronze_table() const { return bronze_; }

@@ -148,8 +148,9 @@ class Source {
   }
 
   //! Reads one stream and lands it in bronze through `lake` (borrowed for the call), with the
-  //! lineage columns. `state` is what the previous Read returned (null the first time). On
-  //! failure nothing is committed.
+  //! lineage columns. `lake` may lack the views of the stream's tables: code that reads them by
+  //! name (a deleted-keys check) makes them first (SilverTable::EnsureViews). `state` is what the
+  //! previous Read returned (null the first time). On failure nothing is committed.
   virtual Result<ReadResult> Read(const StreamRequest& stream, const nlohmann::json& state,
                                   lake::Lakehouse* lake) = 0;
 };

@@ -260,15 +260,8 @@ Status StreamSync::SyncOnce(const StreamSpec& stream, const SyncOptions& options
     return info.status();  // a source that cannot describe streams skips the drift check
   }
   out->quarantined = request.quarantine;
-  if (request.detect_deletes) {
-    // A source's deleted-keys check reads the stream's bronze and silver tables by name, in a
-    // lakehouse that may have been opened without their views (dew sync's).
-    DEW_ASSIGN_OR_RETURN(lake::TableName bronze, lake::ParseTableName(landing.table()));
-    DEW_ASSIGN_OR_RETURN(lake::TableName silver,
-                         lake::ParseTableName(SilverTable::TableFor(spec_.name, stream.name)));
-    DEW_RETURN_IF_ERROR(env_.lake->EnsureView(bronze));
-    DEW_RETURN_IF_ERROR(env_.lake->EnsureView(silver));
-  }
+  // The lakehouse may lack the views of the stream's tables (dew sync's): a source's
+  // deleted-keys check makes them when it reads the tables by name (SilverTable::EnsureViews).
 
   auto read = env_.source->Read(request, committed.state, env_.lake);
   if (!read.ok()) return read.status();

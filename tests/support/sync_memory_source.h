@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "connectors/bronze_landing.h"
+#include "connectors/silver_table.h"
 #include "connectors/source.h"
 #include "engine/connection.h"
 #include "lake/lakehouse.h"
@@ -108,6 +109,7 @@ class MemorySource : public connectors::Source {
     if (!full && stream.detect_deletes && !stream.quarantine) {
       DEW_ASSIGN_OR_RETURN(lake::TableName bronze, lake::ParseTableName(landing.table()));
       if (lake_in->Exists(bronze)) {
+        DEW_RETURN_IF_ERROR(connectors::SilverTable::EnsureViews(lake_in, source_, stream.name));
         const std::string gone = "SELECT id FROM (SELECT id, arg_max(_deleted, _batch) AS d FROM " +
                                  landing.table() +
                                  " GROUP BY id) WHERE NOT d EXCEPT SELECT id FROM " + table;
