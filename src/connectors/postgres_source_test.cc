@@ -879,13 +879,7 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckWithOneConnection) {
 // `detect_deletes: digest` only, which compares the keys on every sync; a counted one moves
 // the count, and the next sync compares the keys and finds it.
 TEST_F(PostgresSourceTest, DeletedKeysCheckSkippedWhileNoDeletionIsCounted) {
-  ASSERT_TRUE(server_
-                  ->RunSql("CREATE TABLE counted (id integer PRIMARY KEY, write_date timestamp);"
-                           "INSERT INTO counted SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
-                           "'1 second' FROM generate_series(1, 100) g;"
-                           "GRANT SELECT ON counted TO reader;",
-                           "shop")
-                  .ok());
+  ASSERT_TRUE(TimedTable("counted", 100).ok());
   dew::testing::SyncLake env;
   StreamRequest request = Incremental("counted");
   auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
@@ -942,13 +936,7 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckSkippedWhileNoDeletionIsCounted) {
 // check that ends without reading them by name (skipped, or digests equal) makes none; one that
 // compares the keys makes them itself, and finds the deletion.
 TEST_F(PostgresSourceTest, DeletedKeysCheckMakesTheViewsItReads) {
-  ASSERT_TRUE(server_
-                  ->RunSql("CREATE TABLE viewless (id integer PRIMARY KEY, write_date timestamp);"
-                           "INSERT INTO viewless SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
-                           "'1 second' FROM generate_series(1, 60) g;"
-                           "GRANT SELECT ON viewless TO reader;",
-                           "shop")
-                  .ok());
+  ASSERT_TRUE(TimedTable("viewless", 60).ok());
   dew::testing::SyncLake env;
   StreamRequest request = Incremental("viewless");
   auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
@@ -982,16 +970,8 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckMakesTheViewsItReads) {
 // as deletions; the table gets a new file node), and a reset of the statistics (pg_stat_reset()
 // sets the database's stats_reset) that brings the count back to what the state holds.
 TEST_F(PostgresSourceTest, DeletedKeysCheckAfterTruncateOrStatisticsReset) {
-  ASSERT_TRUE(server_
-                  ->RunSql("CREATE TABLE wiped (id integer PRIMARY KEY, write_date timestamp);"
-                           "INSERT INTO wiped SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
-                           "'1 second' FROM generate_series(1, 50) g;"
-                           "CREATE TABLE reset (id integer PRIMARY KEY, write_date timestamp);"
-                           "INSERT INTO reset SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
-                           "'1 second' FROM generate_series(1, 50) g;"
-                           "GRANT SELECT ON wiped, reset TO reader;",
-                           "shop")
-                  .ok());
+  ASSERT_TRUE(TimedTable("wiped", 50).ok());
+  ASSERT_TRUE(TimedTable("reset", 50).ok());
   dew::testing::SyncLake env;
   StreamRequest request = Incremental("wiped");
   auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
@@ -1032,13 +1012,7 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckAfterTruncateOrStatisticsReset) {
 // count: a deletion counted before it no longer is. The cluster's stats_reset, set again by the
 // recovery, makes the next sync compare the keys.
 TEST_F(PostgresSourceTest, DeletedKeysCheckAfterPostgresCrashRecovery) {
-  ASSERT_TRUE(server_
-                  ->RunSql("CREATE TABLE crashed (id integer PRIMARY KEY, write_date timestamp);"
-                           "INSERT INTO crashed SELECT g, TIMESTAMP '2024-01-01' + g * INTERVAL "
-                           "'1 second' FROM generate_series(1, 50) g;"
-                           "GRANT SELECT ON crashed TO reader;",
-                           "shop")
-                  .ok());
+  ASSERT_TRUE(TimedTable("crashed", 50).ok());
   dew::testing::SyncLake env;
   StreamRequest request = Incremental("crashed");
   auto read = PostgresSource(Config()).Read(request, nullptr, env.lake());
