@@ -1105,11 +1105,11 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
 
   // The lake's live keys: for an integer key as one column `_dew_k` (silver's, now up to date),
   // otherwise as the key columns, from all of bronze.
-  DEW_RETURN_IF_ERROR(SilverTable::EnsureViews(lake, source, stream));
   std::string live;
   if (integer_key) {
     DEW_ASSIGN_OR_RETURN(live, LiveKeysSql(lake, source, stream, landing.table(), key_list));
   } else {
+    DEW_RETURN_IF_ERROR(lake->EnsureView(bronze));
     live = "SELECT " + key_list + " FROM (SELECT " + key_list +
            ", arg_max(_deleted, _batch) AS _dew_gone FROM " + landing.table() +
            " GROUP BY ALL) WHERE NOT _dew_gone";
