@@ -880,6 +880,9 @@ Status CopyKeysAndCompare(Session& session, const std::string& schema, const std
 constexpr int64_t kMaxKeyBucketWidth = 4096;
 constexpr int64_t kMinKeyBucketWidth = 64;
 
+// At most this many runs of adjacent differing buckets have their keys copied by index ranges.
+constexpr size_t kMaxIndexedKeyRanges = 32;
+
 // The bucket width for `gone` keys lost over `range` keys: a power of two with about four
 // buckets per lost key, so that nearly every bucket that differs lost one or two keys, which
 // its digest names (KeyDigest::MissingKeys).
@@ -1289,7 +1292,29 @@ Result<int64_t> LandDeletes(Session& session, const std::string& source, const s
   std::string differing;
   for (int64_t bucket : copied)
     differing += (differing.empty() ? "" : ",") + std::to_string(bucket);
-  where.push_back(BucketOf(pk, width) + " = ANY('{" + differing + "}'::int8[])");
+  // Few runs of adjacent buckets (deletions among the newest rows, say) are copied by the
+  // primary key's index as key ranges; many, by a scan testing each key's bucket.
+  std::vector<std::pair<int64_t, int64_t>> runs;  // first and last bucket
+  for (int64_t bucket : copied) {
+    if (!runs.empty() && runs.back().second + 1 == bucket) {
+      runs.back().second = bucket;
+    } else {
+      runs.emplace_back(bucket, bucket);
+    }
+  }
+  if (runs.size() <= kMaxIndexedKeyRanges) {
+    std::string ranges;
+    for (const auto& [first, last] : runs) {
+      ranges += (ranges.empty() ? "" : " OR ") + PgIdent(keys.front()->info.name) + " BETWEEN " +
+                std::to_string(first * width) + " AND " + std::to_string(last * width + width - 1);
+    }
+    where.push_back("(" + ranges + ")");
+    DEW_RETURN_IF_ERROR(
+        session.Command("SET LOCAL enable_indexscan = on; SET LOCAL enable_bitmapscan = on"));
+    result->key_ranges_copied += static_cast<int64_t>(runs.size());
+  } else {
+    where.push_back(BucketOf(pk, width) + " = ANY('{" + differing + "}'::int8[])");
+  }
   const std::string lake_keys =
       "SELECT _dew_k AS " + key_list + " FROM _dew_live_keys WHERE _dew_b IN (" + differing + ")";
   DEW_RETURN_IF_ERROR(CopyKeysAndCompare(session, schema, table, pg_keys, csv_columns, key_list,

@@ -778,6 +778,7 @@ TEST_F(PostgresSourceTest, DeletedKeysCheckComparesDigestsFirst) {
   ASSERT_TRUE(dense.ok()) << dense.status().ToString();
   EXPECT_EQ(dense->rows_deleted, 1000);
   EXPECT_EQ(dense->keys_named, 0);
+  EXPECT_EQ(dense->key_ranges_copied, 0);
   EXPECT_EQ(dense->keys_copied, 20000 - 21 - 1000);
   EXPECT_EQ(env.Scalar("SELECT count(*) FILTER (WHERE id % 20 = 3) || '/' || count(*) FROM "
                        "bronze.raw_shop_ledger WHERE _deleted"),
@@ -822,6 +823,7 @@ TEST_F(PostgresSourceTest, DeletedKeysNamedByDigestsAreChecked) {
   EXPECT_EQ(next->rows_deleted, 6);
   EXPECT_EQ(next->keys_named, 0);
   EXPECT_EQ(next->keys_copied, 61 + 60);
+  EXPECT_EQ(next->key_ranges_copied, 2);  // by the index: 512-575 and 640-703
   EXPECT_EQ(env.Scalar("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM "
                        "bronze.raw_shop_named WHERE _deleted"),
             "513,517,518,641,645,646");

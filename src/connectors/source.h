@@ -81,6 +81,9 @@ struct ReadResult {
   //! Deleted keys the check named from digests of key ranges that lost one or two keys,
   //! without copying those ranges' keys (postgres, single integer key).
   int64_t keys_named = 0;
+  //! Key ranges (runs of adjacent buckets) whose keys the check copied by the primary key's
+  //! index rather than by a scan of the table (postgres, single integer key).
+  int64_t key_ranges_copied = 0;
   int64_t commits = 0;  //!< bronze commits made (chunks, deletions)
   //! Rows the source itself upserted into silver (the postgres deleted-keys check brings silver
   //! up to date before comparing); the caller's own silver update then adds the rest.
