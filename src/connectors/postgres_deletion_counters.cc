@@ -1,5 +1,7 @@
 #include "connectors/postgres_deletion_counters.h"
 
+#include <cstdlib>
+
 namespace dew::connectors {
 
 const char* const PostgresDeletionCounters::kSql =
@@ -7,15 +9,19 @@ const char* const PostgresDeletionCounters::kSql =
     "c.relhassubclass::text, pg_is_in_recovery()::text, current_setting('track_counts'), "
     "pg_stat_get_tuples_deleted(c.oid)::text, "
     "(SELECT stats_reset::text FROM pg_stat_database WHERE datname = current_database()), "
-    "(SELECT stats_reset::text FROM pg_stat_bgwriter), pg_conf_load_time()::text "
+    "(SELECT stats_reset::text FROM pg_stat_bgwriter), pg_conf_load_time()::text, "
+    "current_setting('server_version_num') "
     "FROM pg_class c WHERE c.oid = to_regclass($1)";
 
 PostgresDeletionCounters PostgresDeletionCounters::FromRow(
     const std::vector<std::optional<std::string>>& values) {
   PostgresDeletionCounters counters;
   auto text = [&](size_t i) { return i < values.size() ? values[i] : std::nullopt; };
-  if (values.size() < 10 || !text(0) || !text(6)) {
+  if (values.size() < 11 || !text(0) || !text(6) || !text(10)) {
     counters.distrust = "the table's statistics were not found";
+  } else if (std::strtol(text(10)->c_str(), nullptr, 10) < 150000) {
+    counters.distrust =
+        "PostgreSQL before 15 sends its statistics over UDP, which may lose counts under load";
   } else if (*text(4) == "true") {
     counters.distrust = "the server is a standby, which counts none of its primary's deletions";
   } else if (*text(5) != "on") {

@@ -18,9 +18,10 @@
 // was counted, so before that snapshot, and found by that check. A deletion not counted yet
 // moves the count later, and the sync after that finds it.
 //
-// The counts cannot be trusted (the check always runs) on a standby (it counts none of its
-// primary's changes), with track_counts off, for anything but a plain table, and for a table
-// with inheritance children or partitions (their deletions are counted on them).
+// The counts cannot be trusted (the check always runs) before PostgreSQL 15 (its statistics
+// collector receives the counts over UDP and may drop them under load), on a standby (it counts
+// none of its primary's changes), with track_counts off, for anything but a plain table, and for a
+// table with inheritance children or partitions (their deletions are counted on them).
 #pragma once
 
 #include <nlohmann/json.hpp>
