@@ -461,6 +461,8 @@ Result<SilverResult> SilverTable::Update(const std::vector<std::string>& primary
     // New rows that are whole bronze files (one read's rows, no deletions: each is its key's
     // latest as landed) become silver's by a link, not read and written again.
     if (from_bronze && !any_deleted) merge.source_files = WholeFiles(sub, from_batch);
+    // Without deletions the source is the new rows as counted above.
+    if (!any_deleted) merge.source_rows = upserted;
     merge.on_matched = [&](const std::string& replaced_rows, lake::WriteOptions* options) {
       auto replaced = DigestOf(replaced_rows, primary_key, sums);
       if (!replaced.ok()) return replaced.status();

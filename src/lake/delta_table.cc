@@ -1382,9 +1382,12 @@ Result<CommitResult> DeltaTable::Merge(const std::string& source_sql,
                                      "): each key may appear once");
     }
   }
-  DEW_ASSIGN_OR_RETURN(auto source_count,
-                       env_.con->QueryScalar("SELECT count(*) FROM " + source + " AS _dew_s"));
-  const int64_t source_rows = ParseInt(source_count);
+  int64_t source_rows = merge.source_rows;
+  if (source_rows < 0) {
+    DEW_ASSIGN_OR_RETURN(auto source_count,
+                         env_.con->QueryScalar("SELECT count(*) FROM " + source + " AS _dew_s"));
+    source_rows = ParseInt(source_count);
+  }
 
   // The replaced rows' columns the caller asked for (MergeOptions::on_matched).
   std::string matched_select;

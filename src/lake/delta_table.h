@@ -129,6 +129,9 @@ struct MergeOptions {
   //! table's folder (FileSystem::Link, as CreateFromFiles) instead of writing the rows again;
   //! otherwise it writes them as usual.
   std::vector<ExistingFile> source_files;
+  //! The source's row count when the caller has just counted it (a silver update counts its
+  //! new rows first); -1: the merge counts them, one more read of the source.
+  int64_t source_rows = -1;
 };
 
 struct VacuumResult {
