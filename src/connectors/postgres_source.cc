@@ -800,6 +800,9 @@ class CopyPipe {
 // does so while the next rows arrive, and only the last is left after PostgreSQL's last row.
 constexpr int64_t kStreamedRowGroupRows = 16384;
 
+// Rows per chunk of an incremental read when the stream does not say (`chunk_rows`).
+constexpr int64_t kChunkRows = 500000;
+
 // Reads the rest of a started COPY, calling `row` with each row (`header` with the first when
 // `with_header`) until PostgreSQL reports the COPY complete.
 Status ReceiveCopy(Session& session, const std::string& what, bool with_header,
@@ -1712,8 +1715,11 @@ Result<ReadResult> PostgresSource::Read(const StreamRequest& stream, const nlohm
 
   const std::string cursor_sql =
       stream.cursor_field.empty() ? "" : "CAST(" + SqlIdent(stream.cursor_field) + " AS VARCHAR)";
+  // Each chunk is a bronze commit (a checkpoint) with its file, fsyncs and commit: a first sync
+  // of 5M rows took 10.9-12.1 s in chunks of 100,000 rows and 9.8-10.8 s in chunks of 500,000
+  // (idle, alternated), which a kill costs at most ~1 s of work to read again.
   const int64_t chunk_rows =
-      incremental ? (stream.chunk_rows > 0 ? stream.chunk_rows : 100000) : INT64_MAX;
+      incremental ? (stream.chunk_rows > 0 ? stream.chunk_rows : kChunkRows) : INT64_MAX;
   ReadResult result;
   result.table = landing.table();
   result.state = state;

@@ -70,7 +70,7 @@ class PostgresSource : public Source {
   //! full_refresh: streams `COPY (SELECT …) TO STDOUT` of every row (after `filter`) into one
   //! bronze commit marked fullRefreshStart. incremental: one COPY of the rows after the state's
   //! (cursor, key), ordered by cursor then key, landed in commits of `chunk_rows` rows (default
-  //! 100000), each carrying the state {cursor_field, cursor, pk} of its last row (text as
+  //! 500000), each carrying the state {cursor_field, cursor, pk} of its last row (text as
   //! PostgreSQL prints it), so rows sharing a cursor value are never skipped; rows with a NULL
   //! cursor are not read. The batches of one read by the table's own primary key are marked
   //! unique by key (LandingBatch::unique_keys). Then, with `detect_deletes`, the keys live in the
