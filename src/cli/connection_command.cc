@@ -2,8 +2,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
-#include <system_error>
-#include <thread>
 
 #include "cli/command_context.h"
 #include "connectors/connection_spec.h"
@@ -293,15 +291,6 @@ Status RunSync(CommandContext& ctx, const std::vector<std::string>& args) {
          std::string(seconds), std::to_string(r.attempts)});
   }
   DEW_RETURN_IF_ERROR(ctx.Print(t));
-  // The two closes overlap: SQLite's (its WAL checkpoint) waits on the disk, DuckDB's frees
-  // the memory of the sync's queries; 1-15 ms each.
-  try {
-    std::thread close_lake([&lakehouse] { lakehouse.reset(); });
-    store.reset();
-    close_lake.join();
-  } catch (const std::system_error&) {
-    // No thread to spare: they close one after the other, as the scope ends.
-  }
   if (!result->ok()) {
     return Status::IOError("sync of " + spec.name + " failed: " + result->ErrorSummary());
   }
